@@ -1,0 +1,786 @@
+package prefdata
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Limits bounds the work a [Pipeline] does at once. Zero fields take the
+// defaults shown.
+type Limits struct {
+	// Prompt is the number of goroutines running stage-1 prompt filters
+	// (default 1: filters see prompts one at a time, in source order).
+	Prompt int
+	// Generate is the number of Generate calls in flight (default 16).
+	Generate int
+	// Filter is the number of candidates in stage 3 and labeling at once
+	// (default 16).
+	Filter int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Prompt <= 0 {
+		l.Prompt = 1
+	}
+	if l.Generate <= 0 {
+		l.Generate = 16
+	}
+	if l.Filter <= 0 {
+		l.Filter = 16
+	}
+	return l
+}
+
+// ErrorBudget bounds how many items may fail before a run gives up. The zero
+// value lets any number fail: every failure is still recorded.
+type ErrorBudget struct {
+	// MaxFailures stops the run when more than this many items have failed
+	// (0: no limit).
+	MaxFailures int
+	// MaxFraction stops the run when failed items exceed this fraction of the
+	// prompts read, once at least MinItems prompts have been read, and at the
+	// end of the run (0: no limit).
+	MaxFraction float64
+	// MinItems is the number of prompts read before MaxFraction applies
+	// during the run (default 20).
+	MinItems int
+}
+
+// Pipeline wires the four stages: Source → PromptFilters (stage 1) →
+// Generators (stage 2, every prompt goes to every generator) → Filters
+// (stage 3) → Labeler → Sink, with the pairs the Labeler is unsure of going to
+// the human queue (stage 4). Set the fields, then call Run. A Pipeline must
+// not be changed while it runs.
+type Pipeline struct {
+	Source        PromptSource
+	PromptFilters []PromptFilter
+	Generators    []Generator
+	Filters       []Filter
+	Labeler       Labeler
+	// Sink receives the pairs labeled by AI (and, on a rerun, the pairs of
+	// prompts finished before, read back from Dir): give it a fresh output
+	// each run. It may be nil when Dir is set.
+	Sink Sink
+	// Queue, if set, also receives the pairs that need people, as they come;
+	// they are always appended to Dir's queue file.
+	Queue Sink
+	// Dir is the run directory. With one, every unit of work is journaled
+	// and a rerun resumes; without one, nothing is kept.
+	Dir    *RunDir
+	Limits Limits
+	Budget ErrorBudget
+	Hooks  Hooks
+	// Logger receives a line at the start and end of a run and one per
+	// failure; nil discards.
+	Logger *slog.Logger
+}
+
+// job is what travels between the stages: a prompt, then its candidate; or
+// the pairs of a prompt finished in an earlier run, to replay to the sink.
+type job struct {
+	prompt    Prompt
+	cand      Candidate
+	replay    []Pair
+	genFailed bool // some generator failed: the prompt is not done
+}
+
+type outcome struct {
+	job
+	pairs   []Pair
+	doneKey string
+}
+
+// pairsRecord is one line of FilePairs: a finished prompt and its pairs.
+type pairsRecord struct {
+	Key      string `json:"key"`
+	PromptID string `json:"prompt_id"`
+	Pairs    []Pair `json:"pairs"`
+}
+
+// cacheRecord is one line of FileResponses, FileScores or FileLabels.
+type cacheRecord struct {
+	Key       string          `json:"key"`
+	PromptID  string          `json:"prompt_id"`
+	Component string          `json:"component"`
+	Value     json.RawMessage `json:"value"`
+}
+
+// promptRecord is one line of FilePrompts.
+type promptRecord struct {
+	Prompt    Prompt `json:"prompt"`
+	DroppedBy string `json:"dropped_by,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// Run runs the pipeline until the source ends, ctx is done, or the error
+// budget is spent. It returns the run's stats in every case. Items that fail
+// are recorded and do not stop the run; the error is non-nil only when the run
+// as a whole did not finish (ctx's error, a source or sink error, the budget).
+// Whatever finished before an error is in the run directory and is not done
+// again by the next Run.
+func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
+	r, err := p.newRun()
+	if err != nil {
+		return Stats{}, err
+	}
+	r.log.Info("prefdata: run start", "generators", len(p.Generators), "filters", len(p.Filters), "resume_done", len(r.done))
+
+	g, gctx := errgroup.WithContext(ctx)
+	read := make(chan Prompt)
+	selected := make(chan job)
+	cands := make(chan job)
+	outs := make(chan outcome)
+	g.Go(func() error { defer close(read); return r.read(gctx, read) })
+	g.Go(func() error { defer close(selected); return r.selectPrompts(gctx, read, selected) })
+	g.Go(func() error { defer close(cands); return r.generate(gctx, selected, cands) })
+	g.Go(func() error { defer close(outs); return r.filterAndLabel(gctx, cands, outs) })
+	g.Go(func() error { return r.write(gctx, outs) })
+	err = g.Wait()
+	if err == nil {
+		err = r.checkBudget(true)
+	}
+	return r.finish(err)
+}
+
+// run is the state of one Run.
+type run struct {
+	p        *Pipeline
+	limits   Limits
+	log      *slog.Logger
+	st       *stats
+	runKey   string
+	genNames []string
+	fltNames []string
+	lblName  string
+
+	mu         sync.Mutex       // guards the maps below
+	done       map[string]int64 // done key → offset in FilePairs
+	genCache   map[string]int64 // cache key → offset in FileResponses
+	fltCache   map[string]int64 // cache key → offset in FileScores
+	lblCache   map[string]int64 // cache key → offset in FileLabels
+	seenPrompt map[string]bool  // prompt IDs already in FilePrompts
+	queued     map[string]bool  // pair IDs already in FileQueue
+}
+
+func (p *Pipeline) newRun() (*run, error) {
+	switch {
+	case p.Source == nil:
+		return nil, errors.New("prefdata: Pipeline.Source is nil")
+	case len(p.Generators) == 0:
+		return nil, errors.New("prefdata: Pipeline has no Generators")
+	case p.Labeler == nil:
+		return nil, errors.New("prefdata: Pipeline.Labeler is nil")
+	case p.Sink == nil && p.Dir == nil:
+		return nil, errors.New("prefdata: Pipeline needs a Sink or a Dir")
+	}
+	r := &run{p: p, limits: p.Limits.withDefaults(), log: p.Logger, st: newStats()}
+	if r.log == nil {
+		r.log = slog.New(discardHandler{})
+	}
+	var keyParts []any
+	for i, x := range p.PromptFilters {
+		keyParts = append(keyParts, componentKey(x, "prompt-filter", i))
+	}
+	for i, x := range p.Generators {
+		r.genNames = append(r.genNames, nameOf(x, "generator", i))
+		keyParts = append(keyParts, componentKey(x, "generator", i))
+	}
+	for i, x := range p.Filters {
+		r.fltNames = append(r.fltNames, nameOf(x, "filter", i))
+		keyParts = append(keyParts, componentKey(x, "filter", i))
+	}
+	r.lblName = nameOf(p.Labeler, "labeler", 0)
+	keyParts = append(keyParts, componentKey(p.Labeler, "labeler", 0))
+	r.runKey = Hash(keyParts...)[:32]
+	if p.Dir != nil {
+		if err := r.load(); err != nil {
+			return nil, err
+		}
+		m, ok, err := p.Dir.ReadManifest()
+		if err != nil {
+			return nil, err
+		}
+		now := time.Now().UTC()
+		if !ok {
+			m = Manifest{Version: 1, Created: now}
+		}
+		m.Updated, m.RunKey = now, r.runKey
+		m.Generators, m.Filters, m.Labeler = r.genNames, r.fltNames, r.lblName
+		if err := p.Dir.WriteManifest(m); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func nameOf(x any, kind string, i int) string {
+	if n, ok := x.(Namer); ok {
+		return n.Name()
+	}
+	return fmt.Sprintf("%s[%d]", kind, i)
+}
+
+// componentKey identifies a component's configuration for the run key.
+func componentKey(x any, kind string, i int) string {
+	if f, ok := x.(Fingerprinter); ok {
+		return kind + ":" + f.Fingerprint()
+	}
+	return fmt.Sprintf("%s[%d]:%s:%T", kind, i, nameOf(x, kind, i), x)
+}
+
+// load indexes the run directory's journals for resume.
+func (r *run) load() error {
+	d := r.p.Dir
+	r.done, r.genCache, r.fltCache, r.lblCache = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
+	r.seenPrompt, r.queued = map[string]bool{}, map[string]bool{}
+	index := func(file string, into map[string]int64) error {
+		return d.Scan(file, func(rec Record) error {
+			var k struct {
+				Key string `json:"key"`
+			}
+			if err := json.Unmarshal(rec.Data, &k); err != nil {
+				return fmt.Errorf("prefdata: %s:%d: %w", d.Path(file), rec.Line, err)
+			}
+			into[k.Key] = rec.Offset
+			return nil
+		})
+	}
+	for file, m := range map[string]map[string]int64{FilePairs: r.done, FileResponses: r.genCache, FileScores: r.fltCache, FileLabels: r.lblCache} {
+		if err := index(file, m); err != nil {
+			return err
+		}
+	}
+	if err := d.Scan(FilePrompts, func(rec Record) error {
+		var pr promptRecord
+		if err := json.Unmarshal(rec.Data, &pr); err != nil {
+			return fmt.Errorf("prefdata: %s:%d: %w", d.Path(FilePrompts), rec.Line, err)
+		}
+		r.seenPrompt[pr.Prompt.ID] = true
+		return nil
+	}); err != nil {
+		return err
+	}
+	return d.Scan(FileQueue, func(rec Record) error {
+		var pr Pair
+		if err := json.Unmarshal(rec.Data, &pr); err != nil {
+			return fmt.Errorf("prefdata: %s:%d: %w", d.Path(FileQueue), rec.Line, err)
+		}
+		r.queued[pr.ID] = true
+		return nil
+	})
+}
+
+// read is the source stage.
+func (r *run) read(ctx context.Context, out chan<- Prompt) error {
+	for {
+		pr, err := r.p.Source.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		var ie *ItemError
+		if errors.As(err, &ie) {
+			r.st.update(func(s *Stats) { s.Prompt.In++; s.Prompt.Failed++ })
+			if err := r.fail(StagePrompt, ie.Item, ie.Component, ie.Err); err != nil {
+				return err
+			}
+			r.progress()
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("prefdata: prompt source: %w", err)
+		}
+		r.st.update(func(s *Stats) { s.Prompt.In++ })
+		if err := send(ctx, out, pr); err != nil {
+			return err
+		}
+	}
+}
+
+// selectPrompts is stage 1.
+func (r *run) selectPrompts(ctx context.Context, in <-chan Prompt, out chan<- job) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for range r.limits.Prompt {
+		g.Go(func() error {
+			for pr := range in {
+				if err := r.selectPrompt(ctx, pr, out); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (r *run) selectPrompt(ctx context.Context, pr Prompt, out chan<- job) error {
+	if pr.ID == "" {
+		pr.ID = ContentID(pr.Messages)
+	}
+	for i, f := range r.p.PromptFilters {
+		name := nameOf(f, "prompt-filter", i)
+		next, err := f.FilterPrompt(ctx, pr)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if reason, ok := Rejection(err); ok {
+			r.st.update(func(s *Stats) { s.Prompt.drop(name, 1) })
+			if err := r.recordPrompt(promptRecord{Prompt: pr, DroppedBy: name, Reason: reason}); err != nil {
+				return err
+			}
+			r.progress()
+			return nil
+		}
+		if err != nil {
+			r.st.update(func(s *Stats) { s.Prompt.Failed++ })
+			if err := r.fail(StagePrompt, pr.ID, name, err); err != nil {
+				return err
+			}
+			r.progress()
+			return nil
+		}
+		pr = next
+	}
+	r.st.update(func(s *Stats) { s.Prompt.Out++ })
+	if err := r.recordPrompt(promptRecord{Prompt: pr}); err != nil {
+		return err
+	}
+	r.itemDone(StagePrompt, pr.ID)
+	j := job{prompt: pr}
+	if r.p.Dir != nil {
+		r.mu.Lock()
+		off, ok := r.done[r.doneKey(pr)]
+		r.mu.Unlock()
+		if ok {
+			var rec pairsRecord
+			if err := r.readRecord(FilePairs, off, &rec); err != nil {
+				return err
+			}
+			j.replay = rec.Pairs
+			if j.replay == nil {
+				j.replay = []Pair{}
+			}
+		}
+	}
+	return send(ctx, out, j)
+}
+
+func (r *run) recordPrompt(rec promptRecord) error {
+	if r.p.Dir == nil {
+		return nil
+	}
+	r.mu.Lock()
+	seen := r.seenPrompt[rec.Prompt.ID]
+	r.seenPrompt[rec.Prompt.ID] = true
+	r.mu.Unlock()
+	if seen {
+		return nil
+	}
+	return r.p.Dir.Append(FilePrompts, rec)
+}
+
+func (r *run) doneKey(pr Prompt) string {
+	return Hash("done", r.runKey, pr.ID, pr.Messages)[:32]
+}
+
+// generate is stage 2: every prompt goes to every generator, with at most
+// Limits.Generate calls in flight. A prompt's candidate moves on when its
+// last generator returns.
+func (r *run) generate(ctx context.Context, in <-chan job, out chan<- job) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.limits.Generate)
+	for j := range in {
+		if ctx.Err() != nil {
+			break
+		}
+		if j.replay != nil {
+			if err := send(ctx, out, j); err != nil {
+				break
+			}
+			continue
+		}
+		a := &assembly{job: j, slots: make([][]Response, len(r.p.Generators))}
+		a.pending.Store(int32(len(r.p.Generators)))
+		for i := range r.p.Generators {
+			g.Go(func() error { return r.generateOne(ctx, a, i, out) })
+		}
+	}
+	return g.Wait()
+}
+
+// assembly gathers one prompt's responses from all generators.
+type assembly struct {
+	job
+	slots   [][]Response
+	failed  atomic.Bool
+	pending atomic.Int32
+}
+
+func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- job) error {
+	gen, name, pr := r.p.Generators[i], r.genNames[i], a.prompt
+	item := pr.ID + "/" + name
+	r.st.update(func(s *Stats) { s.Generate.In++ })
+	rs, hit, err := cached(r, FileResponses, r.genCache, gen, []any{pr.ID, pr.Messages}, pr.ID, name, func() ([]Response, error) {
+		return gen.Generate(ctx, pr)
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		a.failed.Store(true)
+		r.st.update(func(s *Stats) { s.Generate.Failed++ })
+		if err := r.fail(StageGenerate, item, name, err); err != nil {
+			return err
+		}
+	} else {
+		r.st.update(func(s *Stats) { s.Generate.Out++ })
+		r.itemDone(StageGenerate, item)
+	}
+	r.st.update(func(s *Stats) {
+		s.Responses += len(rs)
+		if hit {
+			s.Cached.Generations++
+			return
+		}
+		for _, resp := range rs {
+			s.Usage[resp.Model] = s.Usage[resp.Model].Add(resp.Usage)
+		}
+	})
+	a.slots[i] = rs
+	if a.pending.Add(-1) > 0 {
+		return nil
+	}
+	// The last generator to return sends the candidate on.
+	c := Candidate{Prompt: pr}
+	for _, s := range a.slots {
+		c.Responses = append(c.Responses, s...)
+	}
+	if len(c.Responses) == 0 {
+		r.progress() // every generator failed: the prompt ends here
+		return nil
+	}
+	return send(ctx, out, job{prompt: pr, cand: c, genFailed: a.failed.Load()})
+}
+
+// cached calls compute, or reads its result back from the run directory when
+// the component has a fingerprint and the same input was done before. Only
+// successful results are cached.
+func cached[T any](r *run, file string, index map[string]int64, component any, input []any, promptID, name string, compute func() (T, error)) (v T, hit bool, err error) {
+	fp, ok := component.(Fingerprinter)
+	if r.p.Dir == nil || !ok {
+		v, err = compute()
+		return v, false, err
+	}
+	key := Hash(append([]any{file, fp.Fingerprint()}, input...)...)[:32]
+	r.mu.Lock()
+	off, hit := index[key]
+	r.mu.Unlock()
+	if hit {
+		var rec cacheRecord
+		if err := r.readRecord(file, off, &rec); err != nil {
+			return v, false, err
+		}
+		if err := json.Unmarshal(rec.Value, &v); err != nil {
+			return v, false, fmt.Errorf("prefdata: %s at byte %d: %w", r.p.Dir.Path(file), off, err)
+		}
+		return v, true, nil
+	}
+	v, err = compute()
+	if err != nil {
+		return v, false, err
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v, false, fmt.Errorf("prefdata: %s: encode %s output: %w", file, name, err)
+	}
+	if err := r.p.Dir.Append(file, cacheRecord{Key: key, PromptID: promptID, Component: name, Value: raw}); err != nil {
+		return v, false, err
+	}
+	r.mu.Lock()
+	index[key] = -1 // written this run; a later hit would need its offset, and a run asks once per key
+	r.mu.Unlock()
+	return v, false, nil
+}
+
+func (r *run) readRecord(file string, off int64, v any) error {
+	line, err := r.p.Dir.ReadLine(file, off)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(line, v); err != nil {
+		return fmt.Errorf("prefdata: %s at byte %d: %w", r.p.Dir.Path(file), off, err)
+	}
+	return nil
+}
+
+// filterAndLabel is stage 3 and the AI half of labeling, with at most
+// Limits.Filter candidates at once.
+func (r *run) filterAndLabel(ctx context.Context, in <-chan job, out chan<- outcome) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for range r.limits.Filter {
+		g.Go(func() error {
+			for j := range in {
+				o, ok, err := r.filterAndLabelOne(ctx, j)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					r.progress()
+					continue
+				}
+				if err := send(ctx, out, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// filterAndLabelOne returns ok false when the candidate failed.
+func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, error) {
+	o := outcome{job: j, doneKey: r.doneKey(j.prompt)}
+	if j.replay != nil {
+		return o, true, nil
+	}
+	c := j.cand
+	r.st.update(func(s *Stats) { s.Filter.In += len(c.Responses) })
+	for i, f := range r.p.Filters {
+		if len(c.Responses) == 0 {
+			break
+		}
+		name := r.fltNames[i]
+		in := c
+		next, hit, err := cached(r, FileScores, r.fltCache, f, []any{in}, c.Prompt.ID, name, func() (Candidate, error) {
+			return f.Filter(ctx, in)
+		})
+		if ctx.Err() != nil {
+			return o, false, ctx.Err()
+		}
+		if _, ok := Rejection(err); ok {
+			r.st.update(func(s *Stats) { s.Filter.drop(name, len(in.Responses)) })
+			return o, true, nil // rejected: done, with no pairs
+		}
+		if err != nil {
+			r.st.update(func(s *Stats) { s.Filter.Failed += len(in.Responses) })
+			return o, false, r.fail(StageFilter, c.Prompt.ID, name, err)
+		}
+		c = next
+		if hit {
+			r.st.update(func(s *Stats) { s.Cached.Filters++ })
+		}
+		for k := len(in.Dropped); k < len(c.Dropped); k++ {
+			if c.Dropped[k].Filter == "" {
+				c.Dropped[k].Filter = name
+			}
+			d := c.Dropped[k]
+			r.st.update(func(s *Stats) { s.Filter.drop(d.Filter, 1) })
+		}
+	}
+	r.st.update(func(s *Stats) { s.Filter.Out += len(c.Responses) })
+	r.itemDone(StageFilter, c.Prompt.ID)
+	if len(c.Responses) == 0 {
+		return o, true, nil
+	}
+	r.st.update(func(s *Stats) { s.Label.In++ })
+	pairs, hit, err := cached(r, FileLabels, r.lblCache, r.p.Labeler, []any{c}, c.Prompt.ID, r.lblName, func() ([]Pair, error) {
+		return r.p.Labeler.Label(ctx, c)
+	})
+	if ctx.Err() != nil {
+		return o, false, ctx.Err()
+	}
+	if err != nil {
+		r.st.update(func(s *Stats) { s.Label.Failed++ })
+		return o, false, r.fail(StageLabel, c.Prompt.ID, r.lblName, err)
+	}
+	if hit {
+		r.st.update(func(s *Stats) { s.Cached.Labels++ })
+	}
+	for k := range pairs {
+		pr := &pairs[k]
+		if pr.ID == "" {
+			pr.ID = PairID(c.Prompt.ID, pr.Chosen.ID, pr.Rejected.ID)
+		}
+		if pr.Provenance.Stage == 0 {
+			pr.Provenance.Stage = StageFilter
+		}
+		if pr.Provenance.Labeler == "" {
+			pr.Provenance.Labeler = r.lblName
+		}
+	}
+	if len(pairs) > 0 {
+		r.st.update(func(s *Stats) { s.Label.Out++ })
+	}
+	o.pairs = pairs
+	return o, true, nil
+}
+
+// write is the sink stage: one goroutine, so the Sink is never called
+// concurrently.
+func (r *run) write(ctx context.Context, in <-chan outcome) error {
+	for o := range in {
+		if o.replay != nil {
+			for _, pr := range o.replay {
+				if err := r.writePair(ctx, pr); err != nil {
+					return err
+				}
+			}
+			r.st.update(func(s *Stats) { s.Cached.Prompts++; s.PairsAI += len(o.replay) })
+			r.progress()
+			continue
+		}
+		pending := false
+		for _, pr := range o.pairs {
+			if !pr.NeedsHuman {
+				if err := r.writePair(ctx, pr); err != nil {
+					return err
+				}
+				r.st.update(func(s *Stats) { s.PairsAI++ })
+				continue
+			}
+			pending = true
+			r.st.update(func(s *Stats) { s.PairsHuman++ })
+			if err := r.enqueue(ctx, pr); err != nil {
+				return err
+			}
+		}
+		if !pending && !o.genFailed && r.p.Dir != nil {
+			pairs := o.pairs
+			if pairs == nil {
+				pairs = []Pair{}
+			}
+			if err := r.p.Dir.Append(FilePairs, pairsRecord{Key: o.doneKey, PromptID: o.prompt.ID, Pairs: pairs}); err != nil {
+				return err
+			}
+		}
+		r.itemDone(StageLabel, o.prompt.ID)
+		r.progress()
+	}
+	return nil
+}
+
+func (r *run) writePair(ctx context.Context, pr Pair) error {
+	if r.p.Sink == nil {
+		return nil
+	}
+	if err := r.p.Sink.WritePair(ctx, pr); err != nil {
+		return fmt.Errorf("prefdata: sink: pair %s: %w", pr.ID, err)
+	}
+	return nil
+}
+
+func (r *run) enqueue(ctx context.Context, pr Pair) error {
+	if r.p.Dir != nil {
+		r.mu.Lock()
+		seen := r.queued[pr.ID]
+		r.queued[pr.ID] = true
+		r.mu.Unlock()
+		if !seen {
+			if err := r.p.Dir.Append(FileQueue, pr); err != nil {
+				return err
+			}
+		}
+	}
+	if r.p.Queue != nil {
+		if err := r.p.Queue.WritePair(ctx, pr); err != nil {
+			return fmt.Errorf("prefdata: queue: pair %s: %w", pr.ID, err)
+		}
+	}
+	return nil
+}
+
+// fail records one failed item and returns an error only when the run must
+// stop: the failures file could not be written, or the budget is spent.
+func (r *run) fail(stage Stage, item, component string, err error) error {
+	f := Failure{Time: time.Now().UTC(), Stage: stage, Item: item, Component: component, Error: err.Error()}
+	r.log.Warn("prefdata: item failed", "stage", stage, "item", item, "component", component, "err", err)
+	if r.p.Dir != nil {
+		if err := r.p.Dir.Append(FileFailures, f); err != nil {
+			return err
+		}
+	}
+	if h := r.p.Hooks.ItemFailed; h != nil {
+		h(f)
+	}
+	if err := r.checkBudget(false); err != nil {
+		return fmt.Errorf("%w (last: %s %s: %s)", err, stage, item, f.Error)
+	}
+	return nil
+}
+
+func (r *run) checkBudget(final bool) error {
+	b := r.p.Budget
+	s := r.st.snapshot()
+	n, read := s.Failures(), s.Prompt.In
+	if b.MaxFailures > 0 && n > b.MaxFailures {
+		return fmt.Errorf("%w: %d items failed, more than the %d allowed", ErrBudgetExceeded, n, b.MaxFailures)
+	}
+	minItems := b.MinItems
+	if minItems <= 0 {
+		minItems = 20
+	}
+	if b.MaxFraction > 0 && read > 0 && (final || read >= minItems) && float64(n)/float64(read) > b.MaxFraction {
+		return fmt.Errorf("%w: %d items failed for %d prompts read, more than the %.3g allowed", ErrBudgetExceeded, n, read, b.MaxFraction)
+	}
+	return nil
+}
+
+func (r *run) itemDone(stage Stage, item string) {
+	if h := r.p.Hooks.ItemDone; h != nil {
+		h(Event{Stage: stage, Item: item})
+	}
+}
+
+func (r *run) progress() {
+	r.st.update(func(*Stats) { r.st.done++ })
+	if h := r.p.Hooks.Progress; h != nil {
+		h(r.st.progress())
+	}
+}
+
+// finish flushes the sinks and the run directory and returns the stats.
+func (r *run) finish(runErr error) (Stats, error) {
+	errs := []error{runErr}
+	for _, s := range []Sink{r.p.Sink, r.p.Queue} {
+		if f, ok := s.(interface{ Flush() error }); ok {
+			errs = append(errs, f.Flush())
+		}
+	}
+	s := r.st.snapshot()
+	if d := r.p.Dir; d != nil {
+		m, _, err := d.ReadManifest()
+		errs = append(errs, err)
+		m.Updated, m.Stats = time.Now().UTC(), &s
+		errs = append(errs, d.WriteManifest(m), d.Sync())
+	}
+	err := errors.Join(errs...)
+	r.log.Info("prefdata: run end", "prompts", s.Prompt.In, "pairs_ai", s.PairsAI, "pairs_human", s.PairsHuman, "failed", s.Failures(), "elapsed", s.Elapsed, "err", err)
+	return s, err
+}
+
+// send sends v on ch unless ctx is done first.
+func send[T any](ctx context.Context, ch chan<- T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// discardHandler drops every record (slog.DiscardHandler needs Go 1.24).
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }

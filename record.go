@@ -1,0 +1,308 @@
+package prefdata
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Chat roles used in [Message.Role].
+const (
+	RoleSystem    = "system"
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
+
+// Message is one chat turn.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Prompt is one unit of stage-1 output: the conversation a model is asked to
+// continue. The last message is normally a user turn.
+type Prompt struct {
+	// ID is stable across runs: it identifies the prompt in the run directory,
+	// in shards and in output files. Sources take it from the file's own ID
+	// field when there is one and otherwise from [ContentID].
+	ID       string    `json:"id"`
+	Messages []Message `json:"messages"`
+	// Source names where the prompt came from (a file name, a dataset, or
+	// "synth:evol" for a synthesized prompt).
+	Source string `json:"source,omitempty"`
+	// Category is the prompt's topic or task type ("coding", "math", ...),
+	// empty when unknown.
+	Category string `json:"category,omitempty"`
+	// Meta holds small string facts about the prompt (a synthesized prompt's
+	// parent ID and method, say). Stages copy it through unchanged.
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// Text returns the content of the last user message, or "" when there is none.
+func (p Prompt) Text() string {
+	for i := len(p.Messages) - 1; i >= 0; i-- {
+		if p.Messages[i].Role == RoleUser {
+			return p.Messages[i].Content
+		}
+	}
+	return ""
+}
+
+// ContentID returns a stable ID for a conversation: "p-" and 16 hex digits of
+// a hash of its roles and contents with whitespace collapsed and letters
+// lowered, so trivially different copies of a prompt share an ID.
+func ContentID(msgs []Message) string {
+	h := sha256.New()
+	for _, m := range msgs {
+		h.Write([]byte(m.Role))
+		h.Write([]byte{0})
+		h.Write([]byte(strings.ToLower(strings.Join(strings.Fields(m.Content), " "))))
+		h.Write([]byte{0})
+	}
+	return "p-" + hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// Sampling holds the sampling settings a response was generated with. Nil
+// pointers mean "the server's default".
+type Sampling struct {
+	Temperature *float64 `json:"temperature,omitempty"`
+	TopP        *float64 `json:"top_p,omitempty"`
+	MaxTokens   int      `json:"max_tokens,omitempty"`
+	Seed        *int     `json:"seed,omitempty"`
+	Stop        []string `json:"stop,omitempty"`
+}
+
+// Float returns a pointer to v, for [Sampling] fields.
+func Float(v float64) *float64 { return &v }
+
+// Int returns a pointer to v, for [Sampling] fields.
+func Int(v int) *int { return &v }
+
+// Usage counts tokens, and money when prices are known.
+type Usage struct {
+	Requests         int     `json:"requests,omitempty"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	Cost             float64 `json:"cost_usd,omitempty"`
+}
+
+// Add returns the sum of u and v.
+func (u Usage) Add(v Usage) Usage {
+	return Usage{
+		Requests:         u.Requests + v.Requests,
+		PromptTokens:     u.PromptTokens + v.PromptTokens,
+		CompletionTokens: u.CompletionTokens + v.CompletionTokens,
+		Cost:             u.Cost + v.Cost,
+	}
+}
+
+// Response is one model answer to a prompt: the unit of stage-2 output.
+type Response struct {
+	// ID is stable: see [ResponseID].
+	ID       string `json:"id"`
+	PromptID string `json:"prompt_id"`
+	Model    string `json:"model"`
+	// System is the system ("principle") prompt the generator added, if any.
+	System   string   `json:"system,omitempty"`
+	Sampling Sampling `json:"sampling"`
+	// Sample is the index of this sample among the model's samples for the
+	// prompt, from 0.
+	Sample       int           `json:"sample"`
+	Text         string        `json:"text"`
+	FinishReason string        `json:"finish_reason,omitempty"`
+	Usage        Usage         `json:"usage"`
+	Latency      time.Duration `json:"latency_ns,omitempty"`
+}
+
+// ResponseID returns the stable ID of the response to promptID by model with
+// the given system prompt, sampling settings and sample index: "r-" and 16
+// hex digits of a hash of those inputs. Equal inputs give equal IDs, which is
+// what lets a rerun find the responses it already paid for.
+func ResponseID(promptID, model, system string, s Sampling, sample int) string {
+	return "r-" + Hash(promptID, model, system, s, sample)[:16]
+}
+
+// Hash returns the hex SHA-256 of the JSON encodings of parts, separated by
+// newlines. It is the one hash behind every cache key of the run directory.
+func Hash(parts ...any) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, p := range parts {
+		if err := enc.Encode(p); err != nil {
+			// Only values that cannot be JSON (channels, funcs) get here.
+			fmt.Fprintf(h, "%#v\n", p)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Score is one judgment of one response: a reward model's scalar, or an LLM
+// judge's rating on one aspect.
+type Score struct {
+	ResponseID string `json:"response_id"`
+	// Scorer names the reward model or judge configuration ("rm:skywork",
+	// "judge:gpt-4o").
+	Scorer string `json:"scorer"`
+	// Aspect is what was rated ("helpfulness", "honesty"); "" for an overall
+	// score.
+	Aspect    string  `json:"aspect,omitempty"`
+	Value     float64 `json:"value"`
+	Rationale string  `json:"rationale,omitempty"`
+	// Raw is the text the value was parsed from (a judge's whole reply).
+	Raw string `json:"raw,omitempty"`
+}
+
+// Comparison is a pairwise judgment of two responses to the same prompt.
+type Comparison struct {
+	A      string `json:"a"` // response ID
+	B      string `json:"b"` // response ID
+	Scorer string `json:"scorer"`
+	// Preference is in [-1, 1]: 1 means A is much better, -1 B is much
+	// better, 0 a tie or no decision.
+	Preference float64 `json:"preference"`
+	// Consistent reports whether the judge gave the same verdict with the two
+	// responses shown in both orders.
+	Consistent bool `json:"consistent"`
+	// Raw holds the judge's replies, one per order asked (A first, then B
+	// first).
+	Raw []string `json:"raw,omitempty"`
+}
+
+// Drop records why a response was removed from a candidate.
+type Drop struct {
+	ResponseID string `json:"response_id"`
+	Filter     string `json:"filter"`
+	Reason     string `json:"reason"`
+}
+
+// Candidate is a prompt with its responses and what stage 3 learned about
+// them: the unit that flows from generation through filtering to labeling.
+type Candidate struct {
+	Prompt      Prompt       `json:"prompt"`
+	Responses   []Response   `json:"responses"`
+	Scores      []Score      `json:"scores,omitempty"`
+	Comparisons []Comparison `json:"comparisons,omitempty"`
+	Dropped     []Drop       `json:"dropped,omitempty"`
+}
+
+// ScoresOf returns the scores of the response with the given ID.
+func (c Candidate) ScoresOf(responseID string) []Score {
+	var out []Score
+	for _, s := range c.Scores {
+		if s.ResponseID == responseID {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Without returns a copy of c with the response responseID removed and a
+// [Drop] recorded for it. c itself is not changed. Unknown IDs are ignored.
+func (c Candidate) Without(responseID, filter, reason string) Candidate {
+	out := c
+	out.Responses = make([]Response, 0, len(c.Responses))
+	found := false
+	for _, r := range c.Responses {
+		if r.ID == responseID {
+			found = true
+			continue
+		}
+		out.Responses = append(out.Responses, r)
+	}
+	if !found {
+		return c
+	}
+	out.Dropped = append(append([]Drop(nil), c.Dropped...), Drop{ResponseID: responseID, Filter: filter, Reason: reason})
+	return out
+}
+
+// Stage numbers the four stages of the framework.
+type Stage int
+
+// The four stages.
+const (
+	StagePrompt   Stage = 1 // prompt collection and selection
+	StageGenerate Stage = 2 // response generation
+	StageFilter   Stage = 3 // response filtering, scoring and AI labeling
+	StageLabel    Stage = 4 // human labeling
+)
+
+var stageNames = [...]string{"", "prompt", "generate", "filter", "label"}
+
+// String returns "prompt", "generate", "filter" or "label".
+func (s Stage) String() string {
+	if s >= StagePrompt && s <= StageLabel {
+		return stageNames[s]
+	}
+	return fmt.Sprintf("stage(%d)", int(s))
+}
+
+// MarshalText encodes a stage by its name.
+func (s Stage) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes a stage from its name or number.
+func (s *Stage) UnmarshalText(b []byte) error {
+	for i, n := range stageNames {
+		if i > 0 && n == string(b) {
+			*s = Stage(i)
+			return nil
+		}
+	}
+	var n int
+	if _, err := fmt.Sscanf(string(b), "%d", &n); err == nil && n >= 1 && n <= 4 {
+		*s = Stage(n)
+		return nil
+	}
+	return fmt.Errorf("prefdata: unknown stage %q", b)
+}
+
+// Provenance says how a pair was made.
+type Provenance struct {
+	// Stage is the stage whose labels decided the pair: StageGenerate for a
+	// pair built from scores alone right after generation, StageFilter for a
+	// pair labeled by AI, StageLabel for a pair labeled by people.
+	Stage Stage `json:"stage"`
+	// Labeler names the pair builder or judge that ordered the pair.
+	Labeler string `json:"labeler,omitempty"`
+	// Judge names the judge model, when an LLM judge took part.
+	Judge string `json:"judge,omitempty"`
+	// Annotators lists the people whose labels decided the pair.
+	Annotators []string `json:"annotators,omitempty"`
+	// Confidence in [0, 1] is how sure the AI was; it decides routing.
+	Confidence float64 `json:"confidence,omitempty"`
+	// Reason explains the routing decision in a few words.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Pair is a preference pair: the product of the pipeline.
+type Pair struct {
+	// ID is stable: see [PairID].
+	ID       string   `json:"id"`
+	Prompt   Prompt   `json:"prompt"`
+	Chosen   Response `json:"chosen"`
+	Rejected Response `json:"rejected"`
+	// Margin is how much better Chosen is, on the scale of the scores that
+	// decided it (0 when unknown).
+	Margin        float64 `json:"margin"`
+	ScoreChosen   float64 `json:"score_chosen"`
+	ScoreRejected float64 `json:"score_rejected"`
+	// Scores are the scores of both responses that stood behind the pair.
+	Scores []Score `json:"scores,omitempty"`
+	// NeedsHuman marks a pair the AI was not sure of: the pipeline sends it to
+	// the human-labeling queue rather than to the sink. Chosen and Rejected
+	// are then the AI's tentative order.
+	NeedsHuman bool       `json:"needs_human,omitempty"`
+	Provenance Provenance `json:"provenance"`
+}
+
+// PairID returns the stable ID of the pair of two responses to a prompt; the
+// order of a and b does not matter, so a pair keeps its ID when people flip it.
+func PairID(promptID, a, b string) string {
+	if b < a {
+		a, b = b, a
+	}
+	return "pair-" + Hash(promptID, a, b)[:16]
+}
