@@ -107,6 +107,27 @@ func ResponseFilterFunc(name string, check func(ctx context.Context, p Prompt, r
 	}))
 }
 
+// Scorer rates responses to one prompt: a reward model or a pointwise LLM
+// judge. Stage 1 uses one to find the prompts the policy is weak on; stage 3
+// wraps one in a Filter.
+//
+// Score returns one or more scores per response (one per aspect), each with
+// its ResponseID set. It returns the scores it could make; a non-nil error
+// reports the responses it could not score (errors.Join of one error per
+// response, each naming the response ID), and the others' scores still count.
+// Score is called concurrently and must be safe for that.
+type Scorer interface {
+	Score(ctx context.Context, p Prompt, rs []Response) ([]Score, error)
+}
+
+// ScorerFunc adapts a function to a [Scorer].
+type ScorerFunc func(ctx context.Context, p Prompt, rs []Response) ([]Score, error)
+
+// Score calls f(ctx, p, rs).
+func (f ScorerFunc) Score(ctx context.Context, p Prompt, rs []Response) ([]Score, error) {
+	return f(ctx, p, rs)
+}
+
 // Labeler turns a filtered candidate into preference pairs: it builds pairs
 // from the scores and decides, pair by pair, whether the AI's order stands or
 // a person must look ([Pair.NeedsHuman]).

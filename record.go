@@ -73,6 +73,11 @@ type Sampling struct {
 	MaxTokens   int      `json:"max_tokens,omitempty"`
 	Seed        *int     `json:"seed,omitempty"`
 	Stop        []string `json:"stop,omitempty"`
+	// Logprobs asks for the log-probabilities of the generated tokens and of
+	// the TopLogprobs most likely alternatives at each position (judges use
+	// them for soft preferences).
+	Logprobs    bool `json:"logprobs,omitempty"`
+	TopLogprobs int  `json:"top_logprobs,omitempty"`
 }
 
 // Float returns a pointer to v, for [Sampling] fields.
@@ -115,6 +120,17 @@ type Response struct {
 	FinishReason string        `json:"finish_reason,omitempty"`
 	Usage        Usage         `json:"usage"`
 	Latency      time.Duration `json:"latency_ns,omitempty"`
+	// Logprobs holds the generated tokens' log-probabilities when they were
+	// asked for and the server returned them.
+	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
+}
+
+// TokenLogprob is one generated token with its log-probability and the most
+// likely alternatives at its position.
+type TokenLogprob struct {
+	Token   string         `json:"token"`
+	Logprob float64        `json:"logprob"`
+	Top     []TokenLogprob `json:"top,omitempty"`
 }
 
 // ResponseID returns the stable ID of the response to promptID by model with
