@@ -425,6 +425,9 @@ type assembly struct {
 }
 
 func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- job) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	gen, name, pr := r.p.Generators[i], r.genNames[i], a.prompt
 	item := pr.ID + "/" + name
 	r.st.update(func(s *Stats) { s.Generate.In++ })

@@ -63,6 +63,9 @@ func (g *Generator) samples() int {
 
 // Generate implements [prefdata.Generator].
 func (g *Generator) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	g.calls.Add(1)
 	n := g.inFlight.Add(1)
 	defer g.inFlight.Add(-1)

@@ -1,0 +1,5 @@
+package prefdata_test
+
+import "io"
+
+var ioEOF = io.EOF
