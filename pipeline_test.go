@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -329,7 +330,7 @@ func TestPipelineBadSourceItems(t *testing.T) {
 		case i == 2:
 			return prefdata.Prompt{}, &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: "in.jsonl:2", Err: errors.New("invalid JSON")}
 		case i > 4:
-			return prefdata.Prompt{}, ioEOF
+			return prefdata.Prompt{}, io.EOF
 		case i > 2:
 			return ps[i-2], nil
 		}
