@@ -84,7 +84,7 @@ func newJSONLSink(f *os.File) *jsonlSink {
 }
 
 func (s *jsonlSink) WritePair(_ context.Context, p prefdata.Pair) error { return s.enc.Encode(p) }
-func (s *jsonlSink) Flush() error                                      { return s.w.Flush() }
+func (s *jsonlSink) Flush() error                                       { return s.w.Flush() }
 
 func crashChild(dirPath, outPath, callsPath string) error {
 	dir, err := prefdata.OpenRunDir(dirPath)
