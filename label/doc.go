@@ -1,0 +1,2 @@
+// Package label is stage 4 of the framework: human labeling.
+package label

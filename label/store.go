@@ -1,0 +1,334 @@
+package label
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prefdata/prefdata"
+)
+
+// tail reads the complete lines appended to a run-directory file since the
+// last call. Another process (the pipeline, an import, the server) may be
+// appending to it at the same time: a half-written last line is left for the
+// next call.
+type tail struct {
+	dir  *prefdata.RunDir
+	name string
+	off  int64
+	line int
+}
+
+func (t *tail) read(fn func(line int, data []byte) error) error {
+	f, err := os.Open(t.dir.Path(t.name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	if st.Size() < t.off {
+		return fmt.Errorf("label: %s shrank from %d to %d bytes: an append-only file was rewritten", t.dir.Path(t.name), t.off, st.Size())
+	}
+	if st.Size() == t.off {
+		return nil
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(f, t.off, st.Size()-t.off), 64<<10)
+	for {
+		data, err := r.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			return nil // nothing, or a half-written line: read it next time
+		}
+		if err != nil {
+			return fmt.Errorf("label: %s: %w", t.dir.Path(t.name), err)
+		}
+		t.off += int64(len(data))
+		t.line++
+		data = bytes.TrimSpace(data)
+		if len(data) == 0 {
+			continue
+		}
+		if err := fn(t.line, data); err != nil {
+			return err
+		}
+	}
+}
+
+// Queue is the human-labeling queue of a run directory: the pairs the
+// pipeline appended to [prefdata.FileQueue], in order, without duplicates.
+// Refresh picks up pairs appended since, by the pipeline running in this
+// process or another. A Queue is safe for concurrent use.
+type Queue struct {
+	mu    sync.Mutex
+	t     tail
+	pairs []prefdata.Pair
+	index map[string]int
+}
+
+// OpenQueue reads the queue of dir.
+func OpenQueue(dir *prefdata.RunDir) (*Queue, error) {
+	q := &Queue{t: tail{dir: dir, name: prefdata.FileQueue}, index: map[string]int{}}
+	if _, err := q.Refresh(); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// Refresh reads the pairs appended since the last call and returns how many
+// new ones it found.
+func (q *Queue) Refresh() (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	err := q.t.read(func(line int, data []byte) error {
+		var p prefdata.Pair
+		if err := json.Unmarshal(data, &p); err != nil {
+			return fmt.Errorf("label: %s:%d: %w", q.t.dir.Path(q.t.name), line, err)
+		}
+		if p.ID == "" {
+			return fmt.Errorf("label: %s:%d: pair without an id", q.t.dir.Path(q.t.name), line)
+		}
+		if _, ok := q.index[p.ID]; ok {
+			return nil
+		}
+		q.index[p.ID] = len(q.pairs)
+		q.pairs = append(q.pairs, p)
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// Pair returns the queued pair with the given ID.
+func (q *Queue) Pair(id string) (prefdata.Pair, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i, ok := q.index[id]
+	if !ok {
+		return prefdata.Pair{}, false
+	}
+	return q.pairs[i], true
+}
+
+// Pairs returns the queued pairs in queue order.
+func (q *Queue) Pairs() []prefdata.Pair {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]prefdata.Pair(nil), q.pairs...)
+}
+
+// Len returns the number of queued pairs.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.pairs)
+}
+
+// Store holds the human labels of a run directory ([FileHumanLabels]). Add
+// appends a label to the file before it returns; Refresh picks up labels
+// appended by other processes (an import, a second server). For each pair
+// and annotator only the latest label that was not retracted counts. A Store
+// is safe for concurrent use.
+type Store struct {
+	dir *prefdata.RunDir
+
+	mu        sync.Mutex
+	t         tail
+	labels    map[string]Label             // every label line by ID (not retractions)
+	retracted map[string]bool              // label IDs retracted
+	current   map[string]map[string]string // pair → annotator → label ID
+	order     []string                     // label IDs in file order
+}
+
+// OpenStore reads the labels of dir.
+func OpenStore(dir *prefdata.RunDir) (*Store, error) {
+	s := &Store{
+		dir:       dir,
+		t:         tail{dir: dir, name: FileHumanLabels},
+		labels:    map[string]Label{},
+		retracted: map[string]bool{},
+		current:   map[string]map[string]string{},
+	}
+	if err := s.Refresh(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dir returns the run directory the store writes to.
+func (s *Store) Dir() *prefdata.RunDir { return s.dir }
+
+// Refresh reads the labels appended to the file since the last call.
+func (s *Store) Refresh() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.t.read(func(line int, data []byte) error {
+		var l Label
+		if err := json.Unmarshal(data, &l); err != nil {
+			return fmt.Errorf("label: %s:%d: %w", s.dir.Path(FileHumanLabels), line, err)
+		}
+		s.index(l)
+		return nil
+	})
+}
+
+// index adds l to the in-memory view; it is idempotent, so the lines this
+// store appended itself can be read back by Refresh harmlessly.
+func (s *Store) index(l Label) {
+	if l.Undoes != "" {
+		if s.retracted[l.Undoes] {
+			return
+		}
+		s.retracted[l.Undoes] = true
+		if old, ok := s.labels[l.Undoes]; ok {
+			if s.current[old.PairID][old.Annotator] == old.ID {
+				delete(s.current[old.PairID], old.Annotator)
+				// An earlier label of the same person counts again only if
+				// it was never retracted: find the latest one.
+				for i := len(s.order) - 1; i >= 0; i-- {
+					prev := s.labels[s.order[i]]
+					if prev.PairID == old.PairID && prev.Annotator == old.Annotator && !s.retracted[prev.ID] {
+						s.current[old.PairID][old.Annotator] = prev.ID
+						break
+					}
+				}
+			}
+		}
+		return
+	}
+	if _, ok := s.labels[l.ID]; ok {
+		return
+	}
+	s.labels[l.ID] = l
+	s.order = append(s.order, l.ID)
+	if s.retracted[l.ID] {
+		return
+	}
+	m := s.current[l.PairID]
+	if m == nil {
+		m = map[string]string{}
+		s.current[l.PairID] = m
+	}
+	m[l.Annotator] = l.ID
+}
+
+// ErrDuplicate is matched by errors.Is when a label with the same ID is
+// already stored.
+var ErrDuplicate = errors.New("label: duplicate label id")
+
+// Add appends l to the labels file and counts it. It does not check l
+// against its pair: see [Label.Check].
+func (s *Store) Add(l Label) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.labels[l.ID]; ok {
+		return fmt.Errorf("%w %q", ErrDuplicate, l.ID)
+	}
+	if err := s.dir.Append(FileHumanLabels, l); err != nil {
+		return err
+	}
+	s.index(l)
+	return nil
+}
+
+// Retract appends a line that retracts the label with the given ID; only its
+// annotator (by) may retract it.
+func (s *Store) Retract(by, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.labels[id]
+	if !ok || s.retracted[id] {
+		return fmt.Errorf("label: no label %q to retract", id)
+	}
+	if l.Annotator != by {
+		return fmt.Errorf("label: label %q is %s's, not %s's", id, l.Annotator, by)
+	}
+	rec := Label{ID: "undo-" + id, Undoes: id, Annotator: by, PairID: l.PairID, Source: l.Source, Time: at.UTC()}
+	if err := s.dir.Append(FileHumanLabels, rec); err != nil {
+		return err
+	}
+	s.index(rec)
+	return nil
+}
+
+// ForPair returns the labels that count for the pair: one per annotator,
+// ordered by annotator.
+func (s *Store) ForPair(pairID string) []Label {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.forPairLocked(pairID)
+}
+
+func (s *Store) forPairLocked(pairID string) []Label {
+	m := s.current[pairID]
+	out := make([]Label, 0, len(m))
+	for _, id := range m {
+		out = append(out, s.labels[id])
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Annotator < out[j].Annotator })
+	return out
+}
+
+// Count returns how many annotators' labels count for the pair.
+func (s *Store) Count(pairID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.current[pairID])
+}
+
+// Has reports whether annotator has a label that counts for the pair.
+func (s *Store) Has(pairID, annotator string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.current[pairID][annotator]
+	return ok
+}
+
+// Get returns the label with the given ID and whether it counts (it exists
+// and was not retracted).
+func (s *Store) Get(id string) (Label, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.labels[id]
+	return l, ok && !s.retracted[id]
+}
+
+// Labels returns every label that counts, in file order.
+func (s *Store) Labels() []Label {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Label, 0, len(s.order))
+	for _, id := range s.order {
+		l := s.labels[id]
+		if s.current[l.PairID][l.Annotator] == id {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Last returns annotator's most recent label from the given source that
+// counts, if any.
+func (s *Store) Last(annotator, source string) (Label, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.order) - 1; i >= 0; i-- {
+		l := s.labels[s.order[i]]
+		if l.Annotator == annotator && l.Source == source && s.current[l.PairID][annotator] == l.ID {
+			return l, true
+		}
+	}
+	return Label{}, false
+}
