@@ -504,11 +504,12 @@ func cached[T any](r *run, file string, index map[string]int64, component any, i
 	if err != nil {
 		return v, false, fmt.Errorf("prefdata: %s: encode %s output: %w", file, name, err)
 	}
-	if err := r.p.Dir.Append(file, cacheRecord{Key: key, PromptID: promptID, Component: name, Value: raw}); err != nil {
+	off, err = r.p.Dir.appendAt(file, cacheRecord{Key: key, PromptID: promptID, Component: name, Value: raw})
+	if err != nil {
 		return v, false, err
 	}
 	r.mu.Lock()
-	index[key] = -1 // written this run; a later hit would need its offset, and a run asks once per key
+	index[key] = off
 	r.mu.Unlock()
 	return v, false, nil
 }

@@ -574,3 +574,22 @@ func TestCheckGenerator(t *testing.T) {
 	assert.Contains(t, err.Error(), "PromptID")
 	assert.Contains(t, err.Error(), "cancelled context")
 }
+
+func TestPipelineRepeatedPromptHitsCacheWithinARun(t *testing.T) {
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	p0 := prefdatatest.NewPrompt("the same question")
+	gen := &prefdatatest.Generator{Model: "m", Samples: 4}
+	sink := &prefdatatest.Sink{}
+	st, err := (&prefdata.Pipeline{
+		Source: prefdata.Prompts(p0, p0), Generators: []prefdata.Generator{gen},
+		Filters: []prefdata.Filter{lengthScores()}, Labeler: prefdatatest.Labeler{}, Sink: sink, Dir: dir,
+		Limits: prefdata.Limits{Generate: 1, Filter: 1},
+	}).Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, gen.Calls())
+	assert.Equal(t, 1, st.Cached.Generations)
+	require.Len(t, sink.Pairs(), 2)
+	assert.Equal(t, sink.Pairs()[0].ID, sink.Pairs()[1].ID)
+}

@@ -125,19 +125,26 @@ func completeLength(f *os.File) (int64, error) {
 // returns nil the record is in the operating system's hands; it is synced to
 // disk within the directory's sync interval.
 func (d *RunDir) Append(name string, v any) error {
+	_, err := d.appendAt(name, v)
+	return err
+}
+
+// appendAt appends like Append and returns the record's offset.
+func (d *RunDir) appendAt(name string, v any) (int64, error) {
 	line, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("prefdata: %s: encode record: %w", name, err)
+		return 0, fmt.Errorf("prefdata: %s: encode record: %w", name, err)
 	}
 	line = append(line, '\n')
 	j, err := d.open(name)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if _, err := j.f.WriteAt(line, j.size); err != nil {
-		return fmt.Errorf("prefdata: %s: %w", d.Path(name), err)
+	off := j.size
+	if _, err := j.f.WriteAt(line, off); err != nil {
+		return 0, fmt.Errorf("prefdata: %s: %w", d.Path(name), err)
 	}
 	j.size += int64(len(line))
 	j.dirty = true
@@ -147,11 +154,11 @@ func (d *RunDir) Append(name string, v any) error {
 	}
 	if time.Since(j.lastSync) >= interval {
 		if err := j.f.Sync(); err != nil {
-			return fmt.Errorf("prefdata: %s: %w", d.Path(name), err)
+			return 0, fmt.Errorf("prefdata: %s: %w", d.Path(name), err)
 		}
 		j.lastSync, j.dirty = time.Now(), false
 	}
-	return nil
+	return off, nil
 }
 
 // Record is one complete line of a run-directory file.
