@@ -1,0 +1,176 @@
+package response
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// ErrBudget is matched by errors.Is when a request was not sent because its
+// cost would have passed the run's [Budget]. The items not done stay undone
+// and a later run (with a larger budget) does them.
+var ErrBudget = errors.New("response: cost budget reached")
+
+// ErrContextLength is matched by errors.Is when the server refused a request
+// because the prompt and max_tokens do not fit the model's context window.
+var ErrContextLength = errors.New("response: context length exceeded")
+
+// ErrEmptyChoices is matched by errors.Is when a server answered with no
+// choices.
+var ErrEmptyChoices = errors.New("response: server returned no choices")
+
+// ErrFewerChoices is matched by errors.Is when a server returned fewer
+// choices than n asked for and the generator was told not to fall back
+// ([NUse]).
+var ErrFewerChoices = errors.New("response: server returned fewer choices than asked")
+
+// StatusError is an HTTP error answer of the API.
+type StatusError struct {
+	StatusCode int
+	// Code and Type are the error's "code" and "type" fields, when the body
+	// was an OpenAI-style error.
+	Code, Type string
+	// Message is the server's message (or the start of its body).
+	Message string
+	// RetryAfter is the wait the server asked for (Retry-After or
+	// retry-after-ms), 0 when none.
+	RetryAfter time.Duration
+}
+
+func (e *StatusError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
+	if e.Code != "" {
+		fmt.Fprintf(&b, " (%s)", e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	return b.String()
+}
+
+// Is matches ErrContextLength for a context-length refusal.
+func (e *StatusError) Is(target error) bool {
+	return target == ErrContextLength && e.contextLength()
+}
+
+func (e *StatusError) contextLength() bool {
+	if e.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	if e.Code == "context_length_exceeded" {
+		return true
+	}
+	m := strings.ToLower(e.Message)
+	return strings.Contains(m, "context length") || strings.Contains(m, "context_length") || strings.Contains(m, "context window")
+}
+
+// Retryable reports whether the request may succeed if sent again.
+func (e *StatusError) Retryable() bool {
+	switch e.StatusCode {
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
+		return true
+	}
+	return e.StatusCode >= 500
+}
+
+// attemptError is what one attempt's failure is classified as.
+type attemptError struct {
+	err        error
+	retry      bool          // may succeed if sent again
+	retryAfter time.Duration // the server's ask, 0 when none
+	replica    bool          // the replica looks unwell
+}
+
+// classify turns the error of one attempt into an attemptError. ctx is the
+// caller's context (not the attempt's): its end is never retried.
+func classify(ctx context.Context, err error, hdr http.Header) attemptError {
+	if ctx.Err() != nil {
+		return attemptError{err: ctx.Err()}
+	}
+	var apiErr *openai.APIError
+	var reqErr *openai.RequestError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.HTTPStatusCode > 0:
+		se := &StatusError{StatusCode: apiErr.HTTPStatusCode, Type: apiErr.Type, Message: apiErr.Message}
+		if apiErr.Code != nil {
+			se.Code = fmt.Sprint(apiErr.Code)
+		}
+		return statusAttempt(se, hdr)
+	case errors.As(err, &reqErr) && reqErr.HTTPStatusCode > 0:
+		se := &StatusError{StatusCode: reqErr.HTTPStatusCode, Message: bodySnippet(reqErr.Body)}
+		if se.Message == "" && reqErr.Err != nil {
+			se.Message = reqErr.Err.Error()
+		}
+		return statusAttempt(se, hdr)
+	case errors.Is(err, context.DeadlineExceeded):
+		return attemptError{err: fmt.Errorf("request timed out: %w", err), retry: true, replica: true}
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return attemptError{err: err, retry: true, replica: true}
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return attemptError{err: err, retry: true, replica: true}
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syn) || errors.As(err, &typ) {
+		return attemptError{err: fmt.Errorf("malformed response: %w", err), retry: true, replica: true}
+	}
+	if errors.Is(err, ErrEmptyChoices) {
+		return attemptError{err: err, retry: true}
+	}
+	return attemptError{err: err}
+}
+
+func statusAttempt(se *StatusError, hdr http.Header) attemptError {
+	se.RetryAfter = retryAfter(hdr)
+	a := attemptError{err: se, retry: se.Retryable(), retryAfter: se.RetryAfter}
+	a.replica = se.StatusCode >= 500 || se.StatusCode == http.StatusTooManyRequests
+	return a
+}
+
+// retryAfter reads retry-after-ms (OpenAI, Azure) or Retry-After (seconds
+// or an HTTP date).
+func retryAfter(h http.Header) time.Duration {
+	if h == nil {
+		return 0
+	}
+	if v := h.Get("retry-after-ms"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
+			return time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func bodySnippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}

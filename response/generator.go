@@ -1,0 +1,560 @@
+package response
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/prefdata/prefdata"
+)
+
+// DefaultCompletionTokens is the completion length assumed, for rate limits
+// and budgets, of a request without max_tokens.
+const DefaultCompletionTokens = 256
+
+// Generator answers prompts with one model over the OpenAI-compatible chat
+// completions API. It implements [prefdata.Generator], [prefdata.Namer] and
+// [prefdata.Fingerprinter]. Make one with [New]; it is safe for concurrent
+// use.
+type Generator struct {
+	cfg   Config
+	retry Retry
+	name  string
+	fp    string
+	eps   []*endpoint
+	next  atomic.Uint64 // round robin over eps
+	// nBroken is set once an endpoint showed it does not honour n.
+	nBroken atomic.Bool
+
+	randMu sync.Mutex
+	rand   func() float64
+}
+
+var (
+	_ prefdata.Generator     = (*Generator)(nil)
+	_ prefdata.Namer         = (*Generator)(nil)
+	_ prefdata.Fingerprinter = (*Generator)(nil)
+)
+
+// endpoint is one base URL (one replica).
+type endpoint struct {
+	url    string
+	client *openai.Client
+
+	mu         sync.Mutex
+	fails      int
+	avoidUntil time.Time
+}
+
+// New checks cfg and returns a generator for it. It sends nothing.
+func New(cfg Config) (*Generator, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Samples == 0 {
+		cfg.Samples = 1
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = NewHTTPClient(1024)
+	}
+	g := &Generator{cfg: cfg, retry: cfg.Retry.withDefaults(), rand: cfg.Rand}
+	if g.rand == nil {
+		r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))
+		g.rand = r.Float64
+	}
+	g.name = cfg.Name
+	if g.name == "" {
+		g.name = cfg.Model
+	}
+	g.fp = fingerprint(cfg)
+	doer := headerDoer{c: cfg.HTTPClient}
+	for _, u := range cfg.baseURLs() {
+		oc := openai.DefaultConfig(cfg.APIKey)
+		oc.BaseURL = u
+		oc.HTTPClient = doer
+		g.eps = append(g.eps, &endpoint{url: u, client: openai.NewClientWithConfig(oc)})
+	}
+	return g, nil
+}
+
+func fingerprint(c Config) string {
+	parts := []any{"response.Generator/1", c.Model, c.Samples, c.Sampling, c.System, c.N}
+	if len(c.Principles) > 0 {
+		parts = append(parts, c.Principles, c.Seed)
+	}
+	return prefdata.Hash(parts...)[:32]
+}
+
+// Name returns Config.Name, or the model name.
+func (g *Generator) Name() string { return g.name }
+
+// Model returns the model name.
+func (g *Generator) Model() string { return g.cfg.Model }
+
+// Config returns the generator's configuration, with defaults filled in.
+func (g *Generator) Config() Config { return g.cfg }
+
+// Fingerprint is a hash of everything that changes the generator's output:
+// model, samples, sampling settings, system prompt, principles and their
+// seed, and the n mode. It leaves out the API key, the base URLs, limits,
+// prices and retries.
+func (g *Generator) Fingerprint() string { return g.fp }
+
+// headerDoer keeps the last response's header where the request's context
+// says, so Retry-After can be read from error answers (go-openai does not
+// expose their headers).
+type headerDoer struct{ c *http.Client }
+
+type headerKey struct{}
+
+func (d headerDoer) Do(req *http.Request) (*http.Response, error) {
+	resp, err := d.c.Do(req)
+	if resp != nil {
+		if box, ok := req.Context().Value(headerKey{}).(*http.Header); ok {
+			*box = resp.Header
+		}
+	}
+	return resp, err
+}
+
+// systemFor returns the system prompt of sample i of p.
+func (g *Generator) systemFor(p prefdata.Prompt, i int) string {
+	if len(g.cfg.Principles) == 0 {
+		return g.cfg.System
+	}
+	h := prefdata.Hash("principle", g.cfg.Seed, p.ID, g.cfg.Model, i)
+	var v uint64
+	for _, c := range h[:16] {
+		v = v<<4 | uint64(hexVal(c))
+	}
+	return g.cfg.Principles[v%uint64(len(g.cfg.Principles))]
+}
+
+func hexVal(c rune) byte {
+	if c >= 'a' {
+		return byte(c-'a') + 10
+	}
+	return byte(c - '0')
+}
+
+// Generate returns the generator's samples for p, in sample order. Samples
+// that failed after their retries are left out and reported in the error
+// (one line per sample, with the server's message); the others are returned.
+func (g *Generator) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+	if len(p.Messages) == 0 {
+		return nil, fmt.Errorf("response: %s: prompt %q has no messages", g.name, p.ID)
+	}
+	if p.ID == "" {
+		p.ID = prefdata.ContentID(p.Messages)
+	}
+	k := g.cfg.Samples
+	out := make([]*prefdata.Response, k)
+	errs := make([]error, k)
+
+	// Samples with the same system prompt go in one request where n is used.
+	var order []string
+	groups := map[string][]int{}
+	for i := range k {
+		sys := g.systemFor(p, i)
+		if g.cfg.Cache != nil {
+			if r, ok := g.cfg.Cache.get(g.cacheKey(p, sys, i)); ok {
+				out[i] = &r
+				continue
+			}
+		}
+		if _, ok := groups[sys]; !ok {
+			order = append(order, sys)
+		}
+		groups[sys] = append(groups[sys], i)
+	}
+	var wg sync.WaitGroup
+	for _, sys := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.generateGroup(ctx, p, sys, groups[sys], out, errs)
+		}()
+	}
+	wg.Wait()
+
+	var rs []prefdata.Response
+	for i := range k {
+		if out[i] != nil {
+			rs = append(rs, *out[i])
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return rs, err
+	}
+	var failed []error
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, fmt.Errorf("sample %d: %w", i, err))
+		}
+	}
+	if len(failed) > 0 {
+		return rs, fmt.Errorf("model %s: %w", g.cfg.Model, errors.Join(failed...))
+	}
+	return rs, nil
+}
+
+func (g *Generator) cacheKey(p prefdata.Prompt, sys string, i int) string {
+	return prefdata.Hash("response-cache", prefdata.ResponseID(p.ID, g.cfg.Model, sys, g.cfg.Sampling, i), p.Messages, g.cfg.N)[:32]
+}
+
+// generateGroup produces the samples idx of p, which share the system
+// prompt sys, into out and errs.
+func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys string, idx []int, out []*prefdata.Response, errs []error) {
+	msgs := make([]openai.ChatCompletionMessage, 0, len(p.Messages)+1)
+	if sys != "" {
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: prefdata.RoleSystem, Content: sys})
+	}
+	for _, m := range p.Messages {
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: m.Role, Content: m.Content})
+	}
+	separate := g.cfg.N == NSeparate || len(idx) == 1 || (g.cfg.N == NAuto && g.nBroken.Load())
+	if !separate {
+		res := g.call(ctx, p, sys, msgs, idx, len(idx))
+		missing := idx[:0:0]
+		for j, i := range idx {
+			switch {
+			case j < len(res.resps):
+				out[i], errs[i] = res.resps[j], nil
+			case res.err != nil:
+				errs[i] = res.err
+				missing = append(missing, i)
+			default:
+				errs[i] = fmt.Errorf("%w: %d of %d", ErrFewerChoices, len(res.resps), len(idx))
+				missing = append(missing, i)
+			}
+		}
+		if g.cfg.N != NAuto || len(missing) == 0 || ctx.Err() != nil {
+			return
+		}
+		var se *StatusError
+		refused := errors.As(res.err, &se) && se.StatusCode == http.StatusBadRequest && !errors.Is(res.err, ErrContextLength)
+		if res.err != nil && !refused {
+			return
+		}
+		// Fewer choices than asked (n ignored), or n refused: ask for the
+		// rest one by one, and from now on ask that way first.
+		idx = missing
+		defer func() {
+			for _, i := range idx {
+				if errs[i] == nil {
+					g.nBroken.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	var wg sync.WaitGroup
+	for _, i := range idx {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := g.call(ctx, p, sys, msgs, []int{i}, 1)
+			if len(res.resps) > 0 {
+				out[i], errs[i] = res.resps[0], nil
+				return
+			}
+			errs[i] = res.err
+			if errs[i] == nil {
+				errs[i] = ErrEmptyChoices
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+type callResult struct {
+	resps []*prefdata.Response
+	err   error
+}
+
+// call sends one request for the samples idx (n = len(idx) when n > 1, else
+// one request for idx[0]) with retries, and converts the choices.
+func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msgs []openai.ChatCompletionMessage, idx []int, n int) callResult {
+	s := g.cfg.Sampling
+	req := openai.ChatCompletionRequest{
+		Model:       g.cfg.Model,
+		Messages:    msgs,
+		MaxTokens:   s.MaxTokens,
+		Stop:        s.Stop,
+		LogProbs:    s.Logprobs,
+		TopLogProbs: s.TopLogprobs,
+	}
+	if n > 1 {
+		req.N = n
+	}
+	// go-openai drops a zero temperature or top_p (omitempty); its documented
+	// workaround is the smallest positive float32, which servers treat as 0
+	// (greedy decoding).
+	if s.Temperature != nil {
+		req.Temperature = nonZero32(*s.Temperature)
+	}
+	if s.TopP != nil {
+		req.TopP = nonZero32(*s.TopP)
+	}
+	if s.Seed != nil {
+		seed := *s.Seed
+		if n == 1 {
+			seed += idx[0] // separate requests: one seed per sample, or they would be equal
+		}
+		req.Seed = &seed
+	}
+	est := estimateTokens(msgs)
+	completion := s.MaxTokens
+	if completion <= 0 {
+		completion = DefaultCompletionTokens
+	}
+	estTotal := est + n*completion
+
+	start := g.cfg.Now()
+	resp, attempts, err := g.send(ctx, req, est, estTotal, n*completion)
+	latency := g.cfg.Now().Sub(start)
+	if err != nil {
+		return callResult{err: err}
+	}
+	m := min(len(resp.Choices), len(idx))
+	res := callResult{resps: make([]*prefdata.Response, m)}
+	ct := resp.Usage.CompletionTokens
+	for j := range m {
+		c := resp.Choices[j]
+		i := idx[j]
+		u := prefdata.Usage{CompletionTokens: ct / len(resp.Choices)}
+		if j == 0 {
+			u.Requests = attempts
+			u.PromptTokens = resp.Usage.PromptTokens
+			u.CompletionTokens += ct % len(resp.Choices)
+		}
+		if g.cfg.Prices != nil {
+			u.Cost = g.cfg.Prices.Cost(u)
+		}
+		r := &prefdata.Response{
+			ID:           prefdata.ResponseID(p.ID, g.cfg.Model, sys, s, i),
+			PromptID:     p.ID,
+			Model:        g.cfg.Model,
+			System:       sys,
+			Sampling:     s,
+			Sample:       i,
+			Text:         c.Message.Content,
+			FinishReason: string(c.FinishReason),
+			Usage:        u,
+			Latency:      latency,
+		}
+		if c.LogProbs != nil && s.Logprobs {
+			r.Logprobs = convertLogprobs(c.LogProbs.Content)
+		}
+		if g.cfg.Cache != nil {
+			if err := g.cfg.Cache.put(g.cacheKey(p, sys, i), *r); err != nil {
+				return callResult{resps: res.resps[:j], err: err}
+			}
+		}
+		res.resps[j] = r
+	}
+	return res
+}
+
+func nonZero32(v float64) float32 {
+	if v == 0 {
+		return math.SmallestNonzeroFloat32
+	}
+	return float32(v)
+}
+
+func convertLogprobs(in []openai.LogProb) []prefdata.TokenLogprob {
+	out := make([]prefdata.TokenLogprob, len(in))
+	for i, t := range in {
+		out[i] = prefdata.TokenLogprob{Token: t.Token, Logprob: t.LogProb}
+		for _, a := range t.TopLogProbs {
+			out[i].Top = append(out[i].Top, prefdata.TokenLogprob{Token: a.Token, Logprob: a.LogProb})
+		}
+	}
+	return out
+}
+
+// estimateTokens guesses the prompt tokens of msgs: a token per 4 bytes and
+// 4 per message for the chat template.
+func estimateTokens(msgs []openai.ChatCompletionMessage) int {
+	n := 0
+	for _, m := range msgs {
+		n += (len(m.Content)+3)/4 + 4
+	}
+	return n
+}
+
+// send sends req with retries. It returns the response and the number of
+// attempts made.
+func (g *Generator) send(ctx context.Context, req openai.ChatCompletionRequest, estPrompt, estTotal, estCompletion int) (openai.ChatCompletionResponse, int, error) {
+	for attempt := 1; ; attempt++ {
+		resp, a := g.attempt(ctx, req, estPrompt, estTotal, estCompletion)
+		if a.err == nil {
+			return resp, attempt, nil
+		}
+		if !a.retry {
+			return resp, attempt, a.err
+		}
+		if attempt >= g.retry.Attempts {
+			return resp, attempt, fmt.Errorf("gave up after %d attempts: %w", attempt, a.err)
+		}
+		wait := a.retryAfter
+		if wait > g.retry.MaxRetryAfter {
+			return resp, attempt, fmt.Errorf("%w (server asked to retry after %s, more than the %s allowed)", a.err, wait, g.retry.MaxRetryAfter)
+		}
+		if wait <= 0 {
+			wait = g.backoff(attempt)
+		}
+		if err := g.cfg.Sleep(ctx, wait); err != nil {
+			return resp, attempt, err
+		}
+	}
+}
+
+// backoff returns the jittered wait after the given failed attempt.
+func (g *Generator) backoff(attempt int) time.Duration {
+	b := g.retry.Base << min(attempt-1, 30)
+	if b <= 0 || b > g.retry.Max {
+		b = g.retry.Max
+	}
+	g.randMu.Lock()
+	f := g.rand()
+	g.randMu.Unlock()
+	return b/2 + time.Duration(f*float64(b/2))
+}
+
+// attempt makes one try: rate limit, budget, the request itself.
+func (g *Generator) attempt(ctx context.Context, req openai.ChatCompletionRequest, estPrompt, estTotal, estCompletion int) (openai.ChatCompletionResponse, attemptError) {
+	if err := ctx.Err(); err != nil {
+		return openai.ChatCompletionResponse{}, attemptError{err: err}
+	}
+	var estCost float64
+	if g.cfg.Budget != nil && g.cfg.Prices != nil {
+		estCost = g.cfg.Prices.Cost(prefdata.Usage{PromptTokens: estPrompt, CompletionTokens: estCompletion})
+		if err := g.cfg.Budget.reserve(estCost); err != nil {
+			return openai.ChatCompletionResponse{}, attemptError{err: err}
+		}
+	}
+	charged := false
+	defer func() {
+		if !charged {
+			g.cfg.Budget.settle(estCost, 0)
+		}
+	}()
+	rsv, err := g.cfg.Limiter.Wait(ctx, estTotal)
+	if err != nil {
+		return openai.ChatCompletionResponse{}, attemptError{err: err}
+	}
+	ep := g.pick()
+	var hdr http.Header
+	actx, cancel := context.WithTimeout(context.WithValue(ctx, headerKey{}, &hdr), g.retry.Timeout)
+	resp, err := ep.client.CreateChatCompletion(actx, req)
+	cancel()
+	if err == nil && len(resp.Choices) == 0 {
+		err = ErrEmptyChoices
+	}
+	if resp.Usage.TotalTokens > 0 || resp.Usage.PromptTokens > 0 {
+		rsv.Correct(resp.Usage.PromptTokens + resp.Usage.CompletionTokens)
+		if g.cfg.Budget != nil && g.cfg.Prices != nil {
+			charged = true
+			g.cfg.Budget.settle(estCost, g.cfg.Prices.Cost(prefdata.Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens}))
+		}
+	} else if err != nil {
+		rsv.Correct(0) // the server did no work (or will not say)
+	}
+	if err != nil {
+		a := classify(ctx, err, hdr)
+		a.err = fmt.Errorf("%s: %w", ep.url, a.err)
+		if a.replica {
+			g.avoid(ep, a.retryAfter)
+		}
+		return resp, a
+	}
+	g.healthy(ep)
+	return resp, attemptError{}
+}
+
+// Replica cool-down: a replica that fails is skipped for coolBase, doubling
+// with each further failure up to coolMax, or for the server's Retry-After.
+const (
+	coolBase = 2 * time.Second
+	coolMax  = 2 * time.Minute
+)
+
+// pick returns the next replica, skipping those cooling down; when all are,
+// the one that recovers first.
+func (g *Generator) pick() *endpoint {
+	if len(g.eps) == 1 {
+		return g.eps[0]
+	}
+	now := g.cfg.Now()
+	start := int(g.next.Add(1) % uint64(len(g.eps)))
+	var best *endpoint
+	var bestAt time.Time
+	for k := range g.eps {
+		ep := g.eps[(start+k)%len(g.eps)]
+		ep.mu.Lock()
+		at := ep.avoidUntil
+		ep.mu.Unlock()
+		if !now.Before(at) {
+			return ep
+		}
+		if best == nil || at.Before(bestAt) {
+			best, bestAt = ep, at
+		}
+	}
+	return best
+}
+
+func (g *Generator) avoid(ep *endpoint, d time.Duration) {
+	if len(g.eps) == 1 {
+		return
+	}
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	ep.fails++
+	cool := coolBase << min(ep.fails-1, 10)
+	cool = min(cool, coolMax)
+	cool = max(cool, d)
+	ep.avoidUntil = g.cfg.Now().Add(cool)
+}
+
+func (g *Generator) healthy(ep *endpoint) {
+	if len(g.eps) == 1 {
+		return
+	}
+	ep.mu.Lock()
+	ep.fails, ep.avoidUntil = 0, time.Time{}
+	ep.mu.Unlock()
+}
+
+// Replicas returns the base URLs of the replicas that are not cooling down
+// after a failure, in configuration order.
+func (g *Generator) Replicas() []string {
+	now := g.cfg.Now()
+	var out []string
+	for _, ep := range g.eps {
+		ep.mu.Lock()
+		if !now.Before(ep.avoidUntil) {
+			out = append(out, ep.url)
+		}
+		ep.mu.Unlock()
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,12 @@
+// Package openaitest is a fake OpenAI-compatible server for tests: it serves
+// POST /v1/chat/completions on a loopback [net/http/httptest] server, with
+// deterministic replies, configurable latency, scripted faults (429 with
+// Retry-After, 5xx, connection resets, hangs, malformed JSON, empty choices,
+// finish_reason "length", 400/401/403/404 and context-length errors), the
+// three ways real servers treat n (honour, ignore, refuse), token usage, and
+// the files and batches endpoints of the Batch API.
+//
+// It records every request it received ([Server.Log]) and the most requests
+// it handled at once ([Server.MaxInFlight]), so tests assert on what a client
+// really sent.
+package openaitest

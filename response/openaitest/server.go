@@ -1,0 +1,577 @@
+package openaitest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prefdata/prefdata"
+)
+
+// Request is a chat-completion request as the server received it.
+type Request struct {
+	Model       string             `json:"model"`
+	Messages    []prefdata.Message `json:"messages"`
+	N           int                `json:"n,omitempty"`
+	Seed        *int               `json:"seed,omitempty"`
+	Temperature *float64           `json:"temperature,omitempty"`
+	TopP        *float64           `json:"top_p,omitempty"`
+	MaxTokens   int                `json:"max_tokens,omitempty"`
+	Stop        []string           `json:"stop,omitempty"`
+	Logprobs    bool               `json:"logprobs,omitempty"`
+	TopLogprobs int                `json:"top_logprobs,omitempty"`
+	Stream      bool               `json:"stream,omitempty"`
+
+	// Seq numbers the requests the server received, from 0, in arrival
+	// order (over all endpoints).
+	Seq int `json:"-"`
+	// Time is when the request arrived, by [Config.Now].
+	Time time.Time `json:"-"`
+	// Fault is the fault the server answered with (FaultNone for none).
+	Fault Fault `json:"-"`
+	// Auth is the request's Authorization header.
+	Auth string `json:"-"`
+}
+
+// Reply is what the server answers for one choice of a request.
+type Reply struct {
+	Content string
+	// FinishReason defaults to "stop".
+	FinishReason string
+	Logprobs     []prefdata.TokenLogprob
+	// PromptTokens and CompletionTokens are reported in usage; 0 means
+	// estimated from the text (a token per 4 bytes, at least one).
+	// PromptTokens is read from the reply of choice 0 only.
+	PromptTokens, CompletionTokens int
+}
+
+// Fault is a scripted failure of one request.
+type Fault int
+
+// The faults the server can inject.
+const (
+	FaultNone          Fault = iota
+	Fault429                 // 429 rate_limit_exceeded with Retry-After ([Config.RetryAfter])
+	Fault500                 // 500 server_error
+	Fault502                 // 502 bad gateway (HTML body, as proxies send)
+	Fault503                 // 503 overloaded
+	Fault504                 // 504 gateway timeout
+	FaultReset               // the connection is reset before any answer
+	FaultHang                // no answer until the client gives up or the server closes
+	FaultMalformed           // 200 with a truncated JSON body
+	FaultEmptyChoices        // 200 with "choices": []
+	FaultLength              // 200, every choice cut with finish_reason "length"
+	Fault400                 // 400 invalid_request_error
+	Fault401                 // 401 invalid_api_key
+	Fault403                 // 403 permission denied
+	Fault404                 // 404 model_not_found
+	FaultContextLength       // 400 context_length_exceeded
+)
+
+var faultNames = [...]string{"none", "429", "500", "502", "503", "504", "reset", "hang", "malformed", "empty-choices", "length", "400", "401", "403", "404", "context-length"}
+
+func (f Fault) String() string {
+	if f >= 0 && int(f) < len(faultNames) {
+		return faultNames[f]
+	}
+	return "fault(" + strconv.Itoa(int(f)) + ")"
+}
+
+// Retryable reports whether a well-behaved client should retry a request
+// that met the fault.
+func (f Fault) Retryable() bool {
+	switch f {
+	case Fault429, Fault500, Fault502, Fault503, Fault504, FaultReset, FaultHang, FaultMalformed, FaultEmptyChoices:
+		return true
+	}
+	return false
+}
+
+// NMode says what the server does with the request's n.
+type NMode int
+
+const (
+	NHonour NMode = iota // return n choices (OpenAI, vLLM)
+	NIgnore              // return one choice whatever n is (Ollama)
+	NRefuse              // answer 400 to n > 1 (llama.cpp's server)
+)
+
+// Config sets up a fake server. The zero value answers every request at once
+// with deterministic text.
+type Config struct {
+	// Latency is added to every request.
+	Latency time.Duration
+	// Reply makes the reply for choice i of a request; nil gives
+	// [DefaultReply].
+	Reply func(req Request, choice int) Reply
+	// Faults scripts failures: request number Seq meets Faults[Seq] (when
+	// Seq < len(Faults)); later requests meet none.
+	Faults []Fault
+	// Fault, if set, is asked for every request's fault after Faults; it is
+	// called with the request (Seq set) and may be called concurrently.
+	Fault func(req Request) Fault
+	// RetryAfter is the wait a 429 asks for, sent as Retry-After (whole
+	// seconds, rounded up) and retry-after-ms (default 1s).
+	RetryAfter time.Duration
+	// N is what the server does with n > 1.
+	N NMode
+	// Models, if set, are the only model names served; others get 404
+	// model_not_found.
+	Models []string
+	// APIKey, if set, must be sent as "Bearer <APIKey>"; other requests get
+	// 401.
+	APIKey string
+	// MaxContext, if above 0, is the context window in tokens: a request
+	// whose estimated prompt tokens plus max_tokens pass it gets 400
+	// context_length_exceeded.
+	MaxContext int
+	// Now is the clock that stamps requests (default time.Now).
+	Now func() time.Time
+}
+
+// Server is a running fake OpenAI-compatible server on loopback. It serves
+// POST /v1/chat/completions, and the files and batches endpoints of the Batch
+// API (see [Server.Batches]).
+type Server struct {
+	// URL is the base URL to give a client: "http://127.0.0.1:port/v1".
+	URL string
+
+	cfg  Config
+	ts   *httptest.Server
+	done chan struct{}
+
+	mu       sync.Mutex
+	log      []Request
+	inFlight int
+	maxIn    int
+	batch    batchState
+}
+
+// NewServer starts a fake server. Close it when done.
+func NewServer(cfg Config) *Server {
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, done: make(chan struct{})}
+	s.batch.init()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", s.chat)
+	s.batchRoutes(mux)
+	s.ts = httptest.NewServer(mux)
+	s.URL = s.ts.URL + "/v1"
+	return s
+}
+
+// Close stops the server; hanging requests are released first.
+func (s *Server) Close() {
+	s.mu.Lock()
+	select {
+	case <-s.done:
+	default:
+		close(s.done)
+	}
+	s.mu.Unlock()
+	s.ts.CloseClientConnections()
+	s.ts.Close()
+}
+
+// Requests returns the number of chat-completion requests received.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.log)
+}
+
+// Log returns a copy of the chat-completion requests received, in arrival
+// order.
+func (s *Server) Log() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.log...)
+}
+
+// MaxInFlight returns the largest number of chat-completion requests the
+// server was handling at once.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxIn
+}
+
+// wireRequest is the JSON body of a chat-completion request.
+type wireRequest struct {
+	Request
+	MaxCompletionTokens int `json:"max_completion_tokens,omitempty"`
+}
+
+func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "cannot read body: "+err.Error())
+		return
+	}
+	var wr wireRequest
+	if err := json.Unmarshal(body, &wr); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "malformed JSON body: "+err.Error())
+		return
+	}
+	req := wr.Request
+	if req.MaxTokens == 0 {
+		req.MaxTokens = wr.MaxCompletionTokens
+	}
+	req.Auth = r.Header.Get("Authorization")
+
+	s.mu.Lock()
+	req.Seq = len(s.log)
+	req.Time = s.cfg.Now()
+	s.log = append(s.log, req)
+	s.inFlight++
+	s.maxIn = max(s.maxIn, s.inFlight)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+
+	fault := FaultNone
+	if req.Seq < len(s.cfg.Faults) {
+		fault = s.cfg.Faults[req.Seq]
+	} else if s.cfg.Fault != nil {
+		fault = s.cfg.Fault(req)
+	}
+	s.mu.Lock()
+	s.log[req.Seq].Fault = fault
+	s.mu.Unlock()
+
+	if s.cfg.Latency > 0 {
+		t := time.NewTimer(s.cfg.Latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		case <-s.done:
+			t.Stop()
+			return
+		}
+	}
+	if s.answerFault(w, r, fault) {
+		return
+	}
+	if s.cfg.APIKey != "" && req.Auth != "Bearer "+s.cfg.APIKey {
+		writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
+		return
+	}
+	if len(s.cfg.Models) > 0 && !contains(s.cfg.Models, req.Model) {
+		writeError(w, http.StatusNotFound, "invalid_request_error", "model_not_found", fmt.Sprintf("The model `%s` does not exist.", req.Model))
+		return
+	}
+	if len(req.Messages) == 0 {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "'messages' must contain at least one message")
+		return
+	}
+	n := max(req.N, 1)
+	switch {
+	case n > 1 && s.cfg.N == NRefuse:
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "Only one completion choice is allowed")
+		return
+	case s.cfg.N == NIgnore:
+		n = 1
+	}
+	promptTokens := 0
+	for _, m := range req.Messages {
+		promptTokens += EstimateTokens(m.Content) + 4
+	}
+	if s.cfg.MaxContext > 0 && promptTokens+req.MaxTokens > s.cfg.MaxContext {
+		writeContextLength(w, promptTokens+req.MaxTokens, s.cfg.MaxContext)
+		return
+	}
+
+	reply := s.cfg.Reply
+	if reply == nil {
+		reply = DefaultReply
+	}
+	resp := chatResponse{
+		ID:      fmt.Sprintf("chatcmpl-%d", req.Seq),
+		Object:  "chat.completion",
+		Created: req.Time.Unix(),
+		Model:   req.Model,
+		Choices: []choice{},
+	}
+	for i := range n {
+		rep := reply(req, i)
+		if rep.FinishReason == "" {
+			rep.FinishReason = "stop"
+		}
+		if fault == FaultLength {
+			rep.FinishReason = "length"
+		}
+		if req.MaxTokens > 0 && EstimateTokens(rep.Content) > req.MaxTokens {
+			rep.Content = truncateTokens(rep.Content, req.MaxTokens)
+			rep.FinishReason = "length"
+		}
+		ct := rep.CompletionTokens
+		if ct == 0 {
+			ct = EstimateTokens(rep.Content)
+		}
+		if i == 0 && rep.PromptTokens > 0 {
+			promptTokens = rep.PromptTokens
+		}
+		c := choice{Index: i, Message: message{Role: prefdata.RoleAssistant, Content: rep.Content}, FinishReason: rep.FinishReason}
+		if req.Logprobs {
+			lp := rep.Logprobs
+			if lp == nil {
+				lp = defaultLogprobs(rep.Content, req.TopLogprobs)
+			}
+			c.Logprobs = &logprobs{Content: wireLogprobs(lp)}
+		}
+		resp.Choices = append(resp.Choices, c)
+		resp.Usage.CompletionTokens += ct
+	}
+	resp.Usage.PromptTokens = promptTokens
+	resp.Usage.TotalTokens = resp.Usage.PromptTokens + resp.Usage.CompletionTokens
+	if fault == FaultEmptyChoices {
+		resp.Choices = []choice{}
+	}
+	if req.Stream {
+		writeStream(w, resp)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// answerFault writes the answer of a fault that replaces the normal one and
+// reports whether it did.
+func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	switch f {
+	case Fault429:
+		ms := s.cfg.RetryAfter.Milliseconds()
+		w.Header().Set("Retry-After", strconv.FormatInt((ms+999)/1000, 10))
+		w.Header().Set("retry-after-ms", strconv.FormatInt(ms, 10))
+		writeError(w, http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again later.")
+	case Fault500:
+		writeError(w, http.StatusInternalServerError, "server_error", "", "The server had an error while processing your request.")
+	case Fault502:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>\n")
+	case Fault503:
+		writeError(w, http.StatusServiceUnavailable, "server_error", "", "The engine is currently overloaded, please try again later.")
+	case Fault504:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusGatewayTimeout)
+		io.WriteString(w, "<html><body><h1>504 Gateway Time-out</h1></body></html>\n")
+	case FaultReset:
+		reset(w)
+	case FaultHang:
+		select {
+		case <-r.Context().Done():
+		case <-s.done:
+		}
+	case FaultMalformed:
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"chatcmpl-broken","object":"chat.completion","choices":[{"index":0,"message":{"role":"assis`)
+	case Fault400:
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "Invalid request: the fake server was told to refuse this one.")
+	case Fault401:
+		writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
+	case Fault403:
+		writeError(w, http.StatusForbidden, "invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported.")
+	case Fault404:
+		writeError(w, http.StatusNotFound, "invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it.")
+	case FaultContextLength:
+		writeContextLength(w, 9000, 8192)
+	default:
+		return false
+	}
+	return true
+}
+
+// reset closes the connection with a TCP RST, so the client reads
+// "connection reset by peer".
+func reset(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("openaitest: connection cannot be hijacked")
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	conn.Close()
+}
+
+func writeContextLength(w http.ResponseWriter, asked, limit int) {
+	writeError(w, http.StatusBadRequest, "invalid_request_error", "context_length_exceeded",
+		fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens. Please reduce the length of the messages or completion.", limit, asked))
+}
+
+func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
+	e := map[string]any{"message": msg, "type": typ, "param": nil, "code": nil}
+	if code != "" {
+		e["code"] = code
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}
+
+func writeStream(w http.ResponseWriter, resp chatResponse) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	for _, c := range resp.Choices {
+		chunk := map[string]any{
+			"id": resp.ID, "object": "chat.completion.chunk", "created": resp.Created, "model": resp.Model,
+			"choices": []any{map[string]any{"index": c.Index, "delta": map[string]string{"role": c.Message.Role, "content": c.Message.Content}, "finish_reason": c.FinishReason}},
+		}
+		b, _ := json.Marshal(chunk)
+		fmt.Fprintf(w, "data: %s\n\n", b)
+	}
+	io.WriteString(w, "data: [DONE]\n\n")
+}
+
+type chatResponse struct {
+	ID      string   `json:"id"`
+	Object  string   `json:"object"`
+	Created int64    `json:"created"`
+	Model   string   `json:"model"`
+	Choices []choice `json:"choices"`
+	Usage   usage    `json:"usage"`
+}
+
+type usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+type choice struct {
+	Index        int       `json:"index"`
+	Message      message   `json:"message"`
+	FinishReason string    `json:"finish_reason"`
+	Logprobs     *logprobs `json:"logprobs,omitempty"`
+}
+
+type message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+type logprobs struct {
+	Content []wireLogprob `json:"content"`
+}
+
+type wireLogprob struct {
+	Token       string        `json:"token"`
+	Logprob     float64       `json:"logprob"`
+	TopLogprobs []wireLogprob `json:"top_logprobs"`
+}
+
+func wireLogprobs(lp []prefdata.TokenLogprob) []wireLogprob {
+	out := make([]wireLogprob, len(lp))
+	for i, t := range lp {
+		out[i] = wireLogprob{Token: t.Token, Logprob: t.Logprob, TopLogprobs: []wireLogprob{}}
+		for _, a := range t.Top {
+			out[i].TopLogprobs = append(out[i].TopLogprobs, wireLogprob{Token: a.Token, Logprob: a.Logprob, TopLogprobs: []wireLogprob{}})
+		}
+	}
+	return out
+}
+
+// defaultLogprobs gives each word of text a log-probability derived from its
+// hash, with top alternatives led by the word itself.
+func defaultLogprobs(text string, top int) []prefdata.TokenLogprob {
+	var out []prefdata.TokenLogprob
+	for i, w := range strings.Fields(text) {
+		tok := w
+		if i > 0 {
+			tok = " " + w
+		}
+		h := sha256.Sum256([]byte(tok))
+		lp := -float64(h[0]%50) / 25
+		t := prefdata.TokenLogprob{Token: tok, Logprob: lp}
+		for k := range top {
+			if k == 0 {
+				t.Top = append(t.Top, prefdata.TokenLogprob{Token: tok, Logprob: lp})
+				continue
+			}
+			t.Top = append(t.Top, prefdata.TokenLogprob{Token: fmt.Sprintf(" alt%d", k), Logprob: lp - float64(k)})
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// DefaultReply is the reply the server gives when [Config.Reply] is nil: a
+// few words derived from the model, the messages, the seed and the choice
+// index, so equal requests get equal text and different choices differ.
+func DefaultReply(req Request, choice int) Reply {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	_ = enc.Encode(req.Model)
+	_ = enc.Encode(req.Messages)
+	_ = enc.Encode(req.Seed)
+	_ = enc.Encode(choice)
+	sum := h.Sum(nil)
+	words := 5 + int(binary.BigEndian.Uint16(sum[:2])%20)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s answer %d:", req.Model, choice)
+	for i := range words {
+		b.WriteByte(' ')
+		b.WriteString(hex.EncodeToString(sum[2+i%28 : 4+i%28]))
+	}
+	return Reply{Content: b.String()}
+}
+
+// EstimateTokens is the server's token count for a text: a token per 4
+// bytes, at least one for a non-empty text.
+func EstimateTokens(s string) int {
+	if s == "" {
+		return 0
+	}
+	return (len(s) + 3) / 4
+}
+
+func truncateTokens(s string, n int) string {
+	if len(s) <= n*4 {
+		return s
+	}
+	return s[:n*4]
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
