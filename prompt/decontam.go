@@ -1,0 +1,107 @@
+package prompt
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/prefdata/prefdata"
+)
+
+// DefaultNGram is the n-gram length, in words, of [NewDecontaminator].
+const DefaultNGram = 8
+
+// Decontaminator is a [prefdata.PromptFilter] that rejects prompts sharing a
+// word n-gram (of [Normalize]d text) with an evaluation prompt, so that a
+// model trained on the data is not tested on what it saw. An evaluation
+// prompt shorter than n words counts as one n-gram, so a prompt that
+// contains it whole is rejected too. It holds 12 bytes or so per evaluation
+// n-gram, and is safe for concurrent use (it does not change after
+// construction).
+type Decontaminator struct {
+	n     int
+	grams map[uint64]int32
+	short []string // normalized eval texts shorter than n words
+	ids   []string
+}
+
+var _ prefdata.PromptFilter = (*Decontaminator)(nil)
+
+// NewDecontaminator indexes the user turns of evals. n is the n-gram length
+// in words (DefaultNGram when n <= 0).
+func NewDecontaminator(n int, evals ...prefdata.Prompt) *Decontaminator {
+	if n <= 0 {
+		n = DefaultNGram
+	}
+	d := &Decontaminator{n: n, grams: map[uint64]int32{}}
+	for _, e := range evals {
+		idx := int32(len(d.ids))
+		d.ids = append(d.ids, e.ID)
+		for _, m := range e.Messages {
+			if m.Role != prefdata.RoleUser {
+				continue
+			}
+			w := words(m.Content)
+			if len(w) == 0 {
+				continue
+			}
+			if len(w) < n {
+				d.short = append(d.short, strings.Join(w, " "))
+				d.grams[hashString(strings.Join(w, " "))] = idx
+				continue
+			}
+			for i := 0; i+n <= len(w); i++ {
+				if _, ok := d.grams[hashWords(w[i:i+n])]; !ok {
+					d.grams[hashWords(w[i:i+n])] = idx
+				}
+			}
+		}
+	}
+	return d
+}
+
+// Name returns "decontaminate".
+func (d *Decontaminator) Name() string { return "decontaminate" }
+
+// Len returns the number of distinct evaluation n-grams.
+func (d *Decontaminator) Len() int { return len(d.grams) }
+
+// FilterPrompt rejects p with `shares 8-gram "..." with eval <ID>` when one
+// of its user turns shares an n-gram with an evaluation prompt.
+func (d *Decontaminator) FilterPrompt(_ context.Context, p prefdata.Prompt) (prefdata.Prompt, error) {
+	for _, m := range p.Messages {
+		if m.Role != prefdata.RoleUser {
+			continue
+		}
+		w := words(m.Content)
+		for i := 0; i+d.n <= len(w); i++ {
+			if idx, ok := d.grams[hashWords(w[i:i+d.n])]; ok {
+				return p, prefdata.Reject(fmt.Sprintf("shares %d-gram %q with eval %s", d.n, strings.Join(w[i:i+d.n], " "), d.ids[idx]))
+			}
+		}
+		if len(d.short) > 0 {
+			text := " " + strings.Join(w, " ") + " "
+			for _, s := range d.short {
+				if strings.Contains(text, " "+s+" ") {
+					return p, prefdata.Reject(fmt.Sprintf("contains eval prompt %q (%s)", s, d.ids[d.grams[hashString(s)]]))
+				}
+			}
+		}
+	}
+	return p, nil
+}
+
+func hashWords(w []string) uint64 {
+	h := uint64(14695981039346656037)
+	for i, s := range w {
+		if i > 0 {
+			h ^= ' '
+			h *= 1099511628211
+		}
+		for j := 0; j < len(s); j++ {
+			h ^= uint64(s[j])
+			h *= 1099511628211
+		}
+	}
+	return mix64(h)
+}

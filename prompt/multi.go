@@ -1,0 +1,157 @@
+package prompt
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/prefdata/prefdata"
+)
+
+// Concat returns a source that yields every prompt of srcs[0], then of
+// srcs[1], and so on. Errors of one item pass through; any other error ends
+// it. Use [prefdata.Prompts] for a source over a Go slice.
+func Concat(srcs ...prefdata.PromptSource) prefdata.PromptSource {
+	i := 0
+	return prefdata.PromptSourceFunc(func(ctx context.Context) (prefdata.Prompt, error) {
+		for i < len(srcs) {
+			p, err := srcs[i].Next(ctx)
+			if errors.Is(err, io.EOF) {
+				i++
+				continue
+			}
+			return p, err
+		}
+		return prefdata.Prompt{}, io.EOF
+	})
+}
+
+// Weighted is a source with its share in [Interleave].
+type Weighted struct {
+	Source prefdata.PromptSource
+	Weight float64 // relative; zero or negative means 1
+}
+
+// Interleave returns a source that draws each prompt from one of srcs at
+// random, in proportion to their weights, until all are exhausted; an
+// exhausted source leaves the draw. The order is deterministic for a seed.
+// With weights 3 and 1, the first stretch of output is about three quarters
+// from the first source.
+func Interleave(seed uint64, srcs ...Weighted) prefdata.PromptSource {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	live := append([]Weighted(nil), srcs...)
+	for i := range live {
+		if live[i].Weight <= 0 {
+			live[i].Weight = 1
+		}
+	}
+	return prefdata.PromptSourceFunc(func(ctx context.Context) (prefdata.Prompt, error) {
+		for len(live) > 0 {
+			total := 0.0
+			for _, w := range live {
+				total += w.Weight
+			}
+			x, k := rng.Float64()*total, len(live)-1
+			for i, w := range live {
+				if x < w.Weight {
+					k = i
+					break
+				}
+				x -= w.Weight
+			}
+			p, err := live[k].Source.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				live = append(live[:k], live[k+1:]...)
+				continue
+			}
+			return p, err
+		}
+		return prefdata.Prompt{}, io.EOF
+	})
+}
+
+// Filtered returns a source that passes each prompt of src through filters
+// in order, the way a [prefdata.Pipeline] runs stage 1, and yields only the
+// prompts every filter keeps. Use it to put filters before a source wrapper
+// that needs the filtered stream ([Balance], [Difficulty]). Rejections are
+// counted in Funnel and passed to onDrop if it is not nil (to record them);
+// a filter's failure is returned as an error wrapping a *prefdata.ItemError.
+func Filtered(src prefdata.PromptSource, onDrop func(p prefdata.Prompt, filter, reason string), filters ...prefdata.PromptFilter) *FilteredSource {
+	return &FilteredSource{src: src, filters: filters, onDrop: onDrop, funnel: Funnel{Dropped: map[string]int{}}}
+}
+
+// FilteredSource is the source made by [Filtered].
+type FilteredSource struct {
+	src     prefdata.PromptSource
+	filters []prefdata.PromptFilter
+	onDrop  func(p prefdata.Prompt, filter, reason string)
+	funnel  Funnel
+}
+
+// Funnel counts what a [FilteredSource] did.
+type Funnel struct {
+	Read    int            // prompts read from the source
+	Bad     int            // item errors from the source (bad lines)
+	Failed  int            // prompts a filter failed on
+	Dropped map[string]int // rejections per filter name
+	Kept    int            // prompts yielded
+}
+
+// Funnel returns the counts so far.
+func (s *FilteredSource) Funnel() Funnel {
+	f := s.funnel
+	f.Dropped = make(map[string]int, len(s.funnel.Dropped))
+	for k, v := range s.funnel.Dropped {
+		f.Dropped[k] = v
+	}
+	return f
+}
+
+// Next returns the next prompt that passes every filter.
+func (s *FilteredSource) Next(ctx context.Context) (prefdata.Prompt, error) {
+next:
+	for {
+		p, err := s.src.Next(ctx)
+		if err != nil {
+			var ie *prefdata.ItemError
+			if errors.As(err, &ie) {
+				s.funnel.Bad++
+			}
+			return p, err
+		}
+		s.funnel.Read++
+		if p.ID == "" {
+			p.ID = prefdata.ContentID(p.Messages)
+		}
+		for i, f := range s.filters {
+			name := filterName(f, i)
+			out, err := f.FilterPrompt(ctx, p)
+			if reason, ok := prefdata.Rejection(err); ok {
+				s.funnel.Dropped[name]++
+				if s.onDrop != nil {
+					s.onDrop(p, name, reason)
+				}
+				continue next
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return prefdata.Prompt{}, ctx.Err()
+				}
+				s.funnel.Failed++
+				return prefdata.Prompt{}, &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: p.ID, Component: name, Err: err}
+			}
+			p = out
+		}
+		s.funnel.Kept++
+		return p, nil
+	}
+}
+
+func filterName(f prefdata.PromptFilter, i int) string {
+	if n, ok := f.(prefdata.Namer); ok {
+		return n.Name()
+	}
+	return "prompt-filter[" + strconv.Itoa(i) + "]"
+}
