@@ -104,9 +104,7 @@ func classify(ctx context.Context, err error, hdr http.Header) attemptError {
 	switch {
 	case errors.As(err, &apiErr) && apiErr.HTTPStatusCode > 0:
 		se := &StatusError{StatusCode: apiErr.HTTPStatusCode, Type: apiErr.Type, Message: apiErr.Message}
-		if apiErr.Code != nil {
-			se.Code = fmt.Sprint(apiErr.Code)
-		}
+		se.Code = codeString(apiErr.Code)
 		return statusAttempt(se, hdr)
 	case errors.As(err, &reqErr) && reqErr.HTTPStatusCode > 0:
 		se := &StatusError{StatusCode: reqErr.HTTPStatusCode, Message: bodySnippet(reqErr.Body)}
@@ -165,6 +163,22 @@ func retryAfter(h http.Header) time.Duration {
 		}
 	}
 	return 0
+}
+
+func codeString(c any) string {
+	switch v := c.(type) {
+	case string:
+		return v
+	case float64:
+		if v != 0 {
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+	case int:
+		if v != 0 {
+			return strconv.Itoa(v)
+		}
+	}
+	return ""
 }
 
 func bodySnippet(b []byte) string {

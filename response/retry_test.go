@@ -1,0 +1,269 @@
+package response_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/prefdatatest"
+	"github.com/prefdata/prefdata/response"
+	"github.com/prefdata/prefdata/response/openaitest"
+)
+
+// sleeps records the waits a generator asked for, without waiting.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.d = append(s.d, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleeps) waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
+}
+
+func TestFaults(t *testing.T) {
+	cases := []struct {
+		fault   openaitest.Fault
+		retried bool
+		msg     string // in the error of a fault that is not retried
+	}{
+		{openaitest.Fault429, true, ""},
+		{openaitest.Fault500, true, ""},
+		{openaitest.Fault502, true, ""},
+		{openaitest.Fault503, true, ""},
+		{openaitest.Fault504, true, ""},
+		{openaitest.FaultReset, true, ""},
+		{openaitest.FaultHang, true, ""},
+		{openaitest.FaultMalformed, true, ""},
+		{openaitest.FaultEmptyChoices, true, ""},
+		{openaitest.Fault400, false, "HTTP 400: Invalid request: the fake server was told to refuse this one."},
+		{openaitest.Fault401, false, "HTTP 401 (invalid_api_key): Incorrect API key provided."},
+		{openaitest.Fault403, false, "HTTP 403"},
+		{openaitest.Fault404, false, "HTTP 404 (model_not_found)"},
+		{openaitest.FaultContextLength, false, "maximum context length is 8192 tokens"},
+	}
+	for _, c := range cases {
+		t.Run(c.fault.String(), func(t *testing.T) {
+			require.Equal(t, c.retried, c.fault.Retryable())
+			srv := openaitest.NewServer(openaitest.Config{Faults: []openaitest.Fault{c.fault}})
+			defer srv.Close()
+			var sl sleeps
+			g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m", Sleep: sl.sleep,
+				Retry: response.Retry{Timeout: 200 * time.Millisecond, Base: time.Second, Max: 8 * time.Second}})
+			rs, err := g.Generate(context.Background(), prompt("hello"))
+			if c.retried {
+				require.NoError(t, err)
+				require.Len(t, rs, 1)
+				assert.Equal(t, 2, srv.Requests(), "one failure, one retry")
+				assert.Equal(t, 2, rs[0].Usage.Requests, "both attempts are counted")
+				w := sl.waits()
+				require.Len(t, w, 1)
+				if c.fault == openaitest.Fault429 {
+					assert.Equal(t, time.Second, w[0], "Retry-After honoured")
+				} else {
+					assert.GreaterOrEqual(t, w[0], 500*time.Millisecond, "jittered backoff in [base/2, base]")
+					assert.LessOrEqual(t, w[0], time.Second)
+				}
+				return
+			}
+			require.Error(t, err)
+			assert.Empty(t, rs)
+			assert.Equal(t, 1, srv.Requests(), "no retry")
+			assert.Empty(t, sl.waits())
+			assert.Contains(t, err.Error(), c.msg)
+			assert.Contains(t, err.Error(), srv.URL, "the error names the endpoint")
+			if c.fault == openaitest.FaultContextLength {
+				assert.ErrorIs(t, err, response.ErrContextLength)
+			}
+			var se *response.StatusError
+			require.ErrorAs(t, err, &se)
+		})
+	}
+}
+
+func TestFinishReasonLength(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{Faults: []openaitest.Fault{openaitest.FaultLength}})
+	defer srv.Close()
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m"})
+	rs, err := g.Generate(context.Background(), prompt("hello"))
+	require.NoError(t, err, "a cut answer is an answer, marked as such")
+	assert.Equal(t, "length", rs[0].FinishReason)
+	assert.Equal(t, 1, srv.Requests())
+}
+
+func TestRetryAfterWaitAndBackoffGrowth(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{
+		RetryAfter: 2500 * time.Millisecond,
+		Faults:     []openaitest.Fault{openaitest.Fault429, openaitest.Fault503, openaitest.Fault503, openaitest.Fault503},
+	})
+	defer srv.Close()
+	var sl sleeps
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m", Sleep: sl.sleep, Rand: func() float64 { return 1 },
+		Retry: response.Retry{Base: time.Second, Max: 3 * time.Second}})
+	_, err := g.Generate(context.Background(), prompt("hello"))
+	require.NoError(t, err)
+	assert.Equal(t, []time.Duration{2500 * time.Millisecond, 2 * time.Second, 3 * time.Second, 3 * time.Second}, sl.waits(),
+		"Retry-After (retry-after-ms) first, then doubling backoff capped at Max")
+	assert.Equal(t, 5, srv.Requests())
+}
+
+func TestRetryGivesUp(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{Fault: func(openaitest.Request) openaitest.Fault { return openaitest.Fault500 }})
+	defer srv.Close()
+	var sl sleeps
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m", Sleep: sl.sleep, Retry: response.Retry{Attempts: 3}})
+	_, err := g.Generate(context.Background(), prompt("hello"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "gave up after 3 attempts")
+	assert.Contains(t, err.Error(), "The server had an error")
+	assert.Equal(t, 3, srv.Requests())
+	assert.Len(t, sl.waits(), 2)
+}
+
+func TestRetryAfterTooLongFails(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{RetryAfter: time.Hour, Faults: []openaitest.Fault{openaitest.Fault429}})
+	defer srv.Close()
+	var sl sleeps
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m", Sleep: sl.sleep, Retry: response.Retry{MaxRetryAfter: time.Minute}})
+	_, err := g.Generate(context.Background(), prompt("hello"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "retry after 1h0m0s")
+	assert.Empty(t, sl.waits())
+}
+
+func TestCancelStopsRetries(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{Fault: func(openaitest.Request) openaitest.Fault { return openaitest.FaultHang }})
+	defer srv.Close()
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := g.Generate(ctx, prompt("hello")); done <- err }()
+	for srv.Requests() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	err := <-done
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 1, srv.Requests())
+}
+
+func TestGeneratorContract(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{})
+	defer srv.Close()
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m", Samples: 2, Sampling: prefdata.Sampling{Seed: prefdata.Int(1)}})
+	require.NoError(t, prefdatatest.CheckGenerator(context.Background(), g, prompt("contract")))
+}
+
+// faultyPick injects faults into a fifth of requests: transient ones chosen
+// by request number (a retry meets another draw) and permanent ones chosen
+// by prompt, so some prompts never succeed.
+func faultyPick(req openaitest.Request) openaitest.Fault {
+	transient := []openaitest.Fault{openaitest.Fault429, openaitest.Fault500, openaitest.Fault502, openaitest.Fault503,
+		openaitest.Fault504, openaitest.FaultReset, openaitest.FaultMalformed, openaitest.FaultEmptyChoices, openaitest.FaultHang}
+	text := req.Messages[len(req.Messages)-1].Content
+	ph := sha256.Sum256([]byte(text))
+	if ph[0] < 13 { // ~5% of prompts are refused for good
+		return []openaitest.Fault{openaitest.Fault400, openaitest.FaultContextLength}[ph[1]%2]
+	}
+	h := sha256.Sum256([]byte(fmt.Sprint(req.Seq)))
+	if h[0] < 45 { // ~18% of requests meet a transient fault
+		return transient[int(h[1])%len(transient)]
+	}
+	return openaitest.FaultNone
+}
+
+func TestPipelineWithFaults(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{Fault: faultyPick, RetryAfter: time.Millisecond})
+	defer srv.Close()
+	var sl sleeps
+	mk := func(model string) *response.Generator {
+		return newGen(t, response.Config{BaseURL: srv.URL, Model: model, Samples: 2, Sleep: sl.sleep,
+			Retry: response.Retry{Attempts: 8, Timeout: 100 * time.Millisecond}})
+	}
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	const n = 150
+	sink := &prefdatatest.Sink{}
+	p := &prefdata.Pipeline{
+		Source:     prefdatatest.CountingSource(n),
+		Generators: []prefdata.Generator{mk("a"), mk("b")},
+		Filters: []prefdata.Filter{prefdata.FilterFunc(func(ctx context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
+			sc, err := prefdatatest.LengthScorer{}.Score(ctx, c.Prompt, c.Responses)
+			c.Scores = append(append([]prefdata.Score(nil), c.Scores...), sc...)
+			return c, err
+		})},
+		Labeler: prefdatatest.Labeler{},
+		Sink:    sink,
+		Dir:     dir,
+		Limits:  prefdata.Limits{Generate: 32},
+	}
+	st, err := p.Run(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, dir.Close())
+
+	faults := 0
+	for _, r := range srv.Log() {
+		if r.Fault != openaitest.FaultNone {
+			faults++
+		}
+	}
+	t.Logf("%d requests, %d with faults; stats %+v", srv.Requests(), faults, st.Generate)
+	assert.GreaterOrEqual(t, float64(faults)/float64(srv.Requests()), 0.15, "about a fifth of requests met a fault")
+
+	// Every prompt is either answered by both models or has its failures
+	// recorded with the server's message.
+	failed := map[string][]string{}
+	require.NoError(t, dir.Scan(prefdata.FileFailures, func(rec prefdata.Record) error {
+		var f prefdata.Failure
+		require.NoError(t, json.Unmarshal(rec.Data, &f))
+		id := strings.SplitN(f.Item, "/", 2)[0]
+		failed[id] = append(failed[id], f.Error)
+		assert.Regexp(t, `HTTP 400|maximum context length`, f.Error)
+		return nil
+	}))
+	answered := map[string]int{}
+	require.NoError(t, dir.Scan(prefdata.FileResponses, func(rec prefdata.Record) error {
+		var cr struct {
+			PromptID string              `json:"prompt_id"`
+			Value    []prefdata.Response `json:"value"`
+		}
+		require.NoError(t, json.Unmarshal(rec.Data, &cr))
+		answered[cr.PromptID] += len(cr.Value)
+		return nil
+	}))
+	assert.NotEmpty(t, failed)
+	for i := range n {
+		id := prefdatatest.NewPrompt(fmt.Sprintf("prompt %d", i)).ID
+		if _, ok := failed[id]; ok {
+			continue
+		}
+		assert.Equal(t, 4, answered[id], "prompt %d: 2 models x 2 samples", i)
+	}
+	assert.Equal(t, n-len(failed), st.Generate.Out/2)
+}
+
+func TestNonRetryableErrorIsNotBudget(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{Faults: []openaitest.Fault{openaitest.Fault401}})
+	defer srv.Close()
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m"})
+	_, err := g.Generate(context.Background(), prompt("x"))
+	assert.False(t, errors.Is(err, response.ErrBudget))
+}
