@@ -130,16 +130,16 @@ type scriptTable struct {
 
 func scriptTables() []scriptTable {
 	return []scriptTable{
-	{"Latin", unicode.Latin},
-	{"Cyrillic", unicode.Cyrillic},
-	{"Greek", unicode.Greek},
-	{"Arabic", unicode.Arabic},
-	{"Hebrew", unicode.Hebrew},
-	{"Devanagari", unicode.Devanagari},
-	{"Thai", unicode.Thai},
-	{"Hangul", unicode.Hangul},
-	{"Japanese", unicode.Hiragana},
-	{"Japanese", unicode.Katakana},
+		{"Latin", unicode.Latin},
+		{"Cyrillic", unicode.Cyrillic},
+		{"Greek", unicode.Greek},
+		{"Arabic", unicode.Arabic},
+		{"Hebrew", unicode.Hebrew},
+		{"Devanagari", unicode.Devanagari},
+		{"Thai", unicode.Thai},
+		{"Hangul", unicode.Hangul},
+		{"Japanese", unicode.Hiragana},
+		{"Japanese", unicode.Katakana},
 		{"Han", unicode.Han},
 	}
 }

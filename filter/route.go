@@ -1,0 +1,198 @@
+package filter
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/prefdata/prefdata"
+)
+
+// Routing reasons: the first word of every [Router] pair's
+// Provenance.Reason, counted by [RouteReasons].
+const (
+	ReasonConfident         = "confident"          // above the threshold: labeled by AI
+	ReasonJudgeInconsistent = "judge-inconsistent" // the judge changed its verdict when the order was swapped
+	ReasonJudgeDisagrees    = "judge-disagrees"    // the judge prefers the response the scores rejected
+	ReasonJudgeTie          = "judge-tie"          // the judge saw no difference
+	ReasonSmallGap          = "small-gap"          // the score gap is small
+	ReasonNoJudge           = "no-judge"           // RequireJudge set and no comparison of the pair
+)
+
+// Router is the Labeler of stage 3: it builds pairs with Pairs, gives each a
+// confidence, labels the confident ones by AI (Provenance.Stage =
+// StageFilter) and sends the rest to people (NeedsHuman), saving human work
+// on the pairs machines can settle.
+//
+// The confidence is a weighted mean of up to three signals, each in [0, 1]:
+// the judge's self-consistency across both orders (1 if its verdicts
+// agreed, else 0), the judge's agreement with the scores (1 if it prefers
+// the chosen response, 0.5 for a tie, 0 if it prefers the rejected one),
+// and the score gap (Margin / GapScale, capped at 1). Pairs with no
+// comparison by a judge use the gap alone. A judge that consistently
+// prefers the rejected response caps the confidence at 0.25, whatever the
+// gap.
+type Router struct {
+	Pairs Pairs
+	// Threshold is the confidence at or above which a pair is labeled by AI
+	// (default 0.7).
+	Threshold float64
+	// GapScale is the score gap that counts as fully sure (default 1, on
+	// the combined score's scale).
+	GapScale float64
+	// Weights of the consistency, agreement and gap signals (all zero:
+	// 1, 1, 1).
+	ConsistencyWeight, AgreementWeight, GapWeight float64
+	// RequireJudge sends pairs no judge compared to people.
+	RequireJudge bool
+	// LabelerName names the labeler in stats and provenance (default "router").
+	LabelerName string
+}
+
+func (rt Router) withDefaults() Router {
+	if rt.Threshold == 0 {
+		rt.Threshold = 0.7
+	}
+	if rt.GapScale <= 0 {
+		rt.GapScale = 1
+	}
+	if rt.ConsistencyWeight == 0 && rt.AgreementWeight == 0 && rt.GapWeight == 0 {
+		rt.ConsistencyWeight, rt.AgreementWeight, rt.GapWeight = 1, 1, 1
+	}
+	if rt.LabelerName == "" {
+		rt.LabelerName = "router"
+	}
+	return rt
+}
+
+var _ prefdata.Labeler = Router{}
+
+// Name returns the labeler's name (default "router").
+func (rt Router) Name() string { return rt.withDefaults().LabelerName }
+
+// Fingerprint makes the pipeline cache the router's pairs in the run
+// directory.
+func (rt Router) Fingerprint() string {
+	rt = rt.withDefaults()
+	return prefdata.Hash("filter.Router", rt.Pairs.fingerprint(), rt.Threshold, rt.GapScale,
+		rt.ConsistencyWeight, rt.AgreementWeight, rt.GapWeight, rt.RequireJudge, rt.LabelerName)
+}
+
+// Label builds c's pairs and routes each.
+func (rt Router) Label(_ context.Context, c prefdata.Candidate) ([]prefdata.Pair, error) {
+	rt = rt.withDefaults()
+	pairs := rt.Pairs.Build(c)
+	for i := range pairs {
+		rt.route(c, &pairs[i])
+	}
+	return pairs, nil
+}
+
+// route sets the pair's provenance and NeedsHuman.
+func (rt Router) route(c prefdata.Candidate, p *prefdata.Pair) {
+	gap := math.Min(1, math.Max(0, p.Margin/rt.GapScale))
+	cmp, pref, found := comparisonOf(c, p.Chosen.ID, p.Rejected.ID)
+	var conf float64
+	var why string
+	judge := ""
+	if found {
+		judge = cmp.Scorer
+		consistency := 0.0
+		if cmp.Consistent {
+			consistency = 1
+		}
+		agreement := 0.5
+		switch {
+		case pref > 0:
+			agreement = 1
+		case pref < 0:
+			agreement = 0
+		}
+		wsum := rt.ConsistencyWeight + rt.AgreementWeight + rt.GapWeight
+		conf = (rt.ConsistencyWeight*consistency + rt.AgreementWeight*agreement + rt.GapWeight*gap) / wsum
+		if cmp.Consistent && pref < 0 {
+			conf = math.Min(conf, 0.25)
+		}
+		switch {
+		case !cmp.Consistent:
+			why = ReasonJudgeInconsistent
+		case pref < 0:
+			why = ReasonJudgeDisagrees
+		case pref == 0:
+			why = ReasonJudgeTie
+		default:
+			why = ReasonSmallGap
+		}
+		why += fmt.Sprintf(": judge %s %s, preference %+.2f, gap %.3g", cmp.Scorer, consistentWord(cmp.Consistent), pref, p.Margin)
+	} else {
+		conf = gap
+		why = ReasonSmallGap + fmt.Sprintf(": no judge, gap %.3g of %.3g", p.Margin, rt.GapScale)
+		if rt.RequireJudge {
+			conf = 0
+			why = ReasonNoJudge + ": no judge compared the pair"
+		}
+	}
+	conf = math.Round(conf*1000) / 1000
+	p.NeedsHuman = conf < rt.Threshold
+	if !p.NeedsHuman {
+		why = ReasonConfident + why[strings.Index(why, ":"):]
+	}
+	p.Provenance = prefdata.Provenance{Stage: prefdata.StageFilter, Labeler: rt.LabelerName, Judge: judge, Confidence: conf, Reason: why}
+}
+
+func consistentWord(ok bool) string {
+	if ok {
+		return "consistent"
+	}
+	return "inconsistent"
+}
+
+// comparisonOf finds a comparison of a and b and returns the preference for
+// a, in [-1, 1].
+func comparisonOf(c prefdata.Candidate, a, b string) (prefdata.Comparison, float64, bool) {
+	for _, cmp := range c.Comparisons {
+		switch {
+		case cmp.A == a && cmp.B == b:
+			return cmp, cmp.Preference, true
+		case cmp.A == b && cmp.B == a:
+			return cmp, -cmp.Preference, true
+		}
+	}
+	return prefdata.Comparison{}, 0, false
+}
+
+// RouteReasons counts pairs by the first word of their Provenance.Reason
+// (the Reason constants of [Router]), split by where they went: "ai/" or
+// "human/" and the reason, e.g. "human/judge-inconsistent". Use it on a
+// run's pairs and queue to report why pairs went to people.
+func RouteReasons(pairs []prefdata.Pair) map[string]int {
+	out := map[string]int{}
+	for _, p := range pairs {
+		key, _, _ := strings.Cut(p.Provenance.Reason, ":")
+		if key == "" {
+			key = "unknown"
+		}
+		side := "ai/"
+		if p.NeedsHuman {
+			side = "human/"
+		}
+		out[side+key]++
+	}
+	return out
+}
+
+// FormatCounts renders counts as "k=v" pairs sorted by key, for logs.
+func FormatCounts(counts map[string]int) string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, counts[k])
+	}
+	return strings.Join(parts, " ")
+}
