@@ -129,6 +129,13 @@ func (q *Queue) Pairs() []prefdata.Pair {
 	return append([]prefdata.Pair(nil), q.pairs...)
 }
 
+// At returns the i-th queued pair, from 0.
+func (q *Queue) At(i int) prefdata.Pair {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pairs[i]
+}
+
 // Len returns the number of queued pairs.
 func (q *Queue) Len() int {
 	q.mu.Lock()
@@ -150,6 +157,8 @@ type Store struct {
 	retracted map[string]bool              // label IDs retracted
 	current   map[string]map[string]string // pair → annotator → label ID
 	order     []string                     // label IDs in file order
+	perAnn    map[string]int               // annotator → labels that count
+	version   uint64                       // bumped on every change
 }
 
 // OpenStore reads the labels of dir.
@@ -160,6 +169,7 @@ func OpenStore(dir *prefdata.RunDir) (*Store, error) {
 		labels:    map[string]Label{},
 		retracted: map[string]bool{},
 		current:   map[string]map[string]string{},
+		perAnn:    map[string]int{},
 	}
 	if err := s.Refresh(); err != nil {
 		return nil, err
@@ -194,13 +204,16 @@ func (s *Store) index(l Label) {
 		s.retracted[l.Undoes] = true
 		if old, ok := s.labels[l.Undoes]; ok {
 			if s.current[old.PairID][old.Annotator] == old.ID {
+				s.version++
 				delete(s.current[old.PairID], old.Annotator)
+				s.perAnn[old.Annotator]--
 				// An earlier label of the same person counts again only if
 				// it was never retracted: find the latest one.
 				for i := len(s.order) - 1; i >= 0; i-- {
 					prev := s.labels[s.order[i]]
 					if prev.PairID == old.PairID && prev.Annotator == old.Annotator && !s.retracted[prev.ID] {
 						s.current[old.PairID][old.Annotator] = prev.ID
+						s.perAnn[old.Annotator]++
 						break
 					}
 				}
@@ -221,7 +234,25 @@ func (s *Store) index(l Label) {
 		m = map[string]string{}
 		s.current[l.PairID] = m
 	}
+	if _, ok := m[l.Annotator]; !ok {
+		s.perAnn[l.Annotator]++
+	}
 	m[l.Annotator] = l.ID
+	s.version++
+}
+
+// Version changes whenever the labels that count change.
+func (s *Store) Version() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
+// CountBy returns how many labels of annotator count.
+func (s *Store) CountBy(annotator string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.perAnn[annotator]
 }
 
 // ErrDuplicate is matched by errors.Is when a label with the same ID is

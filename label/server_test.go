@@ -1,0 +1,565 @@
+package label
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prefdata/prefdata"
+)
+
+// clock is a settable time source for lease tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// queuePair makes a NeedsHuman pair as the pipeline would queue it.
+func queuePair(i int, chosen, rejected string) prefdata.Pair {
+	msgs := []prefdata.Message{{Role: prefdata.RoleUser, Content: fmt.Sprintf("question %d", i)}}
+	pr := prefdata.Prompt{ID: prefdata.ContentID(msgs), Messages: msgs}
+	c := prefdata.Response{ID: fmt.Sprintf("r-%d-a", i), PromptID: pr.ID, Model: "m1", Text: chosen}
+	r := prefdata.Response{ID: fmt.Sprintf("r-%d-b", i), PromptID: pr.ID, Model: "m2", Text: rejected}
+	return prefdata.Pair{
+		ID: prefdata.PairID(pr.ID, c.ID, r.ID), Prompt: pr, Chosen: c, Rejected: r,
+		NeedsHuman: true, Provenance: prefdata.Provenance{Stage: prefdata.StageFilter, Labeler: "judge", Confidence: 0.55},
+	}
+}
+
+type fixture struct {
+	t     *testing.T
+	dir   *prefdata.RunDir
+	srv   *Server
+	clk   *clock
+	pairs []prefdata.Pair
+	tok   map[string]string
+}
+
+func newFixture(t *testing.T, items int, pol Policy, annotators ...string) *fixture {
+	t.Helper()
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, dir: dir, clk: &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, tok: map[string]string{}}
+	for i := range items {
+		p := queuePair(i, fmt.Sprintf("answer A%d", i), fmt.Sprintf("answer B%d", i))
+		f.pairs = append(f.pairs, p)
+		if err := dir.Append(prefdata.FileQueue, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var as []Annotator
+	for _, a := range annotators {
+		as = append(as, Annotator{Name: a, Token: "tok-" + a})
+		f.tok[a] = "tok-" + a
+	}
+	f.start(pol, as)
+	return f
+}
+
+func (f *fixture) start(pol Policy, as []Annotator) {
+	f.t.Helper()
+	srv, err := NewServer(Config{Dir: f.dir, Annotators: as, AdminToken: "admin-secret", Policy: pol, Lease: time.Minute, Now: f.clk.Now, Seed: "test"})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.srv = srv
+}
+
+// do sends a request to the server with a bearer token ("" for none).
+func (f *fixture) do(method, path, tok string, form url.Values, hdr map[string]string) (int, string, http.Header) {
+	f.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	r := httptest.NewRequest(method, path, body)
+	if form != nil {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if tok != "" {
+		r.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for k, v := range hdr {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, r)
+	return w.Code, w.Body.String(), w.Header()
+}
+
+// next asks /api/next for the annotator's item; "" when none.
+func (f *fixture) next(who string) NextItem {
+	f.t.Helper()
+	code, body, _ := f.do("GET", "/api/next", f.tok[who], nil, nil)
+	if code == http.StatusNoContent {
+		return NextItem{}
+	}
+	if code != http.StatusOK {
+		f.t.Fatalf("%s: /api/next: %d %s", who, code, body)
+	}
+	var n NextItem
+	if err := json.Unmarshal([]byte(body), &n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+func (f *fixture) submit(who, item, choice string, extra url.Values) (int, string) {
+	f.t.Helper()
+	form := url.Values{"csrf": {csrfToken(f.tok[who])}, "item": {item}, "choice": {choice}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	code, body, _ := f.do("POST", "/label", f.tok[who], form, nil)
+	return code, body
+}
+
+func (f *fixture) labelsFileSize() int64 {
+	st, err := os.Stat(f.dir.Path(FileHumanLabels))
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return st.Size()
+}
+
+func TestTokens(t *testing.T) {
+	f := newFixture(t, 2, Policy{}, "alice", "bob")
+	for _, tc := range []struct {
+		name, path, tok string
+		want            int
+	}{
+		{"no token", "/label", "", http.StatusUnauthorized},
+		{"wrong token", "/label", "nope", http.StatusUnauthorized},
+		{"annotator", "/label", "tok-alice", http.StatusOK},
+		{"api without token", "/api/next", "", http.StatusUnauthorized},
+		{"guidelines without token", "/guidelines", "", http.StatusUnauthorized},
+		{"admin without token", "/admin", "", http.StatusUnauthorized},
+		{"admin with annotator token", "/admin", "tok-alice", http.StatusUnauthorized},
+		{"admin", "/admin", "admin-secret", http.StatusOK},
+		{"admin token on labeling page", "/label", "admin-secret", http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body, _ := f.do("GET", tc.path, tc.tok, nil, nil)
+			if code != tc.want {
+				t.Errorf("GET %s: %d, want %d: %s", tc.path, code, tc.want, body)
+			}
+		})
+	}
+	// A token in the link becomes a cookie and is stripped from the URL.
+	code, _, hdr := f.do("GET", "/label?token=tok-bob", "", nil, nil)
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/label" {
+		t.Fatalf("token link: %d, Location %q", code, hdr.Get("Location"))
+	}
+	cookie := hdr.Get("Set-Cookie")
+	if !strings.Contains(cookie, "tok-bob") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
+		t.Fatalf("cookie = %q", cookie)
+	}
+	code, body, _ := f.do("GET", "/label", "", nil, map[string]string{"Cookie": cookieName + "=tok-bob"})
+	if code != http.StatusOK || !strings.Contains(body, "bob") {
+		t.Fatalf("with cookie: %d", code)
+	}
+	// A wrong token in the link is not set as a cookie.
+	code, _, hdr = f.do("GET", "/label?token=bad", "", nil, nil)
+	if code != http.StatusUnauthorized || hdr.Get("Set-Cookie") != "" {
+		t.Fatalf("bad token link: %d, cookie %q", code, hdr.Get("Set-Cookie"))
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	f := newFixture(t, 1, Policy{}, "alice")
+	item := f.next("alice").Item
+	base := url.Values{"item": {item}, "choice": {"a"}}
+	for _, tc := range []struct {
+		name string
+		csrf string
+		hdr  map[string]string
+	}{
+		{"no token", "", nil},
+		{"wrong token", csrfToken("tok-bob"), nil},
+		{"the annotator token itself", "tok-alice", nil},
+		{"right token, cross-site origin", csrfToken("tok-alice"), map[string]string{"Origin": "https://evil.example"}},
+		{"right token, cross-site fetch", csrfToken("tok-alice"), map[string]string{"Sec-Fetch-Site": "cross-site"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			form := url.Values{}
+			for k, v := range base {
+				form[k] = v
+			}
+			if tc.csrf != "" {
+				form.Set("csrf", tc.csrf)
+			}
+			code, body, _ := f.do("POST", "/label", "tok-alice", form, tc.hdr)
+			if code != http.StatusForbidden {
+				t.Errorf("%d, want 403: %s", code, body)
+			}
+		})
+	}
+	if n := f.labelsFileSize(); n != 0 {
+		t.Fatalf("refused posts wrote %d bytes of labels", n)
+	}
+	// Undo is protected too.
+	if code, _, _ := f.do("POST", "/undo", "tok-alice", url.Values{}, nil); code != http.StatusForbidden {
+		t.Errorf("undo without CSRF token: %d", code)
+	}
+	// The same request with the page's token (and a same-origin Origin) goes through.
+	form := url.Values{"csrf": {csrfToken("tok-alice")}, "item": {item}, "choice": {"a"}}
+	code, body, _ := f.do("POST", "/label", "tok-alice", form, map[string]string{"Origin": "http://example.com"})
+	if code != http.StatusSeeOther {
+		t.Fatalf("good post: %d %s", code, body)
+	}
+	if got := f.srv.Store().Count(item); got != 1 {
+		t.Fatalf("labels for item: %d", got)
+	}
+}
+
+// Overlap 3 with 5 annotators working at once: every item gets exactly 3
+// labels from 3 different people, nobody sees an item twice.
+func TestAssignmentOverlap(t *testing.T) {
+	names := []string{"ann", "ben", "cat", "dan", "eve"}
+	const items = 12
+	f := newFixture(t, items, Policy{Labels: 3}, names...)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[string]map[string]int{} // annotator → item → times served
+	errs := make(chan error, len(names))
+	for _, who := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seen1 := map[string]int{}
+			for k := 0; ; k++ {
+				n := f.next(who)
+				if n.Item == "" {
+					break
+				}
+				seen1[n.Item]++
+				choice := []string{"a", "b", "tie"}[k%3]
+				if code, body := f.submit(who, n.Item, choice, nil); code != http.StatusSeeOther {
+					errs <- fmt.Errorf("%s: submit %s: %d %s", who, n.Item, code, body)
+					return
+				}
+			}
+			mu.Lock()
+			seen[who] = seen1
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, p := range f.pairs {
+		ls := f.srv.Store().ForPair(p.ID)
+		if len(ls) != 3 {
+			t.Errorf("item %s: %d labels, want 3", p.ID, len(ls))
+		}
+		who := map[string]bool{}
+		for _, l := range ls {
+			if who[l.Annotator] {
+				t.Errorf("item %s labeled twice by %s", p.ID, l.Annotator)
+			}
+			who[l.Annotator] = true
+		}
+		total += len(ls)
+	}
+	for who, m := range seen {
+		for item, n := range m {
+			if n != 1 {
+				t.Errorf("%s was served item %s %d times", who, item, n)
+			}
+		}
+	}
+	if total != 3*items {
+		t.Errorf("%d labels, want %d", total, 3*items)
+	}
+	// Every line of the file is one of these labels: nothing doubled.
+	lines := 0
+	if err := f.dir.Scan(FileHumanLabels, func(prefdata.Record) error { lines++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if lines != 3*items {
+		t.Errorf("%d lines in %s", lines, FileHumanLabels)
+	}
+}
+
+func TestLeaseExpires(t *testing.T) {
+	f := newFixture(t, 1, Policy{}, "alice", "bob")
+	a := f.next("alice")
+	if a.Item == "" {
+		t.Fatal("alice got no item")
+	}
+	if b := f.next("bob"); b.Item != "" {
+		t.Fatalf("bob got %s while alice holds it", b.Item)
+	}
+	// Asking again within the lease gives alice the same item.
+	if again := f.next("alice"); again.Item != a.Item {
+		t.Fatalf("alice got %q, then %q", a.Item, again.Item)
+	}
+	// Bob cannot label an item that is not his.
+	if code, body := f.submit("bob", a.Item, "a", nil); code != http.StatusForbidden {
+		t.Fatalf("bob labeling alice's item: %d %s", code, body)
+	}
+	f.clk.Advance(2 * time.Minute) // past the one-minute lease
+	b := f.next("bob")
+	if b.Item != a.Item {
+		t.Fatalf("after the lease expired bob got %q, want %q", b.Item, a.Item)
+	}
+	if code, body := f.submit("alice", a.Item, "a", nil); code != http.StatusConflict {
+		t.Fatalf("alice after expiry, item reassigned: %d %s", code, body)
+	}
+	if code, body := f.submit("bob", b.Item, "b", nil); code != http.StatusSeeOther {
+		t.Fatalf("bob: %d %s", code, body)
+	}
+	ls := f.srv.Store().ForPair(a.Item)
+	if len(ls) != 1 || ls[0].Annotator != "bob" {
+		t.Fatalf("labels = %+v", ls)
+	}
+	if ls[0].LeadTime != 0 {
+		t.Errorf("lead time = %v, want 0 (bob answered at once on the fake clock)", ls[0].LeadTime)
+	}
+}
+
+// An expired lease that nobody took is still good.
+func TestLateAnswerStillCounts(t *testing.T) {
+	f := newFixture(t, 1, Policy{}, "alice", "bob")
+	a := f.next("alice")
+	f.clk.Advance(5 * time.Minute)
+	if code, body := f.submit("alice", a.Item, "tie", nil); code != http.StatusSeeOther {
+		t.Fatalf("%d %s", code, body)
+	}
+	ls := f.srv.Store().ForPair(a.Item)
+	if len(ls) != 1 || ls[0].LeadTime != 300 {
+		t.Fatalf("labels = %+v", ls)
+	}
+}
+
+func TestHostileOutputIsEscaped(t *testing.T) {
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := queuePair(0, `<script>alert("pwned")</script>`, `<img src=x onerror=alert(1)> and </pre><b>bold</b>`)
+	p.Prompt.Messages = []prefdata.Message{
+		{Role: `user"><script>alert(2)</script>`, Content: `<iframe src="https://evil.example"></iframe>`},
+	}
+	if err := dir.Append(prefdata.FileQueue, p); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := NewServer(Config{Dir: dir, Annotators: []Annotator{{Name: "alice", Token: "t"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/label", nil)
+	r.Header.Set("Authorization", "Bearer t")
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, r)
+	body := w.Body.String()
+	if w.Code != http.StatusOK {
+		t.Fatalf("%d %s", w.Code, body)
+	}
+	for _, bad := range []string{"<script>alert", "<img", "onerror=alert(1)>", "<iframe", "<b>bold", `"><script>`} {
+		if strings.Contains(body, bad) {
+			t.Errorf("page contains %q unescaped", bad)
+		}
+	}
+	for _, good := range []string{"&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;", "&lt;img src=x onerror=alert(1)&gt;", "&lt;iframe"} {
+		if !strings.Contains(body, good) {
+			t.Errorf("page lacks the escaped text %q", good)
+		}
+	}
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("CSP = %q", csp)
+	}
+}
+
+func TestRestartKeepsLabels(t *testing.T) {
+	f := newFixture(t, 3, Policy{}, "alice", "bob")
+	first := f.next("alice")
+	if code, body := f.submit("alice", first.Item, "a", url.Values{"strength": {"3"}, "comment": {"clear win"}}); code != http.StatusSeeOther {
+		t.Fatalf("%d %s", code, body)
+	}
+	second := f.next("alice") // leased, not answered: lost with the process
+	// "Kill" the server: a new one on a freshly opened run directory.
+	dir2, err := prefdata.OpenRunDir(f.dir.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.dir = dir2
+	f.start(Policy{}, []Annotator{{Name: "alice", Token: "tok-alice"}, {Name: "bob", Token: "tok-bob"}})
+	code, body, _ := f.do("GET", "/api/progress", "tok-alice", nil, nil)
+	var pr Progress
+	if err := json.Unmarshal([]byte(body), &pr); err != nil || code != 200 {
+		t.Fatalf("%d %s %v", code, body, err)
+	}
+	if pr.Done != 1 || pr.Remaining != 2 {
+		t.Errorf("after restart alice's progress = %+v, want 1 done, 2 remaining", pr)
+	}
+	n := f.next("alice")
+	if n.Item == first.Item || n.Item == "" {
+		t.Errorf("after restart alice got %q (first was %q)", n.Item, first.Item)
+	}
+	if n.Item != second.Item {
+		t.Errorf("after restart alice got %q, want the unanswered %q", n.Item, second.Item)
+	}
+	ls := f.srv.Store().ForPair(first.Item)
+	if len(ls) != 1 || ls[0].Strength != Much || ls[0].Comment != "clear win" || len(ls[0].Shown) != 2 {
+		t.Fatalf("label after restart = %+v", ls)
+	}
+	// The shown order is stored and maps choice "a" to the left response.
+	if ls[0].Preferred != ls[0].Shown[0] {
+		t.Errorf("preferred %s, shown %v: choice a is the left one", ls[0].Preferred, ls[0].Shown)
+	}
+}
+
+func TestUndo(t *testing.T) {
+	f := newFixture(t, 2, Policy{}, "alice")
+	first := f.next("alice")
+	if code, body := f.submit("alice", first.Item, "a", nil); code != http.StatusSeeOther {
+		t.Fatalf("%d %s", code, body)
+	}
+	if f.srv.Store().Count(first.Item) != 1 {
+		t.Fatal("label not stored")
+	}
+	code, body, hdr := f.do("POST", "/undo", "tok-alice", url.Values{"csrf": {csrfToken("tok-alice")}}, nil)
+	if code != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "undone") {
+		t.Fatalf("undo: %d %s", code, body)
+	}
+	if f.srv.Store().Count(first.Item) != 0 {
+		t.Fatal("undo left the label counting")
+	}
+	// The undone item comes back first.
+	if n := f.next("alice"); n.Item != first.Item {
+		t.Fatalf("after undo alice got %q, want %q", n.Item, first.Item)
+	}
+	if code, body := f.submit("alice", first.Item, "b", nil); code != http.StatusSeeOther {
+		t.Fatalf("relabel: %d %s", code, body)
+	}
+	ls := f.srv.Store().ForPair(first.Item)
+	if len(ls) != 1 || ls[0].Preferred != ls[0].Shown[1] {
+		t.Fatalf("after relabel: %+v", ls)
+	}
+	// Undo twice in a row: the second has nothing of this item left but
+	// undoes the relabel; a third finds nothing.
+	for i, want := range []int{http.StatusSeeOther, http.StatusConflict} {
+		code, body, _ := f.do("POST", "/undo", "tok-alice", url.Values{"csrf": {csrfToken("tok-alice")}}, nil)
+		if code != want {
+			t.Fatalf("undo %d: %d %s", i, code, body)
+		}
+	}
+	// The retractions survive a restart.
+	s2, err := OpenStore(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s2.Labels()); n != 0 {
+		t.Fatalf("after restart %d labels count, want 0", n)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	f := newFixture(t, 2, Policy{}, "alice", "bob")
+	item := f.next("alice").Item
+	other := f.pairs[0].ID
+	if other == item {
+		other = f.pairs[1].ID
+	}
+	for _, tc := range []struct {
+		name        string
+		item        string
+		choice      string
+		extra       url.Values
+		want        int
+		mustMention string
+	}{
+		{"unknown item", "pair-nope", "a", nil, http.StatusNotFound, "unknown item"},
+		{"no item", "", "a", nil, http.StatusBadRequest, "no item"},
+		{"unknown choice", item, "c", nil, http.StatusBadRequest, "unknown choice"},
+		{"no choice", item, "", nil, http.StatusBadRequest, "no choice"},
+		{"bad strength", item, "a", url.Values{"strength": {"9"}}, http.StatusBadRequest, "unknown strength"},
+		{"oversized comment", item, "a", url.Values{"comment": {strings.Repeat("x", MaxCommentBytes+1)}}, http.StatusRequestEntityTooLarge, "comment"},
+		{"huge body", item, "a", url.Values{"comment": {strings.Repeat("x", maxForm)}}, http.StatusRequestEntityTooLarge, "form"},
+		{"item not assigned", other, "a", nil, http.StatusForbidden, "not assigned"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.labelsFileSize()
+			code, body := f.submit("alice", tc.item, tc.choice, tc.extra)
+			if code != tc.want || !strings.Contains(body, tc.mustMention) {
+				t.Errorf("%d %q, want %d mentioning %q", code, body, tc.want, tc.mustMention)
+			}
+			if after := f.labelsFileSize(); after != before {
+				t.Errorf("labels file grew from %d to %d bytes", before, after)
+			}
+		})
+	}
+	// After all that, the good label still goes through, once.
+	if code, body := f.submit("alice", item, "a", nil); code != http.StatusSeeOther {
+		t.Fatalf("%d %s", code, body)
+	}
+	if code, body := f.submit("alice", item, "a", nil); code != http.StatusConflict {
+		t.Fatalf("second label of the same item: %d %s", code, body)
+	}
+	// Wrong methods and paths.
+	if code, _, _ := f.do("GET", "/undo", "tok-alice", nil, nil); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /undo: %d", code)
+	}
+}
+
+func TestPagesRender(t *testing.T) {
+	f := newFixture(t, 1, Policy{Labels: 2}, "alice", "bob")
+	f.srv.cfg.Guidelines = "Prefer <correct> answers."
+	code, body, _ := f.do("GET", "/guidelines", "tok-alice", nil, nil)
+	if code != 200 || !strings.Contains(body, "Prefer &lt;correct&gt; answers.") {
+		t.Errorf("guidelines: %d %s", code, body)
+	}
+	code, body, _ = f.do("GET", "/label", "tok-alice", nil, nil)
+	for _, want := range []string{`id="choice-a"`, `id="choice-both_bad"`, `name="strength"`, `name="comment"`, "remaining", "question 0", csrfToken("tok-alice")} {
+		if !strings.Contains(body, want) {
+			t.Errorf("label page lacks %q", want)
+		}
+	}
+	for _, who := range []string{"alice", "bob"} {
+		n := f.next(who)
+		if code, body := f.submit(who, n.Item, "a", nil); code != http.StatusSeeOther {
+			t.Fatalf("%d %s", code, body)
+		}
+	}
+	code, body, _ = f.do("GET", "/label", "tok-alice", nil, nil)
+	if code != 200 || !strings.Contains(body, `id="alldone"`) {
+		t.Errorf("done page: %d %s", code, body)
+	}
+	code, body, _ = f.do("GET", "/admin", "admin-secret", nil, nil)
+	if code != 200 || !strings.Contains(body, "alice") || !strings.Contains(body, "Decided") {
+		t.Errorf("admin: %d %s", code, body)
+	}
+	code, _, _ = f.do("GET", "/static/app.js", "", nil, nil)
+	if code != 200 {
+		t.Errorf("static: %d", code)
+	}
+}
