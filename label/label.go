@@ -66,10 +66,10 @@ const (
 type Label struct {
 	// ID is unique per label. Imports derive it from the tool's own IDs, so
 	// importing the same file twice adds nothing.
-	ID        string `json:"id"`
-	PairID    string `json:"pair_id"`
-	PromptID  string `json:"prompt_id,omitempty"`
-	Annotator string `json:"annotator"`
+	ID        string  `json:"id"`
+	PairID    string  `json:"pair_id"`
+	PromptID  string  `json:"prompt_id,omitempty"`
+	Annotator string  `json:"annotator"`
 	Verdict   Verdict `json:"verdict,omitempty"`
 	// Preferred is the ID of the better response when Verdict is
 	// VerdictPrefer.

@@ -61,14 +61,23 @@ func newFixture(t *testing.T, items int, pol Policy, annotators ...string) *fixt
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, dir: dir, clk: &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, tok: map[string]string{}}
+	var pairs []prefdata.Pair
 	for i := range items {
 		p := queuePair(i, fmt.Sprintf("answer A%d", i), fmt.Sprintf("answer B%d", i))
-		f.pairs = append(f.pairs, p)
+		pairs = append(pairs, p)
 		if err := dir.Append(prefdata.FileQueue, p); err != nil {
 			t.Fatal(err)
 		}
 	}
+	f := fixtureOn(t, dir, pol, annotators...)
+	f.pairs = pairs
+	return f
+}
+
+// fixtureOn starts a server on an existing run directory.
+func fixtureOn(t *testing.T, dir *prefdata.RunDir, pol Policy, annotators ...string) *fixture {
+	t.Helper()
+	f := &fixture{t: t, dir: dir, clk: &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, tok: map[string]string{}}
 	var as []Annotator
 	for _, a := range annotators {
 		as = append(as, Annotator{Name: a, Token: "tok-" + a})
