@@ -93,7 +93,7 @@ type NearDedup struct {
 
 	mu     sync.Mutex
 	ids    []string
-	sigs   []byte // len(ids) × NumPerm low bytes
+	sigs   [][]byte // blocks of sigBlock × NumPerm low bytes, so growth never copies
 	tables []bandTable
 }
 
@@ -130,6 +130,8 @@ func NewNearDedup(cfg NearDedupConfig) *NearDedup {
 	d.tables = make([]bandTable, cfg.Bands)
 	return d
 }
+
+const sigBlock = 8192
 
 // Name returns "near-dedup".
 func (d *NearDedup) Name() string { return "near-dedup" }
@@ -273,7 +275,10 @@ func (d *NearDedup) FilterPrompt(_ context.Context, p prefdata.Prompt) (prefdata
 	}
 	idx := int32(len(d.ids))
 	d.ids = append(d.ids, p.ID)
-	d.sigs = append(d.sigs, low...)
+	if int(idx)%sigBlock == 0 {
+		d.sigs = append(d.sigs, make([]byte, 0, sigBlock*len(low)))
+	}
+	d.sigs[len(d.sigs)-1] = append(d.sigs[len(d.sigs)-1], low...)
 	for j, key := range keys {
 		d.tables[j].insert(key, idx)
 	}
@@ -284,7 +289,8 @@ func (d *NearDedup) FilterPrompt(_ context.Context, p prefdata.Prompt) (prefdata
 // signatures: two values agree by chance with probability 1/256 when the
 // minima differ, so the fraction m of equal bytes is J + (1-J)/256.
 func (d *NearDedup) similarity(low []byte, idx int32) float64 {
-	other := d.sigs[int(idx)*len(low) : int(idx+1)*len(low)]
+	block, off := int(idx)/sigBlock, int(idx)%sigBlock*len(low)
+	other := d.sigs[block][off : off+len(low)]
 	eq := 0
 	for i, v := range low {
 		if other[i] == v {
