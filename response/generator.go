@@ -496,27 +496,32 @@ const (
 	coolMax  = 2 * time.Minute
 )
 
-// pick returns the next replica, skipping those cooling down; when all are,
-// the one that recovers first.
+// pick returns the next replica in turn among those not cooling down; when
+// all are, the one that recovers first.
 func (g *Generator) pick() *endpoint {
 	if len(g.eps) == 1 {
 		return g.eps[0]
 	}
 	now := g.cfg.Now()
-	start := int(g.next.Add(1) % uint64(len(g.eps)))
+	turn := g.next.Add(1)
+	var ok [16]*endpoint
+	healthy := ok[:0]
 	var best *endpoint
 	var bestAt time.Time
-	for k := range g.eps {
-		ep := g.eps[(start+k)%len(g.eps)]
+	for _, ep := range g.eps {
 		ep.mu.Lock()
 		at := ep.avoidUntil
 		ep.mu.Unlock()
 		if !now.Before(at) {
-			return ep
+			healthy = append(healthy, ep)
+			continue
 		}
 		if best == nil || at.Before(bestAt) {
 			best, bestAt = ep, at
 		}
+	}
+	if len(healthy) > 0 {
+		return healthy[turn%uint64(len(healthy))]
 	}
 	return best
 }
