@@ -1,0 +1,343 @@
+package filter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+
+	"github.com/prefdata/prefdata"
+)
+
+// judgePromptVersion changes whenever the judge prompt texts change, so that
+// cached judgments made with older texts are not reused.
+const judgePromptVersion = "judge-prompts-v1"
+
+// Aspect is one quality a rubric judge rates.
+type Aspect struct {
+	Name        string // short key, used in Score.Aspect and in the reply format
+	Description string // what the judge is to look at, one sentence
+}
+
+// UltraFeedbackAspects returns the four aspects UltraFeedback rates on 1-5,
+// described in this project's own words.
+func UltraFeedbackAspects() []Aspect {
+	return []Aspect{
+		{"instruction-following", "Does the answer do what the user asked, in the form asked, respecting every stated constraint?"},
+		{"truthfulness", "Are the answer's statements correct, free of invented facts, and consistent with the question and with themselves?"},
+		{"honesty", "Does the answer signal uncertainty where it should, and avoid claiming more confidence or ability than it has?"},
+		{"helpfulness", "Is the answer useful: relevant, complete enough, clear, and not padded?"},
+	}
+}
+
+// RubricStyle selects the form of a [RubricJudge]'s question.
+type RubricStyle int
+
+const (
+	// StyleAspects rates each aspect on 1-5 with a rationale (UltraFeedback).
+	StyleAspects RubricStyle = iota
+	// StyleSingle gives one overall rating on 1-10 ending "Rating: [[N]]"
+	// (MT-Bench single-answer grading).
+	StyleSingle
+)
+
+// RubricJudge is a pointwise LLM judge: a [prefdata.Scorer] that asks a
+// Generator to rate each response, with a rationale, and parses the reply
+// with [ParseRating]. A reply that cannot be parsed (no rating, two
+// ratings, a rating cut off, a value off the scale) is asked again up to
+// Reasks times, showing the judge its reply; after that the response is
+// reported as failed with the raw reply in the error, never given a
+// made-up number.
+type RubricJudge struct {
+	// Generator answers the judge prompts: any backend (response.New, a
+	// fake). It should produce one response per prompt; only the first is
+	// read.
+	Generator prefdata.Generator
+	// Model names the judge in Score.Scorer ("judge:" + Model). Default: the
+	// generator's Model() or Name(), else "judge".
+	Model string
+	Style RubricStyle
+	// Aspects rated with StyleAspects (default UltraFeedbackAspects()).
+	Aspects []Aspect
+	// Reasks is how many times an unparsable reply is asked again (default
+	// 1; negative: never).
+	Reasks int
+	// Concurrency bounds the responses judged at once for one prompt
+	// (default 4).
+	Concurrency int
+	// Version is mixed into the fingerprint. Set it (and change it) when the
+	// generator has no Fingerprint of its own, or the judge's cached scores
+	// may outlive a change of backend.
+	Version string
+}
+
+var _ prefdata.Scorer = (*RubricJudge)(nil)
+
+// Name returns "judge:" and the judge model.
+func (j *RubricJudge) Name() string { return "judge:" + j.model() }
+
+// Fingerprint covers the judge's configuration, its prompt texts and the
+// generator's fingerprint.
+func (j *RubricJudge) Fingerprint() string {
+	return prefdata.Hash("filter.RubricJudge", judgePromptVersion, j.model(), j.Style, j.aspects(), j.reasks(), genFingerprint(j.Generator), j.Version)
+}
+
+func (j *RubricJudge) model() string {
+	if j.Model != "" {
+		return j.Model
+	}
+	return modelOf(j.Generator)
+}
+
+func modelOf(g prefdata.Generator) string {
+	if m, ok := g.(interface{ Model() string }); ok && m.Model() != "" {
+		return m.Model()
+	}
+	if n, ok := g.(prefdata.Namer); ok {
+		return n.Name()
+	}
+	return "judge"
+}
+
+func genFingerprint(g prefdata.Generator) string {
+	if fp, ok := g.(prefdata.Fingerprinter); ok {
+		return fp.Fingerprint()
+	}
+	return fmt.Sprintf("%T", g)
+}
+
+func (j *RubricJudge) aspects() []Aspect {
+	if j.Style == StyleSingle {
+		return nil
+	}
+	if len(j.Aspects) == 0 {
+		return UltraFeedbackAspects()
+	}
+	return j.Aspects
+}
+
+func (j *RubricJudge) reasks() int {
+	switch {
+	case j.Reasks < 0:
+		return 0
+	case j.Reasks == 0:
+		return 1
+	}
+	return j.Reasks
+}
+
+// Score rates each response. Responses are judged independently: one that
+// fails is reported in the joined error as a *ResponseError and the others'
+// scores are returned.
+func (j *RubricJudge) Score(ctx context.Context, p prefdata.Prompt, rs []prefdata.Response) ([]prefdata.Score, error) {
+	results := make([][]prefdata.Score, len(rs))
+	errs := make([]error, len(rs))
+	forEach(ctx, len(rs), j.Concurrency, func(i int) {
+		results[i], errs[i] = j.scoreOne(ctx, p, rs[i])
+		if errs[i] != nil {
+			errs[i] = &ResponseError{ResponseID: rs[i].ID, Err: errs[i]}
+		}
+	})
+	var out []prefdata.Score
+	for _, s := range results {
+		out = append(out, s...)
+	}
+	return out, errors.Join(errs...)
+}
+
+// forEach calls f(0..n-1) with at most limit calls at once (default 4).
+func forEach(ctx context.Context, n, limit int, f func(i int)) {
+	if limit <= 0 {
+		limit = 4
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
+func (j *RubricJudge) scoreOne(ctx context.Context, p prefdata.Prompt, r prefdata.Response) ([]prefdata.Score, error) {
+	msgs := j.messages(p, r)
+	var scores []prefdata.Score
+	_, err := ask(ctx, j.Generator, p.ID, r.ID, msgs, j.reasks(), j.formatHint(), func(reply string) error {
+		var err error
+		scores, err = j.parse(reply)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range scores {
+		scores[i].ResponseID = r.ID
+		scores[i].Scorer = j.Name()
+	}
+	return scores, nil
+}
+
+func (j *RubricJudge) messages(p prefdata.Prompt, r prefdata.Response) []prefdata.Message {
+	var b strings.Builder
+	if j.Style == StyleSingle {
+		b.WriteString("Grade the assistant's answer to the conversation below on a scale of 1 (useless or harmful) to 10 (could not be better). " +
+			"Weigh correctness first, then whether it does what was asked, then clarity and usefulness. " +
+			"Length, confidence and polish are not merits in themselves.\n\n")
+		writeConversation(&b, p)
+		b.WriteString("\n[Answer]\n")
+		b.WriteString(r.Text)
+		b.WriteString("\n[End of answer]\n\n")
+		b.WriteString("First explain your grade in a few sentences. Then give the grade on the last line, in exactly this form: Rating: [[N]]")
+	} else {
+		b.WriteString("Rate the assistant's answer to the conversation below on each aspect listed, from 1 (poor) to 5 (excellent):\n")
+		for _, a := range j.aspects() {
+			fmt.Fprintf(&b, "- %s: %s\n", a.Name, a.Description)
+		}
+		b.WriteString("Judge each aspect on its own. Length, confidence and polish are not merits in themselves.\n\n")
+		writeConversation(&b, p)
+		b.WriteString("\n[Answer]\n")
+		b.WriteString(r.Text)
+		b.WriteString("\n[End of answer]\n\n")
+		b.WriteString("Write one block per aspect, in the order listed, each in exactly this form:\n### <aspect>\nRationale: <one or two sentences>\nRating: [[<1-5>]]")
+	}
+	return []prefdata.Message{
+		{Role: prefdata.RoleSystem, Content: "You are a strict, impartial evaluator of AI assistant answers. You follow the requested reply format exactly."},
+		{Role: prefdata.RoleUser, Content: b.String()},
+	}
+}
+
+func (j *RubricJudge) formatHint() string {
+	if j.Style == StyleSingle {
+		return "End with the grade on its own line as: Rating: [[N]] (N from 1 to 10)."
+	}
+	return "Write one block per aspect: a line \"### <aspect>\", a line \"Rationale: ...\", and a line \"Rating: [[N]]\" with N from 1 to 5."
+}
+
+func writeConversation(b *strings.Builder, p prefdata.Prompt) {
+	b.WriteString("[Conversation]\n")
+	for _, m := range p.Messages {
+		fmt.Fprintf(b, "%s: %s\n", m.Role, m.Content)
+	}
+	b.WriteString("[End of conversation]\n")
+}
+
+// parse reads a whole rubric reply into scores (ResponseID and Scorer unset).
+func (j *RubricJudge) parse(reply string) ([]prefdata.Score, error) {
+	if j.Style == StyleSingle {
+		v, err := ParseRating(reply)
+		if err != nil {
+			return nil, err
+		}
+		if v < 1 || v > 10 || v != math.Trunc(v) {
+			return nil, &ParseError{Kind: ErrOutOfRange, Detail: fmt.Sprintf("rating %g not an integer in 1..10", v), Raw: reply}
+		}
+		rationale, _, _ := strings.Cut(reply, "Rating:")
+		return []prefdata.Score{{Value: v, Rationale: strings.TrimSpace(rationale), Raw: reply}}, nil
+	}
+	sections := splitSections(reply)
+	var out []prefdata.Score
+	for _, a := range j.aspects() {
+		sec, ok := sections[strings.ToLower(a.Name)]
+		if !ok {
+			return nil, &ParseError{Kind: ErrNoVerdict, Detail: fmt.Sprintf("no block for aspect %q", a.Name), Raw: reply}
+		}
+		v, err := ParseRating(sec)
+		if err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				return nil, &ParseError{Kind: pe.Kind, Detail: fmt.Sprintf("aspect %q: %s", a.Name, pe.Detail), Raw: reply}
+			}
+			return nil, err
+		}
+		if v < 1 || v > 5 || v != math.Trunc(v) {
+			return nil, &ParseError{Kind: ErrOutOfRange, Detail: fmt.Sprintf("aspect %q: rating %g not an integer in 1..5", a.Name, v), Raw: reply}
+		}
+		out = append(out, prefdata.Score{Aspect: a.Name, Value: v, Rationale: rationaleOf(sec), Raw: reply})
+	}
+	return out, nil
+}
+
+// splitSections cuts a reply at lines starting with "#" into sections keyed
+// by their lowered heading.
+func splitSections(reply string) map[string]string {
+	out := map[string]string{}
+	var key string
+	var body strings.Builder
+	flush := func() {
+		if key != "" {
+			if _, dup := out[key]; dup {
+				out[key] += "\n" + body.String() // two blocks: let ParseRating see both
+			} else {
+				out[key] = body.String()
+			}
+		}
+		body.Reset()
+	}
+	for _, line := range strings.Split(reply, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "#") {
+			flush()
+			key = strings.ToLower(strings.Trim(strings.TrimLeft(t, "#"), " *:"))
+			continue
+		}
+		body.WriteString(line)
+		body.WriteByte('\n')
+	}
+	flush()
+	return out
+}
+
+func rationaleOf(section string) string {
+	_, after, ok := strings.Cut(section, "Rationale:")
+	if !ok {
+		after = section
+	}
+	before, _, _ := strings.Cut(after, "Rating:")
+	return strings.TrimSpace(before)
+}
+
+// ask sends msgs to g as a judge prompt and hands the reply to parse; on a
+// *ParseError it asks again, up to reasks times, with the failed reply and a
+// reminder of the format. It returns the last reply.
+func ask(ctx context.Context, g prefdata.Generator, promptID, item string, msgs []prefdata.Message, reasks int, hint string, parse func(reply string) error) (string, error) {
+	var reply string
+	for attempt := 0; ; attempt++ {
+		jp := prefdata.Prompt{
+			ID:       "judge-" + prefdata.Hash(promptID, item, msgs)[:16],
+			Messages: msgs,
+			Source:   "judge",
+			Meta:     map[string]string{"judged_prompt": promptID, "judged": item},
+		}
+		rs, err := g.Generate(ctx, jp)
+		if len(rs) == 0 {
+			if err == nil {
+				err = errors.New("judge returned no response")
+			}
+			return reply, fmt.Errorf("judge call: %w", err)
+		}
+		reply = rs[0].Text
+		perr := parse(reply)
+		if perr == nil {
+			return reply, nil
+		}
+		var pe *ParseError
+		if !errors.As(perr, &pe) || attempt >= reasks {
+			return reply, perr
+		}
+		msgs = append(append([]prefdata.Message(nil), msgs...),
+			prefdata.Message{Role: prefdata.RoleAssistant, Content: reply},
+			prefdata.Message{Role: prefdata.RoleUser, Content: "Your reply could not be read (" + pe.Kind.Error() + "). Answer again, complete, in the requested format. " + hint},
+		)
+	}
+}
