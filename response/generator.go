@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -560,6 +559,5 @@ func (g *Generator) Replicas() []string {
 		}
 		ep.mu.Unlock()
 	}
-	sort.Strings(out)
 	return out
 }
