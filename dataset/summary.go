@@ -1,0 +1,790 @@
+package dataset
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prefdata/prefdata"
+)
+
+// Summary holds the figures of a run directory: what the report draws and
+// the dataset card states, for programs as JSON. Build one with [Summarize].
+//
+// Two kinds of figure sit side by side. Stats, Funnel and the token use and
+// cost of Models are the last run's ([prefdata.Stats] from the manifest);
+// everything counted from the run directory's files (prompts, responses,
+// scores, comparisons, pairs, the queue, failures) covers every run that
+// wrote to the directory, each item once.
+type Summary struct {
+	RunKey     string    `json:"run_key,omitempty"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+	Generators []string  `json:"generators,omitempty"`
+	Filters    []string  `json:"filters,omitempty"`
+	Labeler    string    `json:"labeler,omitempty"`
+	// Stats are the last run's figures; HasStats is false when the
+	// manifest has none (a run that never finished).
+	Stats    prefdata.Stats `json:"stats"`
+	HasStats bool           `json:"has_stats"`
+
+	// Funnel follows the last run through the four stages.
+	Funnel []FunnelStep `json:"funnel"`
+
+	Prompts PromptSummary `json:"prompts"`
+	// GeneratorRuns are the (prompt, generator) items per generator.
+	GeneratorRuns []GeneratorSummary `json:"generator_runs"`
+	Models        []ModelSummary     `json:"models"`
+	// FilterDrops counts responses removed per stage-3 filter (last run).
+	FilterDrops []Count `json:"filter_drops"`
+	// Scorers are the reward models and judges whose scores the directory
+	// holds.
+	Scorers []ScorerSummary `json:"scorers"`
+	// Scores are score distributions per scorer, aspect and model.
+	Scores []ScoreDist `json:"scores"`
+	// Gaps are the chosen-minus-rejected score gaps: of the pairs written
+	// ("pairs") and of those sent to people ("queue").
+	Gaps   []GapDist      `json:"gaps"`
+	Judges []JudgeSummary `json:"judges"`
+	Pairs  PairSummary    `json:"pairs"`
+	Human  HumanSummary   `json:"human"`
+	// Failures counts failed items per stage and per component.
+	Failures            []Count `json:"failures"`
+	FailuresByComponent []Count `json:"failures_by_component"`
+}
+
+// Count is a named number.
+type Count struct {
+	Name string `json:"name"`
+	N    int    `json:"n"`
+}
+
+// FunnelStep is one bar of the funnel.
+type FunnelStep struct {
+	Stage prefdata.Stage `json:"stage"`
+	Label string         `json:"label"`
+	N     int            `json:"n"`
+}
+
+// KeptDropped counts prompts of one category or source.
+type KeptDropped struct {
+	Name    string `json:"name"`
+	Kept    int    `json:"kept"`
+	Dropped int    `json:"dropped"`
+}
+
+// PromptSummary counts the prompts of prompts.jsonl (prompts that failed
+// to read are only in Stats and Failures).
+type PromptSummary struct {
+	Recorded   int           `json:"recorded"`
+	Kept       int           `json:"kept"`
+	Dropped    int           `json:"dropped"`
+	ByCategory []KeptDropped `json:"by_category"`
+	BySource   []KeptDropped `json:"by_source"`
+	DroppedBy  []Count       `json:"dropped_by"`
+}
+
+// GeneratorSummary counts one generator's items: Answered is the number of
+// prompts it answered (its lines in responses.jsonl: only generators with a
+// Fingerprint are journaled, Journaled says which) and Failed the items it
+// failed (failures.jsonl).
+type GeneratorSummary struct {
+	Name        string   `json:"name"`
+	Models      []string `json:"models,omitempty"`
+	Journaled   bool     `json:"journaled"`
+	Answered    int      `json:"answered"`
+	Failed      int      `json:"failed"`
+	FailureRate float64  `json:"failure_rate"`
+}
+
+// ModelSummary describes one model's responses. Responses counts distinct
+// responses found in the run directory; Usage is the last run's spend
+// (cached responses cost nothing); Sampling lists the distinct settings used.
+type ModelSummary struct {
+	Model      string              `json:"model"`
+	Generators []string            `json:"generators,omitempty"`
+	Responses  int                 `json:"responses"`
+	Usage      prefdata.Usage      `json:"usage"`
+	Sampling   []prefdata.Sampling `json:"sampling,omitempty"`
+	// Systems is the number of distinct system ("principle") prompts.
+	Systems int `json:"systems,omitempty"`
+}
+
+// ScorerSummary names a reward model or judge and what it produced.
+type ScorerSummary struct {
+	Name        string   `json:"name"`
+	Scores      int      `json:"scores"`
+	Aspects     []string `json:"aspects,omitempty"`
+	Comparisons int      `json:"comparisons"`
+}
+
+// Bin is one histogram bar: N values in [Lo, Hi) (the last bin includes Hi).
+type Bin struct {
+	Lo float64 `json:"lo"`
+	Hi float64 `json:"hi"`
+	N  int     `json:"n"`
+}
+
+// ScoreDist is the distribution of one scorer's scores of one model's
+// responses. The bins of a scorer and aspect are shared by its models.
+type ScoreDist struct {
+	Scorer string  `json:"scorer"`
+	Aspect string  `json:"aspect,omitempty"`
+	Model  string  `json:"model"`
+	N      int     `json:"n"`
+	Mean   float64 `json:"mean"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	Bins   []Bin   `json:"bins"`
+}
+
+// GapDist is the distribution of ScoreChosen - ScoreRejected over a set of
+// pairs.
+type GapDist struct {
+	Set  string  `json:"set"`
+	N    int     `json:"n"`
+	Mean float64 `json:"mean"`
+	Min  float64 `json:"min"`
+	Max  float64 `json:"max"`
+	Bins []Bin   `json:"bins"`
+}
+
+// JudgeSummary is one pairwise judge's self-consistency: of its
+// comparisons, how many gave the same verdict with the two responses in both
+// orders ([prefdata.Comparison.Consistent]), and how many were ties.
+type JudgeSummary struct {
+	Scorer      string  `json:"scorer"`
+	Comparisons int     `json:"comparisons"`
+	Consistent  int     `json:"consistent"`
+	Ties        int     `json:"ties"`
+	Rate        float64 `json:"rate"`
+}
+
+// PairSummary counts the pairs written (pairs.jsonl), each once.
+type PairSummary struct {
+	Total     int     `json:"total"`
+	ByStage   []Count `json:"by_stage"`
+	ByLabeler []Count `json:"by_labeler"`
+	ByJudge   []Count `json:"by_judge,omitempty"`
+	// ByModel counts how often each model wrote the chosen and the
+	// rejected side.
+	ChosenByModel   []Count `json:"chosen_by_model"`
+	RejectedByModel []Count `json:"rejected_by_model"`
+}
+
+// Agreement is an inter-annotator agreement figure, computed elsewhere (the
+// label package) and given to the summary: set [Summary.Human].Agreement.
+type Agreement struct {
+	// Metric names the statistic ("krippendorff_alpha", "fleiss_kappa",
+	// "percent").
+	Metric     string  `json:"metric"`
+	Value      float64 `json:"value"`
+	Items      int     `json:"items,omitempty"`
+	Annotators int     `json:"annotators,omitempty"`
+}
+
+// HumanSummary is stage 4: how many pairs went to people and what came back.
+type HumanSummary struct {
+	// Queued is the number of distinct pairs in queue.jsonl.
+	Queued int `json:"queued"`
+	// Labeled is the number of written pairs decided by people
+	// (Provenance.Stage 4).
+	Labeled int `json:"labeled"`
+	// LabelLines and LabeledPairs count human_labels.jsonl, when the label
+	// package wrote one; Annotators are the people named there and in the
+	// pairs.
+	LabelLines   int        `json:"label_lines"`
+	LabeledPairs int        `json:"labeled_pairs"`
+	Annotators   []string   `json:"annotators,omitempty"`
+	Agreement    *Agreement `json:"agreement,omitempty"`
+}
+
+// fileHumanLabels is the label package's labels file; its lines are read
+// for pair_id and annotator only.
+const fileHumanLabels = "human_labels.jsonl"
+
+// HistogramBins is the number of bins of score and gap histograms.
+const HistogramBins = 10
+
+// Summarize reads a run directory and returns its figures. A malformed line
+// gives an error naming the file and line.
+func Summarize(d *prefdata.RunDir) (Summary, error) {
+	var s Summary
+	m, ok, err := d.ReadManifest()
+	if err != nil {
+		return s, err
+	}
+	if ok {
+		s.RunKey, s.Created, s.Updated = m.RunKey, m.Created, m.Updated
+		s.Generators, s.Filters, s.Labeler = m.Generators, m.Filters, m.Labeler
+		if m.Stats != nil {
+			s.Stats, s.HasStats = *m.Stats, true
+		}
+	}
+	a := newAccum()
+	steps := []struct {
+		file string
+		fn   func([]byte) error
+	}{
+		{prefdata.FilePrompts, a.prompt},
+		{prefdata.FileResponses, a.responseLine},
+		{prefdata.FileScores, a.candidate},
+		{prefdata.FilePairs, a.pairLine},
+		{prefdata.FileQueue, a.queue},
+		{prefdata.FileFailures, a.failure},
+		{fileHumanLabels, a.humanLabel},
+	}
+	for _, st := range steps {
+		err := d.Scan(st.file, func(r prefdata.Record) error {
+			if len(r.Data) == 0 {
+				return nil
+			}
+			if err := st.fn(r.Data); err != nil {
+				return fmt.Errorf("dataset: %s:%d: %w", d.Path(st.file), r.Line, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return s, err
+		}
+	}
+	a.fill(&s)
+	return s, nil
+}
+
+// accum gathers the files' records, each item once.
+type accum struct {
+	prompts   map[string]promptLine
+	responses map[string]prefdata.Response
+	scores    map[string]prefdata.Score      // response/scorer/aspect
+	comps     map[string]prefdata.Comparison // a/b/scorer
+	pairs     map[string]prefdata.Pair
+	queued    map[string]prefdata.Pair
+	genItems  map[string]map[string]bool // generator → prompt IDs answered
+	genModels map[string]map[string]bool
+	failures  map[string]prefdata.Failure // stage/item/component
+	labels    int
+	labeled   map[string]bool
+	people    map[string]bool
+}
+
+type promptLine struct {
+	Prompt    prefdata.Prompt `json:"prompt"`
+	DroppedBy string          `json:"dropped_by"`
+	Reason    string          `json:"reason"`
+}
+
+func newAccum() *accum {
+	return &accum{
+		prompts: map[string]promptLine{}, responses: map[string]prefdata.Response{},
+		scores: map[string]prefdata.Score{}, comps: map[string]prefdata.Comparison{},
+		pairs: map[string]prefdata.Pair{}, queued: map[string]prefdata.Pair{},
+		genItems: map[string]map[string]bool{}, genModels: map[string]map[string]bool{},
+		failures: map[string]prefdata.Failure{}, labeled: map[string]bool{}, people: map[string]bool{},
+	}
+}
+
+func addTo(m map[string]map[string]bool, k, v string) {
+	if m[k] == nil {
+		m[k] = map[string]bool{}
+	}
+	m[k][v] = true
+}
+
+func (a *accum) prompt(b []byte) error {
+	var pl promptLine
+	if err := json.Unmarshal(b, &pl); err != nil {
+		return err
+	}
+	a.prompts[pl.Prompt.ID] = pl
+	return nil
+}
+
+// cacheLine is a line of responses.jsonl, scores.jsonl or labels.jsonl.
+type cacheLine struct {
+	Key       string          `json:"key"`
+	PromptID  string          `json:"prompt_id"`
+	Component string          `json:"component"`
+	Value     json.RawMessage `json:"value"`
+}
+
+func (a *accum) responseLine(b []byte) error {
+	var cl cacheLine
+	if err := json.Unmarshal(b, &cl); err != nil {
+		return err
+	}
+	var rs []prefdata.Response
+	if err := json.Unmarshal(cl.Value, &rs); err != nil {
+		return fmt.Errorf("value: %w", err)
+	}
+	addTo(a.genItems, cl.Component, cl.PromptID)
+	for _, r := range rs {
+		a.addResponse(r)
+		addTo(a.genModels, cl.Component, r.Model)
+	}
+	return nil
+}
+
+func (a *accum) addResponse(r prefdata.Response) {
+	if r.ID != "" {
+		a.responses[r.ID] = r
+	}
+}
+
+func (a *accum) addScores(ss []prefdata.Score) {
+	for _, sc := range ss {
+		a.scores[sc.ResponseID+"\x00"+sc.Scorer+"\x00"+sc.Aspect] = sc
+	}
+}
+
+func (a *accum) candidate(b []byte) error {
+	var cl cacheLine
+	if err := json.Unmarshal(b, &cl); err != nil {
+		return err
+	}
+	var c prefdata.Candidate
+	if err := json.Unmarshal(cl.Value, &c); err != nil {
+		return fmt.Errorf("value: %w", err)
+	}
+	for _, r := range c.Responses {
+		a.addResponse(r)
+	}
+	a.addScores(c.Scores)
+	for _, cp := range c.Comparisons {
+		a.comps[cp.A+"\x00"+cp.B+"\x00"+cp.Scorer] = cp
+	}
+	return nil
+}
+
+func (a *accum) addPairResponses(p prefdata.Pair) {
+	a.addResponse(p.Chosen)
+	a.addResponse(p.Rejected)
+	a.addScores(p.Scores)
+}
+
+func (a *accum) pairLine(b []byte) error {
+	var rec struct {
+		PromptID string          `json:"prompt_id"`
+		Pairs    []prefdata.Pair `json:"pairs"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return err
+	}
+	for _, p := range rec.Pairs {
+		a.addPairResponses(p)
+		a.pairs[pairKey(p, rec.PromptID)] = p
+	}
+	return nil
+}
+
+func pairKey(p prefdata.Pair, promptID string) string {
+	if p.ID != "" {
+		return p.ID
+	}
+	return prefdata.PairID(promptID, p.Chosen.ID, p.Rejected.ID)
+}
+
+func (a *accum) queue(b []byte) error {
+	var p prefdata.Pair
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	a.addPairResponses(p)
+	a.queued[pairKey(p, p.Prompt.ID)] = p
+	return nil
+}
+
+func (a *accum) failure(b []byte) error {
+	var f prefdata.Failure
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	a.failures[f.Stage.String()+"\x00"+f.Item+"\x00"+f.Component] = f
+	return nil
+}
+
+func (a *accum) humanLabel(b []byte) error {
+	var l struct {
+		PairID    string `json:"pair_id"`
+		Annotator string `json:"annotator"`
+	}
+	if err := json.Unmarshal(b, &l); err != nil {
+		return err
+	}
+	a.labels++
+	if l.PairID != "" {
+		a.labeled[l.PairID] = true
+	}
+	if l.Annotator != "" {
+		a.people[l.Annotator] = true
+	}
+	return nil
+}
+
+// counter counts names and returns them sorted by count, then name.
+type counter map[string]int
+
+func (c counter) sorted() []Count {
+	out := make([]Count, 0, len(c))
+	for k, v := range c {
+		out = append(out, Count{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].N != out[j].N {
+			return out[i].N > out[j].N
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func (a *accum) fill(s *Summary) {
+	st := s.Stats
+	s.Funnel = []FunnelStep{
+		{prefdata.StagePrompt, "prompts read", st.Prompt.In},
+		{prefdata.StagePrompt, "prompts selected", st.Prompt.Out},
+		{prefdata.StageGenerate, "responses generated", st.Responses},
+		{prefdata.StageFilter, "responses kept by filters", st.Filter.Out},
+		{prefdata.StageFilter, "pairs labeled by AI", st.PairsAI},
+		{prefdata.StageLabel, "pairs sent to people", st.PairsHuman},
+	}
+
+	// Prompts.
+	byCat, bySrc := map[string]*KeptDropped{}, map[string]*KeptDropped{}
+	dropped := counter{}
+	for _, id := range sortedKeys(a.prompts) {
+		pl := a.prompts[id]
+		s.Prompts.Recorded++
+		for _, x := range []struct {
+			m   map[string]*KeptDropped
+			key string
+		}{{byCat, orNone(pl.Prompt.Category)}, {bySrc, orNone(pl.Prompt.Source)}} {
+			kd := x.m[x.key]
+			if kd == nil {
+				kd = &KeptDropped{Name: x.key}
+				x.m[x.key] = kd
+			}
+			if pl.DroppedBy == "" {
+				kd.Kept++
+			} else {
+				kd.Dropped++
+			}
+		}
+		if pl.DroppedBy == "" {
+			s.Prompts.Kept++
+		} else {
+			s.Prompts.Dropped++
+			dropped[pl.DroppedBy]++
+		}
+	}
+	s.Prompts.ByCategory, s.Prompts.BySource = sortedKD(byCat), sortedKD(bySrc)
+	s.Prompts.DroppedBy = dropped.sorted()
+
+	// Failures.
+	byStage, byComp := counter{}, counter{}
+	genFailed := map[string]int{}
+	for _, f := range a.failures {
+		byStage[f.Stage.String()]++
+		byComp[orNone(f.Component)]++
+		if f.Stage == prefdata.StageGenerate {
+			genFailed[f.Component]++
+		}
+	}
+	s.Failures, s.FailuresByComponent = byStage.sorted(), byComp.sorted()
+
+	// Generators: those in the manifest, then any others the files name.
+	gens := append([]string(nil), s.Generators...)
+	seen := map[string]bool{}
+	for _, g := range gens {
+		seen[g] = true
+	}
+	for _, g := range append(sortedKeys(a.genItems), sortedKeys(genFailed)...) {
+		if !seen[g] {
+			seen[g] = true
+			gens = append(gens, g)
+		}
+	}
+	for _, g := range gens {
+		gs := GeneratorSummary{Name: g, Models: sortedKeys(a.genModels[g]), Answered: len(a.genItems[g]), Failed: genFailed[g]}
+		gs.Journaled = a.genItems[g] != nil
+		if n := gs.Answered + gs.Failed; gs.Journaled && n > 0 {
+			gs.FailureRate = float64(gs.Failed) / float64(n)
+		}
+		s.GeneratorRuns = append(s.GeneratorRuns, gs)
+	}
+
+	// Models.
+	type modelAcc struct {
+		n        int
+		sampling map[string]prefdata.Sampling
+		systems  map[string]bool
+	}
+	models := map[string]*modelAcc{}
+	modelOf := map[string]string{}
+	for _, id := range sortedKeys(a.responses) {
+		r := a.responses[id]
+		modelOf[id] = r.Model
+		ma := models[r.Model]
+		if ma == nil {
+			ma = &modelAcc{sampling: map[string]prefdata.Sampling{}, systems: map[string]bool{}}
+			models[r.Model] = ma
+		}
+		ma.n++
+		ma.sampling[prefdata.Hash(r.Sampling)] = r.Sampling
+		if r.System != "" {
+			ma.systems[r.System] = true
+		}
+	}
+	for m := range st.Usage {
+		if models[m] == nil {
+			models[m] = &modelAcc{}
+		}
+	}
+	for _, m := range sortedKeys(models) {
+		ma := models[m]
+		ms := ModelSummary{Model: m, Responses: ma.n, Usage: st.Usage[m], Systems: len(ma.systems)}
+		for _, g := range sortedKeys(a.genModels) {
+			if a.genModels[g][m] {
+				ms.Generators = append(ms.Generators, g)
+			}
+		}
+		for _, k := range sortedKeys(ma.sampling) {
+			ms.Sampling = append(ms.Sampling, ma.sampling[k])
+		}
+		s.Models = append(s.Models, ms)
+	}
+
+	s.FilterDrops = counter(st.Filter.Dropped).sorted()
+
+	// Scorers and score distributions.
+	type distKey struct{ scorer, aspect string }
+	vals := map[distKey]map[string][]float64{}
+	scorers := map[string]*ScorerSummary{}
+	aspects := map[string]map[string]bool{}
+	for _, k := range sortedKeys(a.scores) {
+		sc := a.scores[k]
+		dk := distKey{sc.Scorer, sc.Aspect}
+		if vals[dk] == nil {
+			vals[dk] = map[string][]float64{}
+		}
+		model := orNone(modelOf[sc.ResponseID])
+		vals[dk][model] = append(vals[dk][model], sc.Value)
+		ss := scorers[sc.Scorer]
+		if ss == nil {
+			ss = &ScorerSummary{Name: sc.Scorer}
+			scorers[sc.Scorer] = ss
+		}
+		ss.Scores++
+		if sc.Aspect != "" {
+			addTo(aspects, sc.Scorer, sc.Aspect)
+		}
+	}
+	dks := make([]distKey, 0, len(vals))
+	for dk := range vals {
+		dks = append(dks, dk)
+	}
+	sort.Slice(dks, func(i, j int) bool {
+		if dks[i].scorer != dks[j].scorer {
+			return dks[i].scorer < dks[j].scorer
+		}
+		return dks[i].aspect < dks[j].aspect
+	})
+	for _, dk := range dks {
+		var all []float64
+		for _, v := range vals[dk] {
+			all = append(all, v...)
+		}
+		lo, hi := minMax(all)
+		for _, m := range sortedKeys(vals[dk]) {
+			v := vals[dk][m]
+			mn, mx := minMax(v)
+			s.Scores = append(s.Scores, ScoreDist{Scorer: dk.scorer, Aspect: dk.aspect, Model: m, N: len(v), Mean: mean(v), Min: mn, Max: mx, Bins: histogram(v, lo, hi, HistogramBins)})
+		}
+	}
+
+	// Judges.
+	judges := map[string]*JudgeSummary{}
+	for _, k := range sortedKeys(a.comps) {
+		c := a.comps[k]
+		j := judges[c.Scorer]
+		if j == nil {
+			j = &JudgeSummary{Scorer: c.Scorer}
+			judges[c.Scorer] = j
+		}
+		j.Comparisons++
+		if c.Consistent {
+			j.Consistent++
+		}
+		if c.Preference == 0 {
+			j.Ties++
+		}
+		ss := scorers[c.Scorer]
+		if ss == nil {
+			ss = &ScorerSummary{Name: c.Scorer}
+			scorers[c.Scorer] = ss
+		}
+		ss.Comparisons++
+	}
+	for _, k := range sortedKeys(judges) {
+		j := judges[k]
+		if j.Comparisons > 0 {
+			j.Rate = float64(j.Consistent) / float64(j.Comparisons)
+		}
+		s.Judges = append(s.Judges, *j)
+	}
+	for _, k := range sortedKeys(scorers) {
+		ss := scorers[k]
+		ss.Aspects = sortedKeys(aspects[k])
+		s.Scorers = append(s.Scorers, *ss)
+	}
+
+	// Pairs and gaps.
+	stages, labelers, judgesP, chosenBy, rejectedBy := counter{}, counter{}, counter{}, counter{}, counter{}
+	people := map[string]bool{}
+	var gaps []float64
+	for _, k := range sortedKeys(a.pairs) {
+		p := a.pairs[k]
+		s.Pairs.Total++
+		stages[StageConfig(p.Provenance.Stage)]++
+		labelers[orNone(p.Provenance.Labeler)]++
+		if p.Provenance.Judge != "" {
+			judgesP[p.Provenance.Judge]++
+		}
+		chosenBy[orNone(p.Chosen.Model)]++
+		rejectedBy[orNone(p.Rejected.Model)]++
+		if p.Provenance.Stage == prefdata.StageLabel {
+			s.Human.Labeled++
+		}
+		for _, an := range p.Provenance.Annotators {
+			people[an] = true
+		}
+		gaps = append(gaps, p.ScoreChosen-p.ScoreRejected)
+	}
+	s.Pairs.ByStage, s.Pairs.ByLabeler, s.Pairs.ByJudge = stages.sorted(), labelers.sorted(), judgesP.sorted()
+	s.Pairs.ChosenByModel, s.Pairs.RejectedByModel = chosenBy.sorted(), rejectedBy.sorted()
+	var qgaps []float64
+	for _, k := range sortedKeys(a.queued) {
+		p := a.queued[k]
+		qgaps = append(qgaps, p.ScoreChosen-p.ScoreRejected)
+	}
+	lo, hi := minMax(append(append([]float64(nil), gaps...), qgaps...))
+	for _, g := range []struct {
+		set string
+		v   []float64
+	}{{"pairs", gaps}, {"queue", qgaps}} {
+		mn, mx := minMax(g.v)
+		s.Gaps = append(s.Gaps, GapDist{Set: g.set, N: len(g.v), Mean: mean(g.v), Min: mn, Max: mx, Bins: histogram(g.v, lo, hi, HistogramBins)})
+	}
+
+	// People.
+	s.Human.Queued = len(a.queued)
+	s.Human.LabelLines, s.Human.LabeledPairs = a.labels, len(a.labeled)
+	for p := range a.people {
+		people[p] = true
+	}
+	s.Human.Annotators = sortedKeys(people)
+}
+
+func sortedKD(m map[string]*KeptDropped) []KeptDropped {
+	out := make([]KeptDropped, 0, len(m))
+	for _, v := range m {
+		out = append(out, *v)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Kept+out[i].Dropped, out[j].Kept+out[j].Dropped
+		if a != b {
+			return a > b
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+func minMax(v []float64) (lo, hi float64) {
+	if len(v) == 0 {
+		return 0, 0
+	}
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range v {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return lo, hi
+}
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var t float64
+	for _, x := range v {
+		t += x
+	}
+	return t / float64(len(v))
+}
+
+// histogram counts v in n equal bins over [lo, hi]; one bin when lo == hi.
+func histogram(v []float64, lo, hi float64, n int) []Bin {
+	if len(v) == 0 && lo == hi {
+		return []Bin{}
+	}
+	if hi <= lo {
+		return []Bin{{Lo: lo, Hi: hi, N: len(v)}}
+	}
+	bins := make([]Bin, n)
+	w := (hi - lo) / float64(n)
+	for i := range bins {
+		bins[i] = Bin{Lo: lo + float64(i)*w, Hi: lo + float64(i+1)*w}
+	}
+	bins[n-1].Hi = hi
+	for _, x := range v {
+		i := int((x - lo) / w)
+		if i >= n {
+			i = n - 1
+		}
+		if i < 0 {
+			i = 0
+		}
+		bins[i].N++
+	}
+	return bins
+}
+
+// JSON returns the summary as indented JSON.
+func (s Summary) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("dataset: summary: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// scorerKind guesses whether a scorer is a reward model or a judge from its
+// name's conventional prefix ("rm:", "judge:").
+func scorerKind(name string) string {
+	switch {
+	case strings.HasPrefix(name, "rm:"), strings.HasPrefix(name, "reward:"):
+		return "reward model"
+	case strings.HasPrefix(name, "judge:"):
+		return "LLM judge"
+	}
+	return "scorer"
+}
