@@ -17,7 +17,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
-func msg(role, content string) prefdata.Message { return prefdata.Message{Role: role, Content: content} }
+func msg(role, content string) prefdata.Message {
+	return prefdata.Message{Role: role, Content: content}
+}
 
 // samplePairs covers what the formats must carry: a plain prompt, a system
 // prompt with an earlier exchange, text that JSON and HTML escape, non-ASCII
@@ -26,11 +28,11 @@ func samplePairs() []prefdata.Pair {
 	mk := func(id string, msgs []prefdata.Message, chosen, rejected string) prefdata.Pair {
 		pid := prefdata.ContentID(msgs)
 		return prefdata.Pair{
-			ID:     id,
-			Prompt: prefdata.Prompt{ID: pid, Messages: msgs, Source: "seed.jsonl", Category: "general"},
-			Chosen: prefdata.Response{ID: "r-" + id + "-c", PromptID: pid, Model: "model-a", Text: chosen},
+			ID:       id,
+			Prompt:   prefdata.Prompt{ID: pid, Messages: msgs, Source: "seed.jsonl", Category: "general"},
+			Chosen:   prefdata.Response{ID: "r-" + id + "-c", PromptID: pid, Model: "model-a", Text: chosen},
 			Rejected: prefdata.Response{ID: "r-" + id + "-r", PromptID: pid, Model: "model-b", Text: rejected},
-			Margin: 1.5, ScoreChosen: 3.25, ScoreRejected: 1.75,
+			Margin:   1.5, ScoreChosen: 3.25, ScoreRejected: 1.75,
 			Provenance: prefdata.Provenance{Stage: prefdata.StageFilter, Labeler: "best-worst", Judge: "judge:j1", Confidence: 0.9},
 		}
 	}
