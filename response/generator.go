@@ -219,13 +219,7 @@ func (g *Generator) cacheKey(p prefdata.Prompt, sys string, i int) string {
 // generateGroup produces the samples idx of p, which share the system
 // prompt sys, into out and errs.
 func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys string, idx []int, out []*prefdata.Response, errs []error) {
-	msgs := make([]openai.ChatCompletionMessage, 0, len(p.Messages)+1)
-	if sys != "" {
-		msgs = append(msgs, openai.ChatCompletionMessage{Role: prefdata.RoleSystem, Content: sys})
-	}
-	for _, m := range p.Messages {
-		msgs = append(msgs, openai.ChatCompletionMessage{Role: m.Role, Content: m.Content})
-	}
+	msgs := messages(p, sys)
 	separate := g.cfg.N == NSeparate || len(idx) == 1 || (g.cfg.N == NAuto && g.nBroken.Load())
 	if !separate {
 		res := g.call(ctx, p, sys, msgs, idx, len(idx))
@@ -289,6 +283,31 @@ type callResult struct {
 // call sends one request for the samples idx (n = len(idx) when n > 1, else
 // one request for idx[0]) with retries, and converts the choices.
 func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msgs []openai.ChatCompletionMessage, idx []int, n int) callResult {
+	req := g.request(msgs, idx, n)
+	est := estimateTokens(msgs)
+	completion := g.cfg.Sampling.MaxTokens
+	if completion <= 0 {
+		completion = DefaultCompletionTokens
+	}
+	start := g.cfg.Now()
+	resp, attempts, err := g.send(ctx, req, est, est+n*completion, n*completion)
+	latency := g.cfg.Now().Sub(start)
+	if err != nil {
+		return callResult{err: err}
+	}
+	res := callResult{resps: g.convert(p.ID, sys, idx, resp, attempts, latency)}
+	if g.cfg.Cache != nil {
+		for j, r := range res.resps {
+			if err := g.cfg.Cache.put(g.cacheKey(p, sys, idx[j]), *r); err != nil {
+				return callResult{resps: res.resps[:j], err: err}
+			}
+		}
+	}
+	return res
+}
+
+// request builds the request for samples idx of one system-prompt group.
+func (g *Generator) request(msgs []openai.ChatCompletionMessage, idx []int, n int) openai.ChatCompletionRequest {
 	s := g.cfg.Sampling
 	req := openai.ChatCompletionRequest{
 		Model:       g.cfg.Model,
@@ -317,21 +336,27 @@ func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msg
 		}
 		req.Seed = &seed
 	}
-	est := estimateTokens(msgs)
-	completion := s.MaxTokens
-	if completion <= 0 {
-		completion = DefaultCompletionTokens
-	}
-	estTotal := est + n*completion
+	return req
+}
 
-	start := g.cfg.Now()
-	resp, attempts, err := g.send(ctx, req, est, estTotal, n*completion)
-	latency := g.cfg.Now().Sub(start)
-	if err != nil {
-		return callResult{err: err}
+// messages returns the chat messages sent for p with system prompt sys.
+func messages(p prefdata.Prompt, sys string) []openai.ChatCompletionMessage {
+	msgs := make([]openai.ChatCompletionMessage, 0, len(p.Messages)+1)
+	if sys != "" {
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: prefdata.RoleSystem, Content: sys})
 	}
+	for _, m := range p.Messages {
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: m.Role, Content: m.Content})
+	}
+	return msgs
+}
+
+// convert turns the choices of resp into the responses for samples idx.
+// Usage is split so that the responses add up to the request's.
+func (g *Generator) convert(promptID, sys string, idx []int, resp openai.ChatCompletionResponse, attempts int, latency time.Duration) []*prefdata.Response {
+	s := g.cfg.Sampling
 	m := min(len(resp.Choices), len(idx))
-	res := callResult{resps: make([]*prefdata.Response, m)}
+	out := make([]*prefdata.Response, m)
 	ct := resp.Usage.CompletionTokens
 	for j := range m {
 		c := resp.Choices[j]
@@ -346,8 +371,8 @@ func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msg
 			u.Cost = g.cfg.Prices.Cost(u)
 		}
 		r := &prefdata.Response{
-			ID:           prefdata.ResponseID(p.ID, g.cfg.Model, sys, s, i),
-			PromptID:     p.ID,
+			ID:           prefdata.ResponseID(promptID, g.cfg.Model, sys, s, i),
+			PromptID:     promptID,
 			Model:        g.cfg.Model,
 			System:       sys,
 			Sampling:     s,
@@ -360,14 +385,9 @@ func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msg
 		if c.LogProbs != nil && s.Logprobs {
 			r.Logprobs = convertLogprobs(c.LogProbs.Content)
 		}
-		if g.cfg.Cache != nil {
-			if err := g.cfg.Cache.put(g.cacheKey(p, sys, i), *r); err != nil {
-				return callResult{resps: res.resps[:j], err: err}
-			}
-		}
-		res.resps[j] = r
+		out[j] = r
 	}
-	return res
+	return out
 }
 
 func nonZero32(v float64) float32 {

@@ -1,7 +1,6 @@
 package openaitest
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -138,6 +137,10 @@ type Config struct {
 	MaxContext int
 	// Now is the clock that stamps requests (default time.Now).
 	Now func() time.Time
+	// BatchPolls is the number of times a batch is polled (GET
+	// /v1/batches/{id}) before it shows as completed (default 1: the first
+	// poll sees it done). Batch lines meet [Config.Fault], with Seq -1.
+	BatchPolls int
 }
 
 // Server is a running fake OpenAI-compatible server on loopback. It serves
@@ -273,23 +276,53 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if s.answerFault(w, r, fault) {
 		return
 	}
-	if s.cfg.APIKey != "" && req.Auth != "Bearer "+s.cfg.APIKey {
-		writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
+	status, resp := s.complete(req, fault)
+	if status != http.StatusOK {
+		writeJSON(w, status, resp)
 		return
+	}
+	if req.Stream {
+		writeStream(w, resp.(chatResponse))
+		return
+	}
+	writeJSON(w, status, resp)
+}
+
+// complete answers a parsed request as the API would: the status and the
+// JSON body (a chat completion or an error). Faults that concern the
+// connection are not handled here; those of the answer are.
+func (s *Server) complete(req Request, fault Fault) (int, any) {
+	switch fault {
+	case Fault429:
+		return errorBody(http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again later.")
+	case Fault500, FaultReset, FaultHang, FaultMalformed, Fault502, Fault504:
+		return errorBody(http.StatusInternalServerError, "server_error", "", "The server had an error while processing your request.")
+	case Fault503:
+		return errorBody(http.StatusServiceUnavailable, "server_error", "", "The engine is currently overloaded, please try again later.")
+	case Fault400:
+		return errorBody(http.StatusBadRequest, "invalid_request_error", "", "Invalid request: the fake server was told to refuse this one.")
+	case Fault401:
+		return errorBody(http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
+	case Fault403:
+		return errorBody(http.StatusForbidden, "invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported.")
+	case Fault404:
+		return errorBody(http.StatusNotFound, "invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it.")
+	case FaultContextLength:
+		return contextLength(9000, 8192)
+	}
+	if s.cfg.APIKey != "" && req.Auth != "Bearer "+s.cfg.APIKey {
+		return errorBody(http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
 	}
 	if len(s.cfg.Models) > 0 && !contains(s.cfg.Models, req.Model) {
-		writeError(w, http.StatusNotFound, "invalid_request_error", "model_not_found", fmt.Sprintf("The model `%s` does not exist.", req.Model))
-		return
+		return errorBody(http.StatusNotFound, "invalid_request_error", "model_not_found", fmt.Sprintf("The model `%s` does not exist.", req.Model))
 	}
 	if len(req.Messages) == 0 {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "'messages' must contain at least one message")
-		return
+		return errorBody(http.StatusBadRequest, "invalid_request_error", "", "'messages' must contain at least one message")
 	}
 	n := max(req.N, 1)
 	switch {
 	case n > 1 && s.cfg.N == NRefuse:
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "Only one completion choice is allowed")
-		return
+		return errorBody(http.StatusBadRequest, "invalid_request_error", "", "Only one completion choice is allowed")
 	case s.cfg.N == NIgnore:
 		n = 1
 	}
@@ -298,8 +331,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		promptTokens += EstimateTokens(m.Content) + 4
 	}
 	if s.cfg.MaxContext > 0 && promptTokens+req.MaxTokens > s.cfg.MaxContext {
-		writeContextLength(w, promptTokens+req.MaxTokens, s.cfg.MaxContext)
-		return
+		return contextLength(promptTokens+req.MaxTokens, s.cfg.MaxContext)
 	}
 
 	reply := s.cfg.Reply
@@ -348,12 +380,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if fault == FaultEmptyChoices {
 		resp.Choices = []choice{}
 	}
-	if req.Stream {
-		writeStream(w, resp)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(resp)
+	return http.StatusOK, resp
 }
 
 // answerFault writes the answer of a fault that replaces the normal one and
@@ -364,15 +391,12 @@ func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, f Fault) bo
 		ms := s.cfg.RetryAfter.Milliseconds()
 		w.Header().Set("Retry-After", strconv.FormatInt((ms+999)/1000, 10))
 		w.Header().Set("retry-after-ms", strconv.FormatInt(ms, 10))
-		writeError(w, http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again later.")
-	case Fault500:
-		writeError(w, http.StatusInternalServerError, "server_error", "", "The server had an error while processing your request.")
+		status, body := s.complete(Request{}, f)
+		writeJSON(w, status, body)
 	case Fault502:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>\n")
-	case Fault503:
-		writeError(w, http.StatusServiceUnavailable, "server_error", "", "The engine is currently overloaded, please try again later.")
 	case Fault504:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusGatewayTimeout)
@@ -387,16 +411,6 @@ func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, f Fault) bo
 	case FaultMalformed:
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"id":"chatcmpl-broken","object":"chat.completion","choices":[{"index":0,"message":{"role":"assis`)
-	case Fault400:
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "Invalid request: the fake server was told to refuse this one.")
-	case Fault401:
-		writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
-	case Fault403:
-		writeError(w, http.StatusForbidden, "invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported.")
-	case Fault404:
-		writeError(w, http.StatusNotFound, "invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it.")
-	case FaultContextLength:
-		writeContextLength(w, 9000, 8192)
 	default:
 		return false
 	}
@@ -420,19 +434,39 @@ func reset(w http.ResponseWriter) {
 	conn.Close()
 }
 
-func writeContextLength(w http.ResponseWriter, asked, limit int) {
-	writeError(w, http.StatusBadRequest, "invalid_request_error", "context_length_exceeded",
+func contextLength(asked, limit int) (int, any) {
+	return errorBody(http.StatusBadRequest, "invalid_request_error", "context_length_exceeded",
 		fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens. Please reduce the length of the messages or completion.", limit, asked))
 }
 
-func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
-	e := map[string]any{"message": msg, "type": typ, "param": nil, "code": nil}
+type apiError struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+type errorResponse struct {
+	Error apiError `json:"error"`
+}
+
+func errorBody(status int, typ, code, msg string) (int, any) {
+	e := apiError{Message: msg, Type: typ}
 	if code != "" {
-		e["code"] = code
+		e.Code = &code
 	}
+	return status, errorResponse{Error: e}
+}
+
+func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
+	st, body := errorBody(status, typ, code, msg)
+	writeJSON(w, st, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 func writeStream(w http.ResponseWriter, resp chatResponse) {
@@ -566,12 +600,3 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
-}
