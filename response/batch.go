@@ -613,4 +613,3 @@ func (b *BatchGenerator) Generate(ctx context.Context, p prefdata.Prompt) ([]pre
 	}
 	return rs, nil
 }
-

@@ -218,4 +218,3 @@ func TestReplicasSpreadAndAvoidFailing(t *testing.T) {
 	}
 	assert.Equal(t, 2, bad.Requests())
 }
-

@@ -599,4 +599,3 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
-
