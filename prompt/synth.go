@@ -291,7 +291,7 @@ func (s *SelfInstructor) request(ctx context.Context) error {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-var listItem = regexp.MustCompile(`^\s*(?:\d{1,3}\s*[.):]|[-*•]|(?:instruction|request|task|prompt)\s*\d*\s*:)\s*`)
+var listItem = regexp.MustCompile(`(?i)^\s*(?:\d{1,3}\s*[.):](?:\s+|$)|[-*•]|(?:instruction|request|task|prompt)\s*\d*\s*:)\s*`)
 
 // ParseList splits a model's numbered or bulleted list into its items; an
 // item's continuation lines are joined to it. Text with no list markers is
