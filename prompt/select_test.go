@@ -102,14 +102,14 @@ func TestClassifierAgainstFakeServer(t *testing.T) {
 func TestParseCategory(t *testing.T) {
 	tax := prompt.DefaultTaxonomy()
 	for answer, want := range map[string]string{
-		"closed_qa":                        "closed qa",
-		"Closed-QA":                        "closed qa",
-		"category: safety-sensitive":       "safety-sensitive",
-		"The category is: writing.":        "writing",
-		"brainstorming / writing":          "brainstorming",
-		"I think coding. Category: math":   "math",
-		"Rewriting (translation)":          "rewriting",
-		"  EXTRACTION  ":                   "extraction",
+		"closed_qa":                         "closed qa",
+		"Closed-QA":                         "closed qa",
+		"category: safety-sensitive":        "safety-sensitive",
+		"The category is: writing.":         "writing",
+		"brainstorming / writing":           "brainstorming",
+		"I think coding. Category: math":    "math",
+		"Rewriting (translation)":           "rewriting",
+		"  EXTRACTION  ":                    "extraction",
 		"classification, not summarization": "classification",
 	} {
 		got, ok := prompt.ParseCategory(answer, tax)
