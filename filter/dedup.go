@@ -23,7 +23,8 @@ type NearDuplicateConfig struct {
 // response of the same prompt (earlier in the candidate's order, so the
 // first of a group of copies stays). Texts are compared after lowering
 // letters and removing punctuation, by the Jaccard similarity of their word
-// n-gram sets.
+// n-gram sets; texts shorter than one n-gram only match an exact copy
+// (spaces and case aside).
 func NearDuplicate(cfg NearDuplicateConfig) prefdata.Filter {
 	if cfg.Threshold <= 0 {
 		cfg.Threshold = 0.9
@@ -33,14 +34,27 @@ func NearDuplicate(cfg NearDuplicateConfig) prefdata.Filter {
 	}
 	return prefdata.Named(NameNearDuplicate, prefdata.FilterFunc(func(_ context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
 		sets := make([]map[string]struct{}, len(c.Responses))
+		short := make([]string, len(c.Responses)) // normalized text of responses too short to shingle
 		for i, r := range c.Responses {
 			sets[i] = shingles(r.Text, cfg.Shingle)
+			if sets[i] == nil {
+				short[i] = strings.ToLower(strings.Join(strings.Fields(r.Text), " "))
+			}
 		}
 		out := c
 		dropped := make([]bool, len(c.Responses))
 		for i := range c.Responses {
 			for j := 0; j < i; j++ {
 				if dropped[j] {
+					continue
+				}
+				if sets[i] == nil || sets[j] == nil {
+					// Too short for n-grams: only an exact copy counts.
+					if sets[i] == nil && sets[j] == nil && short[i] == short[j] {
+						dropped[i] = true
+						out = out.Without(c.Responses[i].ID, NameNearDuplicate, "copy of "+c.Responses[j].ID)
+						break
+					}
 					continue
 				}
 				if sim := jaccard(sets[i], sets[j]); sim >= cfg.Threshold {
@@ -55,17 +69,16 @@ func NearDuplicate(cfg NearDuplicateConfig) prefdata.Filter {
 	}))
 }
 
-// shingles returns the set of word n-grams of text after normalization.
-// Texts shorter than n words give one shingle of all their words.
+// shingles returns the set of word n-grams of text after normalization, or
+// nil when text has fewer than n words (such texts are compared whole).
 func shingles(text string, n int) map[string]struct{} {
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
 	})
-	set := map[string]struct{}{}
 	if len(words) < n {
-		set[strings.Join(words, " ")] = struct{}{}
-		return set
+		return nil
 	}
+	set := map[string]struct{}{}
 	for i := 0; i+n <= len(words); i++ {
 		set[strings.Join(words[i:i+n], " ")] = struct{}{}
 	}

@@ -210,3 +210,12 @@ func TestComposition(t *testing.T) {
 		assert.Equal(t, []string{"empty", "refuse", "short", "good"}, ids(got.Responses))
 	})
 }
+
+func TestNearDuplicateShortTexts(t *testing.T) {
+	c := candidate("q", resp("a", "/_/\\  \n( o.o )\n>^<"), resp("b", " /\\_/\\ \n( o.o )\n > ^ <"), resp("c", "Smart Home"), resp("d", "smart  home"))
+	got, err := filter.NearDuplicate(filter.NearDuplicateConfig{}).Filter(context.Background(), c)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b", "c"}, ids(got.Responses), "different ASCII art is not a duplicate; the same short answer is")
+	require.Len(t, got.Dropped, 1)
+	assert.Equal(t, "copy of c", got.Dropped[0].Reason)
+}
