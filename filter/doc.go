@@ -1,0 +1,52 @@
+// Package filter is stage 3 of the framework: it removes broken responses,
+// scores the rest with reward models and LLM judges, builds preference pairs,
+// and routes each pair to AI labeling or to people.
+//
+// Everything here is a [prefdata.Filter], a [prefdata.Scorer] or a
+// [prefdata.Labeler], so it composes with the user's own.
+//
+// # Rule filters
+//
+// [Empty], [Truncated], [Refusal], [Repetition], [Length], [NearDuplicate]
+// and [Script] drop single responses with [prefdata.Candidate.Without]; each
+// has a name (NameEmpty, ...) under which the pipeline counts its drops, and
+// records why it dropped each response. [AllOf], [AnyOf], [Not] and [Named]
+// compose filters; [prefdata.ResponseFilterFunc] writes a custom rule as a
+// function.
+//
+// # Scoring
+//
+// [RewardModel] asks a reward model over HTTP (vLLM /pooling, /classify,
+// /score; SGLang /classify; or any JSON API) and keeps its raw reward.
+// [RubricJudge] asks an LLM, through any [prefdata.Generator], to rate each
+// response on UltraFeedback's four aspects or on MT-Bench's 1-10 scale.
+// [Scores] turns either into a Filter that appends to Candidate.Scores. A
+// response that could not be scored is dropped with the error as the reason
+// (or the candidate fails, see [ErrorPolicy]); it never gets a made-up 0.
+//
+// [PairwiseJudge] compares every two responses in both orders and appends
+// [prefdata.Comparison]s: a verdict counts only if both orders agree
+// (ConsistentOnly) or is averaged over them (Averaged). [ParseRating] and
+// [ParseVerdict] read judge replies and refuse to guess: no verdict, two
+// different verdicts or a verdict cut off ("Rating: [[1" at the end) is a
+// [*ParseError] that keeps the raw reply, and the judge is asked again.
+//
+// Scorers and judges have fingerprints, so a pipeline with a run directory
+// caches their output and a rerun does not pay for them twice.
+//
+// # Pairs and routing
+//
+// [Combine] merges scores (weighted aspects, normalized scorers); [Pairs]
+// builds pairs from the result: best vs a random strictly lower response (the
+// default), best vs worst, or every pair above a margin. Ties are never
+// paired. [RIP] rejects prompts whose worst answer is poor or whose answers
+// are erratic. [Router] is the stage-3 Labeler: each pair gets a confidence
+// from the judge's self-consistency, its agreement with the scores and the
+// score gap; confident pairs are labeled by AI, the rest go to the human
+// queue, each with a reason ([RouteReasons] counts them). [Stage2Pairs]
+// emits the pair set of stage 2 (scores only), for comparing the data of
+// each stage.
+//
+// Every threshold is a setting with a documented default, not a value from
+// the paper.
+package filter
