@@ -3,7 +3,6 @@ package filter
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -48,14 +47,68 @@ func tail(s string, n int) string {
 	return "..." + string(r[len(r)-n:])
 }
 
-// Each parser compiles its patterns on call: they are cheap next to a judge
-// call, and the package keeps no state.
+// bracket is one "[[...]]" found in a reply: its inner text, whether it was
+// closed, and where it starts.
+type bracket struct {
+	inner  string
+	closed bool
+	at     int
+}
 
-func ratingPatterns() (full, cut *regexp.Regexp) {
-	full = regexp.MustCompile(`\[\[\s*([+-]?[0-9]+(?:\.[0-9]+)?)\s*\]\]`)
-	// A rating opened at the very end of the reply and never closed.
-	cut = regexp.MustCompile(`\[\[\s*[+-]?[0-9.]*\s*\]?\s*$`)
-	return full, cut
+// brackets returns every "[[" in text with what follows up to the next "]]"
+// (at most maxInner bytes; longer runs are not verdicts and are skipped).
+func brackets(text string, maxInner int) []bracket {
+	var out []bracket
+	for i := 0; ; {
+		k := strings.Index(text[i:], "[[")
+		if k < 0 {
+			return out
+		}
+		start := i + k
+		rest := text[start+2:]
+		for strings.HasPrefix(rest, "[") { // "[[[7]]" reads as "[[7]]"
+			rest = rest[1:]
+			start++
+		}
+		end := strings.Index(rest, "]]")
+		switch {
+		case end >= 0 && end <= maxInner:
+			out = append(out, bracket{inner: rest[:end], closed: true, at: start})
+			i = start + 2 + end + 2
+		case end < 0 && len(strings.TrimRight(rest, " ]\n\t")) <= maxInner && !strings.Contains(rest, "[["):
+			// Runs to the end of the reply without closing: a cut-off
+			// candidate, if its text fits the form (checked by the caller).
+			out = append(out, bracket{inner: strings.TrimRight(rest, " ]\n\t"), at: start})
+			return out
+		default:
+			i = start + 2
+		}
+	}
+}
+
+// number reads an optionally signed decimal number filling s (spaces
+// around allowed).
+func number(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.ContainsAny(s, "eE") || strings.HasPrefix(s, ".") {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil
+}
+
+// numberPrefix reports whether s could be the start of a number.
+func numberPrefix(s string) bool {
+	s = strings.TrimSpace(s)
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9', r == '.':
+		case (r == '+' || r == '-') && i == 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ParseRating reads a single rating written as "[[N]]" (MT-Bench style:
@@ -64,23 +117,30 @@ func ratingPatterns() (full, cut *regexp.Regexp) {
 // off at the end of the reply ("Rating: [[1") is a *ParseError, never a
 // guess.
 func ParseRating(text string) (float64, error) {
-	full, cut := ratingPatterns()
-	if cut.MatchString(text) {
-		return 0, &ParseError{Kind: ErrTruncated, Detail: "reply ends with " + strconv.Quote(strings.TrimSpace(cut.FindString(text))), Raw: text}
-	}
-	ms := full.FindAllStringSubmatch(text, -1)
-	if len(ms) == 0 {
-		return 0, &ParseError{Kind: ErrNoVerdict, Detail: `no "[[N]]" rating`, Raw: text}
-	}
-	v, err := strconv.ParseFloat(ms[0][1], 64)
-	if err != nil {
-		return 0, &ParseError{Kind: ErrNoVerdict, Detail: err.Error(), Raw: text}
-	}
-	for _, m := range ms[1:] {
-		w, err := strconv.ParseFloat(m[1], 64)
-		if err != nil || w != v {
-			return 0, &ParseError{Kind: ErrContradictory, Detail: fmt.Sprintf("ratings %s and %s", ms[0][0], m[0]), Raw: text}
+	var first string
+	var v float64
+	found := false
+	for _, b := range brackets(text, 16) {
+		if !b.closed {
+			if numberPrefix(b.inner) {
+				return 0, &ParseError{Kind: ErrTruncated, Detail: "reply ends with " + strconv.Quote(strings.TrimSpace(text[b.at:])), Raw: text}
+			}
+			continue
 		}
+		w, ok := number(b.inner)
+		if !ok {
+			continue
+		}
+		if !found {
+			first, v, found = "[["+b.inner+"]]", w, true
+			continue
+		}
+		if w != v {
+			return 0, &ParseError{Kind: ErrContradictory, Detail: fmt.Sprintf("ratings %s and [[%s]]", first, b.inner), Raw: text}
+		}
+	}
+	if !found {
+		return 0, &ParseError{Kind: ErrNoVerdict, Detail: `no "[[N]]" rating`, Raw: text}
 	}
 	return v, nil
 }
@@ -96,10 +156,25 @@ type Verdict struct {
 	Preference float64 `json:"preference"`
 }
 
-func verdictPatterns() (full, cut *regexp.Regexp) {
-	full = regexp.MustCompile(`\[\[\s*(A\s*>>\s*B|A\s*>\s*B|A\s*=\s*B|B\s*>\s*A|B\s*>>\s*A|A\s*<<\s*B|A\s*<\s*B|B\s*<\s*A|B\s*<<\s*A|B\s*=\s*A|A|B|C|[Tt]ie)\s*\]\]`)
-	cut = regexp.MustCompile(`\[\[\s*[ABC]?\s*[<>=]*\s*[AB]?\s*\]?\s*$`)
-	return full, cut
+// verdictKey removes spaces from a verdict's inner text.
+func verdictKey(s string) string { return strings.Join(strings.Fields(s), "") }
+
+func knownVerdict(key string) bool {
+	switch key {
+	case "A", "B", "C", "tie", "Tie", "A>>B", "A>B", "A=B", "B>A", "B>>A", "A<<B", "A<B", "B<A", "B<<A", "B=A":
+		return true
+	}
+	return false
+}
+
+// verdictPrefix reports whether key could be the start of a verdict.
+func verdictPrefix(key string) bool {
+	for _, v := range []string{"A>>B", "A>B", "A=B", "B>A", "B>>A", "A<<B", "A<B", "B<A", "B<<A", "B=A", "tie", "Tie", "C"} {
+		if strings.HasPrefix(v, key) {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseVerdict reads a pairwise verdict: "[[A]]", "[[B]]" or "[[C]]" (tie;
@@ -108,19 +183,31 @@ func verdictPatterns() (full, cut *regexp.Regexp) {
 // be repeated if it is the same each time. No verdict, two different
 // verdicts, or a verdict cut off at the end of the reply is a *ParseError.
 func ParseVerdict(text string) (Verdict, error) {
-	full, cut := verdictPatterns()
-	if cut.MatchString(text) {
-		return Verdict{}, &ParseError{Kind: ErrTruncated, Detail: "reply ends with " + strconv.Quote(strings.TrimSpace(cut.FindString(text))), Raw: text}
-	}
-	ms := full.FindAllStringSubmatch(text, -1)
-	if len(ms) == 0 {
-		return Verdict{}, &ParseError{Kind: ErrNoVerdict, Detail: `no "[[A]]"/"[[B]]"/"[[C]]" or "[[A>B]]"-style verdict`, Raw: text}
-	}
-	v := canonicalVerdict(ms[0][1])
-	for _, m := range ms[1:] {
-		if w := canonicalVerdict(m[1]); w != v {
-			return Verdict{}, &ParseError{Kind: ErrContradictory, Detail: fmt.Sprintf("verdicts %s and %s", ms[0][0], m[0]), Raw: text}
+	var first string
+	var v Verdict
+	found := false
+	for _, b := range brackets(text, 12) {
+		key := verdictKey(b.inner)
+		if !b.closed {
+			if verdictPrefix(key) {
+				return Verdict{}, &ParseError{Kind: ErrTruncated, Detail: "reply ends with " + strconv.Quote(strings.TrimSpace(text[b.at:])), Raw: text}
+			}
+			continue
 		}
+		if !knownVerdict(key) {
+			continue
+		}
+		w := canonicalVerdict(key)
+		if !found {
+			first, v, found = "[["+b.inner+"]]", w, true
+			continue
+		}
+		if w != v {
+			return Verdict{}, &ParseError{Kind: ErrContradictory, Detail: fmt.Sprintf("verdicts %s and [[%s]]", first, b.inner), Raw: text}
+		}
+	}
+	if !found {
+		return Verdict{}, &ParseError{Kind: ErrNoVerdict, Detail: `no "[[A]]"/"[[B]]"/"[[C]]" or "[[A>B]]"-style verdict`, Raw: text}
 	}
 	return v, nil
 }

@@ -29,6 +29,10 @@ func TestParseRating(t *testing.T) {
 		{"Rating: [[1", 0, filter.ErrTruncated},
 		{"Rating: [[", 0, filter.ErrTruncated},
 		{"Rating: [[10]", 0, filter.ErrTruncated},
+		{"Rating: [[10]\n", 0, filter.ErrTruncated},
+		{"Rating: [[[7]]]", 7, nil},
+		{"In code, x = [[1, 2], [3]] is a list. Rating: [[5]]", 5, nil},
+		{"Rating: [[ 7 ]] and [[7.0]]", 7, nil},
 		{"Rating: [[8]] and then a second try Rating: [[1", 0, filter.ErrTruncated},
 		{"Rating: 8", 0, filter.ErrNoVerdict},
 		{"no verdict at all", 0, filter.ErrNoVerdict},
@@ -76,6 +80,8 @@ func TestParseVerdict(t *testing.T) {
 		{"My final verdict is: [[B>>A]", "", 0, filter.ErrTruncated},
 		{"Assistant A is better.", "", 0, filter.ErrNoVerdict},
 		{"[[D]]", "", 0, filter.ErrNoVerdict},
+		{"[[A]]\n\nSee [[note]] above. [[A]]", "A", 1, nil},
+		{"Verdict: [[B> A", "", 0, filter.ErrTruncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
