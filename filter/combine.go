@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"fmt"
 	"math"
 	"sort"
 	"strings"
@@ -257,17 +256,4 @@ func scoresOf(c prefdata.Candidate, a, b string) []prefdata.Score {
 		}
 	}
 	return out
-}
-
-func describeMissing(missing map[string]string) string {
-	ids := make([]string, 0, len(missing))
-	for id := range missing {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = fmt.Sprintf("%s: %s", id, missing[id])
-	}
-	return strings.Join(parts, "; ")
 }

@@ -141,7 +141,10 @@ func (j *RubricJudge) Score(ctx context.Context, p prefdata.Prompt, rs []prefdat
 		}
 	})
 	var out []prefdata.Score
-	for _, s := range results {
+	for i, s := range results {
+		if s == nil && errs[i] == nil { // never judged: ctx ended first
+			errs[i] = &ResponseError{ResponseID: rs[i].ID, Err: context.Cause(ctx)}
+		}
 		out = append(out, s...)
 	}
 	return out, errors.Join(errs...)

@@ -286,3 +286,18 @@ func TestPairwiseJudgeSoft(t *testing.T) {
 }
 
 func ln(p float64) float64 { return math.Log(p) }
+
+func TestRubricJudgeCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	j := &filter.RubricJudge{Generator: prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		return nil, ctx.Err()
+	}), Concurrency: 1}
+	rs := []prefdata.Response{resp("a", "x"), resp("b", "y"), resp("c", "z")}
+	scores, err := j.Score(ctx, prompt("q"), rs)
+	assert.Empty(t, scores)
+	assert.ErrorIs(t, err, context.Canceled)
+	for _, r := range rs {
+		assert.Contains(t, err.Error(), "response "+r.ID+":", "every unscored response is reported")
+	}
+}
