@@ -3,7 +3,10 @@ package prompt_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -209,4 +212,74 @@ func TestDedupInPipelineRecordsDrops(t *testing.T) {
 	assert.Equal(t, "exact-dedup: exact duplicate of a", drops["b"])
 	assert.Contains(t, drops["c"], "near-dedup: near-duplicate of a (jaccard ")
 	assert.Len(t, drops, 2)
+}
+
+func TestFilteredConcurrency(t *testing.T) {
+	const n = 4
+	var mu sync.Mutex
+	entered := 0
+	all := make(chan struct{})
+	// Each call waits until all n calls of the batch are in: a serial
+	// implementation would never return.
+	f := prefdata.NamedPromptFilter("tag", prefdata.PromptFilterFunc(func(ctx context.Context, p prefdata.Prompt) (prefdata.Prompt, error) {
+		mu.Lock()
+		entered++
+		if entered == n {
+			close(all)
+		}
+		mu.Unlock()
+		<-all
+		switch p.Text() {
+		case "drop":
+			return p, prefdata.Reject("not wanted")
+		case "fail":
+			return p, errors.New("model down")
+		}
+		p.Category = "tagged"
+		return p, nil
+	}))
+	var drops []string
+	src := prompt.Filtered(prefdata.Prompts(
+		userPrompt("a", "one"), userPrompt("b", "drop"), userPrompt("c", "fail"), userPrompt("d", "four"),
+	), func(p prefdata.Prompt, filter, reason string) { drops = append(drops, p.ID+" "+filter+": "+reason) }, f).Concurrency(n)
+	ps, bad, err := readAll(t, src)
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	assert.Equal(t, "a", ps[0].ID)
+	assert.Equal(t, "d", ps[1].ID)
+	assert.Equal(t, "tagged", ps[1].Category)
+	require.Len(t, bad, 1)
+	assert.Equal(t, "c", bad[0].Item)
+	assert.Equal(t, "tag", bad[0].Component)
+	assert.Equal(t, []string{"b tag: not wanted"}, drops)
+	fn := src.Funnel()
+	assert.Equal(t, prompt.Funnel{Read: 4, Failed: 1, Dropped: map[string]int{"tag": 1}, Kept: 2}, fn)
+}
+
+// Every source keeps returning io.EOF once it has.
+func TestSourcesStayAtEOF(t *testing.T) {
+	one := func() prefdata.PromptSource { return prefdata.Prompts(userPrompt("a", "hello there")) }
+	gen := prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		return []prefdata.Response{{ID: "r-" + p.ID, PromptID: p.ID, Text: "<prompt>Say hello there to five different people in five languages.</prompt>"}}, nil
+	})
+	scorer := prefdata.ScorerFunc(func(ctx context.Context, p prefdata.Prompt, rs []prefdata.Response) ([]prefdata.Score, error) {
+		return []prefdata.Score{{ResponseID: rs[0].ID, Value: 1}}, nil
+	})
+	for name, src := range map[string]prefdata.PromptSource{
+		"reader":       prompt.NewReader(strings.NewReader(`{"prompt": "x"}`), prompt.ReaderConfig{}),
+		"concat":       prompt.Concat(one(), one()),
+		"interleave":   prompt.Interleave(1, prompt.Weighted{Source: one()}, prompt.Weighted{Source: one()}),
+		"filtered":     prompt.Filtered(one(), nil, prompt.NewExactDedup()),
+		"balance":      prompt.Balance(one(), prompt.BalanceConfig{}),
+		"difficulty":   prompt.Difficulty(one(), prompt.DifficultyConfig{Rater: &prompt.Rater{Policy: gen, Scorer: scorer}}),
+		"evol":         prompt.Evol(one(), prompt.EvolConfig{Gen: gen}),
+		"selfinstruct": prompt.SelfInstruct(prompt.SelfInstructConfig{Gen: gen, Seeds: []prefdata.Prompt{userPrompt("s", "Write a poem.")}, N: 1}),
+	} {
+		_, _, err := readAll(t, src)
+		require.NoError(t, err, name)
+		for range 2 {
+			_, err := src.Next(context.Background())
+			assert.ErrorIs(t, err, io.EOF, name)
+		}
+	}
 }

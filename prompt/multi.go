@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 
 	"github.com/prefdata/prefdata"
 )
@@ -75,11 +76,12 @@ func Interleave(seed uint64, srcs ...Weighted) prefdata.PromptSource {
 // Filtered returns a source that passes each prompt of src through filters
 // in order, the way a [prefdata.Pipeline] runs stage 1, and yields only the
 // prompts every filter keeps. Use it to put filters before a source wrapper
-// that needs the filtered stream ([Balance], [Difficulty]). Rejections are
-// counted in Funnel and passed to onDrop if it is not nil (to record them);
-// a filter's failure is returned as an error wrapping a *prefdata.ItemError.
+// that needs the filtered stream ([Balance], [Difficulty]), or to run stage 1
+// without a pipeline. Rejections are counted in Funnel and passed to onDrop
+// if it is not nil (to record them); a filter's failure is returned as an
+// error wrapping a *prefdata.ItemError, and the source goes on.
 func Filtered(src prefdata.PromptSource, onDrop func(p prefdata.Prompt, filter, reason string), filters ...prefdata.PromptFilter) *FilteredSource {
-	return &FilteredSource{src: src, filters: filters, onDrop: onDrop, funnel: Funnel{Dropped: map[string]int{}}}
+	return &FilteredSource{src: src, filters: filters, onDrop: onDrop, funnel: Funnel{Dropped: map[string]int{}}, n: 1}
 }
 
 // FilteredSource is the source made by [Filtered].
@@ -88,6 +90,26 @@ type FilteredSource struct {
 	filters []prefdata.PromptFilter
 	onDrop  func(p prefdata.Prompt, filter, reason string)
 	funnel  Funnel
+	n       int
+	buf     []filtered // results of the current batch, in source order
+}
+
+type filtered struct {
+	p      prefdata.Prompt
+	err    error // an item error to pass on, or a failure
+	filter string
+	reason string // rejection
+}
+
+// Concurrency makes the source read batches of n prompts and filter the
+// prompts of a batch at once, yielding them in source order; it returns s.
+// Use it for filters that call a model ([Classifier], [RIP]), which must be
+// safe for concurrent use. Dedup filters are safe too, but which copy of a
+// duplicate pair they keep then depends on timing: put them in a Filtered
+// of their own with the default of 1.
+func (s *FilteredSource) Concurrency(n int) *FilteredSource {
+	s.n = max(n, 1)
+	return s
 }
 
 // Funnel counts what a [FilteredSource] did.
@@ -99,7 +121,8 @@ type Funnel struct {
 	Kept    int            // prompts yielded
 }
 
-// Funnel returns the counts so far.
+// Funnel returns the counts so far. Call it from the goroutine that calls
+// Next.
 func (s *FilteredSource) Funnel() Funnel {
 	f := s.funnel
 	f.Dropped = make(map[string]int, len(s.funnel.Dropped))
@@ -111,41 +134,96 @@ func (s *FilteredSource) Funnel() Funnel {
 
 // Next returns the next prompt that passes every filter.
 func (s *FilteredSource) Next(ctx context.Context) (prefdata.Prompt, error) {
-next:
 	for {
-		p, err := s.src.Next(ctx)
-		if err != nil {
-			var ie *prefdata.ItemError
-			if errors.As(err, &ie) {
-				s.funnel.Bad++
+		if len(s.buf) == 0 {
+			if err := s.fill(ctx); err != nil {
+				return prefdata.Prompt{}, err
 			}
-			return p, err
+		}
+		r := s.buf[0]
+		s.buf = s.buf[1:]
+		switch {
+		case r.reason != "":
+			s.funnel.Dropped[r.filter]++
+			if s.onDrop != nil {
+				s.onDrop(r.p, r.filter, r.reason)
+			}
+			continue
+		case r.err != nil:
+			var ie *prefdata.ItemError
+			if errors.As(r.err, &ie) && r.filter == "" {
+				s.funnel.Bad++
+				return prefdata.Prompt{}, r.err
+			}
+			s.funnel.Failed++
+			return prefdata.Prompt{}, &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: r.p.ID, Component: r.filter, Err: r.err}
+		}
+		s.funnel.Kept++
+		return r.p, nil
+	}
+}
+
+// fill reads the next batch and filters it. It returns io.EOF, ctx's error
+// or a source error only when the batch is empty.
+func (s *FilteredSource) fill(ctx context.Context) error {
+	var batch []filtered
+	for len(batch) < s.n {
+		p, err := s.src.Next(ctx)
+		var ie *prefdata.ItemError
+		if errors.As(err, &ie) {
+			batch = append(batch, filtered{err: err})
+			continue
+		}
+		if err != nil {
+			if len(batch) == 0 {
+				return err
+			}
+			break // the error comes back on the next call
 		}
 		s.funnel.Read++
 		if p.ID == "" {
 			p.ID = prefdata.ContentID(p.Messages)
 		}
-		for i, f := range s.filters {
-			name := filterName(f, i)
-			out, err := f.FilterPrompt(ctx, p)
-			if reason, ok := prefdata.Rejection(err); ok {
-				s.funnel.Dropped[name]++
-				if s.onDrop != nil {
-					s.onDrop(p, name, reason)
-				}
-				continue next
-			}
-			if err != nil {
-				if ctx.Err() != nil {
-					return prefdata.Prompt{}, ctx.Err()
-				}
-				s.funnel.Failed++
-				return prefdata.Prompt{}, &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: p.ID, Component: name, Err: err}
-			}
-			p = out
+		batch = append(batch, filtered{p: p})
+	}
+	if s.n == 1 {
+		if batch[0].err == nil {
+			s.apply(ctx, &batch[0])
 		}
-		s.funnel.Kept++
-		return p, nil
+	} else {
+		var wg sync.WaitGroup
+		for i := range batch {
+			if batch[i].err != nil {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.apply(ctx, &batch[i])
+			}()
+		}
+		wg.Wait()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.buf = batch
+	return nil
+}
+
+func (s *FilteredSource) apply(ctx context.Context, r *filtered) {
+	for i, f := range s.filters {
+		name := filterName(f, i)
+		out, err := f.FilterPrompt(ctx, r.p)
+		if reason, ok := prefdata.Rejection(err); ok {
+			r.filter, r.reason = name, reason
+			return
+		}
+		if err != nil {
+			r.filter, r.err = name, err
+			return
+		}
+		r.p = out
 	}
 }
 

@@ -510,7 +510,9 @@ func (e *Evolver) Next(ctx context.Context) (prefdata.Prompt, error) {
 		child := prefdata.Prompt{
 			Messages: append(append([]prefdata.Message(nil), p.Messages[:len(p.Messages)-1]...), prefdata.Message{Role: prefdata.RoleUser, Content: out}),
 			Source:   "synth:evol",
-			Meta:     withMeta(p.Meta, "method", "evol:"+string(m), "parent", p.ID),
+			// Fresh Meta: the parent's facts (its rewards, its later turns)
+			// do not hold for the rewrite.
+			Meta: map[string]string{"method": "evol:" + string(m), "parent": p.ID},
 		}
 		if m != EvolRarer {
 			child.Category = p.Category

@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	maxShare := fs.Float64("max-share", 0, "largest share of one category (0: no cap)")
 	baseURL := fs.String("base-url", "", "OpenAI-compatible API for the category classifier (e.g. http://127.0.0.1:11434/v1)")
 	model := fs.String("model", "", "classifier model")
+	workers := fs.Int("workers", 8, "classifier requests at once")
 	out := fs.String("out", "", "write the selected prompts here (JSONL)")
 	drops := fs.String("drops", "", "write the dropped prompts and reasons here (JSONL)")
 	if err := fs.Parse(args); err != nil {
@@ -92,13 +93,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		filters = append(filters, prompt.NewDecontaminator(*ngram, evalPrompts...))
 	}
-	if *baseURL != "" || *model != "" {
-		gen, err := response.New(response.Config{BaseURL: *baseURL, Model: *model, APIKey: os.Getenv("OPENAI_API_KEY"), Sampling: prefdata.Sampling{Temperature: prefdata.Float(0), MaxTokens: 20}})
-		if err != nil {
-			return err
-		}
-		filters = append(filters, &prompt.Classifier{Gen: gen})
-	}
 
 	var dropw *json.Encoder
 	if *drops != "" {
@@ -115,8 +109,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			dropErr = dropw.Encode(map[string]any{"prompt": p, "dropped_by": filter, "reason": reason})
 		}
 	}
+	// Dedup and decontamination see one prompt at a time, in order; the
+	// classifier, which waits on a model, runs on batches at once.
 	filtered := prompt.Filtered(prompt.Concat(srcs...), onDrop, filters...)
-	sel := prompt.Balance(filtered, prompt.BalanceConfig{Total: *total, MaxShare: *maxShare, Seed: *seed})
+	var classified *prompt.FilteredSource
+	var stream prefdata.PromptSource = filtered
+	if *baseURL != "" || *model != "" {
+		gen, err := response.New(response.Config{BaseURL: *baseURL, Model: *model, APIKey: os.Getenv("OPENAI_API_KEY"), Sampling: prefdata.Sampling{Temperature: prefdata.Float(0), MaxTokens: 20}})
+		if err != nil {
+			return err
+		}
+		classified = prompt.Filtered(filtered, onDrop, &prompt.Classifier{Gen: gen}).Concurrency(*workers)
+		stream = classified
+	}
+	sel := prompt.Balance(stream, prompt.BalanceConfig{Total: *total, MaxShare: *maxShare, Seed: *seed})
 
 	var outw *json.Encoder
 	if *out != "" {
@@ -166,10 +172,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	row("exact dups", f.Dropped["exact-dedup"])
 	row("near dups", f.Dropped["near-dedup"])
 	row("contaminated", f.Dropped["decontaminate"])
-	if f.Failed > 0 {
-		row("failed", f.Failed)
-	}
 	row("after filters", f.Kept)
+	if classified != nil {
+		row("classify failed", classified.Funnel().Failed)
+	}
 	fmt.Fprintf(w, "%-20s %9s %9s\n", "per category", "available", "selected")
 	counts := sel.Counts()
 	var cats []string
