@@ -167,7 +167,8 @@ func NewServer(cfg Config) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServer(http.FS(static))))
 	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/label", http.StatusSeeOther)
+		u := url.URL{Path: "/label", RawQuery: r.URL.RawQuery} // keeps ?token=
+		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
 	})
 	s.mux.HandleFunc("GET /label", s.annotator(s.getLabel))
 	s.mux.HandleFunc("POST /label", s.annotator(s.csrf(s.postLabel)))

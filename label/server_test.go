@@ -180,7 +180,7 @@ func TestTokens(t *testing.T) {
 		})
 	}
 	// A token in the link becomes a cookie and is stripped from the URL.
-	code, _, hdr := f.do("GET", "/label?token=tok-bob", "", nil, nil)
+	code, body, hdr := f.do("GET", "/label?token=tok-bob", "", nil, nil)
 	if code != http.StatusSeeOther || hdr.Get("Location") != "/label" {
 		t.Fatalf("token link: %d, Location %q", code, hdr.Get("Location"))
 	}
@@ -188,9 +188,14 @@ func TestTokens(t *testing.T) {
 	if !strings.Contains(cookie, "tok-bob") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
 		t.Fatalf("cookie = %q", cookie)
 	}
-	code, body, _ := f.do("GET", "/label", "", nil, map[string]string{"Cookie": cookieName + "=tok-bob"})
+	code, body, _ = f.do("GET", "/label", "", nil, map[string]string{"Cookie": cookieName + "=tok-bob"})
 	if code != http.StatusOK || !strings.Contains(body, "bob") {
 		t.Fatalf("with cookie: %d", code)
+	}
+	// The root keeps the token on its way to /label.
+	code, _, hdr = f.do("GET", "/?token=tok-bob", "", nil, nil)
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/label?token=tok-bob" {
+		t.Fatalf("root with token: %d, Location %q", code, hdr.Get("Location"))
 	}
 	// A wrong token in the link is not set as a cookie.
 	code, _, hdr = f.do("GET", "/label?token=bad", "", nil, nil)
