@@ -17,8 +17,13 @@ func Named(name string, f prefdata.Filter) prefdata.Filter { return prefdata.Nam
 // inner filter's drops keep that filter's name, so the run's stats still
 // count them one by one. Scores and comparisons added by inner filters are
 // kept. A rejection or error by any filter ends the chain.
+//
+// If every inner filter has a Fingerprint, so has the chain, and the
+// pipeline caches its output; rule filters have none (they are cheaper to
+// run again than to read back), so put judges and reward models at the top
+// level of Pipeline.Filters, where each is cached on its own.
 func AllOf(fs ...prefdata.Filter) prefdata.Filter {
-	return prefdata.Named(composedName("all", fs), prefdata.FilterFunc(func(ctx context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
+	chain := prefdata.FilterFunc(func(ctx context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
 		for i, f := range fs {
 			if len(c.Responses) == 0 {
 				break
@@ -37,8 +42,24 @@ func AllOf(fs ...prefdata.Filter) prefdata.Filter {
 			c = next
 		}
 		return c, nil
-	}))
+	})
+	var fps []string
+	for _, f := range fs {
+		fp, ok := f.(prefdata.Fingerprinter)
+		if !ok {
+			return prefdata.Named(composedName("all", fs), chain)
+		}
+		fps = append(fps, filterName(f, len(fps))+"="+fp.Fingerprint())
+	}
+	return prefdata.Named(composedName("all", fs), fingerprinted{chain, prefdata.Hash("filter.AllOf", fps)})
 }
+
+type fingerprinted struct {
+	prefdata.FilterFunc
+	fp string
+}
+
+func (f fingerprinted) Fingerprint() string { return f.fp }
 
 // AnyOf keeps a response if at least one filter keeps it, and drops it when
 // every filter would, with their reasons joined. It uses only the filters'

@@ -219,3 +219,11 @@ func TestNearDuplicateShortTexts(t *testing.T) {
 	require.Len(t, got.Dropped, 1)
 	assert.Equal(t, "copy of c", got.Dropped[0].Reason)
 }
+
+func TestAllOfFingerprint(t *testing.T) {
+	judge := &filter.RubricJudge{Generator: prefdata.GeneratorFunc(func(context.Context, prefdata.Prompt) ([]prefdata.Response, error) { return nil, nil }), Model: "j"}
+	_, ok := filter.AllOf(filter.Scores(judge)).(prefdata.Fingerprinter)
+	assert.True(t, ok, "a chain of fingerprinted filters is cached")
+	_, ok = filter.AllOf(filter.Empty(), filter.Scores(judge)).(prefdata.Fingerprinter)
+	assert.False(t, ok, "a chain with a rule filter is not")
+}
