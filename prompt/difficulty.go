@@ -67,6 +67,9 @@ func (r *Rater) Rating(promptID string) (Rating, bool) {
 // Generate replays the policy's responses to p if p was rated, and asks the
 // policy otherwise.
 func (r *Rater) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if rt, ok := r.Rating(p.ID); ok {
 		return append([]prefdata.Response(nil), rt.Responses...), nil
 	}

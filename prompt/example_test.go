@@ -138,3 +138,40 @@ func ExampleRougeL() {
 	fmt.Printf("%.2f\n", prompt.RougeL("Write a poem about the sea", "Write a short poem about the sea at night"))
 	// Output: 0.80
 }
+
+// Grow a thin category: Balance reports how many prompts a category lacks,
+// and SelfInstruct writes that many from seeds (a stand-in model here; use
+// the response package's generator for a real one).
+func ExampleSelfInstruct() {
+	var pool []prefdata.Prompt
+	for i := range 4 {
+		pool = append(pool, prefdata.Prompt{ID: fmt.Sprint("c", i), Category: "coding",
+			Messages: []prefdata.Message{{Role: "user", Content: fmt.Sprintf("Write a program that prints %d primes.", i+2)}}})
+	}
+	pool = append(pool, prefdata.Prompt{ID: "m0", Category: "math",
+		Messages: []prefdata.Message{{Role: "user", Content: "What is the derivative of x^3?"}}})
+	bal := prompt.Balance(prefdata.Prompts(pool...), prompt.BalanceConfig{Total: 6})
+	for {
+		if _, err := bal.Next(context.Background()); err != nil {
+			break
+		}
+	}
+	missing := bal.Counts()["math"].Missing
+
+	model := prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		return []prefdata.Response{{ID: "r1", PromptID: p.ID, Text: "2. Solve 3x + 7 = 22 for x.\n3. What is the derivative of x^3 today?\n4. Sum the integers from 1 to 100."}}, nil
+	})
+	si := prompt.SelfInstruct(prompt.SelfInstructConfig{Gen: model, Seeds: pool, Category: "math", N: missing, InContext: 1})
+	for {
+		p, err := si.Next(context.Background())
+		if err != nil {
+			break
+		}
+		fmt.Printf("%s %q method=%s\n", p.Category, p.Text(), p.Meta["method"])
+	}
+	fmt.Printf("missing %d, discarded %v\n", missing, si.Stats().Discarded)
+	// Output:
+	// math "Solve 3x + 7 = 22 for x." method=self-instruct
+	// math "Sum the integers from 1 to 100." method=self-instruct
+	// missing 2, discarded map[similar:1]
+}

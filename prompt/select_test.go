@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/prefdatatest"
 	"github.com/prefdata/prefdata/prompt"
 	"github.com/prefdata/prefdata/response"
 	"github.com/prefdata/prefdata/response/openaitest"
@@ -496,4 +497,49 @@ func TestEvolFailureIsOneItem(t *testing.T) {
 	require.Len(t, ids, 3, "both originals and b's rewrite")
 	assert.Equal(t, "a", ids[0])
 	assert.Equal(t, "b", ids[1])
+}
+
+// Stage 1 picks the hard prompts with the policy's answers, and stage 2
+// reuses those answers through the Rater inside a real Pipeline.
+func TestDifficultyFeedsPipeline(t *testing.T) {
+	script := rewardScript{"p1": {0.1, 0.9}, "p2": {0.8, 0.9}, "p3": {0.2, 0.3}, "p4": {0.7, 0.7}}
+	srv := rewardServer(t, script, "")
+	rater := &prompt.Rater{Policy: newGen(t, srv, "policy", 2), Scorer: llmScorer(newGen(t, srv, "rm", 1))}
+	var in []prefdata.Prompt
+	for _, q := range []string{"p1", "p2", "p3", "p4"} {
+		in = append(in, userPrompt(q, q))
+	}
+	sink := &prefdatatest.Sink{}
+	pl := &prefdata.Pipeline{
+		Source:     prompt.Difficulty(prefdata.Prompts(in...), prompt.DifficultyConfig{Rater: rater, LowestMean: 0.5}),
+		Generators: []prefdata.Generator{rater},
+		Filters: []prefdata.Filter{prefdata.FilterFunc(func(ctx context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
+			sc, err := rater.Scorer.Score(ctx, c.Prompt, c.Responses)
+			c.Scores = append(c.Scores, sc...)
+			return c, err
+		})},
+		Labeler: prefdatatest.Labeler{},
+		Sink:    sink,
+	}
+	st, err := pl.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2, st.Prompt.In, "the two weakest prompts")
+	assert.Equal(t, 4, st.Responses)
+	pairs := sink.Pairs()
+	require.Len(t, pairs, 2)
+	got := map[string]string{}
+	for _, p := range pairs {
+		got[p.Prompt.ID] = p.Chosen.Text + " > " + p.Rejected.Text
+	}
+	assert.Equal(t, map[string]string{"p1": "p1 | answer 1 > p1 | answer 0", "p3": "p3 | answer 1 > p3 | answer 0"}, got)
+	// Stage 1 asked the policy once per prompt (n=2); stage 2 asked it
+	// nothing: the Rater replayed the answers.
+	policy := 0
+	for _, r := range srv.Log() {
+		if r.Model == "policy" {
+			policy++
+		}
+	}
+	assert.Equal(t, 4, policy)
+	assert.NoError(t, prefdatatest.CheckGenerator(context.Background(), rater, in[0]))
 }

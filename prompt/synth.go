@@ -247,10 +247,10 @@ func (s *SelfInstructor) request(ctx context.Context) error {
 		return &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: req.ID, Component: MethodSelfInstruct, Err: err}
 	}
 	for _, cand := range ParseList(text) {
-		s.st.Proposed++
 		if s.st.Kept >= s.cfg.N {
 			break
 		}
+		s.st.Proposed++
 		w := words(cand)
 		switch {
 		case len(w) < s.cfg.MinWords:
