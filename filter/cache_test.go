@@ -36,13 +36,6 @@ func TestJudgeOutputIsCachedAcrossReruns(t *testing.T) {
 	calls := srv.Requests()
 	require.Positive(t, calls)
 	assert.Zero(t, first.Cached.Filters)
-	reasons, err := filter.RouteReasonsInDir(dir)
-	require.NoError(t, err)
-	total := 0
-	for _, n := range reasons {
-		total += n
-	}
-	assert.Equal(t, first.PairsAI+first.PairsHuman, total, "reasons: %v", reasons)
 	second := run(0.2)
 	assert.Equal(t, calls, srv.Requests(), "the judge was asked again")
 	assert.Equal(t, 10, second.Cached.Filters, "5 prompts x 2 judge filters read back")

@@ -2,7 +2,6 @@ package filter
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -196,37 +195,4 @@ func FormatCounts(counts map[string]int) string {
 		parts[i] = fmt.Sprintf("%s=%d", k, counts[k])
 	}
 	return strings.Join(parts, " ")
-}
-
-// RouteReasonsInDir counts the routing reasons ([RouteReasons]) of the pairs
-// recorded in a run directory: those written to the sink (pairs.jsonl) and
-// those waiting for people (queue.jsonl). Pairs of every run made in the
-// directory are counted.
-func RouteReasonsInDir(d *prefdata.RunDir) (map[string]int, error) {
-	var pairs []prefdata.Pair
-	err := d.Scan(prefdata.FilePairs, func(rec prefdata.Record) error {
-		var line struct {
-			Pairs []prefdata.Pair `json:"pairs"`
-		}
-		if err := json.Unmarshal(rec.Data, &line); err != nil {
-			return fmt.Errorf("%s:%d: %w", d.Path(prefdata.FilePairs), rec.Line, err)
-		}
-		pairs = append(pairs, line.Pairs...)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = d.Scan(prefdata.FileQueue, func(rec prefdata.Record) error {
-		var p prefdata.Pair
-		if err := json.Unmarshal(rec.Data, &p); err != nil {
-			return fmt.Errorf("%s:%d: %w", d.Path(prefdata.FileQueue), rec.Line, err)
-		}
-		pairs = append(pairs, p)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return RouteReasons(pairs), nil
 }
