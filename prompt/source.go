@@ -44,6 +44,10 @@ type ReaderConfig struct {
 	// sets it to the file's base name when it is empty.
 	Name   string
 	Format Format
+	// IDPrefix is put before IDs taken from the records ("mtbench:" makes
+	// MT-Bench's 81 "mtbench:81"), so that files numbering their records
+	// alike do not share IDs. Content IDs get no prefix.
+	IDPrefix string
 	// Mapping reads records of a schema the detector does not know. Nil
 	// means: detect the schema of each record (see [Reader]).
 	Mapping *Mapping
@@ -387,6 +391,8 @@ func (r *Reader) parse(raw []byte) (prefdata.Prompt, error) {
 	}
 	if p.ID == "" {
 		p.ID = prefdata.ContentID(p.Messages)
+	} else {
+		p.ID = r.cfg.IDPrefix + p.ID
 	}
 	if p.Source == "" {
 		p.Source = r.cfg.Name

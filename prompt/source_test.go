@@ -102,6 +102,12 @@ func TestReaderMapping(t *testing.T) {
 	assert.Equal(t, map[string]string{"lang": "en"}, ps[0].Meta)
 	require.Len(t, bad, 1)
 	assert.Equal(t, "custom.jsonl:2", bad[0].Item)
+
+	r = prompt.NewReader(strings.NewReader(`{"question_id": 81, "turns": ["Hi"]}`+"\n"+`{"turns": ["Hello"]}`), prompt.ReaderConfig{IDPrefix: "mtbench:"})
+	ps, _, err = readAll(t, r)
+	require.NoError(t, err)
+	assert.Equal(t, "mtbench:81", ps[0].ID)
+	assert.Equal(t, prefdata.ContentID(ps[1].Messages), ps[1].ID, "no prefix on content IDs")
 	assert.ErrorContains(t, bad[0], `missing field "question"`)
 }
 
