@@ -133,7 +133,7 @@ func BenchmarkDedup(b *testing.B) {
 				filters := []prefdata.PromptFilter{exact, near}
 				planted, caught, uniques, wrong := 0, 0, 0, 0
 				plantedHi, caughtHi := 0, 0 // planted copies whose true Jaccard is >= 0.7
-				var elapsed time.Duration // in the filters only, not making prompts
+				var elapsed time.Duration   // in the filters only, not making prompts
 				for i := range n {
 					text, orig := corpus.item(i)
 					p := prefdata.Prompt{ID: fmt.Sprint("s", i), Messages: []prefdata.Message{{Role: prefdata.RoleUser, Content: text}}}
