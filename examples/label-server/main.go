@@ -1,0 +1,189 @@
+// Command label-server serves the human-labeling queue of a run directory
+// to annotators in their browsers.
+//
+//	go run ./examples/label-server -run DIR -annotators alice,bob,carol -overlap 3
+//
+// It prints each annotator's link (with a generated token, unless given as
+// name=token) and the dashboard's. Labels go to DIR/human_labels.jsonl as
+// they are made; a later pipeline run over DIR with label.Human picks them
+// up. It can also export the queue for Label Studio or Argilla and import
+// their exports:
+//
+//	go run ./examples/label-server -run DIR -export-labelstudio tasks.json
+//	go run ./examples/label-server -run DIR -import-labelstudio export.json
+//	go run ./examples/label-server -run DIR -export-argilla records.json
+//	go run ./examples/label-server -run DIR -import-argilla records.json
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/label"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "label-server:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		runDir     = flag.String("run", "", "run directory (required)")
+		addr       = flag.String("addr", "127.0.0.1:8080", "address to listen on (loopback by default)")
+		annotators = flag.String("annotators", "annotator", "comma-separated annotators, each name or name=token")
+		admin      = flag.String("admin-token", "", "dashboard token (generated when empty)")
+		overlap    = flag.Int("overlap", 1, "distinct annotators per pair")
+		minAgree   = flag.Float64("min-agreement", 0, "share of labels that must agree with the majority (0: none)")
+		more       = flag.Bool("more-labels", false, "on a tie or low agreement ask for another label instead of dropping the pair")
+		lease      = flag.Duration("lease", 10*time.Minute, "time an annotator holds an item before it goes back to the queue")
+		guidelines = flag.String("guidelines", "", "file with the labeling guidelines (plain text)")
+		title      = flag.String("title", "", "page title")
+		exportLS   = flag.String("export-labelstudio", "", "write the queue as Label Studio tasks to this file and exit (the labeling config goes to FILE.xml)")
+		importLS   = flag.String("import-labelstudio", "", "import a Label Studio JSON export and exit")
+		exportAR   = flag.String("export-argilla", "", "write the queue as Argilla records to this file and exit (the settings go to FILE.settings.json)")
+		importAR   = flag.String("import-argilla", "", "import Argilla records (JSON or JSON lines) and exit")
+	)
+	flag.Parse()
+	if *runDir == "" {
+		flag.Usage()
+		return errors.New("-run is required")
+	}
+	dir, err := prefdata.OpenRunDir(*runDir)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	pol := label.Policy{Labels: *overlap, MinAgreement: *minAgree}
+	if *more {
+		pol.Tie, pol.Low = label.TieMoreLabels, label.LowMoreLabels
+	}
+	var guide string
+	if *guidelines != "" {
+		b, err := os.ReadFile(*guidelines)
+		if err != nil {
+			return err
+		}
+		guide = string(b)
+	}
+
+	switch {
+	case *exportLS != "" || *exportAR != "":
+		q, err := label.OpenQueue(dir)
+		if err != nil {
+			return err
+		}
+		if *exportLS != "" {
+			if err := writeFile(*exportLS, func(w io.Writer) error { return label.ExportLabelStudio(w, q.Pairs()) }); err != nil {
+				return err
+			}
+			if err := os.WriteFile(*exportLS+".xml", []byte(label.LabelStudioConfig()), 0o644); err != nil {
+				return err
+			}
+			fmt.Printf("%d tasks written to %s, labeling config to %s.xml\n", q.Len(), *exportLS, *exportLS)
+		}
+		if *exportAR != "" {
+			if err := writeFile(*exportAR, func(w io.Writer) error { return label.ExportArgilla(w, q.Pairs()) }); err != nil {
+				return err
+			}
+			settings, err := label.ArgillaSettings(guide, *overlap)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(*exportAR+".settings.json", settings, 0o644); err != nil {
+				return err
+			}
+			fmt.Printf("%d records written to %s, settings to %s.settings.json\n", q.Len(), *exportAR, *exportAR)
+		}
+		return nil
+	case *importLS != "" || *importAR != "":
+		store, err := label.OpenStore(dir)
+		if err != nil {
+			return err
+		}
+		q, err := label.OpenQueue(dir)
+		if err != nil {
+			return err
+		}
+		imp, name := label.ImportLabelStudio, *importLS
+		if *importAR != "" {
+			imp, name = label.ImportArgilla, *importAR
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		st, err := imp(store, q, f, name)
+		fmt.Printf("imported %d labels (%d already there, %d skipped)\n", st.Imported, st.Existing, st.Skipped)
+		return err
+	}
+
+	var as []label.Annotator
+	for _, a := range strings.Split(*annotators, ",") {
+		name, tok, _ := strings.Cut(strings.TrimSpace(a), "=")
+		if name != "" {
+			as = append(as, label.Annotator{Name: name, Token: tok})
+		}
+	}
+	srv, err := label.NewServer(label.Config{
+		Dir: dir, Annotators: as, AdminToken: *admin, Policy: pol, Lease: *lease,
+		Guidelines: guide, Title: *title,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Printf("serving %d queued pairs from %s, %d annotator(s) per pair\n", srv.Queue().Len(), *runDir, pol.Labels)
+	for _, a := range srv.Annotators() {
+		fmt.Printf("  %-12s %s/?token=%s\n", a.Name, base, a.Token)
+	}
+	fmt.Printf("  %-12s %s/admin?token=%s\n", "dashboard", base, srv.AdminToken())
+
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Printf("shutdown: %v", err)
+	}
+	return dir.Sync()
+}
+
+func writeFile(name string, write func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
