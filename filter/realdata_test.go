@@ -105,19 +105,19 @@ func alpacaEval(t testing.TB) ([]prefdata.Generator, []string) {
 	return gens, order
 }
 
-func TestAlpacaEvalFunnel(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real-data funnel skipped in -short mode")
-	}
-	gens, instructions := alpacaEval(t)
+// alpacaFunnel is the stage-3 pipeline over the AlpacaEval answers: every
+// rule filter, a scripted reward model and pairwise judge, RIP, and the
+// router. Pairs labeled by AI and pairs for people land in ai and human.
+func alpacaFunnel(tb testing.TB, ai, human *[]prefdata.Pair) (*prefdata.Pipeline, int) {
+	gens, instructions := alpacaEval(tb)
 	var prompts []prefdata.Prompt
 	for _, in := range instructions {
 		msgs := []prefdata.Message{{Role: prefdata.RoleUser, Content: in}}
 		prompts = append(prompts, prefdata.Prompt{ID: prefdata.ContentID(msgs), Messages: msgs, Source: "alpaca_eval"})
 	}
 	floor := 1.0
-	var ai, human []prefdata.Pair
-	p := &prefdata.Pipeline{
+	rm := filter.Combine{Weights: map[string]float64{"rm:scripted": 1}}
+	return &prefdata.Pipeline{
 		Source:     prefdata.Prompts(prompts...),
 		Generators: gens,
 		Filters: []prefdata.Filter{
@@ -130,13 +130,21 @@ func TestAlpacaEvalFunnel(t *testing.T) {
 			filter.Script(filter.ScriptConfig{}),
 			filter.Scores(scriptedScorer()),
 			&filter.PairwiseJudge{Generator: scriptedJudge(), Model: "scripted-judge"},
-			filter.RIP(filter.RIPConfig{MinRejected: &floor, Combine: filter.Combine{Weights: map[string]float64{"rm:scripted": 1}}}),
+			filter.RIP(filter.RIPConfig{MinRejected: &floor, Combine: rm}),
 		},
-		Labeler: filter.Router{Pairs: filter.Pairs{Seed: 1, Combine: filter.Combine{Weights: map[string]float64{"rm:scripted": 1}}}},
-		Sink:    prefdata.SinkFunc(func(_ context.Context, pr prefdata.Pair) error { ai = append(ai, pr); return nil }),
-		Queue:   prefdata.SinkFunc(func(_ context.Context, pr prefdata.Pair) error { human = append(human, pr); return nil }),
+		Labeler: filter.Router{Pairs: filter.Pairs{Seed: 1, Combine: rm}},
+		Sink:    prefdata.SinkFunc(func(_ context.Context, pr prefdata.Pair) error { *ai = append(*ai, pr); return nil }),
+		Queue:   prefdata.SinkFunc(func(_ context.Context, pr prefdata.Pair) error { *human = append(*human, pr); return nil }),
 		Limits:  prefdata.Limits{Filter: 4},
+	}, len(instructions)
+}
+
+func TestAlpacaEvalFunnel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-data funnel skipped in -short mode")
 	}
+	var ai, human []prefdata.Pair
+	p, n := alpacaFunnel(t, &ai, &human)
 	st, err := p.Run(context.Background())
 	require.NoError(t, err)
 
@@ -145,7 +153,7 @@ func TestAlpacaEvalFunnel(t *testing.T) {
 	t.Logf("dropped by filter: %s", filter.FormatCounts(st.Filter.Dropped))
 	t.Logf("pairs: %d labeled by AI, %d routed to people; by reason: %s", st.PairsAI, st.PairsHuman, filter.FormatCounts(filter.RouteReasons(append(ai, human...))))
 
-	assert.Equal(t, len(instructions), st.Prompt.In)
+	assert.Equal(t, n, st.Prompt.In)
 	assert.Equal(t, 805, st.Prompt.In)
 	assert.Equal(t, 4*805-1, st.Responses, "gpt35_turbo_instruct has 804 answers")
 	assert.Equal(t, 1, st.Generate.Failed)
@@ -165,4 +173,21 @@ func TestAlpacaEvalFunnel(t *testing.T) {
 		assert.Equal(t, pr.NeedsHuman, pr.Provenance.Confidence < 0.7, pr.ID)
 		assert.NotEqual(t, pr.Chosen.ID, pr.Rejected.ID)
 	}
+}
+
+// BenchmarkAlpacaEvalFunnel runs the whole stage-3 funnel over 805 prompts x
+// 4 real answers; one op is one full run (3219 responses, 12 scripted judge
+// calls a prompt).
+func BenchmarkAlpacaEvalFunnel(b *testing.B) {
+	var ai, human []prefdata.Pair
+	for i := 0; i < b.N; i++ {
+		b.StopTimer() // reading the answers is not part of the funnel
+		ai, human = ai[:0], human[:0]
+		p, _ := alpacaFunnel(b, &ai, &human)
+		b.StartTimer()
+		if _, err := p.Run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*805), "ns/prompt")
 }
