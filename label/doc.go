@@ -1,2 +1,32 @@
-// Package label is stage 4 of the framework: human labeling.
+// Package label is stage 4 of the framework: people label the pairs the AI
+// could not settle.
+//
+// The pipeline appends every pair it is unsure of ([prefdata.Pair.NeedsHuman])
+// to the run directory's queue file. This package serves that queue to
+// annotators, stores their labels in the same run directory, measures how
+// much they agree, and turns the labels back into pairs:
+//
+//   - [Server] is the annotation web app, an [net/http.Handler] built on the
+//     standard library with embedded assets (no CDN, works offline): a
+//     pairwise view with keyboard shortcuts, strength, comment, undo and
+//     progress; a guidelines page; an admin dashboard. Each annotator has a
+//     token; POSTs carry a CSRF token; each pair goes to Policy.Labels
+//     distinct annotators with leases that expire; the sides are shuffled per
+//     annotator and item and the order shown is stored with the label. Every
+//     label is appended to [FileHumanLabels] before the response returns.
+//   - [Human] wraps the AI [prefdata.Labeler]: on a later run (or, with
+//     HumanOptions.Wait, while the server runs) it replaces each NeedsHuman
+//     pair by the pair people decided, aggregated by a [Policy] (majority,
+//     tie rule, agreement threshold).
+//   - [PercentAgreement], [CohenKappa], [FleissKappa] and
+//     [KrippendorffAlpha] (nominal and ordinal, missing ratings allowed)
+//     measure agreement; [Summarize] computes the dashboard's figures.
+//   - [ExportLabelStudio] / [ImportLabelStudio] and [ExportArgilla] /
+//     [ImportArgilla] round-trip the queue through the tools teams already
+//     use; imported labels land in the same labels file as the app's.
+//
+// The labels file is append-only JSONL: an undo is a later line that
+// retracts an earlier one, and for each pair and annotator only the latest
+// label that was not retracted counts ([Store]). Killing the server loses
+// nothing that was acknowledged.
 package label
