@@ -3,8 +3,10 @@ package filter
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/prefdata/prefdata"
 )
@@ -33,7 +35,7 @@ func NearDuplicate(cfg NearDuplicateConfig) prefdata.Filter {
 		cfg.Shingle = 3
 	}
 	return prefdata.Named(NameNearDuplicate, prefdata.FilterFunc(func(_ context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
-		sets := make([]map[string]struct{}, len(c.Responses))
+		sets := make([]map[uint64]struct{}, len(c.Responses))
 		short := make([]string, len(c.Responses)) // normalized text of responses too short to shingle
 		for i, r := range c.Responses {
 			sets[i] = shingles(r.Text, cfg.Shingle)
@@ -69,23 +71,30 @@ func NearDuplicate(cfg NearDuplicateConfig) prefdata.Filter {
 	}))
 }
 
-// shingles returns the set of word n-grams of text after normalization, or
-// nil when text has fewer than n words (such texts are compared whole).
-func shingles(text string, n int) map[string]struct{} {
+// shingles returns the set of hashed word n-grams of text after
+// normalization, or nil when text has fewer than n words (such texts are
+// compared whole). Hashes stand in for the n-grams: 64-bit FNV-1a makes a
+// collision between two answers' n-grams vanishingly rare.
+func shingles(text string, n int) map[uint64]struct{} {
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
 	})
 	if len(words) < n {
 		return nil
 	}
-	set := map[string]struct{}{}
+	set := make(map[uint64]struct{}, len(words))
 	for i := 0; i+n <= len(words); i++ {
-		set[strings.Join(words[i:i+n], " ")] = struct{}{}
+		h := fnv.New64a()
+		for _, w := range words[i : i+n] {
+			h.Write([]byte(w))
+			h.Write([]byte{0})
+		}
+		set[h.Sum64()] = struct{}{}
 	}
 	return set
 }
 
-func jaccard(a, b map[string]struct{}) float64 {
+func jaccard(a, b map[uint64]struct{}) float64 {
 	if len(a) > len(b) {
 		a, b = b, a
 	}
@@ -170,6 +179,10 @@ func MainScript(text string, minLetters int, minShare float64) (string, bool) {
 			continue
 		}
 		total++
+		if r < utf8.RuneSelf { // an ASCII letter
+			counts["Latin"]++
+			continue
+		}
 		for _, s := range scripts {
 			if unicode.Is(s.table, r) {
 				counts[s.name]++
