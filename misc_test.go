@@ -1,5 +1,0 @@
-package prefdata_test
-
-import "io"
-
-var ioEOF = io.EOF
