@@ -570,7 +570,7 @@ func (b *BatchGenerator) result(ol outputLine) batchResult {
 	// The prompt's system prompt is a function of its ID and the sample.
 	sys := b.g.systemFor(prefdata.Prompt{ID: pid}, i)
 	rs := b.g.convert(pid, sys, []int{i}, resp, 1, 0)
-	return batchResult{Response: rs[0]}
+	return batchResult{Response: &rs[0]}
 }
 
 // Generate answers p from the recorded batch results. A sample whose line

@@ -33,6 +33,7 @@ type Generator struct {
 	next  atomic.Uint64 // round robin over eps
 	// nBroken is set once an endpoint showed it does not honour n.
 	nBroken atomic.Bool
+	allIdx  []int // 0..Samples-1
 
 	randMu sync.Mutex
 	rand   func() float64
@@ -81,6 +82,9 @@ func New(cfg Config) (*Generator, error) {
 		g.name = cfg.Model
 	}
 	g.fp = fingerprint(cfg)
+	for i := range cfg.Samples {
+		g.allIdx = append(g.allIdx, i)
+	}
 	doer := headerDoer{c: cfg.HTTPClient}
 	for _, u := range cfg.baseURLs() {
 		oc := openai.DefaultConfig(cfg.APIKey)
@@ -162,8 +166,12 @@ func (g *Generator) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata
 		p.ID = prefdata.ContentID(p.Messages)
 	}
 	k := g.cfg.Samples
-	out := make([]*prefdata.Response, k)
+	out := make([]prefdata.Response, k) // out[i].ID == "": sample i missing
 	errs := make([]error, k)
+	if len(g.cfg.Principles) == 0 && g.cfg.Cache == nil {
+		g.generateGroup(ctx, p, g.cfg.System, g.allIdx, out, errs)
+		return g.collect(ctx, out, errs)
+	}
 
 	// Samples with the same system prompt go in one request where n is used.
 	var order []string
@@ -172,7 +180,7 @@ func (g *Generator) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata
 		sys := g.systemFor(p, i)
 		if g.cfg.Cache != nil {
 			if r, ok := g.cfg.Cache.get(g.cacheKey(p, sys, i)); ok {
-				out[i] = &r
+				out[i] = r
 				continue
 			}
 		}
@@ -181,20 +189,30 @@ func (g *Generator) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata
 		}
 		groups[sys] = append(groups[sys], i)
 	}
-	var wg sync.WaitGroup
-	for _, sys := range order {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			g.generateGroup(ctx, p, sys, groups[sys], out, errs)
-		}()
+	if len(order) == 1 {
+		g.generateGroup(ctx, p, order[0], groups[order[0]], out, errs) // no goroutine for the common case
+	} else {
+		var wg sync.WaitGroup
+		for _, sys := range order {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				g.generateGroup(ctx, p, sys, groups[sys], out, errs)
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 
-	var rs []prefdata.Response
-	for i := range k {
-		if out[i] != nil {
-			rs = append(rs, *out[i])
+	return g.collect(ctx, out, errs)
+}
+
+// collect returns the samples present in out and an error naming the
+// failed ones.
+func (g *Generator) collect(ctx context.Context, out []prefdata.Response, errs []error) ([]prefdata.Response, error) {
+	rs := out[:0]
+	for _, r := range out {
+		if r.ID != "" {
+			rs = append(rs, r)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -218,7 +236,7 @@ func (g *Generator) cacheKey(p prefdata.Prompt, sys string, i int) string {
 
 // generateGroup produces the samples idx of p, which share the system
 // prompt sys, into out and errs.
-func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys string, idx []int, out []*prefdata.Response, errs []error) {
+func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys string, idx []int, out []prefdata.Response, errs []error) {
 	msgs := messages(p, sys)
 	separate := g.cfg.N == NSeparate || len(idx) == 1 || (g.cfg.N == NAuto && g.nBroken.Load())
 	if !separate {
@@ -256,27 +274,34 @@ func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys st
 			}
 		}()
 	}
+	one := func(i int) {
+		res := g.call(ctx, p, sys, msgs, []int{i}, 1)
+		if len(res.resps) > 0 {
+			out[i], errs[i] = res.resps[0], nil
+			return
+		}
+		errs[i] = res.err
+		if errs[i] == nil {
+			errs[i] = ErrEmptyChoices
+		}
+	}
+	if len(idx) == 1 {
+		one(idx[0])
+		return
+	}
 	var wg sync.WaitGroup
 	for _, i := range idx {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := g.call(ctx, p, sys, msgs, []int{i}, 1)
-			if len(res.resps) > 0 {
-				out[i], errs[i] = res.resps[0], nil
-				return
-			}
-			errs[i] = res.err
-			if errs[i] == nil {
-				errs[i] = ErrEmptyChoices
-			}
+			one(i)
 		}()
 	}
 	wg.Wait()
 }
 
 type callResult struct {
-	resps []*prefdata.Response
+	resps []prefdata.Response
 	err   error
 }
 
@@ -298,7 +323,7 @@ func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msg
 	res := callResult{resps: g.convert(p.ID, sys, idx, resp, attempts, latency)}
 	if g.cfg.Cache != nil {
 		for j, r := range res.resps {
-			if err := g.cfg.Cache.put(g.cacheKey(p, sys, idx[j]), *r); err != nil {
+			if err := g.cfg.Cache.put(g.cacheKey(p, sys, idx[j]), r); err != nil {
 				return callResult{resps: res.resps[:j], err: err}
 			}
 		}
@@ -353,10 +378,10 @@ func messages(p prefdata.Prompt, sys string) []openai.ChatCompletionMessage {
 
 // convert turns the choices of resp into the responses for samples idx.
 // Usage is split so that the responses add up to the request's.
-func (g *Generator) convert(promptID, sys string, idx []int, resp openai.ChatCompletionResponse, attempts int, latency time.Duration) []*prefdata.Response {
+func (g *Generator) convert(promptID, sys string, idx []int, resp openai.ChatCompletionResponse, attempts int, latency time.Duration) []prefdata.Response {
 	s := g.cfg.Sampling
 	m := min(len(resp.Choices), len(idx))
-	out := make([]*prefdata.Response, m)
+	out := make([]prefdata.Response, m)
 	ct := resp.Usage.CompletionTokens
 	for j := range m {
 		c := resp.Choices[j]
@@ -370,7 +395,7 @@ func (g *Generator) convert(promptID, sys string, idx []int, resp openai.ChatCom
 		if g.cfg.Prices != nil {
 			u.Cost = g.cfg.Prices.Cost(u)
 		}
-		r := &prefdata.Response{
+		r := prefdata.Response{
 			ID:           prefdata.ResponseID(promptID, g.cfg.Model, sys, s, i),
 			PromptID:     promptID,
 			Model:        g.cfg.Model,

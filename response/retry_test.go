@@ -196,7 +196,7 @@ func TestPipelineWithFaults(t *testing.T) {
 	var sl sleeps
 	mk := func(model string) *response.Generator {
 		return newGen(t, response.Config{BaseURL: srv.URL, Model: model, Samples: 2, Sleep: sl.sleep,
-			Retry: response.Retry{Attempts: 8, Timeout: 100 * time.Millisecond}})
+			Retry: response.Retry{Attempts: 8, Timeout: 500 * time.Millisecond}})
 	}
 	dir, err := prefdata.OpenRunDir(t.TempDir())
 	require.NoError(t, err)
