@@ -51,7 +51,7 @@ func TestPipelineBoundsRequestsAtTheServer(t *testing.T) {
 }
 
 // benchLatency is the fake server's latency in the throughput benchmark.
-const benchLatency = 10 * time.Millisecond
+const benchLatency = 20 * time.Millisecond
 
 // BenchmarkThroughput compares the pipeline (stage 1 to sink, with the
 // response package's generator) with a plain errgroup loop of go-openai calls
