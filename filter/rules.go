@@ -121,7 +121,7 @@ func Refusal(cfg RefusalConfig) prefdata.Filter {
 }
 
 func normalizeQuotes(s string) string {
-	return strings.NewReplacer("\u2019", "'", "\u2018", "'").Replace(s)
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\u2019", "'"), "\u2018", "'")
 }
 
 func firstRunes(s string, n int) string {
