@@ -84,7 +84,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	leases  map[string]map[string]lease // pair → annotator → lease
-	mine    map[string]string           // annotator → pair leased (one at a time)
+	mine    map[string][]string         // annotator → pairs leased (one item: a pair, or a ranking group)
 	cache   map[string]Decision         // pair → decision, valid for cacheAt
 	cacheAt uint64
 	cursor  int // queue items before it are all closed
@@ -116,7 +116,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, now: cfg.Now,
 		byToken: map[string]string{}, names: map[string]bool{},
-		leases: map[string]map[string]lease{}, mine: map[string]string{},
+		leases: map[string]map[string]lease{}, mine: map[string][]string{},
 	}
 	s.cfg.Annotators = append([]Annotator(nil), cfg.Annotators...)
 	for i := range s.cfg.Annotators {
@@ -159,6 +159,7 @@ func NewServer(cfg Config) (*Server, error) {
 		},
 		"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
 		"f3":  func(f float64) string { return fmt.Sprintf("%.3f", f) },
+		"inc": func(i int) int { return i + 1 },
 	}).ParseFS(assets, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("label: templates: %w", err)
@@ -172,6 +173,7 @@ func NewServer(cfg Config) (*Server, error) {
 	})
 	s.mux.HandleFunc("GET /label", s.annotator(s.getLabel))
 	s.mux.HandleFunc("POST /label", s.annotator(s.csrf(s.postLabel)))
+	s.mux.HandleFunc("POST /rank", s.annotator(s.csrf(s.postRank)))
 	s.mux.HandleFunc("POST /undo", s.annotator(s.csrf(s.postUndo)))
 	s.mux.HandleFunc("GET /guidelines", s.annotator(s.getGuidelines))
 	s.mux.HandleFunc("GET /api/next", s.annotator(s.apiNext))
@@ -377,21 +379,31 @@ func (s *Server) open(p prefdata.Pair, annotator string, now time.Time) bool {
 }
 
 // next returns the item annotator should label now, leasing it: the item
-// they already hold, or the first open one in queue order.
-func (s *Server) next(annotator string) (prefdata.Pair, bool, error) {
+// they already hold, or the first open one in queue order. An item is one
+// pair, or, when other open pairs of the same prompt bring the responses to
+// three or more, all of them: a ranking.
+func (s *Server) next(annotator string) ([]prefdata.Pair, error) {
 	if err := s.refresh(); err != nil {
-		return prefdata.Pair{}, false, err
+		return nil, err
 	}
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id, ok := s.mine[annotator]; ok {
+	var held []prefdata.Pair
+	for _, id := range s.mine[annotator] {
 		l := s.leases[id][annotator]
 		p, _ := s.queue.Pair(id)
 		if l.expires.After(now) && !s.store.Has(id, annotator) && s.decision(p).Status == Pending {
-			s.leases[id][annotator] = lease{start: l.start, expires: now.Add(s.cfg.Lease)}
-			return p, true, nil
+			held = append(held, p)
 		}
+	}
+	if len(held) > 0 {
+		ids := make([]string, len(held))
+		for i, p := range held {
+			ids[i] = p.ID
+		}
+		s.take(ids, annotator, now, true)
+		return held, nil
 	}
 	allClosed := true
 	for i, n := s.cursor, s.queue.Len(); i < n; i++ {
@@ -406,22 +418,66 @@ func (s *Server) next(annotator string) (prefdata.Pair, bool, error) {
 		if !s.open(p, annotator, now) {
 			continue
 		}
-		s.take(p.ID, annotator, now)
-		return p, true, nil
+		group := []prefdata.Pair{p}
+		resp := map[string]bool{p.Chosen.ID: true, p.Rejected.ID: true}
+		for _, q := range s.queue.SamePrompt(p.Prompt.ID) {
+			if q.ID != p.ID && s.open(q, annotator, now) {
+				group = append(group, q)
+				resp[q.Chosen.ID], resp[q.Rejected.ID] = true, true
+			}
+		}
+		if len(resp) < 3 {
+			group = group[:1]
+		}
+		ids := make([]string, len(group))
+		for i, q := range group {
+			ids[i] = q.ID
+		}
+		s.take(ids, annotator, now, false)
+		return group, nil
 	}
-	return prefdata.Pair{}, false, nil
+	return nil, nil
 }
 
-// take leases pair to annotator. s.mu is held.
-func (s *Server) take(pairID, annotator string, now time.Time) {
-	if old, ok := s.mine[annotator]; ok && old != pairID {
-		delete(s.leases[old], annotator)
+// take leases the pairs to annotator, releasing whatever else they held;
+// keep extends leases already held instead of restarting them. s.mu is held.
+func (s *Server) take(ids []string, annotator string, now time.Time, keep bool) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
 	}
-	if s.leases[pairID] == nil {
-		s.leases[pairID] = map[string]lease{}
+	for _, old := range s.mine[annotator] {
+		if !want[old] {
+			delete(s.leases[old], annotator)
+		}
 	}
-	s.leases[pairID][annotator] = lease{start: now, expires: now.Add(s.cfg.Lease)}
-	s.mine[annotator] = pairID
+	for _, id := range ids {
+		if s.leases[id] == nil {
+			s.leases[id] = map[string]lease{}
+		}
+		start := now
+		if l, ok := s.leases[id][annotator]; ok && keep {
+			start = l.start
+		}
+		s.leases[id][annotator] = lease{start: start, expires: now.Add(s.cfg.Lease)}
+	}
+	s.mine[annotator] = ids
+}
+
+// release drops annotator's lease on a labeled pair. s.mu is held.
+func (s *Server) release(pairID, annotator string) {
+	delete(s.leases[pairID], annotator)
+	ids := s.mine[annotator][:0:0]
+	for _, id := range s.mine[annotator] {
+		if id != pairID {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		delete(s.mine, annotator)
+		return
+	}
+	s.mine[annotator] = ids
 }
 
 // submitError is a refused label: an HTTP status and a message.
@@ -503,10 +559,7 @@ func (s *Server) submit(annotator, item, choice, strength, comment string) (Labe
 	if err := s.store.Add(l); err != nil {
 		return Label{}, err
 	}
-	delete(s.leases[p.ID], annotator)
-	if s.mine[annotator] == p.ID {
-		delete(s.mine, annotator)
-	}
+	s.release(p.ID, annotator)
 	return l, nil
 }
 
@@ -526,7 +579,7 @@ func (s *Server) undo(annotator string) (Label, error) {
 	if i, ok := s.queueIndex(l.PairID); ok && i < s.cursor {
 		s.cursor = i
 	}
-	s.take(l.PairID, annotator, now)
+	s.take([]string{l.PairID}, annotator, now, false)
 	return l, nil
 }
 
@@ -535,6 +588,16 @@ func (s *Server) queueIndex(id string) (int, bool) {
 	defer s.queue.mu.Unlock()
 	i, ok := s.queue.index[id]
 	return i, ok
+}
+
+// holds reports whether annotator leased the pair. s.mu is held.
+func (s *Server) holds(annotator, pairID string) bool {
+	for _, id := range s.mine[annotator] {
+		if id == pairID {
+			return true
+		}
+	}
+	return false
 }
 
 // Progress is an annotator's progress.
@@ -552,7 +615,7 @@ func (s *Server) progress(annotator string) Progress {
 	pr := Progress{Annotator: annotator, Done: s.store.CountBy(annotator)}
 	for i, n := s.cursor, s.queue.Len(); i < n; i++ {
 		p := s.queue.At(i)
-		if s.open(p, annotator, now) || s.mine[annotator] == p.ID && !s.store.Has(p.ID, annotator) && s.decision(p).Status == Pending {
+		if s.open(p, annotator, now) || s.holds(annotator, p.ID) && !s.store.Has(p.ID, annotator) && s.decision(p).Status == Pending {
 			pr.Remaining++
 		}
 	}
@@ -585,13 +648,18 @@ func (s *Server) render(w http.ResponseWriter, name string, data any) {
 }
 
 func (s *Server) getLabel(w http.ResponseWriter, r *http.Request, name, tok string) {
-	p, ok, err := s.next(name)
+	group, err := s.next(name)
 	if err != nil {
 		http.Error(w, "label: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	page := labelPage{Title: s.cfg.Title, Who: name, CSRF: csrfToken(tok), Progress: s.progress(name), Flash: r.URL.Query().Get("m")}
-	if ok {
+	if len(group) > 1 {
+		s.render(w, "rank.html", rankPage{labelPage: page, Items: group, Prompt: group[0].Prompt, Responses: rankOrder(s.cfg.Seed, name, group)})
+		return
+	}
+	if len(group) == 1 {
+		p := group[0]
 		page.Item = &p
 		shown := shownOrder(s.cfg.Seed, name, p)
 		text := map[string]string{p.Chosen.ID: p.Chosen.Text, p.Rejected.ID: p.Rejected.Text}
@@ -659,15 +727,17 @@ type NextItem struct {
 }
 
 func (s *Server) apiNext(w http.ResponseWriter, r *http.Request, name, tok string) {
-	p, ok, err := s.next(name)
+	group, err := s.next(name)
 	if err != nil {
 		http.Error(w, "label: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if !ok {
+	if len(group) == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	// A ranking group is served pair by pair here: each is leased.
+	p := group[0]
 	shown := shownOrder(s.cfg.Seed, name, p)
 	text := map[string]string{p.Chosen.ID: p.Chosen.Text, p.Rejected.ID: p.Rejected.Text}
 	writeJSON(w, NextItem{Item: p.ID, CSRF: csrfToken(tok), Prompt: p.Prompt, A: text[shown[0]], B: text[shown[1]]})

@@ -73,13 +73,14 @@ func (t *tail) read(fn func(line int, data []byte) error) error {
 type Queue struct {
 	mu    sync.Mutex
 	t     tail
-	pairs []prefdata.Pair
-	index map[string]int
+	pairs    []prefdata.Pair
+	index    map[string]int
+	byPrompt map[string][]int
 }
 
 // OpenQueue reads the queue of dir.
 func OpenQueue(dir *prefdata.RunDir) (*Queue, error) {
-	q := &Queue{t: tail{dir: dir, name: prefdata.FileQueue}, index: map[string]int{}}
+	q := &Queue{t: tail{dir: dir, name: prefdata.FileQueue}, index: map[string]int{}, byPrompt: map[string][]int{}}
 	if _, err := q.Refresh(); err != nil {
 		return nil, err
 	}
@@ -104,6 +105,7 @@ func (q *Queue) Refresh() (int, error) {
 			return nil
 		}
 		q.index[p.ID] = len(q.pairs)
+		q.byPrompt[p.Prompt.ID] = append(q.byPrompt[p.Prompt.ID], len(q.pairs))
 		q.pairs = append(q.pairs, p)
 		n++
 		return nil
@@ -127,6 +129,17 @@ func (q *Queue) Pairs() []prefdata.Pair {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return append([]prefdata.Pair(nil), q.pairs...)
+}
+
+// SamePrompt returns the queued pairs of the prompt, in queue order.
+func (q *Queue) SamePrompt(promptID string) []prefdata.Pair {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]prefdata.Pair, 0, len(q.byPrompt[promptID]))
+	for _, i := range q.byPrompt[promptID] {
+		out = append(out, q.pairs[i])
+	}
+	return out
 }
 
 // At returns the i-th queued pair, from 0.
