@@ -71,8 +71,8 @@ func (t *tail) read(fn func(line int, data []byte) error) error {
 // Refresh picks up pairs appended since, by the pipeline running in this
 // process or another. A Queue is safe for concurrent use.
 type Queue struct {
-	mu    sync.Mutex
-	t     tail
+	mu       sync.Mutex
+	t        tail
 	pairs    []prefdata.Pair
 	index    map[string]int
 	byPrompt map[string][]int
