@@ -47,6 +47,13 @@
 // emits the pair set of stage 2 (scores only), for comparing the data of
 // each stage.
 //
+// # Testing
+//
+// [CheckFilter] checks that any Filter keeps the contract (no change to its
+// input, a drop record for every removed response, safe concurrent use).
+// Package filter/rmtest is a fake reward-model server with the vLLM and
+// SGLang shapes; response/openaitest scripts judge replies.
+//
 // Every threshold is a setting with a documented default, not a value from
 // the paper.
 package filter
