@@ -1,0 +1,86 @@
+package label
+
+import (
+	"math"
+	"net/http"
+	"testing"
+
+	"github.com/prefdata/prefdata"
+)
+
+func TestSummarize(t *testing.T) {
+	p1, p2 := queuePair(1, "a", "b"), queuePair(2, "c", "d")
+	p3 := queuePair(3, "e", "f") // no labels
+	lab := func(p prefdata.Pair, who string, keep bool, secs float64) Label {
+		l := Label{ID: who + p.ID, PairID: p.ID, Annotator: who, Verdict: VerdictPrefer, Preferred: p.Chosen.ID, LeadTime: secs}
+		if !keep {
+			l.Preferred = p.Rejected.ID
+		}
+		return l
+	}
+	labels := []Label{
+		lab(p1, "ann", true, 10), lab(p1, "ben", true, 20), lab(p1, "cat", false, 30),
+		lab(p2, "ann", false, 4), lab(p2, "ben", false, 6), lab(p2, "cat", false, 8),
+	}
+	rep := Summarize([]prefdata.Pair{p1, p2, p3}, labels, Policy{Labels: 3})
+	if rep.Items != 3 || rep.Decided != 2 || rep.Pending != 1 || rep.Labels != 6 {
+		t.Fatalf("report = %+v", rep)
+	}
+	// Percent agreement by hand: item 1 is (keep, keep, flip): of its 3*2
+	// ordered pairs of labels 2 agree, 1/3; item 2 (flip, flip, flip) 1; the
+	// mean is 2/3.
+	if math.Abs(rep.PercentAgreement-2.0/3) > 1e-12 {
+		t.Errorf("percent agreement = %v, want 2/3", rep.PercentAgreement)
+	}
+	// Alpha by hand: each ordered pair in a unit of 3 values weighs 1/2.
+	// Item 1 gives o(k,k) = 1, o(k,f) = o(f,k) = 1; item 2 o(f,f) = 3. So
+	// n_k = 2, n_f = 4, n = 6, D_o = 2/6, D_e = 2*2*4/(6*5) = 16/30, and
+	// alpha = 1 - (1/3)/(16/30) = 0.375.
+	if !rep.AlphaOK || math.Abs(rep.Alpha-0.375) > 1e-12 {
+		t.Errorf("alpha = %v (ok %v), want 0.375", rep.Alpha, rep.AlphaOK)
+	}
+	ann := rep.Annotators[0]
+	if ann.Name != "ann" || ann.Labels != 2 || ann.AgreeAI != 0.5 || ann.MedianSeconds != 7 || ann.Compared != 4 || ann.AgreeOthers != 0.75 {
+		t.Errorf("ann = %+v", ann)
+	}
+	cat := rep.Annotators[2]
+	if cat.AgreeAI != 0 || cat.AgreeOthers != 0.5 {
+		t.Errorf("cat = %+v", cat)
+	}
+}
+
+// A tie between two annotators asks the server for a third.
+func TestServerAsksForMoreLabels(t *testing.T) {
+	f := newFixture(t, 1, Policy{Labels: 2, Tie: TieMoreLabels}, "ann", "ben", "cat")
+	a, b := f.next("ann"), f.next("ben")
+	if a.Item == "" || b.Item != a.Item {
+		t.Fatalf("ann got %q, ben %q", a.Item, b.Item)
+	}
+	if c := f.next("cat"); c.Item != "" {
+		t.Fatalf("cat got %q while two labels are enough", c.Item)
+	}
+	p, _ := f.srv.Queue().Pair(a.Item)
+	side := func(n NextItem, id string) string {
+		if (n.A == p.Chosen.Text) == (id == p.Chosen.ID) {
+			return ChoiceA
+		}
+		return ChoiceB
+	}
+	if code, body := f.submit("ann", a.Item, side(a, p.Chosen.ID), nil); code != http.StatusSeeOther {
+		t.Fatal(code, body)
+	}
+	if code, body := f.submit("ben", b.Item, side(b, p.Rejected.ID), nil); code != http.StatusSeeOther {
+		t.Fatal(code, body)
+	}
+	c := f.next("cat")
+	if c.Item != a.Item {
+		t.Fatalf("after a tie cat got %q, want %q", c.Item, a.Item)
+	}
+	if code, body := f.submit("cat", c.Item, side(c, p.Rejected.ID), nil); code != http.StatusSeeOther {
+		t.Fatal(code, body)
+	}
+	d := Policy{Labels: 2, Tie: TieMoreLabels}.Decide(p, f.srv.Store().ForPair(p.ID))
+	if d.Status != Decided || d.Preferred != p.Rejected.ID || len(d.Annotators) != 3 {
+		t.Fatalf("decision = %+v", d)
+	}
+}
