@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/prefdata/prefdata"
 )
@@ -18,7 +19,12 @@ type ResponseError struct {
 	Err        error
 }
 
-func (e *ResponseError) Error() string { return "response " + e.ResponseID + ": " + e.Err.Error() }
+func (e *ResponseError) Error() string {
+	if e.Err == nil {
+		return "response " + e.ResponseID + ": not scored"
+	}
+	return "response " + e.ResponseID + ": " + e.Err.Error()
+}
 
 func (e *ResponseError) Unwrap() error { return e.Err }
 
@@ -152,7 +158,7 @@ func reasonFor(id string, err error) string {
 	var found string
 	walk(err, func(e error) bool {
 		if re, ok := e.(*ResponseError); ok && re.ResponseID == id {
-			found = re.Err.Error()
+			found = strings.TrimPrefix(re.Error(), "response "+id+": ")
 			return false
 		}
 		return true
