@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/prefdata/prefdata"
 )
@@ -251,7 +252,7 @@ func (j *RubricJudge) parse(reply string) ([]prefdata.Score, error) {
 	sections := splitSections(reply)
 	var out []prefdata.Score
 	for _, a := range j.aspects() {
-		sec, ok := sections[strings.ToLower(a.Name)]
+		sec, ok := sections[headingKey(a.Name)]
 		if !ok {
 			return nil, &ParseError{Kind: ErrNoVerdict, Detail: fmt.Sprintf("no block for aspect %q", a.Name), Raw: reply}
 		}
@@ -272,7 +273,7 @@ func (j *RubricJudge) parse(reply string) ([]prefdata.Score, error) {
 }
 
 // splitSections cuts a reply at lines starting with "#" into sections keyed
-// by their lowered heading.
+// by their headingKey.
 func splitSections(reply string) map[string]string {
 	out := map[string]string{}
 	var key string
@@ -291,7 +292,7 @@ func splitSections(reply string) map[string]string {
 		t := strings.TrimSpace(line)
 		if strings.HasPrefix(t, "#") {
 			flush()
-			key = strings.ToLower(strings.Trim(strings.TrimLeft(t, "#"), " *:"))
+			key = headingKey(strings.TrimLeft(t, "#"))
 			continue
 		}
 		body.WriteString(line)
@@ -299,6 +300,19 @@ func splitSections(reply string) map[string]string {
 	}
 	flush()
 	return out
+}
+
+// headingKey reduces an aspect heading to its lowered letters and digits, so
+// "Instruction Following", "**instruction-following:**" and
+// "instruction_following" match.
+func headingKey(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func rationaleOf(section string) string {

@@ -66,13 +66,15 @@ func TestRubricJudgeAspects(t *testing.T) {
 			return openaitest.Reply{Content: aspectReply(2, 1, 3, 1)}
 		case "off-scale":
 			return openaitest.Reply{Content: aspectReply(5, 5, 7, 5)}
+		case "loose-headings":
+			return openaitest.Reply{Content: strings.NewReplacer("### instruction-following", "## **Instruction Following:**", "### honesty", "### Honesty").Replace(aspectReply(4, 4, 4, 4))}
 		case "missing-aspect":
 			return openaitest.Reply{Content: "### helpfulness\nRationale: fine.\nRating: [[4]]"}
 		}
 		return openaitest.Reply{Content: "I cannot decide."}
 	})
 	j := &filter.RubricJudge{Generator: g, Reasks: -1}
-	c := candidate("What is 2+2?", resp("g", "good"), resp("b", "bad"), resp("o", "off-scale"), resp("m", "missing-aspect"), resp("x", "???"))
+	c := candidate("What is 2+2?", resp("g", "good"), resp("b", "bad"), resp("o", "off-scale"), resp("m", "missing-aspect"), resp("x", "???"), resp("l", "loose-headings"))
 	scores, err := j.Score(context.Background(), c.Prompt, c.Responses)
 	require.Error(t, err)
 	for id, kind := range map[string]error{"o": filter.ErrOutOfRange, "m": filter.ErrNoVerdict, "x": filter.ErrNoVerdict} {
@@ -96,13 +98,13 @@ func TestRubricJudgeAspects(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf("reason %g for %s.", s.Value, s.Aspect), s.Rationale)
 		byResp[s.ResponseID] = append(byResp[s.ResponseID], s.Value)
 	}
-	assert.Equal(t, map[string][]float64{"g": {5, 5, 4, 5}, "b": {2, 1, 3, 1}}, byResp)
-	assert.Equal(t, 5, srv.Requests(), "one call per response, no re-asks")
+	assert.Equal(t, map[string][]float64{"g": {5, 5, 4, 5}, "b": {2, 1, 3, 1}, "l": {4, 4, 4, 4}}, byResp)
+	assert.Equal(t, 6, srv.Requests(), "one call per response, no re-asks")
 
 	t.Run("through Scores and pairs", func(t *testing.T) {
 		out, err := filter.Scores(j).Filter(context.Background(), c)
 		require.NoError(t, err)
-		assert.Equal(t, []string{"g", "b"}, ids(out.Responses))
+		assert.Equal(t, []string{"g", "b", "l"}, ids(out.Responses))
 		assert.Equal(t, map[string]string{"o": "judge:judge", "m": "judge:judge", "x": "judge:judge"}, droppedIDs(out))
 		ps := filter.Pairs{Strategy: filter.BestVsWorst}.Build(out)
 		require.Len(t, ps, 1)
