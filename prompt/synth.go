@@ -300,8 +300,8 @@ func ParseList(text string) []string {
 	var items []string
 	var cur []string
 	flush := func() {
-		if s := strings.TrimSpace(strings.Join(cur, "\n")); s != "" {
-			items = append(items, cleanItem(s))
+		if s := cleanItem(strings.Join(cur, "\n")); s != "" {
+			items = append(items, s)
 		}
 		cur = nil
 	}
