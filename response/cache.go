@@ -19,9 +19,9 @@ const FileCache = "response_cache.jsonl"
 type Cache struct {
 	dir *prefdata.RunDir
 
-	mu    sync.Mutex
-	index map[string]int64 // key → offset; -1: written by this process
-	mem   map[string]prefdata.Response
+	mu    sync.Mutex       // guards index and size, and orders appends
+	index map[string]int64 // key → offset of its record
+	size  int64            // length of the complete lines of FileCache
 }
 
 type cacheLine struct {
@@ -31,7 +31,7 @@ type cacheLine struct {
 
 // NewCache opens the response cache of a run directory.
 func NewCache(dir *prefdata.RunDir) (*Cache, error) {
-	c := &Cache{dir: dir, index: map[string]int64{}, mem: map[string]prefdata.Response{}}
+	c := &Cache{dir: dir, index: map[string]int64{}}
 	err := dir.Scan(FileCache, func(rec prefdata.Record) error {
 		var k struct {
 			Key string `json:"key"`
@@ -40,6 +40,7 @@ func NewCache(dir *prefdata.RunDir) (*Cache, error) {
 			return fmt.Errorf("response: %s:%d: not a cache record: %v", dir.Path(FileCache), rec.Line, err)
 		}
 		c.index[k.Key] = rec.Offset
+		c.size = rec.Offset + int64(len(rec.Data)) + 1
 		return nil
 	})
 	if err != nil {
@@ -58,13 +59,9 @@ func (c *Cache) Len() int {
 func (c *Cache) get(key string) (prefdata.Response, bool) {
 	c.mu.Lock()
 	off, ok := c.index[key]
-	r, inMem := c.mem[key]
 	c.mu.Unlock()
 	if !ok {
 		return prefdata.Response{}, false
-	}
-	if inMem {
-		return r, true
 	}
 	line, err := c.dir.ReadLine(FileCache, off)
 	if err != nil {
@@ -78,12 +75,18 @@ func (c *Cache) get(key string) (prefdata.Response, bool) {
 }
 
 func (c *Cache) put(key string, r prefdata.Response) error {
-	if err := c.dir.Append(FileCache, cacheLine{Key: key, Response: r}); err != nil {
-		return err
+	line, err := json.Marshal(cacheLine{Key: key, Response: r})
+	if err != nil {
+		return fmt.Errorf("response: cache record: %w", err)
 	}
 	c.mu.Lock()
-	c.index[key] = -1
-	c.mem[key] = r
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	// RunDir.Append writes the compact JSON of a RawMessage unchanged, so
+	// the record starts at the current size and is len(line)+1 long.
+	if err := c.dir.Append(FileCache, json.RawMessage(line)); err != nil {
+		return err
+	}
+	c.index[key] = c.size
+	c.size += int64(len(line)) + 1
 	return nil
 }

@@ -218,3 +218,44 @@ func TestReplicasSpreadAndAvoidFailing(t *testing.T) {
 	}
 	assert.Equal(t, 2, bad.Requests())
 }
+
+func TestCacheReadsBackWithinAndAcrossRuns(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{})
+	defer srv.Close()
+	runDir := t.TempDir()
+	dir, err := prefdata.OpenRunDir(runDir)
+	require.NoError(t, err)
+	cache, err := response.NewCache(dir)
+	require.NoError(t, err)
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m", Samples: 2, Cache: cache})
+	var first [][]prefdata.Response
+	for i := range 5 {
+		rs, err := g.Generate(context.Background(), prompt(fmt.Sprint("c", i)))
+		require.NoError(t, err)
+		first = append(first, rs)
+	}
+	assert.Equal(t, 5, srv.Requests())
+	assert.Equal(t, 10, cache.Len())
+	for i := range 5 { // same process: read back at the offsets it wrote
+		rs, err := g.Generate(context.Background(), prompt(fmt.Sprint("c", i)))
+		require.NoError(t, err)
+		assert.Equal(t, first[i], rs)
+	}
+	assert.Equal(t, 5, srv.Requests(), "nothing asked again")
+	require.NoError(t, dir.Close())
+
+	dir, err = prefdata.OpenRunDir(runDir)
+	require.NoError(t, err)
+	defer dir.Close()
+	cache, err = response.NewCache(dir)
+	require.NoError(t, err)
+	g = newGen(t, response.Config{BaseURL: srv.URL, Model: "m", Samples: 2, Cache: cache})
+	for i := range 6 {
+		rs, err := g.Generate(context.Background(), prompt(fmt.Sprint("c", i)))
+		require.NoError(t, err)
+		if i < 5 {
+			assert.Equal(t, first[i], rs)
+		}
+	}
+	assert.Equal(t, 6, srv.Requests(), "only the new prompt is asked")
+}
