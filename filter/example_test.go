@@ -7,6 +7,7 @@ import (
 
 	"github.com/prefdata/prefdata"
 	"github.com/prefdata/prefdata/filter"
+	"github.com/prefdata/prefdata/filter/rmtest"
 )
 
 // A custom rule written as a function, composed with built-in filters.
@@ -142,4 +143,39 @@ func ExamplePairs() {
 	// Output:
 	// best-vs-worst 1 pairs
 	// all-above-margin 5 pairs
+}
+
+// A reward model served by vLLM's /classify (here the fake of package
+// rmtest): raw logits, one batched request, wrapped as a filter.
+func ExampleNewRewardModel() {
+	srv := rmtest.NewServer(rmtest.Config{API: filter.VLLMClassify, Reward: func(s string) float64 {
+		if strings.Contains(s, "Paris") {
+			return 2.25
+		}
+		return -1.5
+	}})
+	defer srv.Close()
+	rm, err := filter.NewRewardModel(filter.RewardModelConfig{
+		API: filter.VLLMClassify, BaseURL: srv.URL, Model: "Skywork-Reward",
+		// The reward model's chat template, applied by the caller.
+		Render:     func(p prefdata.Prompt, r prefdata.Response) string { return "<user>" + p.Text() + "<assistant>" + r.Text },
+		RenderName: "toy-template-v1",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c := prefdata.Candidate{
+		Prompt:    prefdata.Prompt{ID: "p1", Messages: []prefdata.Message{{Role: "user", Content: "Capital of France?"}}},
+		Responses: []prefdata.Response{{ID: "a", Text: "Paris."}, {ID: "b", Text: "Lyon."}},
+	}
+	out, err := filter.Scores(rm).Filter(context.Background(), c)
+	fmt.Println(err, len(srv.Requests()), "request")
+	for _, s := range out.Scores {
+		fmt.Println(s.ResponseID, s.Scorer, s.Value)
+	}
+	// Output:
+	// <nil> 1 request
+	// a rm:Skywork-Reward 2.25
+	// b rm:Skywork-Reward -1.5
 }
