@@ -283,3 +283,30 @@ func TestSourcesStayAtEOF(t *testing.T) {
 		}
 	}
 }
+
+// AlpacaEval holds a family of templated prompts ("I like to host guests
+// at my home ... give me a recipe for X") that differ in one dish name:
+// near-dedup at the default threshold folds them into one, and keeps the
+// rest of the set.
+func TestNearDedupRealEvalSet(t *testing.T) {
+	r, err := prompt.Open(sharedData(t, "alpaca_eval/gemma-7b-it.json"), prompt.ReaderConfig{})
+	require.NoError(t, err)
+	defer r.Close()
+	ps, _, err := readAll(t, r)
+	require.NoError(t, err)
+	var drops []string
+	src := prompt.Filtered(prefdata.Prompts(ps...), func(p prefdata.Prompt, filter, reason string) {
+		drops = append(drops, p.Text())
+	}, prompt.NewExactDedup(), prompt.NewNearDedup(prompt.NearDedupConfig{Seed: 1}))
+	kept, _, err := readAll(t, src)
+	require.NoError(t, err)
+	template := 0
+	for _, d := range drops {
+		if strings.HasPrefix(d, "I like to host guests at my home") {
+			template++
+		}
+	}
+	t.Logf("kept %d of %d; dropped %d, %d of them from the recipe template", len(kept), len(ps), len(drops), template)
+	assert.GreaterOrEqual(t, template, 10)
+	assert.Less(t, len(drops), 40, "the rest of the set is distinct")
+}
