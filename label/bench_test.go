@@ -23,13 +23,22 @@ import (
 // before it answers. It reports submissions per second and the p50/p99
 // latency of the POST and of the whole next+POST cycle.
 //
+// "sync=1s" is the run directory's default (fsync at most once a second
+// per file); "sync=each" fsyncs every label before answering.
+//
 //	go test -run '^$' -bench Submit50 -benchtime 3000x ./label
 func BenchmarkSubmit50(b *testing.B) {
+	b.Run("sync=1s", func(b *testing.B) { benchSubmit(b, 0) })
+	b.Run("sync=each", func(b *testing.B) { benchSubmit(b, -1) })
+}
+
+func benchSubmit(b *testing.B, syncInterval time.Duration) {
 	const annotators = 50
 	dir, err := prefdata.OpenRunDir(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
+	dir.SyncInterval = syncInterval
 	long := strings.Repeat("A response of typical length, with a few sentences in it. ", 20)
 	for i := range b.N {
 		if err := dir.Append(prefdata.FileQueue, queuePair(i, long+"A", long+"B")); err != nil {

@@ -67,6 +67,11 @@ type Config struct {
 // killing the server loses nothing, and a new server on the same directory
 // carries on where the last one stopped.
 //
+// Every label is written to the operating system before the response; it
+// is fsynced within the run directory's SyncInterval when more labels
+// follow. Set RunDir.SyncInterval negative to fsync each label, or call
+// RunDir.Sync on a timer (examples/label-server does both, by flag).
+//
 // Routes: /label (the pairwise view; POST submits a label), /undo (POST),
 // /guidelines, /admin (dashboard, admin token), /api/next and /api/progress
 // (JSON), /static/. Authenticate with ?token=T once (it becomes a cookie),
@@ -761,6 +766,15 @@ func (s *Server) getAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := Summarize(s.queue.Pairs(), s.store.Labels(), s.cfg.Policy)
+	for _, a := range s.cfg.Annotators {
+		found := false
+		for _, r := range rep.Annotators {
+			found = found || r.Name == a.Name
+		}
+		if !found {
+			rep.Annotators = append(rep.Annotators, AnnotatorReport{Name: a.Name})
+		}
+	}
 	s.render(w, "admin.html", struct {
 		Title, Who string
 		Report     Report

@@ -53,6 +53,7 @@ func run() error {
 		lease      = flag.Duration("lease", 10*time.Minute, "time an annotator holds an item before it goes back to the queue")
 		guidelines = flag.String("guidelines", "", "file with the labeling guidelines (plain text)")
 		title      = flag.String("title", "", "page title")
+		syncEach   = flag.Bool("fsync-each", false, "fsync every label before answering (default: fsync at least once a second)")
 		exportLS   = flag.String("export-labelstudio", "", "write the queue as Label Studio tasks to this file and exit (the labeling config goes to FILE.xml)")
 		importLS   = flag.String("import-labelstudio", "", "import a Label Studio JSON export and exit")
 		exportAR   = flag.String("export-argilla", "", "write the queue as Argilla records to this file and exit (the settings go to FILE.settings.json)")
@@ -68,6 +69,9 @@ func run() error {
 		return err
 	}
 	defer dir.Close()
+	if *syncEach {
+		dir.SyncInterval = -1
+	}
 	pol := label.Policy{Labels: *overlap, MinAgreement: *minAgree}
 	if *more {
 		pol.Tie, pol.Low = label.TieMoreLabels, label.LowMoreLabels
@@ -163,6 +167,25 @@ func run() error {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	// Labels are written before each answer; this bounds how long one can
+	// sit unsynced when no label follows it.
+	synced := make(chan struct{})
+	go func() {
+		defer close(synced)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := dir.Sync(); err != nil {
+					log.Printf("sync: %v", err)
+				}
+			}
+		}
+	}()
+	defer func() { stop(); <-synced }()
 	select {
 	case err := <-errc:
 		return err
