@@ -158,7 +158,9 @@ func ExampleNewRewardModel() {
 	rm, err := filter.NewRewardModel(filter.RewardModelConfig{
 		API: filter.VLLMClassify, BaseURL: srv.URL, Model: "Skywork-Reward",
 		// The reward model's chat template, applied by the caller.
-		Render:     func(p prefdata.Prompt, r prefdata.Response) string { return "<user>" + p.Text() + "<assistant>" + r.Text },
+		Render: func(p prefdata.Prompt, r prefdata.Response) string {
+			return "<user>" + p.Text() + "<assistant>" + r.Text
+		},
 		RenderName: "toy-template-v1",
 	})
 	if err != nil {
