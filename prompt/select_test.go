@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -542,4 +543,59 @@ func TestDifficultyFeedsPipeline(t *testing.T) {
 	}
 	assert.Equal(t, 4, policy)
 	assert.NoError(t, prefdatatest.CheckGenerator(context.Background(), rater, in[0]))
+}
+
+// Balance's water-filling, over random inputs: the selection never passes
+// Total, a cap or what a category has; and when it selects fewer than Total,
+// every category is at its limit.
+func TestBalanceProperties(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	cats := []string{"a", "b", "c", "d", "e"}
+	for trial := range 300 {
+		counts := map[string]int{}
+		for _, c := range cats[:1+rng.IntN(len(cats))] {
+			counts[c] = rng.IntN(40)
+		}
+		cfg := prompt.BalanceConfig{Total: rng.IntN(120), Seed: uint64(trial)}
+		if rng.IntN(2) == 0 {
+			cfg.MaxShare = float64(1+rng.IntN(9)) / 10
+		}
+		if rng.IntN(3) == 0 {
+			cfg.Quotas = map[string]int{cats[rng.IntN(len(cats))]: rng.IntN(30)}
+		}
+		b := prompt.Balance(prefdata.Prompts(catPrompts(counts)...), cfg)
+		got := selected(t, b)
+		total := cfg.Total
+		all := 0
+		for _, n := range counts {
+			all += n
+		}
+		if total == 0 {
+			total = all
+		}
+		limit := func(c string) int {
+			l := counts[c]
+			if q, ok := cfg.Quotas[c]; ok {
+				return min(l, q)
+			}
+			if cfg.MaxShare > 0 {
+				return min(l, int(cfg.MaxShare*float64(total)))
+			}
+			return l
+		}
+		sum := 0
+		for c, n := range got {
+			assert.LessOrEqual(t, n, limit(c), "trial %d category %s: %+v", trial, c, cfg)
+			sum += n
+		}
+		assert.LessOrEqual(t, sum, total, "trial %d", trial)
+		if sum < total {
+			for c := range counts {
+				if c == "none" {
+					continue
+				}
+				assert.Equal(t, limit(c), got[c], "trial %d: %d < %d selected, yet %s is below its limit (%+v, %v)", trial, sum, total, c, cfg, counts)
+			}
+		}
+	}
 }
