@@ -266,7 +266,6 @@ func argillaLabel(p prefdata.Pair, aID, bID, user string, qs map[string]argillaR
 		return Label{}, fmt.Errorf("preference value %s: %w", qs[ArgillaPreference].Value, err)
 	}
 	l := Label{
-		ID:        "argilla-" + shortHash(p.ID, user),
 		PairID:    p.ID,
 		PromptID:  p.Prompt.ID,
 		Annotator: "argilla:" + user,
@@ -299,5 +298,8 @@ func argillaLabel(p prefdata.Pair, aID, bID, user string, qs map[string]argillaR
 		}
 		l.Comment = strings.TrimSpace(c)
 	}
+	// The same answer imported again is the same label; a changed answer
+	// is a new one, which supersedes the old (the latest label counts).
+	l.ID = "argilla-" + contentID(l, user)
 	return l, nil
 }

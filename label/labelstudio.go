@@ -219,6 +219,11 @@ func addOnce(store *Store, l Label, st *ImportStats) error {
 	return err
 }
 
+// contentID identifies an imported label by its origin and its content.
+func contentID(l Label, origin ...string) string {
+	return shortHash(append(origin, l.PairID, l.Annotator, string(l.Verdict), l.Preferred, fmt.Sprint(int(l.Strength)), l.Comment)...)
+}
+
 // lsUser turns completed_by (a user ID, or an object with id and email)
 // into an annotator name.
 func lsUser(raw json.RawMessage) (string, error) {
@@ -252,7 +257,6 @@ func lsLabel(p prefdata.Pair, t LSTask, a LSAnnotation) (Label, error) {
 	}
 	annID := strings.Trim(string(a.ID), `"`)
 	l := Label{
-		ID:        "ls-" + shortHash(p.ID, fmt.Sprint(t.ID), annID, who),
 		PairID:    p.ID,
 		PromptID:  p.Prompt.ID,
 		Annotator: who,
@@ -330,5 +334,8 @@ func lsLabel(p prefdata.Pair, t LSTask, a LSAnnotation) (Label, error) {
 			return Label{}, fmt.Errorf("unknown %s choice %q", LSStrength, strength)
 		}
 	}
+	// An annotation imported again is the same label; one edited in Label
+	// Studio since is a new one, which supersedes the old.
+	l.ID = "ls-" + contentID(l, fmt.Sprint(t.ID), annID)
 	return l, nil
 }

@@ -354,6 +354,17 @@ func TestArgillaRoundTrip(t *testing.T) {
 	if !ok || p2.Chosen.ID != recs[2].Metadata["response_b_id"] || p2.Provenance.Annotators[0] != "argilla:u-9" {
 		t.Errorf("pair 2 = %+v (ok %v)", p2, ok)
 	}
+
+	// u-9 changes their answer in Argilla to a tie: the new import
+	// supersedes the old label.
+	changed := strings.Replace(v1, `"value": "response_b"`, `"value": "tie"`, 1)
+	st, err = ImportArgilla(store, q, strings.NewReader(changed), "v1-again.jsonl")
+	if err != nil || st.Imported != 1 {
+		t.Fatalf("changed answer: %+v, %v", st, err)
+	}
+	if ls := store.ForPair(queued[2].ID); len(ls) != 1 || ls[0].Verdict != VerdictTie {
+		t.Fatalf("after the change: %+v", ls)
+	}
 }
 
 func TestImportErrorsNameTheRecord(t *testing.T) {
