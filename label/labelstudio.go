@@ -204,6 +204,9 @@ func samePair(p prefdata.Pair, a, b string) bool {
 }
 
 func addOnce(store *Store, l Label, st *ImportStats) error {
+	if l.Time.IsZero() {
+		l.Time = time.Now().UTC() // the export does not say when
+	}
 	if _, ok := store.Get(l.ID); ok {
 		st.Existing++
 		return nil
