@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRunAgainstFakeServer(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-dir", dir, "-samples", "2"}, &out))
+	assert.Contains(t, out.String(), "prompts 8 (0 finished in an earlier run), generations 8 ok / 0 failed (0 read back), responses 32")
+	assert.Contains(t, out.String(), "model-a")
+
+	// A rerun pays for nothing.
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"-dir", dir, "-samples", "2"}, &out))
+	assert.Contains(t, out.String(), "prompts 8 (8 finished in an earlier run), generations 0 ok")
+	assert.NotContains(t, out.String(), "requests", "no usage: nothing was sent")
+}
+
+func TestRunShardAndBudget(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "prompts.txt")
+	var lines []string
+	for i := range 40 {
+		lines = append(lines, strings.Repeat("word ", i+1))
+	}
+	require.NoError(t, os.WriteFile(in, []byte(strings.Join(lines, "\n")), 0o644))
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-in", in, "-shard", "1/4", "-k", "1"}, &out))
+	assert.Regexp(t, `prompts ([5-9]|1[0-9]) \(`, out.String(), "about a quarter of 40")
+
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"-in", in, "-price-in", "1000", "-price-out", "1000", "-budget", "1", "-concurrency", "1"}, &out))
+	assert.Contains(t, out.String(), "stopped: response: cost budget reached")
+}
+
+func TestRunBatch(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-batch", "-models", "m1,m2"}, &out))
+	assert.Contains(t, out.String(), "prompts 8 (0 finished in an earlier run), generations 16 ok / 0 failed")
+}
