@@ -303,3 +303,26 @@ func TestRubricJudgeCanceled(t *testing.T) {
 		assert.Contains(t, err.Error(), "response "+r.ID+":", "every unscored response is reported")
 	}
 }
+
+// With PairsFrom, the judge only compares the pairs the router will build,
+// and the router finds its verdict.
+func TestPairwiseJudgePairsFrom(t *testing.T) {
+	g, srv := pairwiseServer(t, prefdata.Sampling{}, func(a, b string) openaitest.Reply {
+		if a < b {
+			return openaitest.Reply{Content: "[[A]]"}
+		}
+		return openaitest.Reply{Content: "[[B]]"}
+	})
+	pairs := filter.Pairs{Strategy: filter.BestVsWorst}
+	c := scored(2, 5, 1, 3) // r1 best, r2 worst; texts "answer r1" < "answer r2"
+	out, err := (&filter.PairwiseJudge{Generator: g, PairsFrom: &pairs}).Filter(context.Background(), c)
+	require.NoError(t, err)
+	assert.Equal(t, 2, srv.Requests(), "one pair, both orders")
+	require.Len(t, out.Comparisons, 1)
+	assert.Equal(t, prefdata.Comparison{A: "r1", B: "r2", Scorer: "judge:judge", Preference: 1, Consistent: true, Raw: []string{"[[A]]", "[[B]]"}}, out.Comparisons[0])
+	ps, err := filter.Router{Pairs: pairs}.Label(context.Background(), out)
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, "judge:judge", ps[0].Provenance.Judge)
+	assert.False(t, ps[0].NeedsHuman)
+}

@@ -65,6 +65,12 @@ type PairwiseJudge struct {
 	// MaxResponses, if above 0, compares only the first MaxResponses
 	// responses (the number of calls grows with the square of it).
 	MaxResponses int
+	// PairsFrom, if set, makes the judge compare only the pairs this
+	// builder makes from the candidate's scores, chosen shown first in the
+	// first order: two calls a pair instead of K(K-1). Give it the same
+	// value as the Router's Pairs and put the judge after the scorers, so
+	// the router finds a verdict for each pair it routes.
+	PairsFrom *Pairs
 	Version      string // as RubricJudge.Version
 }
 
@@ -85,7 +91,11 @@ func (j *PairwiseJudge) model() string {
 // Fingerprint covers the configuration, prompt texts and the generator's
 // fingerprint.
 func (j *PairwiseJudge) Fingerprint() string {
-	return prefdata.Hash("filter.PairwiseJudge", judgePromptVersion, j.model(), j.Scale, j.Mode, j.Soft, j.reasks(), j.MaxResponses, genFingerprint(j.Generator), j.Version)
+	pairs := ""
+	if j.PairsFrom != nil {
+		pairs = j.PairsFrom.fingerprint()
+	}
+	return prefdata.Hash("filter.PairwiseJudge", judgePromptVersion, j.model(), j.Scale, j.Mode, j.Soft, j.reasks(), j.MaxResponses, pairs, genFingerprint(j.Generator), j.Version)
 }
 
 func (j *PairwiseJudge) reasks() int {
@@ -104,8 +114,8 @@ type orderResult struct {
 	err   error
 }
 
-// Filter compares every two responses of c (up to MaxResponses) and returns
-// c with the comparisons appended.
+// Filter compares every two responses of c (up to MaxResponses), or the
+// pairs of PairsFrom, and returns c with the comparisons appended.
 func (j *PairwiseJudge) Filter(ctx context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
 	rs := c.Responses
 	if j.MaxResponses > 0 && len(rs) > j.MaxResponses {
@@ -113,9 +123,23 @@ func (j *PairwiseJudge) Filter(ctx context.Context, c prefdata.Candidate) (prefd
 	}
 	type job struct{ a, b int }
 	var jobs []job
-	for a := range rs {
-		for b := a + 1; b < len(rs); b++ {
-			jobs = append(jobs, job{a, b}, job{b, a})
+	if j.PairsFrom != nil {
+		index := make(map[string]int, len(rs))
+		for i, r := range rs {
+			index[r.ID] = i
+		}
+		for _, p := range j.PairsFrom.Build(c) {
+			a, okA := index[p.Chosen.ID]
+			b, okB := index[p.Rejected.ID]
+			if okA && okB {
+				jobs = append(jobs, job{a, b}, job{b, a})
+			}
+		}
+	} else {
+		for a := range rs {
+			for b := a + 1; b < len(rs); b++ {
+				jobs = append(jobs, job{a, b}, job{b, a})
+			}
 		}
 	}
 	results := make([]orderResult, len(jobs))

@@ -117,6 +117,7 @@ func alpacaFunnel(tb testing.TB, ai, human *[]prefdata.Pair) (*prefdata.Pipeline
 	}
 	floor := 1.0
 	rm := filter.Combine{Weights: map[string]float64{"rm:scripted": 1}}
+	pairs := filter.Pairs{Seed: 1, Combine: rm}
 	return &prefdata.Pipeline{
 		Source:     prefdata.Prompts(prompts...),
 		Generators: gens,
@@ -129,10 +130,12 @@ func alpacaFunnel(tb testing.TB, ai, human *[]prefdata.Pair) (*prefdata.Pipeline
 			filter.NearDuplicate(filter.NearDuplicateConfig{}),
 			filter.Script(filter.ScriptConfig{}),
 			filter.Scores(scriptedScorer()),
-			&filter.PairwiseJudge{Generator: scriptedJudge(), Model: "scripted-judge"},
+			// The judge sees only the pair the router will build: 2 calls a
+			// prompt instead of 12.
+			&filter.PairwiseJudge{Generator: scriptedJudge(), Model: "scripted-judge", PairsFrom: &pairs},
 			filter.RIP(filter.RIPConfig{MinRejected: &floor, Combine: rm}),
 		},
-		Labeler: filter.Router{Pairs: filter.Pairs{Seed: 1, Combine: rm}},
+		Labeler: filter.Router{Pairs: pairs},
 		Sink:    prefdata.SinkFunc(func(_ context.Context, pr prefdata.Pair) error { *ai = append(*ai, pr); return nil }),
 		Queue:   prefdata.SinkFunc(func(_ context.Context, pr prefdata.Pair) error { *human = append(*human, pr); return nil }),
 		Limits:  prefdata.Limits{Filter: 4},
@@ -169,6 +172,7 @@ func TestAlpacaEvalFunnel(t *testing.T) {
 	assert.Positive(t, len(ai))
 	assert.Positive(t, len(human))
 	for _, pr := range append(ai, human...) {
+		assert.Equal(t, "judge:scripted-judge", pr.Provenance.Judge, "every pair was judged")
 		assert.Greater(t, pr.ScoreChosen, pr.ScoreRejected, pr.ID)
 		assert.Equal(t, pr.NeedsHuman, pr.Provenance.Confidence < 0.7, pr.ID)
 		assert.NotEqual(t, pr.Chosen.ID, pr.Rejected.ID)
@@ -176,7 +180,7 @@ func TestAlpacaEvalFunnel(t *testing.T) {
 }
 
 // BenchmarkAlpacaEvalFunnel runs the whole stage-3 funnel over 805 prompts x
-// 4 real answers; one op is one full run (3219 responses, 12 scripted judge
+// 4 real answers; one op is one full run (3219 responses, 2 scripted judge
 // calls a prompt).
 func BenchmarkAlpacaEvalFunnel(b *testing.B) {
 	var ai, human []prefdata.Pair
