@@ -182,16 +182,21 @@ func (d *NearDedup) Signature(text string) []uint32 {
 }
 
 func (d *NearDedup) signature(text string, sig []uint32) {
+	var buf [256]uint64
+	hs := buf[:0]
+	d.shingles(Normalize(text), func(x uint64) { hs = append(hs, x) })
+	// One hash function at a time over all shingles: the loop keeps a, b
+	// and the minimum in registers.
+	a, b := d.a[:len(sig)], d.b[:len(sig)]
 	for i := range sig {
-		sig[i] = math.MaxUint32
-	}
-	d.shingles(Normalize(text), func(x uint64) {
-		for i := range sig {
-			if v := uint32((d.a[i]*x + d.b[i]) >> 32); v < sig[i] {
-				sig[i] = v
+		ai, bi, m := a[i], b[i], uint32(math.MaxUint32)
+		for _, x := range hs {
+			if v := uint32((ai*x + bi) >> 32); v < m {
+				m = v
 			}
 		}
-	})
+		sig[i] = m
+	}
 }
 
 // shingles calls f with the hash of every shingle of the normalized text s.
