@@ -71,7 +71,7 @@ type PairwiseJudge struct {
 	// value as the Router's Pairs and put the judge after the scorers, so
 	// the router finds a verdict for each pair it routes.
 	PairsFrom *Pairs
-	Version      string // as RubricJudge.Version
+	Version   string // as RubricJudge.Version
 }
 
 var _ prefdata.Filter = (*PairwiseJudge)(nil)
