@@ -56,7 +56,8 @@ type Retry struct {
 	// MaxRetryAfter caps the wait a server's Retry-After can ask for
 	// (default 5m); a longer ask fails the request.
 	MaxRetryAfter time.Duration
-	// Timeout bounds one attempt (default 2m).
+	// Timeout bounds one attempt (default 5m: long generations are slow,
+	// and a hung request is retried after it).
 	Timeout time.Duration
 }
 
@@ -74,7 +75,7 @@ func (r Retry) withDefaults() Retry {
 		r.MaxRetryAfter = 5 * time.Minute
 	}
 	if r.Timeout <= 0 {
-		r.Timeout = 2 * time.Minute
+		r.Timeout = 5 * time.Minute
 	}
 	return r
 }
@@ -104,6 +105,10 @@ type Config struct {
 	BaseURLs []string
 	// APIKey is sent as a Bearer token (not part of the fingerprint).
 	APIKey string
+	// AzureAPIVersion, if set, talks to Azure OpenAI: BaseURL is the
+	// resource's endpoint, Model the deployment name, and APIKey is sent as
+	// the api-key header.
+	AzureAPIVersion string
 	// Model is the model name sent to the server.
 	Model string
 	// Samples is the number of responses per prompt (default 1).
@@ -188,6 +193,9 @@ func (c Config) validate() error {
 	}
 	if c.N < NAuto || c.N > NSeparate {
 		errs = append(errs, fmt.Errorf("N is %d, not a known NMode", c.N))
+	}
+	if c.Budget != nil && c.Prices == nil {
+		errs = append(errs, errors.New("Budget is set but Prices are not: the cost of a request is unknown"))
 	}
 	if c.Prices != nil && (c.Prices.Input < 0 || c.Prices.Output < 0) {
 		errs = append(errs, errors.New("Prices are negative"))

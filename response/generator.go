@@ -88,6 +88,11 @@ func New(cfg Config) (*Generator, error) {
 	doer := headerDoer{c: cfg.HTTPClient}
 	for _, u := range cfg.baseURLs() {
 		oc := openai.DefaultConfig(cfg.APIKey)
+		if cfg.AzureAPIVersion != "" {
+			oc = openai.DefaultAzureConfig(cfg.APIKey, u)
+			oc.APIVersion = cfg.AzureAPIVersion
+			oc.AzureModelMapperFunc = func(model string) string { return model }
+		}
 		oc.BaseURL = u
 		oc.HTTPClient = doer
 		g.eps = append(g.eps, &endpoint{url: u, client: openai.NewClientWithConfig(oc)})
@@ -464,10 +469,31 @@ func (g *Generator) send(ctx context.Context, req openai.ChatCompletionRequest, 
 		if wait <= 0 {
 			wait = g.backoff(attempt)
 		}
+		if a.replica && g.healthyOther() {
+			continue // another replica is fine: go there at once
+		}
 		if err := g.cfg.Sleep(ctx, wait); err != nil {
 			return resp, attempt, err
 		}
 	}
+}
+
+// healthyOther reports whether, with several replicas, one is not cooling
+// down (the one that just failed is).
+func (g *Generator) healthyOther() bool {
+	if len(g.eps) < 2 {
+		return false
+	}
+	now := g.cfg.Now()
+	for _, ep := range g.eps {
+		ep.mu.Lock()
+		ok := !now.Before(ep.avoidUntil)
+		ep.mu.Unlock()
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // backoff returns the jittered wait after the given failed attempt.

@@ -129,3 +129,20 @@ func TestEmptyPromptFails(t *testing.T) {
 	assert.True(t, strings.Contains(err.Error(), `"p1"`), err.Error())
 	assert.False(t, errors.Is(err, context.Canceled))
 }
+
+func TestAzure(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{APIKey: "azure-key"})
+	defer srv.Close()
+	root := strings.TrimSuffix(srv.URL, "/v1")
+	g := newGen(t, response.Config{BaseURL: root, APIKey: "azure-key", Model: "my-deployment", AzureAPIVersion: "2024-06-01"})
+	rs, err := g.Generate(context.Background(), prompt("hi"))
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	assert.Equal(t, "my-deployment", rs[0].Model)
+	assert.Equal(t, "Bearer azure-key", srv.Log()[0].Auth, "sent as api-key")
+}
+
+func TestBudgetNeedsPrices(t *testing.T) {
+	_, err := response.New(response.Config{BaseURL: "http://127.0.0.1:1/v1", Model: "m", Budget: response.NewBudget(1, nil)})
+	assert.ErrorContains(t, err, "Budget is set but Prices are not")
+}

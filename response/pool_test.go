@@ -209,6 +209,7 @@ func TestReplicasSpreadAndAvoidFailing(t *testing.T) {
 	assert.InDelta(t, 30, good1.Requests(), 3, "the others share the load")
 	assert.InDelta(t, 30, good2.Requests(), 3)
 	assert.Equal(t, []string{good1.URL, good2.URL}, g.Replicas())
+	assert.Empty(t, sl.waits(), "the failed request went to a healthy replica at once")
 
 	// After its cool-down it is tried again.
 	clk.sleep(context.Background(), 10*60e9)

@@ -39,7 +39,8 @@ type Request struct {
 	Time time.Time `json:"-"`
 	// Fault is the fault the server answered with (FaultNone for none).
 	Fault Fault `json:"-"`
-	// Auth is the request's Authorization header.
+	// Auth is the request's Authorization header (Azure's api-key header is
+	// shown as "Bearer <key>").
 	Auth string `json:"-"`
 }
 
@@ -144,7 +145,8 @@ type Config struct {
 }
 
 // Server is a running fake OpenAI-compatible server on loopback. It serves
-// POST /v1/chat/completions, and the files and batches endpoints of the Batch
+// POST /v1/chat/completions (and Azure's
+// /openai/deployments/{deployment}/chat/completions at the server's root), and the files and batches endpoints of the Batch
 // API (see [Server.Batches]).
 type Server struct {
 	// URL is the base URL to give a client: "http://127.0.0.1:port/v1".
@@ -173,6 +175,7 @@ func NewServer(cfg Config) *Server {
 	s.batch.init()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.chat)
+	mux.HandleFunc("POST /openai/deployments/{deployment}/chat/completions", s.chat) // Azure
 	s.batchRoutes(mux)
 	s.ts = httptest.NewServer(mux)
 	s.URL = s.ts.URL + "/v1"
@@ -237,6 +240,12 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		req.MaxTokens = wr.MaxCompletionTokens
 	}
 	req.Auth = r.Header.Get("Authorization")
+	if k := r.Header.Get("api-key"); k != "" { // Azure
+		req.Auth = "Bearer " + k
+	}
+	if d := r.PathValue("deployment"); d != "" && req.Model == "" {
+		req.Model = d
+	}
 
 	s.mu.Lock()
 	req.Seq = len(s.log)
