@@ -560,6 +560,14 @@ func TestStageText(t *testing.T) {
 	require.NoError(t, s.UnmarshalText([]byte("3")))
 	assert.Equal(t, prefdata.StageFilter, s)
 	assert.Error(t, s.UnmarshalText([]byte("stage five")))
+	// An unset stage survives a JSON round trip.
+	b, err := json.Marshal(prefdata.Provenance{})
+	require.NoError(t, err)
+	var back prefdata.Provenance
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, prefdata.Stage(0), back.Stage)
+	_, err = json.Marshal(prefdata.Provenance{Stage: 7})
+	assert.Error(t, err)
 }
 
 func TestCheckGenerator(t *testing.T) {

@@ -256,11 +256,24 @@ func (s Stage) String() string {
 	return fmt.Sprintf("stage(%d)", int(s))
 }
 
-// MarshalText encodes a stage by its name.
-func (s Stage) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// MarshalText encodes a stage by its name, and the zero Stage (unset) as "".
+func (s Stage) MarshalText() ([]byte, error) {
+	if s == 0 {
+		return nil, nil
+	}
+	if s < StagePrompt || s > StageLabel {
+		return nil, fmt.Errorf("prefdata: no stage %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
 
-// UnmarshalText decodes a stage from its name or number.
+// UnmarshalText decodes a stage from its name or number; "" is the zero
+// Stage.
 func (s *Stage) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = 0
+		return nil
+	}
 	for i, n := range stageNames {
 		if i > 0 && n == string(b) {
 			*s = Stage(i)

@@ -1,0 +1,248 @@
+// Command quickstart runs the four stages of preference-data collection end
+// to end and writes the pairs in TRL's conversational format, with a dataset
+// card and an HTML run report beside them.
+//
+//	go run ./examples/quickstart [-prompts FILE.jsonl] [-models a,b] [-judge MODEL]
+//	    [-run DIR] [-out FILE] [-concurrency N]
+//
+// It talks to the OpenAI-compatible server at OPENAI_BASE_URL with
+// OPENAI_API_KEY. With no OPENAI_BASE_URL it starts the built-in fake server
+// (package response/openaitest) and says so on its first line of output, so
+// that every stage runs on a fresh machine with no network.
+//
+// Stage 1 reads the prompts and drops exact and near duplicates. Stage 2 asks
+// every model for -samples answers. Stage 3 drops broken answers (empty,
+// truncated, refusals, loops), grades each answer with the judge (1-10,
+// MT-Bench style), compares answers pairwise in both orders, builds pairs and
+// routes them: the pairs the judge is sure of are labeled by AI and written
+// to -out; the others wait in the run directory's queue for people (stage
+// 4). Label them with
+//
+//	go run ./examples/label-server -run DIR
+//
+// and run the quickstart again: it pays for nothing twice, and the pairs
+// people decided join the output.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/dataset"
+	"github.com/prefdata/prefdata/filter"
+	"github.com/prefdata/prefdata/label"
+	"github.com/prefdata/prefdata/prompt"
+	"github.com/prefdata/prefdata/response"
+	"github.com/prefdata/prefdata/response/openaitest"
+)
+
+//go:embed prompts.jsonl
+var builtinPrompts string
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	prompts, models, judge, runDir, out string
+	concurrency, samples, maxTokens     int
+	threshold                           float64
+	wait                                bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.prompts, "prompts", "", "prompt file (JSONL or JSON, any schema the prompt package reads); default: 20 built-in prompts")
+	fs.StringVar(&o.models, "models", "model-small,model-large", "comma-separated models that answer the prompts")
+	fs.StringVar(&o.judge, "judge", "judge", "model that grades and compares the answers")
+	fs.StringVar(&o.runDir, "run", filepath.Join("runs", "quickstart"), "run directory (resumable)")
+	fs.StringVar(&o.out, "out", filepath.Join("out", "quickstart", "pairs.jsonl"), "output file of AI- and human-labeled pairs (TRL conversational); the card and report go beside it")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "requests in flight per stage")
+	fs.IntVar(&o.samples, "samples", 2, "answers per model and prompt")
+	fs.IntVar(&o.maxTokens, "max-tokens", 512, "most tokens per answer (answers cut there are dropped as truncated)")
+	fs.Float64Var(&o.threshold, "confidence", 0.7, "confidence at or above which the AI's label stands; below, a person decides")
+	fs.BoolVar(&o.wait, "wait", false, "wait for people to label the unsure pairs (run the label server meanwhile)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.concurrency < 1 || o.samples < 1 {
+		return o, errors.New("-concurrency and -samples must be at least 1")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	o, err := parseFlags(args, stdout)
+	if err != nil {
+		return err
+	}
+	baseURL, apiKey := getenv("OPENAI_BASE_URL"), getenv("OPENAI_API_KEY")
+	if baseURL == "" {
+		srv := openaitest.NewServer(openaitest.Config{Latency: 5 * time.Millisecond, Reply: fakeReplies(o.judge)})
+		defer srv.Close()
+		baseURL, apiKey = srv.URL, "fake"
+		fmt.Fprintf(stdout, "No OPENAI_BASE_URL set: running against the built-in fake OpenAI-compatible server at %s (synthetic answers).\n", srv.URL)
+	} else {
+		fmt.Fprintf(stdout, "Using the OpenAI-compatible server at %s.\n", baseURL)
+	}
+
+	dir, err := prefdata.OpenRunDir(o.runDir)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+
+	// Stage 1: prompts.
+	var src *prompt.Reader
+	if o.prompts == "" {
+		src = prompt.NewReader(strings.NewReader(builtinPrompts), prompt.ReaderConfig{Name: "builtin-prompts.jsonl", SkipBad: true})
+	} else {
+		if src, err = prompt.Open(o.prompts, prompt.ReaderConfig{SkipBad: true}); err != nil {
+			return err
+		}
+		defer src.Close()
+	}
+
+	// Stage 2: every model answers every prompt.
+	client := response.NewHTTPClient(o.concurrency)
+	var gens []prefdata.Generator
+	for i, m := range strings.Split(o.models, ",") {
+		g, err := response.New(response.Config{
+			BaseURL: baseURL, APIKey: apiKey, Model: strings.TrimSpace(m), Samples: o.samples,
+			Sampling:   prefdata.Sampling{Temperature: prefdata.Float(0.8), MaxTokens: o.maxTokens, Seed: prefdata.Int(i + 1)},
+			HTTPClient: client,
+		})
+		if err != nil {
+			return err
+		}
+		gens = append(gens, g)
+	}
+	judge, err := response.New(response.Config{
+		BaseURL: baseURL, APIKey: apiKey, Model: o.judge,
+		Sampling:   prefdata.Sampling{Temperature: prefdata.Float(0), MaxTokens: 1024},
+		HTTPClient: client,
+	})
+	if err != nil {
+		return err
+	}
+
+	// Stage 3: rules, a pointwise judge, a pairwise judge in both orders,
+	// then pairs routed by confidence. Stage 4: pairs people decided.
+	rules := []prefdata.Filter{
+		filter.Empty(), filter.Truncated(), filter.Refusal(filter.RefusalConfig{}), filter.Repetition(filter.RepetitionConfig{}),
+	}
+	judging := []prefdata.Filter{
+		filter.Scores(&filter.RubricJudge{Generator: judge, Style: filter.StyleSingle}),
+		&filter.PairwiseJudge{Generator: judge, Scale: filter.ThreeWay, Mode: filter.ConsistentOnly, MaxResponses: 4},
+	}
+	router := filter.Router{Threshold: o.threshold}
+	labeler := label.Human(router, dir, label.HumanOptions{Wait: o.wait})
+
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	outFile, err := os.Create(o.out)
+	if err != nil {
+		return err
+	}
+	defer outFile.Close()
+	sink, err := dataset.NewWriter(outFile, dataset.TRLConversational, dataset.Options{})
+	if err != nil {
+		return err
+	}
+
+	p := &prefdata.Pipeline{
+		Source:        src,
+		PromptFilters: []prefdata.PromptFilter{prompt.NewExactDedup(), prompt.NewNearDedup(prompt.NearDedupConfig{})},
+		Generators:    gens,
+		Filters:       append(rules, judging...),
+		Labeler:       labeler,
+		Sink:          sink,
+		Dir:           dir,
+		Limits:        prefdata.Limits{Generate: o.concurrency, Filter: max(1, o.concurrency/4)},
+		Budget:        prefdata.ErrorBudget{MaxFraction: 0.2},
+	}
+	st, runErr := p.Run(ctx)
+	printFunnel(stdout, st, src.Report())
+	if runErr != nil {
+		return runErr
+	}
+
+	// The card and the report, from the run directory.
+	sum, err := dataset.Summarize(dir)
+	if err != nil {
+		return err
+	}
+	outDir := filepath.Dir(o.out)
+	files := []dataset.DataFile{{Config: dataset.ConfigDefault, Split: dataset.SplitTrain, Path: filepath.Base(o.out), Rows: st.PairsAI}}
+	if err := dataset.WriteCardFile(outDir, sum, dataset.CardOptions{Title: "prefdata quickstart", Format: dataset.TRLConversational, Files: files}); err != nil {
+		return err
+	}
+	if err := dataset.WriteReportFiles(outDir, sum, dataset.ReportOptions{Title: "prefdata quickstart"}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nPairs (TRL conversational): %s\n", o.out)
+	fmt.Fprintf(stdout, "Dataset card: %s\n", filepath.Join(outDir, dataset.FileCard))
+	fmt.Fprintf(stdout, "Run report: %s\n", filepath.Join(outDir, dataset.FileReport))
+	if st.PairsHuman > 0 {
+		fmt.Fprintf(stdout, "%d pairs wait for people in %s: go run ./examples/label-server -run %s\n",
+			st.PairsHuman, dir.Path(prefdata.FileQueue), o.runDir)
+	}
+	return nil
+}
+
+func printFunnel(w io.Writer, st prefdata.Stats, bad prompt.Report) {
+	fmt.Fprintf(w, "\nStage 1  prompts: %d read, %d bad, %d kept", st.Prompt.In, st.Prompt.Failed, st.Prompt.Out)
+	printDropped(w, st.Prompt.Dropped)
+	fmt.Fprintf(w, "Stage 2  generations: %d asked, %d answered, %d failed, %d responses (%d generations reused from the run directory)\n",
+		st.Generate.In, st.Generate.Out, st.Generate.Failed, st.Responses, st.Cached.Generations)
+	models := make([]string, 0, len(st.Usage))
+	for m := range st.Usage {
+		models = append(models, m)
+	}
+	sort.Strings(models)
+	for _, m := range models {
+		u := st.Usage[m]
+		fmt.Fprintf(w, "         %s: %d requests, %d prompt + %d completion tokens\n", m, u.Requests, u.PromptTokens, u.CompletionTokens)
+	}
+	fmt.Fprintf(w, "Stage 3  responses: %d in, %d kept, %d failed", st.Filter.In, st.Filter.Out, st.Filter.Failed)
+	printDropped(w, st.Filter.Dropped)
+	fmt.Fprintf(w, "         pairs labeled by AI: %d; sent to people: %d\n", st.PairsAI, st.PairsHuman)
+	fmt.Fprintf(w, "Stage 4  see the label server; %d prompts finished in an earlier run were replayed\n", st.Cached.Prompts)
+	_ = bad
+}
+
+func printDropped(w io.Writer, dropped map[string]int) {
+	if len(dropped) == 0 {
+		fmt.Fprintln(w)
+		return
+	}
+	names := make([]string, 0, len(dropped))
+	for n := range dropped {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, dropped[n])
+	}
+	fmt.Fprintf(w, "; dropped: %s\n", strings.Join(parts, ", "))
+}

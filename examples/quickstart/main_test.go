@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/dataset"
+)
+
+func noEnv(string) string { return "" }
+
+func TestQuickstartOnTheFakeServer(t *testing.T) {
+	tmp := t.TempDir()
+	runDir, out := filepath.Join(tmp, "run"), filepath.Join(tmp, "out", "pairs.jsonl")
+	args := []string{"-run", runDir, "-out", out, "-concurrency", "8"}
+	var stdout bytes.Buffer
+	require.NoError(t, run(context.Background(), args, noEnv, &stdout))
+	first := stdout.String()
+	firstLine, _, _ := strings.Cut(first, "\n")
+	assert.Contains(t, firstLine, "built-in fake OpenAI-compatible server", "the first line says the server is fake")
+	assert.Contains(t, first, "dropped: exact-dedup 1, near-dedup 1")
+
+	// The output is TRL conversational, row by row.
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	pairs, err := dataset.ReadAll(f, out, dataset.TRLConversational)
+	f.Close()
+	require.NoError(t, err)
+	require.NotEmpty(t, pairs)
+	for _, p := range pairs {
+		require.NoError(t, dataset.CheckConversationalRow(p.Prompt.Messages, []prefdata.Message{{Role: prefdata.RoleAssistant, Content: p.Chosen.Text}}, []prefdata.Message{{Role: prefdata.RoleAssistant, Content: p.Rejected.Text}}))
+	}
+	aiPairs := number(t, first, `pairs labeled by AI: (\d+)`)
+	human := number(t, first, `sent to people: (\d+)`)
+	assert.Equal(t, aiPairs, len(pairs))
+	assert.Positive(t, human, "the fake judge's close calls go to people")
+	queue, err := os.ReadFile(filepath.Join(runDir, prefdata.FileQueue))
+	require.NoError(t, err)
+	assert.Equal(t, human, strings.Count(string(queue), "\n"))
+
+	// The card and the report are written beside the pairs.
+	card, err := os.ReadFile(filepath.Join(tmp, "out", dataset.FileCard))
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(card), "---\n"), "the card has a YAML header")
+	assert.Contains(t, string(card), "pairs.jsonl")
+	report, err := os.ReadFile(filepath.Join(tmp, "out", dataset.FileReport))
+	require.NoError(t, err)
+	assert.Contains(t, string(report), "<svg")
+	assert.NotContains(t, string(report), "<script src=")
+
+	// A second run pays for nothing again: every generation it asks for is
+	// read back, and the output holds the same pairs.
+	stdout.Reset()
+	require.NoError(t, run(context.Background(), args, noEnv, &stdout))
+	second := stdout.String()
+	asked := number(t, second, `generations: (\d+) asked`)
+	reused := number(t, second, `\((\d+) generations reused`)
+	assert.Equal(t, asked, reused, second)
+	assert.Equal(t, aiPairs, number(t, second, `pairs labeled by AI: (\d+)`))
+}
+
+func TestQuickstartRejectsBadFlags(t *testing.T) {
+	var stdout bytes.Buffer
+	err := run(context.Background(), []string{"-samples", "0"}, noEnv, &stdout)
+	require.ErrorContains(t, err, "-samples")
+	err = run(context.Background(), []string{"-prompts", filepath.Join(t.TempDir(), "missing.jsonl"), "-run", t.TempDir(), "-out", filepath.Join(t.TempDir(), "p.jsonl")}, noEnv, &stdout)
+	require.ErrorContains(t, err, "missing.jsonl")
+}
+
+// TestQuickstartOnOllama runs the quickstart against a real
+// OpenAI-compatible server: Ollama serving a tiny model (random weights, so
+// gibberish text) under two names, as .ci/run starts it.
+func TestQuickstartOnOllama(t *testing.T) {
+	url := os.Getenv("PREFDATA_OLLAMA_URL")
+	if url == "" {
+		t.Skip("PREFDATA_OLLAMA_URL is not set: no Ollama server to run against (.ci/run starts one)")
+	}
+	models := strings.Split(os.Getenv("PREFDATA_OLLAMA_MODELS"), ",")
+	require.Len(t, models, 2)
+	tmp := t.TempDir()
+	prompts := filepath.Join(tmp, "prompts.jsonl")
+	require.NoError(t, os.WriteFile(prompts, []byte(`{"prompt": "Say hello."}
+{"prompt": "Name a color."}
+{"prompt": "Count to three."}
+`), 0o644))
+	env := func(k string) string {
+		return map[string]string{"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "ollama"}[k]
+	}
+	var stdout bytes.Buffer
+	args := []string{"-prompts", prompts, "-models", strings.Join(models, ","), "-judge", models[0],
+		"-run", filepath.Join(tmp, "run"), "-out", filepath.Join(tmp, "out", "pairs.jsonl"), "-samples", "1", "-concurrency", "2", "-max-tokens", "24"}
+	require.NoError(t, run(context.Background(), args, env, &stdout))
+	out := stdout.String()
+	t.Log(out)
+	assert.True(t, strings.HasPrefix(out, "Using the OpenAI-compatible server at "+url))
+	assert.Equal(t, 6, number(t, out, `(\d+) answered`), "two models answered three prompts")
+	// The tiny model has random weights and never stops on its own: a real
+	// server reports finish_reason "length", and the truncation filter drops
+	// every answer.
+	assert.Contains(t, out, "dropped: truncated 6")
+	_, err := os.Stat(filepath.Join(tmp, "out", dataset.FileReport))
+	require.NoError(t, err)
+}
+
+func number(t *testing.T, s, pattern string) int {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	require.NotNil(t, m, "no %q in:\n%s", pattern, s)
+	n, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	return n
+}
