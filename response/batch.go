@@ -91,6 +91,9 @@ type BatchGenerator struct {
 type batchResult struct {
 	Response *prefdata.Response `json:"response,omitempty"`
 	Error    string             `json:"error,omitempty"`
+	// Retry marks a line its batch ended without (expired, cancelled,
+	// failed as a whole): the next Submit sends it again.
+	Retry bool `json:"retry,omitempty"`
 }
 
 // batchRecord is one line of FileBatches.
@@ -192,7 +195,9 @@ func (b *BatchGenerator) load() error {
 		if err := json.Unmarshal(rec.Data, &r); err != nil {
 			return fmt.Errorf("response: %s:%d: %w", d.Path(FileBatchResults), rec.Line, err)
 		}
-		if r.Generator == b.tag {
+		// Only the result from the batch the line is in now counts: a line
+		// sent again after its batch expired waits for its new batch.
+		if r.Generator == b.tag && b.submitted[r.CustomID] == r.BatchID {
 			b.results[r.CustomID] = r.batchResult
 		}
 		return nil
@@ -272,8 +277,9 @@ func (b *BatchGenerator) Submit(ctx context.Context, src prefdata.PromptSource) 
 			cid := customID(p.ID, i)
 			b.mu.Lock()
 			_, done := b.submitted[cid]
+			again := b.results[cid].Retry
 			b.mu.Unlock()
-			if done {
+			if done && !again {
 				continue
 			}
 			sys := b.g.systemFor(p, i)
@@ -344,16 +350,11 @@ func (b *BatchGenerator) submitFile(ctx context.Context, f *pendingFile, adopt m
 			return fmt.Errorf("response: upload %s: %w", name, err)
 		}
 		rec.InputFileID = file.(openai.File).ID
-		bt, err := b.retry(ctx, func(ctx context.Context) (any, error) {
-			return b.ep.client.CreateBatch(ctx, openai.CreateBatchRequest{
-				InputFileID: rec.InputFileID, Endpoint: openai.BatchEndpointChatCompletions, CompletionWindow: "24h",
-				Metadata: map[string]any{"prefdata_hash": hash, "prefdata_generator": b.g.name},
-			})
-		})
+		id, err := b.createBatch(ctx, rec.InputFileID, hash)
 		if err != nil {
 			return fmt.Errorf("response: create batch for %s (%s): %w", name, rec.InputFileID, err)
 		}
-		rec.BatchID = bt.(openai.BatchResponse).ID
+		rec.BatchID = id
 	}
 	if err := b.bc.Dir.Append(FileBatches, rec); err != nil {
 		return err
@@ -362,9 +363,43 @@ func (b *BatchGenerator) submitFile(ctx context.Context, f *pendingFile, adopt m
 	b.order = append(b.order, rec.BatchID)
 	for _, c := range f.ids {
 		b.submitted[c] = rec.BatchID
+		delete(b.results, c)
 	}
 	b.mu.Unlock()
 	return nil
+}
+
+// createBatch creates the batch of an uploaded file. Before retrying a
+// failed creation it looks for the batch by the file's hash: the server may
+// have created it and lost only the answer, and a second batch would pay
+// twice.
+func (b *BatchGenerator) createBatch(ctx context.Context, fileID, hash string) (string, error) {
+	for attempt := 1; ; attempt++ {
+		var hdr http.Header
+		actx, cancel := context.WithTimeout(context.WithValue(ctx, headerKey{}, &hdr), b.g.retry.Timeout)
+		bt, err := b.ep.client.CreateBatch(actx, openai.CreateBatchRequest{
+			InputFileID: fileID, Endpoint: openai.BatchEndpointChatCompletions, CompletionWindow: "24h",
+			Metadata: map[string]any{"prefdata_hash": hash, "prefdata_generator": b.g.name},
+		})
+		cancel()
+		if err == nil {
+			return bt.ID, nil
+		}
+		a := classify(ctx, err, hdr)
+		if !a.retry || attempt >= b.g.retry.Attempts {
+			return "", a.err
+		}
+		if found, ok := b.listByHash(ctx)[hash]; ok && found.InputFileID == fileID {
+			return found.ID, nil
+		}
+		wait := a.retryAfter
+		if wait <= 0 || wait > b.g.retry.MaxRetryAfter {
+			wait = b.g.backoff(attempt)
+		}
+		if err := b.g.cfg.Sleep(ctx, wait); err != nil {
+			return "", err
+		}
+	}
 }
 
 // retry calls f with the generator's retry policy for transient failures.
@@ -479,7 +514,7 @@ func (b *BatchGenerator) poll(ctx context.Context, id string) (bool, error) {
 	for _, c := range ids {
 		r, ok := got[c]
 		if !ok {
-			r = batchResult{Error: fmt.Sprintf("no result for %s in batch %s (%s)", c, id, reason)}
+			r = batchResult{Error: fmt.Sprintf("no result for %s in batch %s (%s); Submit sends it again", c, id, reason), Retry: true}
 		}
 		if err := b.bc.Dir.Append(FileBatchResults, resultRecord{Generator: b.tag, BatchID: id, CustomID: c, batchResult: r}); err != nil {
 			return false, err

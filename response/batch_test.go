@@ -201,3 +201,67 @@ func TestBatchGenerateBeforeWait(t *testing.T) {
 	_, err = response.NewBatch(response.Config{BaseURL: srv.URL, Model: "m"}, response.BatchConfig{})
 	assert.True(t, err != nil && !errors.Is(err, context.Canceled))
 }
+
+func TestBatchLostCreateAnswerIsNotResubmitted(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{LostBatchCreates: 1})
+	defer srv.Close()
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	var sl sleeps
+	b, err := response.NewBatch(response.Config{BaseURL: srv.URL, Model: "m", Sleep: sl.sleep}, response.BatchConfig{Dir: dir})
+	require.NoError(t, err)
+	n, err := b.Submit(context.Background(), prefdatatest.CountingSource(4))
+	require.NoError(t, err)
+	assert.Equal(t, 4, n)
+	assert.Len(t, srv.Batches(), 1, "the batch whose answer was lost is found, not created again")
+	ids, _, err := b.Batches()
+	require.NoError(t, err)
+	assert.Equal(t, []string{srv.Batches()[0].ID}, ids)
+	require.NoError(t, b.Wait(context.Background()))
+	rs, err := b.Generate(context.Background(), prefdatatest.NewPrompt("prompt 1"))
+	require.NoError(t, err)
+	assert.Len(t, rs, 1)
+}
+
+func TestBatchExpiredLinesAreSentAgain(t *testing.T) {
+	expire := true
+	p2 := prefdatatest.NewPrompt("prompt 2").ID
+	srv := openaitest.NewServer(openaitest.Config{BatchExpire: func(cid string) bool { return expire && strings.HasPrefix(cid, p2) }})
+	defer srv.Close()
+	runDir := t.TempDir()
+	cfg := response.Config{BaseURL: srv.URL, Model: "m", Samples: 2, Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
+	dir, err := prefdata.OpenRunDir(runDir)
+	require.NoError(t, err)
+	b, err := response.NewBatch(cfg, response.BatchConfig{Dir: dir})
+	require.NoError(t, err)
+	require.NoError(t, b.Run(context.Background(), prefdatatest.CountingSource(4)))
+	assert.Equal(t, "expired", srv.Batches()[0].Status)
+	_, err = b.Generate(context.Background(), prefdatatest.NewPrompt("prompt 2"))
+	assert.ErrorContains(t, err, "batch expired")
+	rs, err := b.Generate(context.Background(), prefdatatest.NewPrompt("prompt 1"))
+	require.NoError(t, err, "the lines the expired batch did finish are kept")
+	assert.Len(t, rs, 2)
+	require.NoError(t, dir.Close())
+
+	// Next process: only the two lost lines go again.
+	expire = false
+	dir, err = prefdata.OpenRunDir(runDir)
+	require.NoError(t, err)
+	defer dir.Close()
+	b, err = response.NewBatch(cfg, response.BatchConfig{Dir: dir})
+	require.NoError(t, err)
+	n, err := b.Submit(context.Background(), prefdatatest.CountingSource(4))
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	_, err = b.Generate(context.Background(), prefdatatest.NewPrompt("prompt 2"))
+	assert.ErrorContains(t, err, "is not finished")
+	require.NoError(t, b.Wait(context.Background()))
+	assert.Len(t, srv.Batches(), 2)
+	rs, err = b.Generate(context.Background(), prefdatatest.NewPrompt("prompt 2"))
+	require.NoError(t, err)
+	assert.Len(t, rs, 2)
+	n, err = b.Submit(context.Background(), prefdatatest.CountingSource(4))
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}

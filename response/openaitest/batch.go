@@ -36,14 +36,16 @@ type Batch struct {
 	Completed    int
 	Failed       int
 	polls        int
+	final        string // the status after in_progress, when not "completed"
 }
 
 // batchState holds the files and batches of the Batch API endpoints.
 type batchState struct {
-	files   map[string]*File
-	fileIDs []string
-	batches map[string]*Batch
-	order   []string
+	lostCreates int
+	files       map[string]*File
+	fileIDs     []string
+	batches     map[string]*Batch
+	order       []string
 }
 
 func (b *batchState) init() {
@@ -193,6 +195,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) {
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	line := 0
 	total, done, failed := 0, 0, 0
+	expired := false
 	for sc.Scan() {
 		line++
 		if strings.TrimSpace(sc.Text()) == "" {
@@ -201,7 +204,12 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) {
 		total++
 		var bl batchLine
 		status, body := 0, any(nil)
-		if err := json.Unmarshal(sc.Bytes(), &bl); err != nil {
+		err := json.Unmarshal(sc.Bytes(), &bl)
+		if err == nil && s.cfg.BatchExpire != nil && s.cfg.BatchExpire(bl.CustomID) {
+			expired = true
+			continue
+		}
+		if err != nil {
 			status, body = errorBody(http.StatusBadRequest, "invalid_request_error", "", fmt.Sprintf("line %d: %v", line, err))
 		} else {
 			var wr wireRequest
@@ -247,8 +255,19 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) {
 		s.addFile(ef)
 		b.ErrorFileID = ef.ID
 	}
+	if expired {
+		b.final = "expired"
+	}
 	obj := s.batchObject(b, false)
+	lost := s.batch.lostCreates < s.cfg.LostBatchCreates
+	if lost {
+		s.batch.lostCreates++
+	}
 	s.mu.Unlock()
+	if lost {
+		writeError(w, http.StatusInternalServerError, "server_error", "", "The server had an error while processing your request.")
+		return
+	}
 	writeJSON(w, http.StatusOK, obj)
 }
 
@@ -258,6 +277,9 @@ func (s *Server) batchObject(b *Batch, poll bool) map[string]any {
 		b.polls++
 		if b.polls >= max(s.cfg.BatchPolls, 1) {
 			b.Status = "completed"
+			if b.final != "" {
+				b.Status = b.final
+			}
 		}
 	}
 	obj := map[string]any{
@@ -266,7 +288,7 @@ func (s *Server) batchObject(b *Batch, poll bool) map[string]any {
 		"output_file_id": nil, "error_file_id": nil, "metadata": b.Metadata,
 		"request_counts": map[string]int{"total": b.Total, "completed": 0, "failed": 0},
 	}
-	if b.Status == "completed" {
+	if b.Status != "in_progress" {
 		if b.OutputFileID != "" {
 			obj["output_file_id"] = b.OutputFileID
 		}

@@ -142,6 +142,14 @@ type Config struct {
 	// /v1/batches/{id}) before it shows as completed (default 1: the first
 	// poll sees it done). Batch lines meet [Config.Fault], with Seq -1.
 	BatchPolls int
+	// BatchExpire, if set, is asked for every batch line by custom_id: a
+	// line it returns true for gets no result, and its batch ends
+	// "expired", as when the 24h window closes on unfinished work.
+	BatchExpire func(customID string) bool
+	// LostBatchCreates is the number of batch creations (POST
+	// /v1/batches) that succeed on the server but are answered 500, as
+	// when the answer is lost on the way back.
+	LostBatchCreates int
 }
 
 // Server is a running fake OpenAI-compatible server on loopback. It serves
