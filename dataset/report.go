@@ -176,7 +176,7 @@ func (r reportWriter) page(s Summary, o ReportOptions) {
 	}
 	r.p("<h3>Chosen − rejected score gaps</h3>\n%s\n", histChart("gaps", gs))
 	for _, g := range s.Gaps {
-		r.p(`<p class="note">%s: %d pairs, mean gap %.3g (min %.3g, max %.3g).</p>`+"\n", esc(g.Set), g.N, g.Mean, g.Min, g.Max)
+		r.p(`<p class="note">%s: %s, mean gap %.3g (min %.3g, max %.3g).</p>`+"\n", esc(g.Set), plural(g.N, "pair", "pairs"), g.Mean, g.Min, g.Max)
 	}
 	var jb []hbar
 	for _, j := range s.Judges {

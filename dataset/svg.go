@@ -48,7 +48,7 @@ type hbar struct {
 // hbarChart draws labeled horizontal bars, stacked by series, with a
 // legend when there is more than one series.
 func hbarChart(id string, bars []hbar) string {
-	const labelW, barW, rowH, noteW = 220.0, 420.0, 22.0, 140.0
+	const labelW, barW, rowH, noteW = 220.0, 380.0, 22.0, 240.0
 	var series []string
 	seen := map[string]int{}
 	maxTotal := 0.0
