@@ -1,18 +1,47 @@
 // Package response is stage 2 of the framework: it answers prompts with
 // models behind any OpenAI-compatible chat completions API (OpenAI, Azure,
-// vLLM, SGLang, Ollama, llama.cpp's server, hosted providers).
+// vLLM, SGLang, Ollama, llama.cpp's server, hosted providers). Go-openai's
+// request types stay inside this package: callers see prefdata's records.
 //
-// [New] makes a [Generator] for one model: k samples per prompt with its
-// sampling settings and an optional system prompt, using the request's n
-// where the server honours it and separate requests where it does not.
-// Requests are retried with exponential backoff and jitter on 429, 5xx,
-// timeouts, resets and malformed answers, honouring Retry-After; 400, 401,
-// 403, 404 and context-length errors fail the item at once with the
-// server's message. A shared [Limiter] holds requests and tokens per minute,
-// a shared [Budget] stops the run when its cost would pass a ceiling, and
-// several base URLs spread one model over replicas, avoiding a failing one
+// # One model
+//
+// [New] makes a [Generator] for one model: Samples responses per prompt with
+// its [prefdata.Sampling] settings and an optional system prompt, or one
+// "principle" system prompt per sample drawn reproducibly from a list. It
+// fills every field of [prefdata.Response], with usage and, when [Prices]
+// are given, cost. Several samples go in one request with n where the server
+// honours it; a server that returns fewer choices (Ollama) or refuses n > 1
+// (llama.cpp) is detected and then asked one sample at a time ([NMode]).
+// Temperature 0 is sent (go-openai would drop it), so judges decode greedily.
+//
+// # Never break, never pay twice
+//
+// Requests are retried ([Retry]) with exponential backoff and jitter on 429,
+// 5xx, timeouts, connection resets, malformed answers and empty choices, and
+// Retry-After (or retry-after-ms) is honoured. 400, 401, 403, 404 and
+// context-length errors ([ErrContextLength]) fail the item at once with the
+// server's message ([StatusError]). A [Limiter] shared by the generators of
+// one endpoint holds requests and tokens per minute over a sliding window,
+// estimating a request's tokens before it is sent and correcting them with
+// the usage returned. A [Budget] shared by a run refuses the request that
+// would pass its ceiling ([ErrBudget]) and can cancel the run's context, so
+// the run stops with its work saved; a later run does the rest. Several base
+// URLs spread one model over replicas, and a replica that fails is avoided
 // for a while.
 //
-// Go-openai's request types stay inside this package: callers see only
-// prefdata's records. Tests use the fake server in package openaitest.
+// The pipeline caches each generator's output per prompt in the run
+// directory. A [Cache] adds a per-sample cache, so a [Pool] ("draw K of M
+// models per prompt", reproducible from a seed) whose membership changed
+// pays only for the samples it has not produced before.
+//
+// # Scale out and pay half
+//
+// [ShardFilter] and [ShardSource] select shard i of n by prompt-ID hash, so
+// n machines share a run without overlap. [NewBatch] gives the batch mode of
+// a generator: request files in the Batch API's JSONL format, uploaded and
+// run as batches whose IDs are recorded in the run directory
+// ([FileBatches]); a restarted run resumes polling and never submits twice.
+//
+// Tests use the fake server in package openaitest, which scripts every
+// fault above, the three n behaviours and the Batch API.
 package response

@@ -260,3 +260,23 @@ func TestCacheReadsBackWithinAndAcrossRuns(t *testing.T) {
 	}
 	assert.Equal(t, 6, srv.Requests(), "only the new prompt is asked")
 }
+
+func TestPoolAndBatchKeepGeneratorContract(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{})
+	defer srv.Close()
+	var ms []prefdata.Generator
+	for _, n := range []string{"a", "b", "c"} {
+		ms = append(ms, newGen(t, response.Config{BaseURL: srv.URL, Model: n, Samples: 2}))
+	}
+	pool, err := response.NewPool(response.PoolConfig{Models: ms, K: 2, Seed: 1})
+	require.NoError(t, err)
+	require.NoError(t, prefdatatest.CheckGenerator(context.Background(), pool, prompt("contract")))
+
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	b, err := response.NewBatch(response.Config{BaseURL: srv.URL, Model: "a", Samples: 2}, response.BatchConfig{Dir: dir})
+	require.NoError(t, err)
+	require.NoError(t, b.Run(context.Background(), prefdata.Prompts(prompt("contract"))))
+	require.NoError(t, prefdatatest.CheckGenerator(context.Background(), b, prompt("contract")))
+}
