@@ -48,6 +48,16 @@ func WriteReport(w io.Writer, s Summary, o ReportOptions) error {
 	return nil
 }
 
+// ReportRunDir summarizes the run directory d and writes report.html and
+// summary.json into dir: the report on demand, for a run finished or not.
+func ReportRunDir(d *prefdata.RunDir, dir string, o ReportOptions) (Summary, error) {
+	s, err := Summarize(d)
+	if err != nil {
+		return s, err
+	}
+	return s, WriteReportFiles(dir, s, o)
+}
+
 // WriteReportFiles writes report.html and summary.json into dir.
 func WriteReportFiles(dir string, s Summary, o ReportOptions) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -130,10 +140,14 @@ func (r reportWriter) page(s Summary, o ReportOptions) {
 		gf = append(gf, hbar{Label: g.Name, Segments: []segment{{"answered", float64(g.Answered)}, {"failed", float64(g.Failed)}}, Note: note})
 	}
 	r.p("<h3>Items per generator, answered and failed</h3>\n%s\n", hbarChart("generator-failures", gf))
-	r.p("<table><tr><th>model</th><th>generators</th><th>responses</th><th>prompt tokens</th><th>completion tokens</th><th>cost (USD)</th><th>sampling</th></tr>\n")
+	r.p("<table><tr><th>model</th><th>generators</th><th>responses</th><th>failed items</th><th>failure rate</th><th>prompt tokens</th><th>completion tokens</th><th>cost (USD)</th><th>sampling</th></tr>\n")
 	for _, m := range s.Models {
-		r.p(`<tr><td>%s</td><td>%s</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%.4f</td><td>%s</td></tr>`+"\n",
-			esc(m.Model), esc(list(m.Generators)), m.Responses, m.Usage.PromptTokens, m.Usage.CompletionTokens, m.Usage.Cost, esc(samplingText(m.Sampling)))
+		failed, rate := "n/a", "n/a"
+		if m.FailureKnown {
+			failed, rate = fmt.Sprint(m.Failed), fmt.Sprintf("%.1f%%", 100*m.FailureRate)
+		}
+		r.p(`<tr><td>%s</td><td>%s</td><td class="n">%d</td><td class="n">%s</td><td class="n">%s</td><td class="n">%d</td><td class="n">%d</td><td class="n">%.4f</td><td>%s</td></tr>`+"\n",
+			esc(m.Model), esc(list(m.Generators)), m.Responses, failed, rate, m.Usage.PromptTokens, m.Usage.CompletionTokens, m.Usage.Cost, esc(samplingText(m.Sampling)))
 	}
 	r.p("</table>\n")
 

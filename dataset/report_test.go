@@ -141,6 +141,11 @@ func TestReportChartsMatchRunStats(t *testing.T) {
 	eq("generations answered", gf.total(t, "answered"), float64(st.Generate.Out))
 	eq("generations failed", gf.total(t, "failed"), float64(st.Generate.Failed))
 	eq("gen-b failed", gf.value(t, "gen-b", "failed"), 1)
+	for _, m := range s.Models {
+		if !m.FailureKnown || (m.Model == "model-b") != (m.Failed == 1) {
+			t.Errorf("model %s: failed %d (known %v), want 1 for model-b only", m.Model, m.Failed, m.FailureKnown)
+		}
+	}
 	if !strings.Contains(page, "14.3% failed") { // 1 of 7 items
 		t.Error("the report does not state gen-b's failure rate")
 	}
@@ -274,12 +279,8 @@ func TestWriteReportFilesAndEmptyRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Summarize(d) // no manifest, no files
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := t.TempDir()
-	if err := WriteReportFiles(out, s, ReportOptions{}); err != nil {
+	if _, err := ReportRunDir(d, out, ReportOptions{}); err != nil { // no manifest, no files
 		t.Fatal(err)
 	}
 	page, err := os.ReadFile(filepath.Join(out, FileReport))

@@ -111,6 +111,12 @@ type ModelSummary struct {
 	Sampling   []prefdata.Sampling `json:"sampling,omitempty"`
 	// Systems is the number of distinct system ("principle") prompts.
 	Systems int `json:"systems,omitempty"`
+	// Failed and FailureRate are the failed items of the generators that
+	// wrote only this model (a generator drawing several models cannot
+	// tell whose call failed); FailureKnown says whether there is one.
+	Failed       int     `json:"failed"`
+	FailureRate  float64 `json:"failure_rate"`
+	FailureKnown bool    `json:"failure_known"`
 }
 
 // ScorerSummary names a reward model or judge and what it produced.
@@ -566,6 +572,17 @@ func (a *accum) fill(s *Summary) {
 			if a.genModels[g][m] {
 				ms.Generators = append(ms.Generators, g)
 			}
+		}
+		items := 0
+		for _, g := range s.GeneratorRuns {
+			if g.Journaled && len(g.Models) == 1 && g.Models[0] == m {
+				ms.FailureKnown = true
+				ms.Failed += g.Failed
+				items += g.Answered + g.Failed
+			}
+		}
+		if items > 0 {
+			ms.FailureRate = float64(ms.Failed) / float64(items)
 		}
 		for _, k := range sortedKeys(ma.sampling) {
 			ms.Sampling = append(ms.Sampling, ma.sampling[k])
