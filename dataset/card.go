@@ -15,7 +15,7 @@ import (
 type CardOptions struct {
 	// Title is the dataset's pretty name (default "Preference data").
 	Title string
-	// Description is a paragraph placed under the title.
+	// Description is a Markdown paragraph placed under the title, as is.
 	Description string
 	// License is the Hub licence identifier. Empty writes the placeholder
 	// "unknown" with a comment to set it before publishing.
