@@ -66,8 +66,12 @@ func TestFaults(t *testing.T) {
 			srv := openaitest.NewServer(openaitest.Config{Faults: []openaitest.Fault{c.fault}})
 			defer srv.Close()
 			var sl sleeps
+			timeout := time.Minute
+			if c.fault == openaitest.FaultHang {
+				timeout = time.Second // how long the client waits for the hung request
+			}
 			g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m", Sleep: sl.sleep,
-				Retry: response.Retry{Timeout: 200 * time.Millisecond, Base: time.Second, Max: 8 * time.Second}})
+				Retry: response.Retry{Timeout: timeout, Base: time.Second, Max: 8 * time.Second}})
 			rs, err := g.Generate(context.Background(), prompt("hello"))
 			if c.retried {
 				require.NoError(t, err)
