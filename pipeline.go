@@ -213,7 +213,7 @@ func (p *Pipeline) newRun() (*run, error) {
 		if !ok {
 			m = Manifest{Version: 1, Created: now}
 		}
-		m.Updated, m.RunKey = now, r.runKey
+		m.Updated, m.Started, m.RunKey = now, now, r.runKey
 		m.Generators, m.Filters, m.Labeler = r.genNames, r.fltNames, r.lblName
 		if err := p.Dir.WriteManifest(m); err != nil {
 			return nil, err
@@ -430,7 +430,7 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	}
 	gen, name, pr := r.p.Generators[i], r.genNames[i], a.prompt
 	item := pr.ID + "/" + name
-	r.st.update(func(s *Stats) { s.Generate.In++ })
+	r.st.update(func(s *Stats) { s.Generate.In++; s.countGen(name, func(g *StageStats) { g.In++ }) })
 	rs, hit, err := cached(r, FileResponses, r.genCache, gen, []any{pr.ID, pr.Messages}, pr.ID, name, func() ([]Response, error) {
 		return gen.Generate(ctx, pr)
 	})
@@ -439,12 +439,12 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	}
 	if err != nil {
 		a.failed.Store(true)
-		r.st.update(func(s *Stats) { s.Generate.Failed++ })
+		r.st.update(func(s *Stats) { s.Generate.Failed++; s.countGen(name, func(g *StageStats) { g.Failed++ }) })
 		if err := r.fail(StageGenerate, item, name, err); err != nil {
 			return err
 		}
 	} else {
-		r.st.update(func(s *Stats) { s.Generate.Out++ })
+		r.st.update(func(s *Stats) { s.Generate.Out++; s.countGen(name, func(g *StageStats) { g.Out++ }) })
 		r.itemDone(StageGenerate, item)
 	}
 	r.st.update(func(s *Stats) {

@@ -258,6 +258,8 @@ func TestPipelineFailingItemIsRecordedAndRunGoesOn(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.Generate.Failed)
 	assert.Equal(t, 19, st.Generate.Out)
+	assert.Equal(t, prefdata.StageStats{In: 10, Out: 9, Failed: 1}, st.Generators["flaky"])
+	assert.Equal(t, prefdata.StageStats{In: 10, Out: 10}, st.Generators["steady"])
 	fails := readJSONL[prefdata.Failure](t, dir.Path(prefdata.FileFailures))
 	require.Len(t, fails, 1)
 	assert.Equal(t, prefdata.StageGenerate, fails[0].Stage)

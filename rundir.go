@@ -256,9 +256,12 @@ func (d *RunDir) Close() error {
 // Manifest describes a run directory: written at the start and end of every
 // run so a person (or the report) can see what ran.
 type Manifest struct {
-	Version    int       `json:"version"`
-	Created    time.Time `json:"created"`
-	Updated    time.Time `json:"updated"`
+	Version int       `json:"version"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// Started is when the latest run began; the journals are cumulative
+	// across runs, Stats are the latest run's.
+	Started    time.Time `json:"started"`
 	RunKey     string    `json:"run_key"`
 	Generators []string  `json:"generators,omitempty"`
 	Filters    []string  `json:"filters,omitempty"`

@@ -27,6 +27,8 @@ type Stats struct {
 	// Failed. Responses is the number of responses produced.
 	Generate  StageStats `json:"generate"`
 	Responses int        `json:"responses"`
+	// Generators splits Generate by generator name.
+	Generators map[string]StageStats `json:"generators,omitempty"`
 	// Filter counts responses: In entering stage 3, Out surviving every
 	// filter, Dropped by each filter (a rejected candidate counts all its
 	// responses), Failed (responses of candidates whose filter failed).
@@ -110,7 +112,7 @@ type stats struct {
 }
 
 func newStats() *stats {
-	return &stats{start: time.Now(), s: Stats{Usage: map[string]Usage{}}}
+	return &stats{start: time.Now(), s: Stats{Usage: map[string]Usage{}, Generators: map[string]StageStats{}}}
 }
 
 func (st *stats) update(f func(s *Stats)) {
@@ -138,6 +140,7 @@ func (st *stats) snapshot() Stats {
 	s := st.s
 	s.Elapsed = time.Since(st.start)
 	s.Usage = maps.Clone(st.s.Usage)
+	s.Generators = maps.Clone(st.s.Generators)
 	for _, ss := range []*StageStats{&s.Prompt, &s.Generate, &s.Filter, &s.Label} {
 		ss.Dropped = maps.Clone(ss.Dropped)
 	}
@@ -149,4 +152,10 @@ func (ss *StageStats) drop(name string, n int) {
 		ss.Dropped = map[string]int{}
 	}
 	ss.Dropped[name] += n
+}
+
+func (s *Stats) countGen(name string, f func(*StageStats)) {
+	g := s.Generators[name]
+	f(&g)
+	s.Generators[name] = g
 }
