@@ -62,7 +62,7 @@ func main() {
 type options struct {
 	prompts, models, judge, runDir, out string
 	concurrency, samples, maxTokens     int
-	threshold                           float64
+	threshold, maxFailures              float64
 	wait                                bool
 }
 
@@ -79,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.samples, "samples", 2, "answers per model and prompt")
 	fs.IntVar(&o.maxTokens, "max-tokens", 512, "most tokens per answer (answers cut there are dropped as truncated)")
 	fs.Float64Var(&o.threshold, "confidence", 0.7, "confidence at or above which the AI's label stands; below, a person decides")
+	fs.Float64Var(&o.maxFailures, "max-failures", 0.2, "stop when more than this fraction of items fail")
 	fs.BoolVar(&o.wait, "wait", false, "wait for people to label the unsure pairs (run the label server meanwhile)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -178,7 +179,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Sink:          sink,
 		Dir:           dir,
 		Limits:        prefdata.Limits{Generate: o.concurrency, Filter: max(1, o.concurrency/4)},
-		Budget:        prefdata.ErrorBudget{MaxFraction: 0.2},
+		Budget:        prefdata.ErrorBudget{MaxFraction: o.maxFailures},
 	}
 	st, runErr := p.Run(ctx)
 	printFunnel(stdout, st, src.Report())
@@ -227,7 +228,9 @@ func printFunnel(w io.Writer, st prefdata.Stats, bad prompt.Report) {
 	printDropped(w, st.Filter.Dropped)
 	fmt.Fprintf(w, "         pairs labeled by AI: %d; sent to people: %d\n", st.PairsAI, st.PairsHuman)
 	fmt.Fprintf(w, "Stage 4  see the label server; %d prompts finished in an earlier run were replayed\n", st.Cached.Prompts)
-	_ = bad
+	for _, b := range bad.Listed {
+		fmt.Fprintf(w, "bad prompt record %s: %s\n", b.Item, b.Err)
+	}
 }
 
 func printDropped(w io.Writer, dropped map[string]int) {
@@ -235,14 +238,5 @@ func printDropped(w io.Writer, dropped map[string]int) {
 		fmt.Fprintln(w)
 		return
 	}
-	names := make([]string, 0, len(dropped))
-	for n := range dropped {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = fmt.Sprintf("%s %d", n, dropped[n])
-	}
-	fmt.Fprintf(w, "; dropped: %s\n", strings.Join(parts, ", "))
+	fmt.Fprintf(w, "; dropped: %s\n", filter.FormatCounts(dropped))
 }

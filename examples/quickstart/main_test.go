@@ -28,7 +28,7 @@ func TestQuickstartOnTheFakeServer(t *testing.T) {
 	first := stdout.String()
 	firstLine, _, _ := strings.Cut(first, "\n")
 	assert.Contains(t, firstLine, "built-in fake OpenAI-compatible server", "the first line says the server is fake")
-	assert.Contains(t, first, "dropped: exact-dedup 1, near-dedup 1")
+	assert.Contains(t, first, "dropped: exact-dedup=1 near-dedup=1")
 
 	// The output is TRL conversational, row by row.
 	f, err := os.Open(out)
@@ -107,7 +107,7 @@ func TestQuickstartOnOllama(t *testing.T) {
 	// The tiny model has random weights and never stops on its own: a real
 	// server reports finish_reason "length", and the truncation filter drops
 	// every answer.
-	assert.Contains(t, out, "dropped: truncated 6")
+	assert.Contains(t, out, "dropped: truncated=6")
 	_, err := os.Stat(filepath.Join(tmp, "out", dataset.FileReport))
 	require.NoError(t, err)
 }
@@ -119,4 +119,24 @@ func number(t *testing.T, s, pattern string) int {
 	n, err := strconv.Atoi(m[1])
 	require.NoError(t, err)
 	return n
+}
+
+func TestQuickstartReportsBadPromptLines(t *testing.T) {
+	tmp := t.TempDir()
+	prompts := filepath.Join(tmp, "prompts.jsonl")
+	require.NoError(t, os.WriteFile(prompts, []byte("{\"prompt\": \"What is a monad?\"}\n{\"prompt\": \n{\"prompt\": \"Explain TCP slow start.\"}\n"), 0o644))
+	var stdout bytes.Buffer
+	args := []string{"-prompts", prompts, "-run", filepath.Join(tmp, "run"), "-out", filepath.Join(tmp, "out", "p.jsonl")}
+	// One bad line in three is over the default error budget: the run says
+	// so, after printing what it did.
+	err := run(context.Background(), args, noEnv, &stdout)
+	require.ErrorIs(t, err, prefdata.ErrBudgetExceeded)
+	assert.Contains(t, stdout.String(), "bad prompt record prompts.jsonl:2:")
+	stdout.Reset()
+	require.NoError(t, run(context.Background(), append(args, "-max-failures", "0.5"), noEnv, &stdout))
+	assert.Contains(t, stdout.String(), "prompts: 3 read, 1 bad, 2 kept")
+	assert.Contains(t, stdout.String(), "bad prompt record prompts.jsonl:2:")
+	fails, err := os.ReadFile(filepath.Join(tmp, "run", prefdata.FileFailures))
+	require.NoError(t, err)
+	assert.Contains(t, string(fails), `"item":"prompts.jsonl:2"`)
 }
