@@ -17,13 +17,23 @@ OLLAMA_HOST=127.0.0.1:$ollama_port OLLAMA_MODELS=$ollama_tmp/models HOME=$ollama
   ollama serve >"$ollama_tmp/serve.log" 2>&1 &
 ollama_pid=$!
 trap 'kill $ollama_pid 2>/dev/null; wait $ollama_pid 2>/dev/null; rm -rf "$ollama_tmp"' EXIT
+ollama_up=""
 for _ in $(seq 1 60); do
-  curl -fsS "http://127.0.0.1:$ollama_port/api/version" >/dev/null 2>&1 && break
+  if curl -fsS "http://127.0.0.1:$ollama_port/api/version" >/dev/null 2>&1; then ollama_up=1; break; fi
   sleep 1
 done
+if [ -z "$ollama_up" ]; then
+  echo "ollama: the server did not answer on 127.0.0.1:$ollama_port within 60s:" >&2
+  cat "$ollama_tmp/serve.log" >&2
+  return 1
+fi
 printf 'FROM %s\n' "$shared_model" >"$ollama_tmp/Modelfile"
 for name in tiny-a tiny-b; do
-  OLLAMA_HOST=127.0.0.1:$ollama_port ollama create "$name" -f "$ollama_tmp/Modelfile" >/dev/null
+  if ! OLLAMA_HOST=127.0.0.1:$ollama_port ollama create "$name" -f "$ollama_tmp/Modelfile" >"$ollama_tmp/create.log" 2>&1; then
+    echo "ollama: creating model $name failed:" >&2
+    cat "$ollama_tmp/create.log" >&2
+    return 1
+  fi
 done
 export PREFDATA_OLLAMA_URL="http://127.0.0.1:$ollama_port/v1"
 export PREFDATA_OLLAMA_MODELS="tiny-a,tiny-b"
