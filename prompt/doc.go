@@ -7,7 +7,7 @@
 // so a [prefdata.Pipeline] wires it in; nothing imports another stage.
 //
 // Sources stream with constant memory:
-//   - [Reader] ([Open], [NewReader]) reads JSONL or JSON arrays in the usual
+//   - [Reader] ([Open], [NewReader]) reads JSONL or JSON arrays (gzipped too) in the usual
 //     schemas (plain prompt, Alpaca instruction/input, OpenAI messages,
 //     ShareGPT conversations, MT-Bench turns, Self-Instruct seed tasks,
 //     HH-RLHF transcripts) or any schema through a [Mapping]. IDs come from

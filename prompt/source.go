@@ -3,6 +3,7 @@ package prompt
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -148,7 +149,8 @@ func NewReader(r io.Reader, cfg ReaderConfig) *Reader {
 	return &Reader{cfg: cfg, src: r}
 }
 
-// Open returns a Reader of the file at path. Close it when done.
+// Open returns a Reader of the file at path, decompressing it when the name
+// ends in ".gz" (as HH-RLHF's files do). Close it when done.
 func Open(path string, cfg ReaderConfig) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -157,9 +159,29 @@ func Open(path string, cfg ReaderConfig) (*Reader, error) {
 	if cfg.Name == "" {
 		cfg.Name = filepath.Base(path)
 	}
-	r := NewReader(f, cfg)
-	r.closer = f
+	var src io.Reader = f
+	var closer io.Closer = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("prompt: %s: %w", path, err)
+		}
+		src, closer = zr, multiCloser{zr, f}
+	}
+	r := NewReader(src, cfg)
+	r.closer = closer
 	return r, nil
+}
+
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var errs []error
+	for _, c := range m {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Close closes the file opened by [Open]; it does nothing for a Reader made

@@ -1,6 +1,7 @@
 package prompt_test
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -265,4 +266,29 @@ func TestReaderRealPromptFiles(t *testing.T) {
 			assert.Len(t, ids, tt.n, "IDs are unique")
 		})
 	}
+}
+
+func TestOpenGzip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "train.jsonl.gz")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	zw := gzip.NewWriter(f)
+	_, err = zw.Write([]byte(`{"chosen": "\n\nHuman: Is tea healthy?\n\nAssistant: Mostly, yes.", "rejected": "\n\nHuman: Is tea healthy?\n\nAssistant: No."}` + "\n" + `{"chosen": "oops`))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	require.NoError(t, f.Close())
+
+	r, err := prompt.Open(path, prompt.ReaderConfig{SkipBad: true})
+	require.NoError(t, err)
+	ps, bad, err := readAll(t, r)
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+	require.Len(t, ps, 1)
+	assert.Equal(t, "Is tea healthy?", ps[0].Text())
+	assert.Equal(t, "train.jsonl.gz", ps[0].Source)
+	require.Len(t, bad, 1)
+	assert.Equal(t, "train.jsonl.gz:2", bad[0].Item)
+
+	_, err = prompt.Open(filepath.Join(t.TempDir(), "missing.jsonl"), prompt.ReaderConfig{})
+	assert.ErrorContains(t, err, "missing.jsonl")
 }
