@@ -167,7 +167,7 @@ type run struct {
 	genCache   map[string]int64 // cache key → offset in FileResponses
 	fltCache   map[string]int64 // cache key → offset in FileScores
 	lblCache   map[string]int64 // cache key → offset in FileLabels
-	seenPrompt map[string]bool  // prompt IDs already in FilePrompts
+	seenPrompt map[string]bool  // promptKey of the prompts already in FilePrompts
 	queued     map[string]bool  // pair IDs already in FileQueue
 }
 
@@ -264,7 +264,7 @@ func (r *run) load() error {
 		if err := json.Unmarshal(rec.Data, &pr); err != nil {
 			return fmt.Errorf("prefdata: %s:%d: %w", d.Path(FilePrompts), rec.Line, err)
 		}
-		r.seenPrompt[pr.Prompt.ID] = true
+		r.seenPrompt[promptKey(pr.Prompt)] = true
 		return nil
 	}); err != nil {
 		return err
@@ -378,14 +378,19 @@ func (r *run) recordPrompt(rec promptRecord) error {
 		return nil
 	}
 	r.mu.Lock()
-	seen := r.seenPrompt[rec.Prompt.ID]
-	r.seenPrompt[rec.Prompt.ID] = true
+	key := promptKey(rec.Prompt)
+	seen := r.seenPrompt[key]
+	r.seenPrompt[key] = true
 	r.mu.Unlock()
 	if seen {
 		return nil
 	}
 	return r.p.Dir.Append(FilePrompts, rec)
 }
+
+// promptKey tells prompts apart by ID and content: two files may number
+// different prompts alike.
+func promptKey(p Prompt) string { return p.ID + " " + ContentID(p.Messages) }
 
 func (r *run) doneKey(pr Prompt) string {
 	return Hash("done", r.runKey, pr.ID, pr.Messages)[:32]

@@ -603,3 +603,22 @@ func TestPipelineRepeatedPromptHitsCacheWithinARun(t *testing.T) {
 	require.Len(t, sink.Pairs(), 2)
 	assert.Equal(t, sink.Pairs()[0].ID, sink.Pairs()[1].ID)
 }
+
+func TestPipelineRecordsPromptsWithTheSameIDApart(t *testing.T) {
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	a, b := prefdatatest.NewPrompt("first file's question 81"), prefdatatest.NewPrompt("second file's question 81")
+	a.ID, b.ID = "81", "81"
+	_, err = (&prefdata.Pipeline{
+		Source: prefdata.Prompts(a, b, a), Generators: []prefdata.Generator{&prefdatatest.Generator{Model: "m", Samples: 2}},
+		Labeler: prefdatatest.Labeler{}, Dir: dir,
+	}).Run(context.Background())
+	require.NoError(t, err)
+	type promptLine struct {
+		Prompt prefdata.Prompt `json:"prompt"`
+	}
+	lines := readJSONL[promptLine](t, dir.Path(prefdata.FilePrompts))
+	require.Len(t, lines, 2)
+	assert.NotEqual(t, lines[0].Prompt.Text(), lines[1].Prompt.Text())
+}
