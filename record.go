@@ -185,6 +185,9 @@ type Comparison struct {
 	// Raw holds the judge's replies, one per order asked (A first, then B
 	// first).
 	Raw []string `json:"raw,omitempty"`
+	// Orders holds the parsed verdict of each order, in Raw's order, as a
+	// preference for A in [-1, 1]; nil when an order had no verdict.
+	Orders []*float64 `json:"orders,omitempty"`
 }
 
 // Drop records why a response was removed from a candidate.

@@ -229,7 +229,18 @@ func TestPairwiseJudge(t *testing.T) {
 			for i, cmp := range out.Comparisons {
 				require.Len(t, cmp.Raw, 2)
 				assert.Equal(t, "judge:judge", cmp.Scorer)
-				cmp.Raw, cmp.Scorer = nil, ""
+				// Each order's parsed verdict is kept; a consistent
+				// comparison's preference is their mean.
+				require.Len(t, cmp.Orders, 2)
+				if tt.want[i].Consistent {
+					require.NotNil(t, cmp.Orders[0])
+					require.NotNil(t, cmp.Orders[1])
+					assert.InDelta(t, tt.want[i].Preference, (*cmp.Orders[0]+*cmp.Orders[1])/2, 1e-9)
+				}
+				if tt.name == "position bias is inconsistent" {
+					assert.Equal(t, []float64{1, -1}, []float64{*cmp.Orders[0], *cmp.Orders[1]}, "A first wins, then B first wins")
+				}
+				cmp.Raw, cmp.Scorer, cmp.Orders = nil, "", nil
 				assert.Equal(t, tt.want[i], cmp, "comparison %d", i)
 			}
 			assert.Empty(t, c.Comparisons, "input not changed")
@@ -319,7 +330,8 @@ func TestPairwiseJudgePairsFrom(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, srv.Requests(), "one pair, both orders")
 	require.Len(t, out.Comparisons, 1)
-	assert.Equal(t, prefdata.Comparison{A: "r1", B: "r2", Scorer: "judge:judge", Preference: 1, Consistent: true, Raw: []string{"[[A]]", "[[B]]"}}, out.Comparisons[0])
+	one := 1.0
+	assert.Equal(t, prefdata.Comparison{A: "r1", B: "r2", Scorer: "judge:judge", Preference: 1, Consistent: true, Raw: []string{"[[A]]", "[[B]]"}, Orders: []*float64{&one, &one}}, out.Comparisons[0])
 	ps, err := filter.Router{Pairs: pairs}.Label(context.Background(), out)
 	require.NoError(t, err)
 	require.Len(t, ps, 1)

@@ -173,10 +173,17 @@ func (j *PairwiseJudge) Filter(ctx context.Context, c prefdata.Candidate) (prefd
 // in the first order) and b.
 func (j *PairwiseJudge) merge(a, b string, first, second orderResult) prefdata.Comparison {
 	cmp := prefdata.Comparison{A: a, B: b, Scorer: j.scorer(), Raw: []string{first.reply, second.reply}}
+	p1, p2 := first.pref, -second.pref // both as preference for a
+	cmp.Orders = []*float64{nil, nil}
+	if first.err == nil {
+		cmp.Orders[0] = prefdata.Float(p1)
+	}
+	if second.err == nil {
+		cmp.Orders[1] = prefdata.Float(p2)
+	}
 	if first.err != nil || second.err != nil {
 		return cmp // undecided: preference 0, not consistent
 	}
-	p1, p2 := first.pref, -second.pref // both as preference for a
 	cmp.Consistent = sign(p1) == sign(p2)
 	mean := (p1 + p2) / 2
 	if j.Mode == Averaged || cmp.Consistent {
