@@ -649,6 +649,7 @@ func (r *run) write(ctx context.Context, in <-chan outcome) error {
 		}
 		pending := false
 		for _, pr := range o.pairs {
+			r.st.update(func(s *Stats) { s.route(pr) })
 			if !pr.NeedsHuman {
 				if err := r.writePair(ctx, pr); err != nil {
 					return err

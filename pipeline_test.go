@@ -133,6 +133,7 @@ func TestPipelineStagesAndStats(t *testing.T) {
 	assert.Equal(t, st.PairsAI, len(pairs))
 	assert.Positive(t, st.PairsAI)
 	assert.Positive(t, st.PairsHuman, "some pairs have a small gap")
+	assert.Equal(t, map[string]int{"ai/unspecified": st.PairsAI, "human/unspecified": st.PairsHuman}, st.Routes)
 	for _, pr := range pairs {
 		assert.False(t, pr.NeedsHuman)
 		assert.Equal(t, prefdata.StageFilter, pr.Provenance.Stage)

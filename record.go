@@ -305,7 +305,9 @@ type Provenance struct {
 	Annotators []string `json:"annotators,omitempty"`
 	// Confidence in [0, 1] is how sure the AI was; it decides routing.
 	Confidence float64 `json:"confidence,omitempty"`
-	// Reason explains the routing decision in a few words.
+	// Reason explains the routing decision: a short key ("small-gap"),
+	// optionally followed by a colon and details. The key is counted in
+	// [Stats.Routes].
 	Reason string `json:"reason,omitempty"`
 }
 

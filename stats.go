@@ -2,6 +2,7 @@ package prefdata
 
 import (
 	"maps"
+	"strings"
 	"sync"
 	"time"
 )
@@ -40,6 +41,10 @@ type Stats struct {
 	// number sent to the human-labeling queue.
 	PairsAI    int `json:"pairs_ai"`
 	PairsHuman int `json:"pairs_human"`
+	// Routes counts this run's new pairs by where they went and why: "ai/"
+	// or "human/" followed by the key of Provenance.Reason (the text before
+	// its first colon; "unspecified" when empty).
+	Routes map[string]int `json:"routes,omitempty"`
 	// Cached counts work read back from the run directory instead of done
 	// again: generations, filter outputs, labeler outputs, and finished
 	// prompts whose pairs were replayed.
@@ -141,6 +146,7 @@ func (st *stats) snapshot() Stats {
 	s.Elapsed = time.Since(st.start)
 	s.Usage = maps.Clone(st.s.Usage)
 	s.Generators = maps.Clone(st.s.Generators)
+	s.Routes = maps.Clone(st.s.Routes)
 	for _, ss := range []*StageStats{&s.Prompt, &s.Generate, &s.Filter, &s.Label} {
 		ss.Dropped = maps.Clone(ss.Dropped)
 	}
@@ -158,4 +164,19 @@ func (s *Stats) countGen(name string, f func(*StageStats)) {
 	g := s.Generators[name]
 	f(&g)
 	s.Generators[name] = g
+}
+
+func (s *Stats) route(p Pair) {
+	key, _, _ := strings.Cut(p.Provenance.Reason, ":")
+	if key = strings.TrimSpace(key); key == "" {
+		key = "unspecified"
+	}
+	side := "ai/"
+	if p.NeedsHuman {
+		side = "human/"
+	}
+	if s.Routes == nil {
+		s.Routes = map[string]int{}
+	}
+	s.Routes[side+key]++
 }

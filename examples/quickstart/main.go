@@ -227,6 +227,9 @@ func printFunnel(w io.Writer, st prefdata.Stats, bad prompt.Report) {
 	fmt.Fprintf(w, "Stage 3  responses: %d in, %d kept, %d failed", st.Filter.In, st.Filter.Out, st.Filter.Failed)
 	printDropped(w, st.Filter.Dropped)
 	fmt.Fprintf(w, "         pairs labeled by AI: %d; sent to people: %d\n", st.PairsAI, st.PairsHuman)
+	if len(st.Routes) > 0 {
+		fmt.Fprintf(w, "         routed (new pairs): %s\n", filter.FormatCounts(st.Routes))
+	}
 	fmt.Fprintf(w, "Stage 4  see the label server; %d prompts finished in an earlier run were replayed\n", st.Cached.Prompts)
 	for _, b := range bad.Listed {
 		fmt.Fprintf(w, "bad prompt record %s: %s\n", b.Item, b.Err)

@@ -44,6 +44,7 @@ func TestQuickstartOnTheFakeServer(t *testing.T) {
 	human := number(t, first, `sent to people: (\d+)`)
 	assert.Equal(t, aiPairs, len(pairs))
 	assert.Positive(t, human, "the fake judge's close calls go to people")
+	assert.Equal(t, human, number(t, first, `human/judge-inconsistent=(\d+)`), "the position-biased close calls are why")
 	queue, err := os.ReadFile(filepath.Join(runDir, prefdata.FileQueue))
 	require.NoError(t, err)
 	assert.Equal(t, human, strings.Count(string(queue), "\n"))
