@@ -64,8 +64,7 @@ func BenchmarkGenerator(b *testing.B) {
 		b.Run(fmt.Sprintf("conc=%d", conc), func(b *testing.B) {
 			srv := openaitest.NewServer(openaitest.Config{Latency: 20 * time.Millisecond})
 			defer srv.Close()
-			g, err := response.New(response.Config{BaseURL: srv.URL, Model: "m", Sampling: prefdata.Sampling{MaxTokens: 64},
-				HTTPClient: response.NewHTTPClient(conc)})
+			g, err := response.New(response.Config{BaseURL: srv.URL, Model: "m", Sampling: prefdata.Sampling{MaxTokens: 64}, MaxConns: conc})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -113,8 +112,7 @@ func BenchmarkVersusPlain(b *testing.B) {
 			defer srvG.Close()
 			srvP := openaitest.NewServer(openaitest.Config{Latency: 20 * time.Millisecond})
 			defer srvP.Close()
-			g, err := response.New(response.Config{BaseURL: srvG.URL, Model: "m", Sampling: prefdata.Sampling{MaxTokens: 64},
-				HTTPClient: response.NewHTTPClient(conc)})
+			g, err := response.New(response.Config{BaseURL: srvG.URL, Model: "m", Sampling: prefdata.Sampling{MaxTokens: 64}, MaxConns: conc})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -140,9 +140,14 @@ type Config struct {
 	// for again (by another pool draw, or after adding a model to a run)
 	// is read back rather than paid for again.
 	Cache *Cache
-	// HTTPClient is the client requests go through (default: one with
-	// enough idle connections per host for high concurrency).
+	// HTTPClient is the client requests go through. The default is
+	// NewHTTPClient(MaxConns) whose transport also enforces Retry.Timeout
+	// (cheaper than a context deadline per request).
 	HTTPClient *http.Client
+	// MaxConns is the most idle connections per host the default client
+	// keeps (default 1024): at least the number of requests in flight, or
+	// throughput collapses at high concurrency.
+	MaxConns int
 	// Sleep waits d or until ctx is done (default: a timer). Tests inject
 	// one to observe backoff without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error

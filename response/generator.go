@@ -34,6 +34,8 @@ type Generator struct {
 	// nBroken is set once an endpoint showed it does not honour n.
 	nBroken atomic.Bool
 	allIdx  []int // 0..Samples-1
+	// transportTimeout: the HTTP transport enforces Retry.Timeout.
+	transportTimeout bool
 
 	randMu sync.Mutex
 	rand   func() float64
@@ -69,10 +71,18 @@ func New(cfg Config) (*Generator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = NewHTTPClient(1024)
-	}
 	g := &Generator{cfg: cfg, retry: cfg.Retry.withDefaults(), rand: cfg.Rand}
+	if cfg.HTTPClient == nil {
+		// Our own transport bounds the wait for an answer itself, which
+		// costs less per request than a context deadline.
+		if g.cfg.MaxConns <= 0 {
+			g.cfg.MaxConns = 1024
+		}
+		g.cfg.HTTPClient = NewHTTPClient(g.cfg.MaxConns)
+		g.cfg.HTTPClient.Transport.(*http.Transport).ResponseHeaderTimeout = g.retry.Timeout
+		g.transportTimeout = true
+	}
+	cfg = g.cfg
 	if g.rand == nil {
 		r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))
 		g.rand = r.Float64
@@ -178,10 +188,18 @@ func (g *Generator) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata
 		return g.collect(ctx, out, errs)
 	}
 
-	// Samples with the same system prompt go in one request where n is used.
+	g.generateGroups(ctx, p, out, errs)
+	return g.collect(ctx, out, errs)
+}
+
+// generateGroups handles principles and the cache: samples with the same
+// system prompt go in one group (one request where n is used), and groups
+// run at once. It is apart from Generate so that the common path does not
+// pay for the goroutines' captures.
+func (g *Generator) generateGroups(ctx context.Context, p prefdata.Prompt, out []prefdata.Response, errs []error) {
 	var order []string
 	groups := map[string][]int{}
-	for i := range k {
+	for i := range g.cfg.Samples {
 		sys := g.systemFor(p, i)
 		if g.cfg.Cache != nil {
 			if r, ok := g.cfg.Cache.get(g.cacheKey(p, sys, i)); ok {
@@ -195,20 +213,18 @@ func (g *Generator) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata
 		groups[sys] = append(groups[sys], i)
 	}
 	if len(order) == 1 {
-		g.generateGroup(ctx, p, order[0], groups[order[0]], out, errs) // no goroutine for the common case
-	} else {
-		var wg sync.WaitGroup
-		for _, sys := range order {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				g.generateGroup(ctx, p, sys, groups[sys], out, errs)
-			}()
-		}
-		wg.Wait()
+		g.generateGroup(ctx, p, order[0], groups[order[0]], out, errs)
+		return
 	}
-
-	return g.collect(ctx, out, errs)
+	var wg sync.WaitGroup
+	for _, sys := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.generateGroup(ctx, p, sys, groups[sys], out, errs)
+		}()
+	}
+	wg.Wait()
 }
 
 // collect returns the samples present in out and an error naming the
@@ -269,37 +285,43 @@ func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys st
 		}
 		// Fewer choices than asked (n ignored), or n refused: ask for the
 		// rest one by one, and from now on ask that way first.
-		idx = missing
-		defer func() {
-			for _, i := range idx {
-				if errs[i] == nil {
-					g.nBroken.Store(true)
-					return
-				}
+		g.separate(ctx, p, sys, msgs, missing, out, errs)
+		for _, i := range missing {
+			if errs[i] == nil {
+				g.nBroken.Store(true)
+				break
 			}
-		}()
-	}
-	one := func(i int) {
-		res := g.call(ctx, p, sys, msgs, []int{i}, 1)
-		if len(res.resps) > 0 {
-			out[i], errs[i] = res.resps[0], nil
-			return
 		}
-		errs[i] = res.err
-		if errs[i] == nil {
-			errs[i] = ErrEmptyChoices
-		}
-	}
-	if len(idx) == 1 {
-		one(idx[0])
 		return
 	}
+	if len(idx) == 1 {
+		g.one(ctx, p, sys, msgs, idx[0], out, errs)
+		return
+	}
+	g.separate(ctx, p, sys, msgs, idx, out, errs)
+}
+
+// one asks for sample i alone.
+func (g *Generator) one(ctx context.Context, p prefdata.Prompt, sys string, msgs []openai.ChatCompletionMessage, i int, out []prefdata.Response, errs []error) {
+	res := g.call(ctx, p, sys, msgs, []int{i}, 1)
+	if len(res.resps) > 0 {
+		out[i], errs[i] = res.resps[0], nil
+		return
+	}
+	errs[i] = res.err
+	if errs[i] == nil {
+		errs[i] = ErrEmptyChoices
+	}
+}
+
+// separate asks for the samples idx one request each, at once.
+func (g *Generator) separate(ctx context.Context, p prefdata.Prompt, sys string, msgs []openai.ChatCompletionMessage, idx []int, out []prefdata.Response, errs []error) {
 	var wg sync.WaitGroup
 	for _, i := range idx {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			one(i)
+			g.one(ctx, p, sys, msgs, i, out, errs)
 		}()
 	}
 	wg.Wait()
@@ -532,9 +554,15 @@ func (g *Generator) attempt(ctx context.Context, req openai.ChatCompletionReques
 	}
 	ep := g.pick()
 	var hdr http.Header
-	actx, cancel := context.WithTimeout(context.WithValue(ctx, headerKey{}, &hdr), g.retry.Timeout)
-	resp, err := ep.client.CreateChatCompletion(actx, req)
-	cancel()
+	actx := context.WithValue(ctx, headerKey{}, &hdr)
+	var resp openai.ChatCompletionResponse
+	if g.transportTimeout {
+		resp, err = ep.client.CreateChatCompletion(actx, req)
+	} else {
+		tctx, cancel := context.WithTimeout(actx, g.retry.Timeout)
+		resp, err = ep.client.CreateChatCompletion(tctx, req)
+		cancel()
+	}
 	if err == nil && len(resp.Choices) == 0 {
 		err = ErrEmptyChoices
 	}
