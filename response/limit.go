@@ -28,8 +28,9 @@ type Limiter struct {
 	sleep func(context.Context, time.Duration) error
 
 	mu      sync.Mutex
-	entries []*limitEntry // started requests within the window, oldest first
-	tokens  int           // sum of entries' tokens
+	entries []*limitEntry // started requests, oldest first; entries[head:] are in the window
+	head    int
+	tokens  int // sum of the tokens of entries[head:]
 }
 
 type limitEntry struct {
@@ -107,28 +108,35 @@ func (r Reservation) Correct(tokens int) {
 	r.e.tokens = tokens
 }
 
-// prune drops the entries that left the window.
+// prune drops the entries that left the window. The slice is compacted
+// only when half of it is dead, so a prune costs O(1) on average.
 func (l *Limiter) prune(now time.Time) {
-	i := 0
+	i := l.head
 	for i < len(l.entries) && !now.Before(l.entries[i].at.Add(l.lim.Per)) {
 		l.tokens -= l.entries[i].tokens
 		l.entries[i].at = time.Time{}
+		l.entries[i] = nil
 		i++
 	}
-	if i > 0 {
-		l.entries = append(l.entries[:0], l.entries[i:]...)
+	l.head = i
+	if l.head > 64 && l.head > len(l.entries)/2 {
+		n := copy(l.entries, l.entries[l.head:])
+		clear(l.entries[n:])
+		l.entries = l.entries[:n]
+		l.head = 0
 	}
 }
 
 // waitFor returns how long until a request of the given tokens may start.
 func (l *Limiter) waitFor(now time.Time, tokens int) time.Duration {
+	live := l.entries[l.head:]
 	var until time.Time
-	if r := l.lim.Requests; r > 0 && len(l.entries) >= r {
-		until = l.entries[len(l.entries)-r].at.Add(l.lim.Per)
+	if r := l.lim.Requests; r > 0 && len(live) >= r {
+		until = live[len(live)-r].at.Add(l.lim.Per)
 	}
 	if t := l.lim.Tokens; t > 0 && l.tokens+tokens > t {
 		sum := l.tokens
-		for _, e := range l.entries {
+		for _, e := range live {
 			sum -= e.tokens
 			if sum+tokens <= t {
 				if at := e.at.Add(l.lim.Per); at.After(until) {

@@ -220,3 +220,21 @@ func TestLimiterWaitHonoursContext(t *testing.T) {
 	_, err = lim.Wait(ctx, 0)
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+func TestLimiterLongRunCompacts(t *testing.T) {
+	clk := newFakeClock()
+	lim := response.NewLimiterClock(response.Limit{Requests: 100, Tokens: 5000}, clk.now, clk.sleep)
+	var times []time.Time
+	var w []int
+	for i := range 2000 {
+		tokens := 10 + i%90
+		r, err := lim.Wait(context.Background(), tokens)
+		require.NoError(t, err)
+		times = append(times, clk.now())
+		r.Correct(tokens / 2)
+		w = append(w, tokens/2)
+	}
+	assert.LessOrEqual(t, maxInWindow(times, ones(len(times)), time.Minute), 100)
+	assert.LessOrEqual(t, maxInWindow(times, w, time.Minute), 5000)
+	assert.Equal(t, 100, maxInWindow(times, ones(len(times)), time.Minute), "the request limit binds")
+}
