@@ -47,3 +47,16 @@ func TestRunBatch(t *testing.T) {
 	require.NoError(t, run(context.Background(), []string{"-batch", "-models", "m1,m2"}, &out))
 	assert.Contains(t, out.String(), "prompts 8 (0 finished in an earlier run), generations 16 ok / 0 failed")
 }
+
+func TestRunAgainstOllama(t *testing.T) {
+	url, models := os.Getenv("PREFDATA_OLLAMA_URL"), os.Getenv("PREFDATA_OLLAMA_MODELS")
+	if url == "" || models == "" {
+		t.Skip("PREFDATA_OLLAMA_URL and PREFDATA_OLLAMA_MODELS are unset: no real server (.ci/ollama.sh starts one)")
+	}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-base-url", url, "-models", models, "-k", "2", "-max-tokens", "5", "-concurrency", "2"}, &out))
+	assert.Contains(t, out.String(), "prompts 8 (0 finished in an earlier run), generations 8 ok / 0 failed")
+	for _, m := range strings.Split(models, ",") {
+		assert.Regexp(t, m+` +8 requests +\d+ in +40 out tokens`, out.String())
+	}
+}
