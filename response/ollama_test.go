@@ -42,8 +42,14 @@ func TestOllamaGenerate(t *testing.T) {
 		assert.Equal(t, i, r.Sample)
 		assert.Equal(t, models[0], r.Model)
 		assert.NotEmpty(t, r.Text)
-		assert.Equal(t, "length", r.FinishReason, "6 tokens of a random model: cut by max_tokens")
-		assert.Equal(t, 6, r.Usage.CompletionTokens, "usage comes back from the server")
+		// A random model rarely ends by itself within 6 tokens: mostly cut
+		// by max_tokens.
+		assert.Contains(t, []string{"length", "stop"}, r.FinishReason)
+		if r.FinishReason == "length" {
+			assert.Equal(t, 6, r.Usage.CompletionTokens, "usage comes back from the server")
+		} else {
+			assert.Less(t, r.Usage.CompletionTokens, 6)
+		}
 		assert.Positive(t, r.Usage.PromptTokens)
 		assert.Equal(t, 1, r.Usage.Requests, "one choice per request")
 		assert.Positive(t, r.Latency)
@@ -97,7 +103,8 @@ func TestOllamaPipelineTwoModels(t *testing.T) {
 	for _, m := range models[:2] {
 		u := st.Usage[m]
 		assert.Equal(t, n, u.Requests, "model %s: one request per prompt", m)
-		assert.Equal(t, 5*n, u.CompletionTokens, fmt.Sprintf("model %s usage", m))
+		assert.Positive(t, u.CompletionTokens, fmt.Sprintf("model %s usage", m))
+		assert.LessOrEqual(t, u.CompletionTokens, 5*n, "max_tokens 5 per request")
 	}
 	// A rerun reads everything back.
 	p.Source = prefdatatest.CountingSource(n)
