@@ -280,3 +280,31 @@ func TestPoolAndBatchKeepGeneratorContract(t *testing.T) {
 	require.NoError(t, b.Run(context.Background(), prefdata.Prompts(prompt("contract"))))
 	require.NoError(t, prefdatatest.CheckGenerator(context.Background(), b, prompt("contract")))
 }
+
+func TestAddingAGeneratorPaysOnlyForIt(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{})
+	defer srv.Close()
+	runDir := t.TempDir()
+	run := func(models ...string) prefdata.Stats {
+		dir, err := prefdata.OpenRunDir(runDir)
+		require.NoError(t, err)
+		defer dir.Close()
+		var gens []prefdata.Generator
+		for _, m := range models {
+			gens = append(gens, newGen(t, response.Config{BaseURL: srv.URL, Model: m, Samples: 2, Sampling: prefdata.Sampling{Temperature: prefdata.Float(1), Seed: prefdata.Int(4)}}))
+		}
+		p := &prefdata.Pipeline{Source: prefdatatest.CountingSource(10), Generators: gens, Labeler: prefdatatest.Labeler{}, Dir: dir}
+		st, err := p.Run(context.Background())
+		require.NoError(t, err)
+		return st
+	}
+	run("a", "b")
+	before := srv.Requests()
+	st := run("a", "b", "c")
+	for _, r := range srv.Log()[before:] {
+		assert.Equal(t, "c", r.Model)
+	}
+	assert.Equal(t, 10, srv.Requests()-before, "one request (n=2) per prompt for the new model")
+	assert.Equal(t, 20, st.Cached.Generations, "a's and b's answers read back")
+	assert.Equal(t, 60, st.Responses)
+}
