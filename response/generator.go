@@ -342,7 +342,7 @@ func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msg
 		completion = DefaultCompletionTokens
 	}
 	start := g.cfg.Now()
-	resp, attempts, err := g.send(ctx, req, est, est+n*completion, n*completion)
+	resp, attempts, err := g.send(ctx, &req, est, est+n*completion, n*completion)
 	latency := g.cfg.Now().Sub(start)
 	if err != nil {
 		return callResult{err: err}
@@ -472,7 +472,7 @@ func estimateTokens(msgs []openai.ChatCompletionMessage) int {
 
 // send sends req with retries. It returns the response and the number of
 // attempts made.
-func (g *Generator) send(ctx context.Context, req openai.ChatCompletionRequest, estPrompt, estTotal, estCompletion int) (openai.ChatCompletionResponse, int, error) {
+func (g *Generator) send(ctx context.Context, req *openai.ChatCompletionRequest, estPrompt, estTotal, estCompletion int) (openai.ChatCompletionResponse, int, error) {
 	for attempt := 1; ; attempt++ {
 		resp, a := g.attempt(ctx, req, estPrompt, estTotal, estCompletion)
 		if a.err == nil {
@@ -531,7 +531,7 @@ func (g *Generator) backoff(attempt int) time.Duration {
 }
 
 // attempt makes one try: rate limit, budget, the request itself.
-func (g *Generator) attempt(ctx context.Context, req openai.ChatCompletionRequest, estPrompt, estTotal, estCompletion int) (openai.ChatCompletionResponse, attemptError) {
+func (g *Generator) attempt(ctx context.Context, req *openai.ChatCompletionRequest, estPrompt, estTotal, estCompletion int) (openai.ChatCompletionResponse, attemptError) {
 	if err := ctx.Err(); err != nil {
 		return openai.ChatCompletionResponse{}, attemptError{err: err}
 	}
@@ -557,10 +557,10 @@ func (g *Generator) attempt(ctx context.Context, req openai.ChatCompletionReques
 	actx := context.WithValue(ctx, headerKey{}, &hdr)
 	var resp openai.ChatCompletionResponse
 	if g.transportTimeout {
-		resp, err = ep.client.CreateChatCompletion(actx, req)
+		resp, err = ep.client.CreateChatCompletion(actx, *req)
 	} else {
 		tctx, cancel := context.WithTimeout(actx, g.retry.Timeout)
-		resp, err = ep.client.CreateChatCompletion(tctx, req)
+		resp, err = ep.client.CreateChatCompletion(tctx, *req)
 		cancel()
 	}
 	if err == nil && len(resp.Choices) == 0 {
