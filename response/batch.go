@@ -604,8 +604,9 @@ func (b *BatchGenerator) result(ol outputLine) batchResult {
 	}
 	// The prompt's system prompt is a function of its ID and the sample.
 	sys := b.g.systemFor(prefdata.Prompt{ID: pid}, i)
-	rs := b.g.convert(pid, sys, []int{i}, resp, 1, 0)
-	return batchResult{Response: &rs[0]}
+	rs := make([]prefdata.Response, b.g.cfg.Samples)
+	b.g.convert(pid, sys, b.g.allIdx[i:i+1], &resp, 1, 0, rs)
+	return batchResult{Response: &rs[i]}
 }
 
 // Generate answers p from the recorded batch results. A sample whose line

@@ -261,17 +261,17 @@ func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys st
 	msgs := messages(p, sys)
 	separate := g.cfg.N == NSeparate || len(idx) == 1 || (g.cfg.N == NAuto && g.nBroken.Load())
 	if !separate {
-		res := g.call(ctx, p, sys, msgs, idx, len(idx))
+		got, err := g.call(ctx, p, sys, msgs, idx, len(idx), out)
 		missing := idx[:0:0]
 		for j, i := range idx {
 			switch {
-			case j < len(res.resps):
-				out[i], errs[i] = res.resps[j], nil
-			case res.err != nil:
-				errs[i] = res.err
+			case j < got:
+				errs[i] = nil
+			case err != nil:
+				errs[i] = err
 				missing = append(missing, i)
 			default:
-				errs[i] = fmt.Errorf("%w: %d of %d", ErrFewerChoices, len(res.resps), len(idx))
+				errs[i] = fmt.Errorf("%w: %d of %d", ErrFewerChoices, got, len(idx))
 				missing = append(missing, i)
 			}
 		}
@@ -279,8 +279,8 @@ func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys st
 			return
 		}
 		var se *StatusError
-		refused := errors.As(res.err, &se) && se.StatusCode == http.StatusBadRequest && !errors.Is(res.err, ErrContextLength)
-		if res.err != nil && !refused {
+		refused := errors.As(err, &se) && se.StatusCode == http.StatusBadRequest && !errors.Is(err, ErrContextLength)
+		if err != nil && !refused {
 			return
 		}
 		// Fewer choices than asked (n ignored), or n refused: ask for the
@@ -303,13 +303,13 @@ func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys st
 
 // one asks for sample i alone.
 func (g *Generator) one(ctx context.Context, p prefdata.Prompt, sys string, msgs []openai.ChatCompletionMessage, i int, out []prefdata.Response, errs []error) {
-	res := g.call(ctx, p, sys, msgs, []int{i}, 1)
-	if len(res.resps) > 0 {
-		out[i], errs[i] = res.resps[0], nil
-		return
-	}
-	errs[i] = res.err
-	if errs[i] == nil {
+	got, err := g.call(ctx, p, sys, msgs, g.allIdx[i:i+1], 1, out)
+	switch {
+	case got > 0:
+		errs[i] = nil
+	case err != nil:
+		errs[i] = err
+	default:
 		errs[i] = ErrEmptyChoices
 	}
 }
@@ -327,14 +327,10 @@ func (g *Generator) separate(ctx context.Context, p prefdata.Prompt, sys string,
 	wg.Wait()
 }
 
-type callResult struct {
-	resps []prefdata.Response
-	err   error
-}
-
 // call sends one request for the samples idx (n = len(idx) when n > 1, else
-// one request for idx[0]) with retries, and converts the choices.
-func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msgs []openai.ChatCompletionMessage, idx []int, n int) callResult {
+// one request for idx[0]) with retries, and converts the choices into
+// out[idx[j]]. It returns how many samples it filled, the first ones of idx.
+func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msgs []openai.ChatCompletionMessage, idx []int, n int, out []prefdata.Response) (int, error) {
 	req := g.request(msgs, idx, n)
 	est := estimateTokens(msgs)
 	completion := g.cfg.Sampling.MaxTokens
@@ -345,17 +341,17 @@ func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msg
 	resp, attempts, err := g.send(ctx, &req, est, est+n*completion, n*completion)
 	latency := g.cfg.Now().Sub(start)
 	if err != nil {
-		return callResult{err: err}
+		return 0, err
 	}
-	res := callResult{resps: g.convert(p.ID, sys, idx, resp, attempts, latency)}
+	got := g.convert(p.ID, sys, idx, &resp, attempts, latency, out)
 	if g.cfg.Cache != nil {
-		for j, r := range res.resps {
-			if err := g.cfg.Cache.put(g.cacheKey(p, sys, idx[j]), r); err != nil {
-				return callResult{resps: res.resps[:j], err: err}
+		for j, i := range idx[:got] {
+			if err := g.cfg.Cache.put(g.cacheKey(p, sys, i), out[i]); err != nil {
+				return j, err
 			}
 		}
 	}
-	return res
+	return got, nil
 }
 
 // request builds the request for samples idx of one system-prompt group.
@@ -403,15 +399,15 @@ func messages(p prefdata.Prompt, sys string) []openai.ChatCompletionMessage {
 	return msgs
 }
 
-// convert turns the choices of resp into the responses for samples idx.
-// Usage is split so that the responses add up to the request's.
-func (g *Generator) convert(promptID, sys string, idx []int, resp openai.ChatCompletionResponse, attempts int, latency time.Duration) []prefdata.Response {
+// convert turns the choices of resp into the responses for samples idx,
+// written to out[idx[j]], and returns how many it wrote. Usage is split so
+// that the responses add up to the request's.
+func (g *Generator) convert(promptID, sys string, idx []int, resp *openai.ChatCompletionResponse, attempts int, latency time.Duration, out []prefdata.Response) int {
 	s := g.cfg.Sampling
 	m := min(len(resp.Choices), len(idx))
-	out := make([]prefdata.Response, m)
 	ct := resp.Usage.CompletionTokens
 	for j := range m {
-		c := resp.Choices[j]
+		c := &resp.Choices[j]
 		i := idx[j]
 		u := prefdata.Usage{CompletionTokens: ct / len(resp.Choices)}
 		if j == 0 {
@@ -422,7 +418,8 @@ func (g *Generator) convert(promptID, sys string, idx []int, resp openai.ChatCom
 		if g.cfg.Prices != nil {
 			u.Cost = g.cfg.Prices.Cost(u)
 		}
-		r := prefdata.Response{
+		r := &out[i]
+		*r = prefdata.Response{
 			ID:           prefdata.ResponseID(promptID, g.cfg.Model, sys, s, i),
 			PromptID:     promptID,
 			Model:        g.cfg.Model,
@@ -437,9 +434,8 @@ func (g *Generator) convert(promptID, sys string, idx []int, resp openai.ChatCom
 		if c.LogProbs != nil && s.Logprobs {
 			r.Logprobs = convertLogprobs(c.LogProbs.Content)
 		}
-		out[j] = r
 	}
-	return out
+	return m
 }
 
 func nonZero32(v float64) float32 {
