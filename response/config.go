@@ -115,7 +115,7 @@ type Config struct {
 	Samples  int
 	Sampling prefdata.Sampling
 	// System, if set, is sent as a system message before the prompt's
-	// messages.
+	// messages (a system message of the prompt's own follows it).
 	System string
 	// Principles, if set, are system prompts drawn one per sample,
 	// reproducibly from Seed, the prompt ID and the sample index (the
@@ -132,13 +132,14 @@ type Config struct {
 	Limiter *Limiter
 	// Prices, if set, are used to fill Usage.Cost and to charge Budget.
 	Prices *Prices
-	// Budget, if set, is charged with each response's cost; when a request
-	// would pass it, the generator stops asking (see [ErrBudget]). Share one
-	// Budget between the generators of a run.
+	// Budget, if set (Prices must be too), is charged with each response's
+	// cost; when a request would pass it, the generator stops asking (see
+	// [ErrBudget]). Share one Budget between the generators of a run. Batch
+	// mode does not charge it.
 	Budget *Budget
 	// Cache, if set, keeps every response by its inputs, so a sample asked
-	// for again (by another pool draw, or after adding a model to a run)
-	// is read back rather than paid for again.
+	// for again (by another pool draw, or after adding a model to a pool)
+	// is read back rather than paid for again. Not used in batch mode.
 	Cache *Cache
 	// HTTPClient is the client requests go through. The default is
 	// NewHTTPClient(MaxConns) whose transport also enforces Retry.Timeout
