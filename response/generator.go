@@ -36,6 +36,7 @@ type Generator struct {
 	allIdx  []int // 0..Samples-1
 	// transportTimeout: the HTTP transport enforces Retry.Timeout.
 	transportTimeout bool
+	ids              *idMaker
 
 	randMu sync.Mutex
 	rand   func() float64
@@ -92,6 +93,7 @@ func New(cfg Config) (*Generator, error) {
 		g.name = cfg.Model
 	}
 	g.fp = fingerprint(cfg)
+	g.ids = newIDMaker(cfg.Model, cfg.Sampling)
 	for i := range cfg.Samples {
 		g.allIdx = append(g.allIdx, i)
 	}
@@ -420,7 +422,7 @@ func (g *Generator) convert(promptID, sys string, idx []int, resp *openai.ChatCo
 		}
 		r := &out[i]
 		*r = prefdata.Response{
-			ID:           prefdata.ResponseID(promptID, g.cfg.Model, sys, s, i),
+			ID:           g.ids.id(promptID, sys, i),
 			PromptID:     promptID,
 			Model:        g.cfg.Model,
 			System:       sys,
