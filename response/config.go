@@ -111,7 +111,10 @@ type Config struct {
 	AzureAPIVersion string
 	// Model is the model name sent to the server.
 	Model string
-	// Samples is the number of responses per prompt (default 1).
+	// Samples is the number of responses per prompt (default 1). Samples
+	// asked one request each (see N) are asked at once, so a pipeline with
+	// Limits.Generate calls in flight sends up to that many times Samples
+	// requests at once.
 	Samples  int
 	Sampling prefdata.Sampling
 	// System, if set, is sent as a system message before the prompt's
