@@ -442,6 +442,9 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if errors.Is(err, ErrStopRun) {
+		return stopRun(StageGenerate, item, name, err)
+	}
 	if err != nil {
 		a.failed.Store(true)
 		r.st.update(func(s *Stats) { s.Generate.Failed++; s.countGen(name, func(g *StageStats) { g.Failed++ }) })
@@ -575,6 +578,9 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		if ctx.Err() != nil {
 			return o, false, ctx.Err()
 		}
+		if errors.Is(err, ErrStopRun) {
+			return o, false, stopRun(StageFilter, c.Prompt.ID, name, err)
+		}
 		if _, ok := Rejection(err); ok {
 			r.st.update(func(s *Stats) { s.Filter.drop(name, len(in.Responses)) })
 			return o, true, nil // rejected: done, with no pairs
@@ -606,6 +612,9 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 	})
 	if ctx.Err() != nil {
 		return o, false, ctx.Err()
+	}
+	if errors.Is(err, ErrStopRun) {
+		return o, false, stopRun(StageLabel, c.Prompt.ID, r.lblName, err)
 	}
 	if err != nil {
 		r.st.update(func(s *Stats) { s.Label.Failed++ })
@@ -725,6 +734,11 @@ func (r *run) fail(stage Stage, item, component string, err error) error {
 		return fmt.Errorf("%w (last: %s %s: %s)", err, stage, item, f.Error)
 	}
 	return nil
+}
+
+// stopRun wraps a component's ErrStopRun error with where it came from.
+func stopRun(stage Stage, item, component string, err error) error {
+	return fmt.Errorf("prefdata: %s stopped the run at %s %s: %w", component, stage, item, err)
 }
 
 func (r *run) checkBudget(final bool) error {

@@ -623,3 +623,37 @@ func TestPipelineRecordsPromptsWithTheSameIDApart(t *testing.T) {
 	require.Len(t, lines, 2)
 	assert.NotEqual(t, lines[0].Prompt.Text(), lines[1].Prompt.Text())
 }
+
+func TestPipelineStopRunEndsTheRunCleanly(t *testing.T) {
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	errBroke := fmt.Errorf("out of credit: %w", prefdata.ErrStopRun)
+	var calls atomic.Int64
+	gen := &prefdatatest.Generator{Model: "m", Samples: 2, Fail: func(prefdata.Prompt) error {
+		if calls.Add(1) > 5 {
+			return errBroke
+		}
+		return nil
+	}}
+	p := &prefdata.Pipeline{
+		Source: prefdatatest.CountingSource(30), Generators: []prefdata.Generator{gen},
+		Filters: []prefdata.Filter{lengthScores()}, Labeler: prefdatatest.Labeler{}, Dir: dir,
+		Limits: prefdata.Limits{Generate: 1},
+	}
+	st, err := p.Run(context.Background())
+	require.ErrorIs(t, err, prefdata.ErrStopRun)
+	require.ErrorIs(t, err, errBroke)
+	assert.Contains(t, err.Error(), "m stopped the run at generate")
+	assert.Zero(t, st.Failures(), "a stop is not an item failure")
+	assert.Empty(t, readJSONL[prefdata.Failure](t, dir.Path(prefdata.FileFailures)))
+	assert.Equal(t, 5, st.Generate.Out)
+
+	// The next run does the rest and pays nothing twice.
+	gen2 := &prefdatatest.Generator{Model: "m", Samples: 2}
+	p.Source, p.Generators = prefdatatest.CountingSource(30), []prefdata.Generator{gen2}
+	st, err = p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 25, gen2.Calls())
+	assert.Equal(t, 5, st.Cached.Generations+st.Cached.Prompts, "each of the 5 answered prompts is replayed or reuses its answers")
+}

@@ -270,6 +270,13 @@ func (e *ItemError) Error() string {
 
 func (e *ItemError) Unwrap() error { return e.Err }
 
+// ErrStopRun is wrapped by the error of a component that must end the whole
+// run rather than fail one item: a cost budget is spent, a key was revoked.
+// The pipeline does not record such an error as a failed item; it stops every
+// stage, keeps what finished, and Run returns the error (errors.Is matches
+// ErrStopRun and the component's own sentinel). A later run does the rest.
+var ErrStopRun = errors.New("run stopped")
+
 // ErrBudgetExceeded is matched by errors.Is when a run stops because more
 // items failed than its [ErrorBudget] allows.
 var ErrBudgetExceeded = errors.New("prefdata: error budget exceeded")

@@ -14,11 +14,11 @@ import (
 // an error matching [ErrBudget]. When the request returns, its real cost
 // replaces the estimate.
 //
-// The pipeline records a generator's error as a failed item and goes on, so
-// to stop the whole run set Stop (typically the cancel function of the
-// context given to Pipeline.Run): it is called once, with an error matching
-// ErrBudget, the first time the budget refuses a request. What finished is
-// in the run directory; a later run with a larger budget does the rest.
+// ErrBudget wraps prefdata.ErrStopRun, so a Pipeline stops the whole run at
+// the first refusal and Run returns an error matching ErrBudget; nothing is
+// recorded as failed. Stop, if set, is also called once with that error (to
+// cancel work outside a pipeline). What finished is in the run directory; a
+// later run with a larger budget does the rest.
 type Budget struct {
 	// Max is the ceiling in dollars; 0 or less refuses every priced request.
 	Max float64

@@ -41,7 +41,7 @@ func TestBudgetStopsRunAndResumes(t *testing.T) {
 		return st, budget, ctx, err
 	}
 	st, budget, ctx, err := run(100)
-	require.Error(t, err, "the run stopped")
+	require.ErrorIs(t, err, response.ErrBudget, "the run stopped")
 	assert.ErrorIs(t, context.Cause(ctx), response.ErrBudget)
 	assert.True(t, budget.Exhausted())
 	assert.Equal(t, 9, srv.Requests(), "9 x $10 spent; a 10th (~$16) would pass $100")

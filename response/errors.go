@@ -14,12 +14,16 @@ import (
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/prefdata/prefdata"
 )
 
 // ErrBudget is matched by errors.Is when a request was not sent because its
-// cost would have passed the run's [Budget]. The items not done stay undone
-// and a later run (with a larger budget) does them.
-var ErrBudget = errors.New("response: cost budget reached")
+// cost would have passed the run's [Budget]. It wraps [prefdata.ErrStopRun],
+// so a Pipeline stops the whole run cleanly rather than failing item after
+// item; the items not done stay undone and a later run (with a larger
+// budget) does them.
+var ErrBudget = fmt.Errorf("response: cost budget reached: %w", prefdata.ErrStopRun)
 
 // ErrContextLength is matched by errors.Is when the server refused a request
 // because the prompt and max_tokens do not fit the model's context window.
