@@ -439,11 +439,11 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	rs, hit, err := cached(r, FileResponses, r.genCache, gen, []any{pr.ID, pr.Messages}, pr.ID, name, func() ([]Response, error) {
 		return gen.Generate(ctx, pr)
 	})
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
 	if errors.Is(err, ErrStopRun) {
 		return stopRun(StageGenerate, item, name, err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	if err != nil {
 		a.failed.Store(true)
@@ -575,11 +575,11 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		next, hit, err := cached(r, FileScores, r.fltCache, f, []any{in}, c.Prompt.ID, name, func() (Candidate, error) {
 			return f.Filter(ctx, in)
 		})
-		if ctx.Err() != nil {
-			return o, false, ctx.Err()
-		}
 		if errors.Is(err, ErrStopRun) {
 			return o, false, stopRun(StageFilter, c.Prompt.ID, name, err)
+		}
+		if ctx.Err() != nil {
+			return o, false, ctx.Err()
 		}
 		if _, ok := Rejection(err); ok {
 			r.st.update(func(s *Stats) { s.Filter.drop(name, len(in.Responses)) })
@@ -610,11 +610,11 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 	pairs, hit, err := cached(r, FileLabels, r.lblCache, r.p.Labeler, []any{c}, c.Prompt.ID, r.lblName, func() ([]Pair, error) {
 		return r.p.Labeler.Label(ctx, c)
 	})
-	if ctx.Err() != nil {
-		return o, false, ctx.Err()
-	}
 	if errors.Is(err, ErrStopRun) {
 		return o, false, stopRun(StageLabel, c.Prompt.ID, r.lblName, err)
+	}
+	if ctx.Err() != nil {
+		return o, false, ctx.Err()
 	}
 	if err != nil {
 		r.st.update(func(s *Stats) { s.Label.Failed++ })
