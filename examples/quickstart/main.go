@@ -123,13 +123,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	// Stage 2: every model answers every prompt.
-	client := response.NewHTTPClient(o.concurrency)
 	var gens []prefdata.Generator
 	for i, m := range strings.Split(o.models, ",") {
 		g, err := response.New(response.Config{
 			BaseURL: baseURL, APIKey: apiKey, Model: strings.TrimSpace(m), Samples: o.samples,
-			Sampling:   prefdata.Sampling{Temperature: prefdata.Float(0.8), MaxTokens: o.maxTokens, Seed: prefdata.Int(i + 1)},
-			HTTPClient: client,
+			Sampling: prefdata.Sampling{Temperature: prefdata.Float(0.8), MaxTokens: o.maxTokens, Seed: prefdata.Int(i + 1)},
+			MaxConns: o.concurrency,
 		})
 		if err != nil {
 			return err
@@ -138,8 +137,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	judge, err := response.New(response.Config{
 		BaseURL: baseURL, APIKey: apiKey, Model: o.judge,
-		Sampling:   prefdata.Sampling{Temperature: prefdata.Float(0), MaxTokens: 1024},
-		HTTPClient: client,
+		Sampling: prefdata.Sampling{Temperature: prefdata.Float(0), MaxTokens: 1024},
+		MaxConns: o.concurrency,
 	})
 	if err != nil {
 		return err
