@@ -29,7 +29,7 @@ func lengthScores() prefdata.Filter {
 
 // scoreFilter appends length scores; it has a fingerprint so the pipeline
 // caches its output.
-type scoreFilter struct{ calls *int64 }
+type scoreFilter struct{}
 
 func (scoreFilter) Name() string        { return "length-score" }
 func (scoreFilter) Fingerprint() string { return "length-score/v1" }

@@ -112,7 +112,6 @@ type stats struct {
 	mu    sync.Mutex
 	s     Stats
 	start time.Time
-	sel   int
 	done  int
 }
 

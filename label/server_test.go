@@ -180,7 +180,7 @@ func TestTokens(t *testing.T) {
 		})
 	}
 	// A token in the link becomes a cookie and is stripped from the URL.
-	code, body, hdr := f.do("GET", "/label?token=tok-bob", "", nil, nil)
+	code, _, hdr := f.do("GET", "/label?token=tok-bob", "", nil, nil)
 	if code != http.StatusSeeOther || hdr.Get("Location") != "/label" {
 		t.Fatalf("token link: %d, Location %q", code, hdr.Get("Location"))
 	}
@@ -188,7 +188,7 @@ func TestTokens(t *testing.T) {
 	if !strings.Contains(cookie, "tok-bob") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
 		t.Fatalf("cookie = %q", cookie)
 	}
-	code, body, _ = f.do("GET", "/label", "", nil, map[string]string{"Cookie": cookieName + "=tok-bob"})
+	code, body, _ := f.do("GET", "/label", "", nil, map[string]string{"Cookie": cookieName + "=tok-bob"})
 	if code != http.StatusOK || !strings.Contains(body, "bob") {
 		t.Fatalf("with cookie: %d", code)
 	}
@@ -552,7 +552,7 @@ func TestPagesRender(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "Prefer &lt;correct&gt; answers.") {
 		t.Errorf("guidelines: %d %s", code, body)
 	}
-	code, body, _ = f.do("GET", "/label", "tok-alice", nil, nil)
+	_, body, _ = f.do("GET", "/label", "tok-alice", nil, nil)
 	for _, want := range []string{`id="choice-a"`, `id="choice-both_bad"`, `name="strength"`, `name="comment"`, "remaining", "question 0", csrfToken("tok-alice")} {
 		if !strings.Contains(body, want) {
 			t.Errorf("label page lacks %q", want)

@@ -144,10 +144,7 @@ func (b *Balancer) choose() {
 	// they have; the rest split what is left.
 	give := map[string]int{}
 	want := map[string]int{} // even share or quota, to report what is missing
-	active := make([]string, 0, len(b.cats))
-	for _, c := range b.cats {
-		active = append(active, c)
-	}
+	active := append(make([]string, 0, len(b.cats)), b.cats...)
 	remaining := total
 	for len(active) > 0 && remaining > 0 {
 		share := remaining / len(active)

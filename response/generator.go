@@ -360,8 +360,9 @@ func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msg
 func (g *Generator) request(msgs []openai.ChatCompletionMessage, idx []int, n int) openai.ChatCompletionRequest {
 	s := g.cfg.Sampling
 	req := openai.ChatCompletionRequest{
-		Model:       g.cfg.Model,
-		Messages:    msgs,
+		Model:    g.cfg.Model,
+		Messages: msgs,
+		//lint:ignore SA1019 max_tokens is what vLLM, Ollama, llama.cpp and TGI read; OpenAI still accepts it for non-reasoning models.
 		MaxTokens:   s.MaxTokens,
 		Stop:        s.Stop,
 		LogProbs:    s.Logprobs,
