@@ -114,6 +114,13 @@ type cacheRecord struct {
 	Value     json.RawMessage `json:"value"`
 }
 
+// stage1Result is a prompt filter's decision, as cached in FileStage1.
+type stage1Result struct {
+	Prompt   Prompt `json:"prompt"`
+	Rejected bool   `json:"rejected,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
 // promptRecord is one line of FilePrompts.
 type promptRecord struct {
 	Prompt    Prompt `json:"prompt"`
@@ -164,6 +171,7 @@ type run struct {
 
 	mu         sync.Mutex       // guards the maps below
 	done       map[string]int64 // done key → offset in FilePairs
+	pfCache    map[string]int64 // cache key → offset in FileStage1
 	genCache   map[string]int64 // cache key → offset in FileResponses
 	fltCache   map[string]int64 // cache key → offset in FileScores
 	lblCache   map[string]int64 // cache key → offset in FileLabels
@@ -240,7 +248,7 @@ func componentKey(x any, kind string, i int) string {
 // load indexes the run directory's journals for resume.
 func (r *run) load() error {
 	d := r.p.Dir
-	r.done, r.genCache, r.fltCache, r.lblCache = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
+	r.done, r.pfCache, r.genCache, r.fltCache, r.lblCache = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
 	r.seenPrompt, r.queued = map[string]bool{}, map[string]bool{}
 	index := func(file string, into map[string]int64) error {
 		return d.Scan(file, func(rec Record) error {
@@ -254,7 +262,7 @@ func (r *run) load() error {
 			return nil
 		})
 	}
-	for file, m := range map[string]map[string]int64{FilePairs: r.done, FileResponses: r.genCache, FileScores: r.fltCache, FileLabels: r.lblCache} {
+	for file, m := range map[string]map[string]int64{FilePairs: r.done, FileStage1: r.pfCache, FileResponses: r.genCache, FileScores: r.fltCache, FileLabels: r.lblCache} {
 		if err := index(file, m); err != nil {
 			return err
 		}
@@ -327,13 +335,26 @@ func (r *run) selectPrompt(ctx context.Context, pr Prompt, out chan<- job) error
 	}
 	for i, f := range r.p.PromptFilters {
 		name := nameOf(f, "prompt-filter", i)
-		next, err := f.FilterPrompt(ctx, pr)
+		in := pr
+		res, hit, err := cached(r, FileStage1, r.pfCache, f, []any{in}, in.ID, name, func() (stage1Result, error) {
+			next, err := f.FilterPrompt(ctx, in)
+			if reason, ok := Rejection(err); ok {
+				return stage1Result{Prompt: in, Rejected: true, Reason: reason}, nil
+			}
+			return stage1Result{Prompt: next}, err
+		})
+		if errors.Is(err, ErrStopRun) {
+			return stopRun(StagePrompt, pr.ID, name, err)
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if reason, ok := Rejection(err); ok {
+		if hit {
+			r.st.update(func(s *Stats) { s.Cached.PromptFilters++ })
+		}
+		if err == nil && res.Rejected {
 			r.st.update(func(s *Stats) { s.Prompt.drop(name, 1) })
-			if err := r.recordPrompt(promptRecord{Prompt: pr, DroppedBy: name, Reason: reason}); err != nil {
+			if err := r.recordPrompt(promptRecord{Prompt: pr, DroppedBy: name, Reason: res.Reason}); err != nil {
 				return err
 			}
 			r.progress()
@@ -347,7 +368,7 @@ func (r *run) selectPrompt(ctx context.Context, pr Prompt, out chan<- job) error
 			r.progress()
 			return nil
 		}
-		pr = next
+		pr = res.Prompt
 	}
 	r.st.update(func(s *Stats) { s.Prompt.Out++ })
 	if err := r.recordPrompt(promptRecord{Prompt: pr}); err != nil {

@@ -657,3 +657,46 @@ func TestPipelineStopRunEndsTheRunCleanly(t *testing.T) {
 	assert.Equal(t, 25, gen2.Calls())
 	assert.Equal(t, 5, st.Cached.Generations+st.Cached.Prompts, "each of the 5 answered prompts is replayed or reuses its answers")
 }
+
+// classifier is a fingerprinted stage-1 filter that costs a call per prompt.
+type classifier struct{ calls *atomic.Int64 }
+
+func (classifier) Name() string        { return "classify" }
+func (classifier) Fingerprint() string { return "classify/v1" }
+func (c classifier) FilterPrompt(_ context.Context, p prefdata.Prompt) (prefdata.Prompt, error) {
+	c.calls.Add(1)
+	if strings.HasSuffix(p.Text(), "7") {
+		return p, prefdata.Reject("off-topic")
+	}
+	p.Category = "math"
+	return p, nil
+}
+
+func TestPipelineFingerprintedPromptFilterIsCached(t *testing.T) {
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	var calls atomic.Int64
+	ps := testPrompts(10)
+	run := func() prefdata.Stats {
+		sink := &prefdatatest.Sink{}
+		st, err := (&prefdata.Pipeline{
+			Source: prefdata.Prompts(ps...), PromptFilters: []prefdata.PromptFilter{classifier{&calls}},
+			Generators: []prefdata.Generator{&prefdatatest.Generator{Model: "m", Samples: 3}},
+			Filters:    []prefdata.Filter{lengthScores()}, Labeler: prefdatatest.Labeler{}, Sink: sink, Dir: dir,
+		}).Run(context.Background())
+		require.NoError(t, err)
+		for _, p := range sink.Pairs() {
+			assert.Equal(t, "math", p.Prompt.Category, "the cached decision keeps the category")
+		}
+		return st
+	}
+	st := run()
+	assert.EqualValues(t, 10, calls.Load())
+	assert.Equal(t, map[string]int{"classify": 1}, st.Prompt.Dropped)
+	st = run()
+	assert.EqualValues(t, 10, calls.Load(), "the classifier is not asked again")
+	assert.Equal(t, 10, st.Cached.PromptFilters)
+	assert.Equal(t, map[string]int{"classify": 1}, st.Prompt.Dropped, "a cached rejection is still a rejection")
+	assert.Equal(t, 9, st.Cached.Prompts)
+}

@@ -168,8 +168,10 @@ type Namer interface {
 	Name() string
 }
 
-// Fingerprinter is the optional interface of a Generator, Filter or Labeler
-// whose output depends only on its input and its configuration. Fingerprint
+// Fingerprinter is the optional interface of a PromptFilter, Generator,
+// Filter or Labeler whose output depends only on its input and its
+// configuration (not a dedup filter, whose decision depends on what it saw
+// before). Fingerprint
 // returns a string that changes whenever the configuration does (a hash of the
 // model, sampling settings, rubric...). The pipeline then caches the
 // component's output in the run directory, keyed by the fingerprint and a hash
@@ -205,10 +207,21 @@ type namedFingerprintFilter struct {
 
 func (n namedFingerprintFilter) Fingerprint() string { return n.fp.Fingerprint() }
 
-// NamedPromptFilter gives f a name for stats and drop records.
+// NamedPromptFilter gives f a name for stats and drop records. It keeps f's
+// fingerprint.
 func NamedPromptFilter(name string, f PromptFilter) PromptFilter {
+	if fp, ok := f.(Fingerprinter); ok {
+		return namedFingerprintPromptFilter{namedPromptFilter{name, f}, fp}
+	}
 	return namedPromptFilter{name, f}
 }
+
+type namedFingerprintPromptFilter struct {
+	namedPromptFilter
+	fp Fingerprinter
+}
+
+func (n namedFingerprintPromptFilter) Fingerprint() string { return n.fp.Fingerprint() }
 
 type namedPromptFilter struct {
 	name string

@@ -18,6 +18,7 @@ import (
 const (
 	FileManifest  = "manifest.json"
 	FilePrompts   = "prompts.jsonl"   // stage 1: every prompt read, kept or dropped and why
+	FileStage1    = "stage1.jsonl"    // stage 1: cached outputs of fingerprinted prompt filters
 	FileResponses = "responses.jsonl" // stage 2: one line per (generator, prompt) with its responses
 	FileScores    = "scores.jsonl"    // stage 3: cached outputs of fingerprinted filters
 	FileLabels    = "labels.jsonl"    // cached outputs of fingerprinted labelers

@@ -57,10 +57,13 @@ type Stats struct {
 
 // CacheStats counts work a rerun did not pay for again.
 type CacheStats struct {
-	Generations int `json:"generations"`
-	Filters     int `json:"filters"`
-	Labels      int `json:"labels"`
-	Prompts     int `json:"prompts"`
+	// PromptFilters counts stage-1 decisions of fingerprinted prompt filters
+	// (an LLM classifier, say) read back.
+	PromptFilters int `json:"prompt_filters"`
+	Generations   int `json:"generations"`
+	Filters       int `json:"filters"`
+	Labels        int `json:"labels"`
+	Prompts       int `json:"prompts"`
 }
 
 // Failures returns the number of failed items over all stages.
