@@ -99,26 +99,50 @@ type NearDedup struct {
 
 var _ prefdata.PromptFilter = (*NearDedup)(nil)
 
-// NewNearDedup returns an empty NearDedup. It panics if the configuration is
-// impossible (Bands above NumPerm, Threshold above 1).
-func NewNearDedup(cfg NearDedupConfig) *NearDedup {
-	if cfg.Threshold <= 0 {
-		cfg.Threshold = DefaultNearThreshold
+// Validate reports the first impossible setting of c, naming the field:
+// a Threshold outside [0, 1] (or NaN), a negative NumPerm, ShingleSize or
+// Bands, or more Bands than NumPerm (after defaults). Zero fields are the
+// defaults and are valid.
+func (c NearDedupConfig) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
+func (c NearDedupConfig) withDefaults() (NearDedupConfig, error) {
+	switch {
+	case math.IsNaN(c.Threshold) || c.Threshold < 0 || c.Threshold > 1:
+		return c, fmt.Errorf("prompt: NearDedupConfig.Threshold %v is outside [0, 1] (0 means %v)", c.Threshold, DefaultNearThreshold)
+	case c.NumPerm < 0:
+		return c, fmt.Errorf("prompt: NearDedupConfig.NumPerm %d is negative (0 means %d)", c.NumPerm, DefaultNumPerm)
+	case c.ShingleSize < 0:
+		return c, fmt.Errorf("prompt: NearDedupConfig.ShingleSize %d is negative (0 means %d)", c.ShingleSize, DefaultShingleSize)
+	case c.Bands < 0:
+		return c, fmt.Errorf("prompt: NearDedupConfig.Bands %d is negative (0 picks them with OptimalBands)", c.Bands)
 	}
-	if cfg.NumPerm <= 0 {
-		cfg.NumPerm = DefaultNumPerm
+	if c.Threshold == 0 {
+		c.Threshold = DefaultNearThreshold
 	}
-	if cfg.ShingleSize <= 0 {
-		cfg.ShingleSize = DefaultShingleSize
+	if c.NumPerm == 0 {
+		c.NumPerm = DefaultNumPerm
 	}
-	if cfg.Threshold > 1 {
-		panic(fmt.Sprintf("prompt: NearDedupConfig.Threshold %v is above 1", cfg.Threshold))
+	if c.ShingleSize == 0 {
+		c.ShingleSize = DefaultShingleSize
 	}
-	if cfg.Bands <= 0 {
-		cfg.Bands, _ = OptimalBands(cfg.Threshold, cfg.NumPerm)
+	if c.Bands > c.NumPerm {
+		return c, fmt.Errorf("prompt: NearDedupConfig.Bands %d is above NumPerm %d", c.Bands, c.NumPerm)
 	}
-	if cfg.Bands > cfg.NumPerm {
-		panic(fmt.Sprintf("prompt: NearDedupConfig.Bands %d is above NumPerm %d", cfg.Bands, cfg.NumPerm))
+	if c.Bands == 0 {
+		c.Bands, _ = OptimalBands(c.Threshold, c.NumPerm)
+	}
+	return c, nil
+}
+
+// NewNearDedup returns an empty NearDedup, or the error of
+// [NearDedupConfig.Validate] when cfg is impossible.
+func NewNearDedup(cfg NearDedupConfig) (*NearDedup, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	d := &NearDedup{cfg: cfg, rows: cfg.NumPerm / cfg.Bands}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d696e68617368))
@@ -128,6 +152,17 @@ func NewNearDedup(cfg NearDedupConfig) *NearDedup {
 		d.b[i] = rng.Uint64()
 	}
 	d.tables = make([]bandTable, cfg.Bands)
+	return d, nil
+}
+
+// MustNearDedup is [NewNearDedup] for a configuration written in the code
+// (the zero value, say): it panics if cfg is impossible. Use NewNearDedup
+// for settings that come from flags or files.
+func MustNearDedup(cfg NearDedupConfig) *NearDedup {
+	d, err := NewNearDedup(cfg)
+	if err != nil {
+		panic(err)
+	}
 	return d
 }
 
@@ -225,9 +260,10 @@ func (d *NearDedup) shingles(s string, f func(uint64)) {
 		return
 	}
 	// Character shingles over runes: a ring of the last k+1 rune offsets.
-	var ring [64]int
+	var buf [64]int
+	ring := buf[:]
 	if k >= len(ring) {
-		k = len(ring) - 1
+		ring = make([]int, k+1)
 	}
 	n := 0
 	for i := range s {

@@ -129,7 +129,7 @@ func BenchmarkDedup(b *testing.B) {
 			for range b.N {
 				ctx := context.Background()
 				stop := peakHeap()
-				exact, near := prompt.NewExactDedup(), prompt.NewNearDedup(prompt.NearDedupConfig{Seed: 1})
+				exact, near := prompt.NewExactDedup(), prompt.MustNearDedup(prompt.NearDedupConfig{Seed: 1})
 				filters := []prefdata.PromptFilter{exact, near}
 				planted, caught, uniques, wrong := 0, 0, 0, 0
 				plantedHi, caughtHi := 0, 0 // planted copies whose true Jaccard is >= 0.7

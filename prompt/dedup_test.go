@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -77,7 +78,7 @@ var unrelated = []string{
 }
 
 func TestNearDedupCatchesParaphrases(t *testing.T) {
-	d := prompt.NewNearDedup(prompt.NearDedupConfig{Seed: 1})
+	d := prompt.MustNearDedup(prompt.NearDedupConfig{Seed: 1})
 	for _, pp := range paraphrases {
 		got := decide(t, d, pp[0], pp[1])
 		assert.Equal(t, "", got[0], pp[0])
@@ -86,7 +87,7 @@ func TestNearDedupCatchesParaphrases(t *testing.T) {
 }
 
 func TestNearDedupKeepsUnrelated(t *testing.T) {
-	d := prompt.NewNearDedup(prompt.NearDedupConfig{Seed: 1})
+	d := prompt.MustNearDedup(prompt.NearDedupConfig{Seed: 1})
 	got := decide(t, d, unrelated...)
 	for i, r := range got {
 		assert.Equal(t, "", r, unrelated[i])
@@ -101,7 +102,7 @@ func TestNearDedupDeterministicForSeed(t *testing.T) {
 		texts = append(texts, pp[0], pp[1])
 	}
 	run := func(seed uint64) ([]string, []uint32) {
-		d := prompt.NewNearDedup(prompt.NearDedupConfig{Seed: seed})
+		d := prompt.MustNearDedup(prompt.NearDedupConfig{Seed: seed})
 		return decide(t, d, texts...), d.Signature(texts[0])
 	}
 	r1, s1 := run(42)
@@ -115,7 +116,7 @@ func TestNearDedupDeterministicForSeed(t *testing.T) {
 func TestNearDedupConfig(t *testing.T) {
 	b, r := prompt.OptimalBands(0.7, 128)
 	assert.Equal(t, [2]int{18, 7}, [2]int{b, r})
-	d := prompt.NewNearDedup(prompt.NearDedupConfig{})
+	d := prompt.MustNearDedup(prompt.NearDedupConfig{})
 	cfg := d.Config()
 	assert.Equal(t, 0.7, cfg.Threshold)
 	assert.Equal(t, 128, cfg.NumPerm)
@@ -125,7 +126,7 @@ func TestNearDedupConfig(t *testing.T) {
 	assert.Equal(t, 1.0, d.Similarity("Hello there, world", "hello THERE world!"))
 
 	// Word shingles: one changed word in 12 removes 3 of 10 trigrams.
-	w := prompt.NewNearDedup(prompt.NearDedupConfig{Words: true, ShingleSize: 3, Threshold: 0.5})
+	w := prompt.MustNearDedup(prompt.NearDedupConfig{Words: true, ShingleSize: 3, Threshold: 0.5})
 	got := decide(t, w,
 		"one two three four five six seven eight nine ten eleven twelve",
 		"one two three four five six seven eight nine ten eleven dozen",
@@ -133,7 +134,41 @@ func TestNearDedupConfig(t *testing.T) {
 	assert.Equal(t, "", got[0])
 	assert.Contains(t, got[1], "near-duplicate of p0")
 	assert.Equal(t, "", got[2])
-	assert.Panics(t, func() { prompt.NewNearDedup(prompt.NearDedupConfig{Bands: 200}) })
+}
+
+// An impossible configuration is an error naming the field, not a panic.
+func TestNearDedupConfigErrors(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  prompt.NearDedupConfig
+		want string
+	}{
+		{prompt.NearDedupConfig{Bands: 200}, "NearDedupConfig.Bands 200 is above NumPerm 128"},
+		{prompt.NearDedupConfig{NumPerm: 16, Bands: 17}, "NearDedupConfig.Bands 17 is above NumPerm 16"},
+		{prompt.NearDedupConfig{Threshold: 1.5}, "NearDedupConfig.Threshold 1.5"},
+		{prompt.NearDedupConfig{Threshold: -0.2}, "NearDedupConfig.Threshold -0.2"},
+		{prompt.NearDedupConfig{Threshold: math.NaN()}, "NearDedupConfig.Threshold NaN"},
+		{prompt.NearDedupConfig{NumPerm: -1}, "NearDedupConfig.NumPerm -1"},
+		{prompt.NearDedupConfig{ShingleSize: -3}, "NearDedupConfig.ShingleSize -3"},
+		{prompt.NearDedupConfig{Bands: -2}, "NearDedupConfig.Bands -2"},
+	} {
+		d, err := prompt.NewNearDedup(tt.cfg)
+		assert.Nil(t, d, "%+v", tt.cfg)
+		assert.ErrorContains(t, err, tt.want)
+		assert.ErrorContains(t, tt.cfg.Validate(), tt.want)
+	}
+	assert.NoError(t, prompt.NearDedupConfig{}.Validate())
+	assert.NoError(t, prompt.NearDedupConfig{Threshold: 1, NumPerm: 16, Bands: 16}.Validate())
+	assert.Panics(t, func() { prompt.MustNearDedup(prompt.NearDedupConfig{Bands: 200}) })
+}
+
+// Character shingles longer than 63 runes are used as set, not cut short:
+// a text of exactly k runes is one shingle, and one more rune makes a
+// second, so the two share one shingle of two (Jaccard 1/2).
+func TestNearDedupLongCharShingles(t *testing.T) {
+	d := prompt.MustNearDedup(prompt.NearDedupConfig{ShingleSize: 80, Seed: 1})
+	assert.Equal(t, 80, d.Config().ShingleSize)
+	a := strings.Repeat("abcdefghij", 8)
+	assert.InDelta(t, 0.5, d.Similarity(a, a+"k"), 0.15)
 }
 
 func TestDecontaminator(t *testing.T) {
@@ -186,7 +221,7 @@ func TestDedupInPipelineRecordsDrops(t *testing.T) {
 	)
 	p := &prefdata.Pipeline{
 		Source:        src,
-		PromptFilters: []prefdata.PromptFilter{prompt.NewExactDedup(), prompt.NewNearDedup(prompt.NearDedupConfig{})},
+		PromptFilters: []prefdata.PromptFilter{prompt.NewExactDedup(), prompt.MustNearDedup(prompt.NearDedupConfig{})},
 		Generators: []prefdata.Generator{prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
 			return []prefdata.Response{{ID: "r-" + p.ID, PromptID: p.ID, Text: "ok"}}, nil
 		})},
@@ -297,7 +332,7 @@ func TestNearDedupRealEvalSet(t *testing.T) {
 	var drops []string
 	src := prompt.Filtered(prefdata.Prompts(ps...), func(p prefdata.Prompt, filter, reason string) {
 		drops = append(drops, p.Text())
-	}, prompt.NewExactDedup(), prompt.NewNearDedup(prompt.NearDedupConfig{Seed: 1}))
+	}, prompt.NewExactDedup(), prompt.MustNearDedup(prompt.NearDedupConfig{Seed: 1}))
 	kept, _, err := readAll(t, src)
 	require.NoError(t, err)
 	template := 0

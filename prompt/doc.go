@@ -24,6 +24,8 @@
 //     permutations, LSH banding (18 bands of 7 rows for the default Jaccard
 //     threshold 0.7, from [OptimalBands]), each candidate checked against its
 //     signature; deterministic for a seed, linear time and memory.
+//     [NewNearDedup] returns an error for an impossible configuration;
+//     [MustNearDedup] is for configurations written in the code.
 //   - [Decontaminator]: shares a word 8-gram with an evaluation prompt.
 //   - [Classifier]: an LLM (any [prefdata.Generator]) picks one category of
 //     a taxonomy ([DefaultTaxonomy]); answers are parsed leniently and

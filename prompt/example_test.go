@@ -41,7 +41,11 @@ func ExampleNewReader() {
 }
 
 func ExampleNearDedup() {
-	d := prompt.NewNearDedup(prompt.NearDedupConfig{Seed: 1})
+	d, err := prompt.NewNearDedup(prompt.NearDedupConfig{Seed: 1})
+	if err != nil {
+		fmt.Println(err) // an impossible setting, such as Threshold 1.5
+		return
+	}
 	for i, text := range []string{
 		"Explain how a hash table works, and give a small example in Python.",
 		"Explain how a hash table works and give a small example in Python please.",
@@ -74,7 +78,7 @@ func ExampleFiltered() {
 	add("coding", "write a program number 0 that prints the FIRST prime!")
 	add("math", "What is 17 times 23?")
 	add("writing", "Write a sonnet about the autumn rain in the city.")
-	filtered := prompt.Filtered(prefdata.Prompts(ps...), nil, prompt.NewExactDedup(), prompt.NewNearDedup(prompt.NearDedupConfig{}))
+	filtered := prompt.Filtered(prefdata.Prompts(ps...), nil, prompt.NewExactDedup(), prompt.MustNearDedup(prompt.NearDedupConfig{}))
 	sel := prompt.Balance(filtered, prompt.BalanceConfig{Total: 6, Seed: 1})
 	n := 0
 	for {

@@ -171,7 +171,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	p := &prefdata.Pipeline{
 		Source:        src,
-		PromptFilters: []prefdata.PromptFilter{prompt.NewExactDedup(), prompt.NewNearDedup(prompt.NearDedupConfig{})},
+		PromptFilters: []prefdata.PromptFilter{prompt.NewExactDedup(), prompt.MustNearDedup(prompt.NearDedupConfig{})},
 		Generators:    gens,
 		Filters:       append(rules, judging...),
 		Labeler:       labeler,

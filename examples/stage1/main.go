@@ -78,10 +78,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		readers = append(readers, r)
 		srcs = append(srcs, r)
 	}
-	filters := []prefdata.PromptFilter{
-		prompt.NewExactDedup(),
-		prompt.NewNearDedup(prompt.NearDedupConfig{Threshold: *threshold, Seed: *seed}),
+	near, err := prompt.NewNearDedup(prompt.NearDedupConfig{Threshold: *threshold, Seed: *seed})
+	if err != nil {
+		return fmt.Errorf("-threshold: %w", err)
 	}
+	filters := []prefdata.PromptFilter{prompt.NewExactDedup(), near}
 	if len(evals) > 0 {
 		var evalPrompts []prefdata.Prompt
 		for _, path := range evals {

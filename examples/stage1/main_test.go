@@ -124,3 +124,12 @@ func TestFunnelRealData(t *testing.T) {
 	assert.Equal(t, "0", field(t, out, "bad"))
 	assert.Equal(t, "100", field(t, out, "selected"))
 }
+
+// An impossible flag value is an error naming the flag, not a panic.
+func TestFunnelBadThreshold(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	require.NoError(t, os.WriteFile(in, []byte(input), 0o644))
+	err := run(context.Background(), []string{"-in", in, "-threshold", "1.5"}, &bytes.Buffer{})
+	assert.ErrorContains(t, err, "-threshold: prompt: NearDedupConfig.Threshold 1.5 is outside [0, 1]")
+}
