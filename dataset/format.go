@@ -296,7 +296,9 @@ func (trlStandard) encode(p prefdata.Pair, o Options) (any, error) {
 		return nil, errors.New("prompt has no messages")
 	}
 	row := trlStandardRow{Prompt: StandardPrompt(p.Prompt.Messages), Chosen: p.Chosen.Text, Rejected: p.Rejected.Text}
-	if o.Margin {
+	if o.Margin || o.Provenance {
+		// The row's margin column hides the provenance one of the same
+		// name, so it must carry the margin whenever either asks for it.
 		m := p.Margin
 		row.Margin = &m
 	}
@@ -350,7 +352,9 @@ func (trlConversational) encode(p prefdata.Pair, o Options) (any, error) {
 		Chosen:   append(cloneMsgs(tail), assistant(p.Chosen.Text)),
 		Rejected: append(cloneMsgs(tail), assistant(p.Rejected.Text)),
 	}
-	if o.Margin {
+	if o.Margin || o.Provenance {
+		// The row's margin column hides the provenance one of the same
+		// name, so it must carry the margin whenever either asks for it.
 		m := p.Margin
 		row.Margin = &m
 	}

@@ -115,6 +115,7 @@ func optionSets() map[string]Options {
 		"plain":      {},
 		"margin":     {Margin: true},
 		"provenance": {Provenance: true, Margin: true},
+		"prov-only":  {Provenance: true},
 	}
 }
 
@@ -428,5 +429,22 @@ func TestDatasetInfo(t *testing.T) {
 	}
 	if _, err := DatasetInfo(Hub, "x", files); err == nil {
 		t.Error("DatasetInfo accepted the hub format")
+	}
+}
+
+// TestProvenanceCarriesMarginInTRL: Options.Provenance promises a margin
+// column in every format; in the TRL formats the format's own optional
+// margin column must not hide it.
+func TestProvenanceCarriesMarginInTRL(t *testing.T) {
+	p := samplePairs()[0]
+	for _, f := range []Format{TRLStandard, TRLConversational} {
+		out := writeAll(t, f, Options{Provenance: true}, samplePairs()[:1])
+		var row map[string]any
+		if err := json.Unmarshal(out, &row); err != nil {
+			t.Fatal(err)
+		}
+		if m, ok := row["margin"]; !ok || m != p.Margin {
+			t.Errorf("%s with provenance: margin column %v (present %v), want %v", f, m, ok, p.Margin)
+		}
 	}
 }
