@@ -62,6 +62,13 @@ var _ prefdata.PromptSource = (*Balancer)(nil)
 // prompts in memory; put dedup and classification before it with
 // [Filtered]. Item errors of src are passed on while it reads; any other
 // error ends it.
+//
+// The prompts Balance leaves out are not visible to a [prefdata.Pipeline]
+// that reads from it: a pipeline sees only the prompts Next returns, so they
+// are neither counted in Stats.Prompt.Dropped nor written to the run
+// directory's prompts file (the root package has no way yet for a source to
+// report a rejection). [Balancer.Counts] gives the figures per category;
+// keep a record of the left-out prompts yourself if you need one.
 func Balance(src prefdata.PromptSource, cfg BalanceConfig) *Balancer {
 	if cfg.Uncategorized == "" {
 		cfg.Uncategorized = DefaultFallback

@@ -196,6 +196,15 @@ var _ prefdata.PromptSource = (*DifficultySelector)(nil)
 // rating fails is returned as an error wrapping a *prefdata.ItemError (the
 // pipeline records it) and the others go on. The policy's responses stay in
 // the Rater for stage 2.
+//
+// The prompts Difficulty does not keep are not visible to a
+// [prefdata.Pipeline] that reads from it: a pipeline sees only the prompts
+// Next returns (and the item errors of failed ratings, which it records), so
+// the prompts left out are neither counted in Stats.Prompt.Dropped nor
+// written to the run directory's prompts file (the root package has no way
+// yet for a source to report a rejection). [DifficultySelector.Results]
+// lists every rated prompt with its rating, decision and reason; keep a
+// record of it yourself if you need one. [RIP], a filter, has no such gap.
 func Difficulty(src prefdata.PromptSource, cfg DifficultyConfig) *DifficultySelector {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4

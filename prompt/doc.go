@@ -41,9 +41,13 @@
 // category quotas, share caps, an even spread of a total) and [Difficulty]
 // (k policy responses per prompt scored by a reward [prefdata.Scorer]; keep
 // the lowest mean reward and/or the highest variance, by quantile or
-// threshold). Put filters in front of them with [Filtered]. A [Rater] keeps
-// the policy's responses and replays them as a [prefdata.Generator], so
-// stage 2 does not pay for them twice.
+// threshold). Put filters in front of them with [Filtered]. A Pipeline sees
+// only what a source yields, so the prompts these wrappers (and a
+// [FilteredSource]) leave out are not in its stats or run directory:
+// [Balancer.Counts], [DifficultySelector.Results] and Filtered's onDrop
+// callback are where they show. A [Rater] keeps the policy's responses and
+// replays them as a [prefdata.Generator], so stage 2 does not pay for them
+// twice.
 //
 // Synthesis: [SelfInstruct] writes new prompts from seeds shown in context
 // and keeps one only if its [RougeL] against every kept prompt is below 0.7;

@@ -79,7 +79,10 @@ func Interleave(seed uint64, srcs ...Weighted) prefdata.PromptSource {
 // that needs the filtered stream ([Balance], [Difficulty]), or to run stage 1
 // without a pipeline. Rejections are counted in Funnel and passed to onDrop
 // if it is not nil (to record them); a filter's failure is returned as an
-// error wrapping a *prefdata.ItemError, and the source goes on.
+// error wrapping a *prefdata.ItemError, and the source goes on. A
+// [prefdata.Pipeline] reading from a FilteredSource sees only the prompts it
+// yields: the rejections reach its run directory only if onDrop writes them
+// there.
 func Filtered(src prefdata.PromptSource, onDrop func(p prefdata.Prompt, filter, reason string), filters ...prefdata.PromptFilter) *FilteredSource {
 	return &FilteredSource{src: src, filters: filters, onDrop: onDrop, funnel: Funnel{Dropped: map[string]int{}}, n: 1}
 }
