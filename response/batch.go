@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -307,9 +308,11 @@ func (b *BatchGenerator) Submit(ctx context.Context, src prefdata.PromptSource) 
 }
 
 // listByHash returns the batches on the server that carry an input-file hash
-// in their metadata, by hash (nil when the server cannot list batches).
-func (b *BatchGenerator) listByHash(ctx context.Context) map[string]openai.Batch {
-	out := map[string]openai.Batch{}
+// in their metadata, by hash, newest first as the API lists them (empty when
+// the server cannot list batches). One hash can have several batches: the
+// same lines are sent again in the same file after their batch expired.
+func (b *BatchGenerator) listByHash(ctx context.Context) map[string][]openai.Batch {
+	out := map[string][]openai.Batch{}
 	var after *string
 	for range 100 {
 		limit := 100
@@ -319,7 +322,7 @@ func (b *BatchGenerator) listByHash(ctx context.Context) map[string]openai.Batch
 		}
 		for _, bt := range resp.Data {
 			if h, ok := bt.Metadata["prefdata_hash"].(string); ok {
-				out[h] = bt
+				out[h] = append(out[h], bt)
 			}
 		}
 		if !resp.HasMore || len(resp.Data) == 0 {
@@ -332,7 +335,7 @@ func (b *BatchGenerator) listByHash(ctx context.Context) map[string]openai.Batch
 }
 
 // submitFile writes, uploads and submits one input file, and records it.
-func (b *BatchGenerator) submitFile(ctx context.Context, f *pendingFile, adopt map[string]openai.Batch) error {
+func (b *BatchGenerator) submitFile(ctx context.Context, f *pendingFile, adopt map[string][]openai.Batch) error {
 	sum := sha256.Sum256(f.buf.Bytes())
 	hash := hex.EncodeToString(sum[:16])
 	name := fmt.Sprintf("batch_input_%s_%s.jsonl", unsafeName.ReplaceAllString(b.g.name, "_"), hash[:12])
@@ -340,7 +343,7 @@ func (b *BatchGenerator) submitFile(ctx context.Context, f *pendingFile, adopt m
 		return fmt.Errorf("response: batch input file: %w", err)
 	}
 	rec := batchRecord{Generator: b.tag, Kind: "submitted", File: name, Hash: hash, CustomIDs: f.ids}
-	if bt, ok := adopt[hash]; ok && bt.Status != "failed" && bt.Status != "cancelled" && bt.Status != "expired" {
+	if bt, ok := b.adoptable(adopt[hash]); ok {
 		rec.BatchID, rec.InputFileID = bt.ID, bt.InputFileID
 	} else {
 		file, err := b.retry(ctx, func(ctx context.Context) (any, error) {
@@ -369,6 +372,24 @@ func (b *BatchGenerator) submitFile(ctx context.Context, f *pendingFile, adopt m
 	return nil
 }
 
+// adoptable returns the newest of bts (batches of one input-file hash) that
+// a crash left unrecorded: one this generator does not know yet and that
+// did not end without its work.
+func (b *BatchGenerator) adoptable(bts []openai.Batch) (openai.Batch, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, bt := range bts {
+		switch bt.Status {
+		case "failed", "cancelled", "cancelling", "expired":
+			continue
+		}
+		if !slices.Contains(b.order, bt.ID) {
+			return bt, true
+		}
+	}
+	return openai.Batch{}, false
+}
+
 // createBatch creates the batch of an uploaded file. Before retrying a
 // failed creation it looks for the batch by the file's hash: the server may
 // have created it and lost only the answer, and a second batch would pay
@@ -389,8 +410,10 @@ func (b *BatchGenerator) createBatch(ctx context.Context, fileID, hash string) (
 		if !a.retry || attempt >= b.g.retry.Attempts {
 			return "", a.err
 		}
-		if found, ok := b.listByHash(ctx)[hash]; ok && found.InputFileID == fileID {
-			return found.ID, nil
+		for _, found := range b.listByHash(ctx)[hash] {
+			if found.InputFileID == fileID {
+				return found.ID, nil
+			}
 		}
 		wait := a.retryAfter
 		if wait <= 0 || wait > b.g.retry.MaxRetryAfter {

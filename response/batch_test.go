@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -264,4 +265,38 @@ func TestBatchExpiredLinesAreSentAgain(t *testing.T) {
 	n, err = b.Submit(context.Background(), prefdatatest.CountingSource(4))
 	require.NoError(t, err)
 	assert.Zero(t, n)
+}
+
+func TestBatchResentFileWithLostCreateIsNotPaidTwice(t *testing.T) {
+	// A batch expires as a whole, so the same lines go again in a file
+	// identical to the first (same hash), and the answer to that second
+	// creation is lost. Looking the batch up by hash must find the new
+	// batch, not the expired one, or a third batch pays for the lines again.
+	var expire atomic.Bool
+	expire.Store(true)
+	srv := openaitest.NewServer(openaitest.Config{LostBatchCreates: 2, BatchExpire: func(string) bool { return expire.Load() }})
+	defer srv.Close()
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	var sl sleeps
+	b, err := response.NewBatch(response.Config{BaseURL: srv.URL, Model: "m", Sleep: sl.sleep}, response.BatchConfig{Dir: dir})
+	require.NoError(t, err)
+	require.NoError(t, b.Run(context.Background(), prefdatatest.CountingSource(3)))
+	require.Len(t, srv.Batches(), 1)
+	assert.Equal(t, "expired", srv.Batches()[0].Status)
+
+	expire.Store(false)
+	n, err := b.Submit(context.Background(), prefdatatest.CountingSource(3))
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	require.Len(t, srv.Batches(), 2, "one new batch for the expired lines, found again after its answer was lost")
+	require.NoError(t, b.Wait(context.Background()))
+	ids, finished, err := b.Batches()
+	require.NoError(t, err)
+	assert.Equal(t, []string{srv.Batches()[0].ID, srv.Batches()[1].ID}, ids)
+	assert.Equal(t, 2, finished)
+	rs, err := b.Generate(context.Background(), prefdatatest.NewPrompt("prompt 1"))
+	require.NoError(t, err)
+	assert.Len(t, rs, 1)
 }
