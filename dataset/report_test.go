@@ -302,3 +302,36 @@ func TestWriteReportFilesAndEmptyRun(t *testing.T) {
 		t.Error("an empty directory's summary claims stats")
 	}
 }
+
+// TestSummaryTellsPromptsApartByContent: two source files may number
+// different prompts alike; the run directory keeps both, and so must the
+// summary.
+func TestSummaryTellsPromptsApartByContent(t *testing.T) {
+	d, err := prefdata.OpenRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	a := prefdata.Prompt{ID: "1", Source: "a.jsonl", Category: "math", Messages: []prefdata.Message{msg("user", "What is 2+2?")}}
+	b := prefdata.Prompt{ID: "1", Source: "b.jsonl", Category: "writing", Messages: []prefdata.Message{msg("user", "Write a haiku.")}}
+	p := &prefdata.Pipeline{
+		Source:     prefdata.Prompts(a, b),
+		Generators: []prefdata.Generator{sampleGenerator("gen-a", "model-a", 1)},
+		Labeler:    prefdata.LabelerFunc(func(context.Context, prefdata.Candidate) ([]prefdata.Pair, error) { return nil, nil }),
+		Dir:        d,
+	}
+	st, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Summarize(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Prompts.Recorded != st.Prompt.Out || s.Prompts.Kept != 2 {
+		t.Errorf("summary: %d prompts recorded, %d kept; the run kept %d", s.Prompts.Recorded, s.Prompts.Kept, st.Prompt.Out)
+	}
+	if len(s.Prompts.BySource) != 2 || len(s.Prompts.ByCategory) != 2 {
+		t.Errorf("by source %v, by category %v: want both files and both categories", s.Prompts.BySource, s.Prompts.ByCategory)
+	}
+}

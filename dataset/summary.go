@@ -263,7 +263,7 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 
 // accum gathers the files' records, each item once.
 type accum struct {
-	prompts   map[string]promptLine
+	prompts   map[string]promptLine // ID and content ID
 	responses map[string]prefdata.Response
 	scores    map[string]prefdata.Score      // response/scorer/aspect
 	comps     map[string]prefdata.Comparison // a/b/scorer
@@ -305,7 +305,9 @@ func (a *accum) prompt(b []byte) error {
 	if err := json.Unmarshal(b, &pl); err != nil {
 		return err
 	}
-	a.prompts[pl.Prompt.ID] = pl
+	// Keyed as the pipeline keys prompts: by ID and content, since two
+	// source files may number different prompts alike.
+	a.prompts[pl.Prompt.ID+"\x00"+prefdata.ContentID(pl.Prompt.Messages)] = pl
 	return nil
 }
 
