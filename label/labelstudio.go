@@ -137,7 +137,8 @@ func ExportLabelStudio(w io.Writer, pairs []prefdata.Pair) error {
 		tasks = append(tasks, LSTask{
 			Data: LSData{Prompt: renderPrompt(p.Prompt), Left: left.Text, Right: right.Text, PairID: p.ID, PromptID: p.Prompt.ID, LeftID: left.ID, RightID: right.ID},
 			Predictions: []LSPrediction{{ModelVersion: model, Score: p.Provenance.Confidence, Result: []LSResult{{
-				FromName: LSPairwise, ToName: "left,right", Type: "pairwise", Value: val,
+				// A Pairwise result names the control itself as to_name.
+				FromName: LSPairwise, ToName: LSPairwise, Type: "pairwise", Value: val,
 			}}}},
 		})
 	}
