@@ -555,17 +555,16 @@ func (b *BatchGenerator) poll(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-// outputLine is one line of a batch output or error file.
+// outputLine is one line of a batch output or error file: OpenAI writes
+// "error" as null or {"code", "message"}; vLLM's run-batch as a string, or
+// an error object with a numeric code.
 type outputLine struct {
 	CustomID string `json:"custom_id"`
 	Response *struct {
 		StatusCode int             `json:"status_code"`
 		Body       json.RawMessage `json:"body"`
 	} `json:"response"`
-	Error *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
+	Error json.RawMessage `json:"error"`
 }
 
 // download reads a result file into got.
@@ -587,13 +586,57 @@ func (b *BatchGenerator) download(ctx context.Context, fileID string, got map[st
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		var ol outputLine
-		if err := json.Unmarshal(sc.Bytes(), &ol); err != nil {
+		cid, r, err := b.parseResultLine(sc.Bytes())
+		if err != nil {
 			return fmt.Errorf("file %s line %d: %w", fileID, n, err)
 		}
-		got[ol.CustomID] = b.result(ol)
+		got[cid] = r
 	}
 	return sc.Err()
+}
+
+// parseResultLine reads one line of a result file. A line it cannot read
+// but whose custom_id it finds fails that item alone; only a line without
+// a custom_id, whose item cannot be named, is an error.
+func (b *BatchGenerator) parseResultLine(data []byte) (string, batchResult, error) {
+	var ol outputLine
+	if err := json.Unmarshal(data, &ol); err != nil {
+		var id struct {
+			CustomID string `json:"custom_id"`
+		}
+		if json.Unmarshal(data, &id) != nil || id.CustomID == "" {
+			return "", batchResult{}, fmt.Errorf("not a batch result line: %w", err)
+		}
+		return id.CustomID, batchResult{Error: fmt.Sprintf("unreadable result line: %v", err)}, nil
+	}
+	if ol.CustomID == "" {
+		return "", batchResult{}, errors.New("batch result line has no custom_id")
+	}
+	return ol.CustomID, b.result(ol), nil
+}
+
+// lineError returns the message of a result line's "error" field, "" when
+// it is absent or null.
+func lineError(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var e struct {
+		Code    any    `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(raw, &e) == nil && e.Message != "" {
+		if c := codeString(e.Code); c != "" {
+			return c + ": " + e.Message
+		}
+		return e.Message
+	}
+	return bodySnippet(raw)
 }
 
 // result turns one output line into a response or an error.
@@ -602,14 +645,17 @@ func (b *BatchGenerator) result(ol outputLine) batchResult {
 	if !ok || i < 0 || i >= b.g.cfg.Samples {
 		return batchResult{Error: fmt.Sprintf("custom_id %q is not one of this generator's", ol.CustomID)}
 	}
-	if ol.Error != nil && ol.Error.Message != "" {
-		return batchResult{Error: fmt.Sprintf("batch line error %s: %s", ol.Error.Code, ol.Error.Message)}
+	if msg := lineError(ol.Error); msg != "" {
+		return batchResult{Error: "batch line error " + msg}
 	}
 	if ol.Response == nil {
 		return batchResult{Error: "batch line has neither response nor error"}
 	}
 	if ol.Response.StatusCode != 200 {
 		se := &StatusError{StatusCode: ol.Response.StatusCode, Message: bodySnippet(ol.Response.Body)}
+		if se.Message == "null" {
+			se.Message = ""
+		}
 		var er struct {
 			Error *openai.APIError `json:"error"`
 		}
