@@ -2,6 +2,7 @@ package label
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -69,9 +70,11 @@ func TestCohenKappaErrors(t *testing.T) {
 	near(t, "kappa with missing", k, 0, 1e-12)
 }
 
-// Fleiss' kappa, the worked example of Fleiss (1971) as reproduced in
-// Wikipedia's "Fleiss' kappa" article: 14 raters put 10 subjects into 5
-// categories; the article gives P̄ = 0.378, P̄e = 0.213 and kappa = 0.210.
+// Fleiss' kappa, the worked example of Wikipedia's "Fleiss' kappa" article
+// (the article's own illustration, not Fleiss's data): 14 raters put 10
+// subjects into 5 categories; the article gives P̄ = 0.378, P̄e = 0.213 and
+// kappa = 0.210, and statsmodels' test_inter_rater.py (test_fleiss_kappa)
+// checks its fleiss_kappa against the same 0.210.
 //
 // By hand: column totals are 20, 28, 39, 21, 32 of 140 ratings, so p_j =
 // 0.143, 0.200, 0.279, 0.150, 0.229 and P̄e = Σ p_j² = 0.2128. Row P_i =
@@ -119,6 +122,63 @@ func TestFleissKappaWikipedia(t *testing.T) {
 	near(t, "kappa from ratings", k2, k, 1e-12)
 }
 
+// Fleiss' kappa on Fleiss's own data (Fleiss 1971, "Measuring nominal scale
+// agreement among many raters", Psychological Bulletin 76(5)): 30 patients,
+// 6 psychiatrists, 5 diagnoses, as the R package irr ships it (data set
+// "diagnoses", one column per rater). irr's kappam.fleiss(diagnoses) gives
+// Kappa = 0.4302445, the value statsmodels' test_inter_rater.py
+// (test_fleiss_kappa_irr) checks its fleiss_kappa against to 7 decimals.
+func TestFleissKappaDiagnoses(t *testing.T) {
+	diagnoses := Ratings{
+		{4, 4, 4, 4, 4, 4}, {2, 2, 2, 5, 5, 5}, {2, 3, 3, 3, 3, 5}, {5, 5, 5, 5, 5, 5},
+		{2, 2, 2, 4, 4, 4}, {1, 1, 3, 3, 3, 3}, {3, 3, 3, 3, 5, 5}, {1, 1, 3, 3, 3, 4},
+		{1, 1, 4, 4, 4, 4}, {5, 5, 5, 5, 5, 5}, {1, 4, 4, 4, 4, 4}, {1, 2, 4, 4, 4, 4},
+		{2, 2, 2, 3, 3, 3}, {1, 4, 4, 4, 4, 4}, {2, 2, 4, 4, 4, 5}, {3, 3, 3, 3, 3, 5},
+		{1, 1, 1, 4, 5, 5}, {1, 1, 1, 1, 1, 2}, {2, 2, 4, 4, 4, 4}, {1, 3, 3, 5, 5, 5},
+		{5, 5, 5, 5, 5, 5}, {2, 4, 4, 4, 4, 4}, {2, 2, 4, 5, 5, 5}, {1, 1, 4, 4, 4, 4},
+		{1, 4, 4, 4, 4, 5}, {2, 2, 2, 2, 2, 4}, {1, 1, 1, 1, 5, 5}, {2, 2, 4, 4, 4, 4},
+		{1, 3, 3, 3, 3, 3}, {5, 5, 5, 5, 5, 5},
+	}
+	counts, cats := Counts(diagnoses)
+	// The column totals statsmodels checks (test_aggregate_raters): the
+	// data was typed in right.
+	totals := make([]int, len(cats))
+	for _, row := range counts {
+		for j, c := range row {
+			totals[j] += c
+		}
+	}
+	if want := []int{26, 26, 30, 55, 43}; fmt.Sprint(totals) != fmt.Sprint(want) {
+		t.Fatalf("category totals %v, want %v", totals, want)
+	}
+	k, err := FleissKappa(counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "kappa", k, 0.4302445, 5e-8)
+}
+
+// Cohen's kappa on the 3x3 table statsmodels checks against SAS's PROC FREQ
+// printout (test_inter_rater.py, UnweightedCohens: table10 =
+// [[0,4,1],[0,8,0],[0,1,5]], rows rater 1, columns rater 2): kappa =
+// 0.4842.
+func TestCohenKappaSAS(t *testing.T) {
+	table := [3][3]int{{0, 4, 1}, {0, 8, 0}, {0, 1, 5}}
+	var a, b []int
+	for i, row := range table {
+		for j, n := range row {
+			for range n {
+				a, b = append(a, i), append(b, j)
+			}
+		}
+	}
+	k, err := CohenKappa(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "kappa", k, 0.4842, 0.00005)
+}
+
 func TestFleissKappaNeedsFixedRaters(t *testing.T) {
 	_, err := FleissKappa([][]int{{2, 1}, {1, 1}})
 	if err == nil {
@@ -131,9 +191,10 @@ func TestFleissKappaNeedsFixedRaters(t *testing.T) {
 // Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability"
 // (Annenberg School for Communication, departmental paper 43), section C:
 // 4 observers, 12 units, values 1..5, 7 ratings missing. The paper gives
-// alpha = 0.743 (nominal); the ordinal value 0.815 is the one given for the
-// same data (also reproduced by the R package irr's kripp.alpha and by the
-// Python package krippendorff's tests).
+// alpha = 0.743 (nominal). The ordinal value 0.815 is not in the paper: it
+// is the one the Python package krippendorff (pln-fing-udelar/
+// fast-krippendorff, tests/test_krippendorff.py, test_ordinal_metric)
+// checks on the same data.
 //
 // By hand (nominal): unit 12 has one value and is not pairable, leaving
 // n = 40 pairable values. Each ordered pair of values inside a unit of m
@@ -168,6 +229,31 @@ func TestKrippendorffAlphaPaper(t *testing.T) {
 		t.Fatal(err)
 	}
 	near(t, "ordinal alpha", ord, 0.815, 0.0005)
+}
+
+// Krippendorff's alpha, the computational example of Wikipedia's
+// "Krippendorff's alpha" article: 3 coders, 15 units, values 1..4, most
+// ratings missing (unit 14 has none, units 2 and 9 one). The article gives
+// alpha = 0.691; the Python package krippendorff checks 0.691358
+// (test_nominal_metric_reliability_data).
+func TestKrippendorffAlphaWikipedia(t *testing.T) {
+	const M = Missing
+	coders := [][]int{
+		{M, M, M, M, M, 3, 4, 1, 2, 1, 1, 3, 3, M, 3},
+		{1, M, 2, 1, 3, 3, 4, 3, M, M, M, M, M, M, M},
+		{M, M, 2, 1, 3, 4, 4, M, 2, 1, 1, 3, 3, M, 4},
+	}
+	r := make(Ratings, 15)
+	for u := range r {
+		for _, c := range coders {
+			r[u] = append(r[u], c[u])
+		}
+	}
+	a, err := KrippendorffAlpha(r, Nominal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "nominal alpha", a, 0.691358, 5e-7)
 }
 
 func TestKrippendorffAlphaEdges(t *testing.T) {
