@@ -87,10 +87,16 @@ func brackets(text string, maxInner int) []bracket {
 }
 
 // number reads an optionally signed decimal number filling s (spaces
-// around allowed).
+// around allowed): digits with at most one point, not first. Other forms
+// strconv.ParseFloat takes ("NaN", "inf", "1e1", "0x1p3") are not ratings.
 func number(s string) (float64, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" || strings.ContainsAny(s, "eE") || strings.HasPrefix(s, ".") {
+	digits := s
+	if strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-") {
+		digits = s[1:]
+	}
+	if digits == "" || digits[0] == '.' || strings.Count(digits, ".") > 1 ||
+		strings.TrimLeft(digits, "0123456789.") != "" {
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(s, 64)

@@ -37,6 +37,13 @@ func TestParseRating(t *testing.T) {
 		{"Rating: 8", 0, filter.ErrNoVerdict},
 		{"no verdict at all", 0, filter.ErrNoVerdict},
 		{"Rating: [[rating]]", 0, filter.ErrNoVerdict},
+		// Only plain decimals are ratings: ParseFloat's other forms would
+		// turn a judge's "[[NaN]]" or "[[inf]]" into a number.
+		{"Rating: [[NaN]]", 0, filter.ErrNoVerdict},
+		{"Rating: [[inf]]", 0, filter.ErrNoVerdict},
+		{"Rating: [[Infinity]]", 0, filter.ErrNoVerdict},
+		{"Rating: [[0x1p3]]", 0, filter.ErrNoVerdict},
+		{"Rating: [[1e1]]", 0, filter.ErrNoVerdict},
 		{"", 0, filter.ErrNoVerdict},
 	}
 	for _, tt := range tests {
