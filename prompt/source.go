@@ -230,7 +230,7 @@ func (r *Reader) Next(ctx context.Context) (prefdata.Prompt, error) {
 		}
 		if err != nil {
 			r.rep.Bad++
-			if r.cfg.MaxListed < 0 || len(r.rep.Listed) < r.cfg.MaxListed {
+			if len(r.rep.Listed) < r.cfg.MaxListed { // a negative MaxListed lists none
 				r.rep.Listed = append(r.rep.Listed, BadRecord{Item: item, Err: err.Error()})
 			}
 			if r.cfg.SkipBad {

@@ -1,0 +1,180 @@
+package prompt_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/prompt"
+)
+
+// A negative MaxListed lists no bad record (they are still counted).
+func TestReaderMaxListedNegativeListsNone(t *testing.T) {
+	r := prompt.NewReader(strings.NewReader(badInput), prompt.ReaderConfig{Name: "data.jsonl", SkipBad: true, MaxListed: -1})
+	_, bad, err := readAll(t, r)
+	require.NoError(t, err)
+	rep := r.Report()
+	assert.Equal(t, len(bad), rep.Bad)
+	assert.Positive(t, rep.Bad)
+	assert.Empty(t, rep.Listed)
+
+	r = prompt.NewReader(strings.NewReader(badInput), prompt.ReaderConfig{SkipBad: true, MaxListed: 2})
+	_, _, err = readAll(t, r)
+	require.NoError(t, err)
+	assert.Len(t, r.Report().Listed, 2)
+}
+
+// A conversation whose last user turn is empty is an empty prompt, even if
+// an earlier user turn has text: the model would be asked to answer nothing.
+func TestReaderLastUserTurnEmpty(t *testing.T) {
+	in := `{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "  "}]}` + "\n" +
+		`{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}, {"from": "human", "value": ""}]}` + "\n"
+	r := prompt.NewReader(strings.NewReader(in), prompt.ReaderConfig{Name: "c.jsonl", SkipBad: true})
+	ps, bad, err := readAll(t, r)
+	require.NoError(t, err)
+	assert.Empty(t, ps)
+	require.Len(t, bad, 2)
+	assert.Equal(t, "c.jsonl:1", bad[0].Item)
+	assert.ErrorContains(t, bad[0], "empty prompt")
+}
+
+// A rejection with an empty reason is still a rejection.
+func TestFilteredEmptyRejectReason(t *testing.T) {
+	f := prefdata.NamedPromptFilter("silent", prefdata.PromptFilterFunc(func(ctx context.Context, p prefdata.Prompt) (prefdata.Prompt, error) {
+		if p.ID == "b" {
+			return p, prefdata.Reject("")
+		}
+		return p, nil
+	}))
+	var dropped []string
+	src := prompt.Filtered(prefdata.Prompts(userPrompt("a", "one"), userPrompt("b", "two")), func(p prefdata.Prompt, filter, reason string) {
+		dropped = append(dropped, p.ID+" "+filter)
+	}, f)
+	ps, _, err := readAll(t, src)
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, "a", ps[0].ID)
+	assert.Equal(t, []string{"b silent"}, dropped)
+	assert.Equal(t, map[string]int{"silent": 1}, src.Funnel().Dropped)
+}
+
+// A source error that ends a batch early is returned, even by a source
+// that would not say it twice.
+func TestFilteredKeepsSourceErrorOfPartialBatch(t *testing.T) {
+	boom := errors.New("disk gone")
+	calls := 0
+	src := prefdata.PromptSourceFunc(func(ctx context.Context) (prefdata.Prompt, error) {
+		calls++
+		switch calls {
+		case 1:
+			return userPrompt("a", "one"), nil
+		case 2:
+			return prefdata.Prompt{}, boom
+		}
+		return prefdata.Prompt{}, io.EOF
+	})
+	ps, _, err := readAll(t, prompt.Filtered(src, nil).Concurrency(4))
+	assert.Len(t, ps, 1)
+	assert.ErrorIs(t, err, boom)
+}
+
+// An impossible BalanceConfig is an error naming the field, not a panic.
+func TestBalanceConfigErrors(t *testing.T) {
+	in := catPrompts(map[string]int{"coding": 5, "math": 5})
+	for _, tt := range []struct {
+		cfg  prompt.BalanceConfig
+		want string
+	}{
+		{prompt.BalanceConfig{Quotas: map[string]int{"math": -1}}, `BalanceConfig.Quotas["math"] is -1`},
+		{prompt.BalanceConfig{Total: -3}, "BalanceConfig.Total is -3"},
+		{prompt.BalanceConfig{MaxShare: -0.1}, "BalanceConfig.MaxShare is -0.1"},
+		{prompt.BalanceConfig{MaxShare: 1.5}, "BalanceConfig.MaxShare is 1.5"},
+	} {
+		var err error
+		require.NotPanics(t, func() { _, _, err = readAll(t, prompt.Balance(prefdata.Prompts(in...), tt.cfg)) }, "%+v", tt.cfg)
+		assert.ErrorContains(t, err, tt.want)
+	}
+}
+
+// Evol and SelfInstruct without a model say so instead of panicking, and a
+// prompt with no user turn is one failed item.
+func TestSynthBadInput(t *testing.T) {
+	gen := prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		return []prefdata.Response{{ID: "r", PromptID: p.ID, Text: "<prompt>Write a sonnet about a lighthouse keeper who counts ships at night.</prompt>"}}, nil
+	})
+	var err error
+	require.NotPanics(t, func() { _, err = prompt.Evol(prefdata.Prompts(userPrompt("a", "Hi there friend")), prompt.EvolConfig{}).Next(context.Background()) })
+	assert.ErrorContains(t, err, "EvolConfig.Gen is nil")
+	require.NotPanics(t, func() {
+		_, err = prompt.SelfInstruct(prompt.SelfInstructConfig{Seeds: []prefdata.Prompt{userPrompt("s", "Write a poem.")}, N: 1}).Next(context.Background())
+	})
+	assert.ErrorContains(t, err, "SelfInstructConfig.Gen is nil")
+
+	noUser := prefdata.Prompt{ID: "sys-only", Messages: []prefdata.Message{{Role: prefdata.RoleSystem, Content: "Be brief."}}}
+	empty := prefdata.Prompt{ID: "empty"}
+	var ps []prefdata.Prompt
+	var bad []*prefdata.ItemError
+	require.NotPanics(t, func() {
+		ps, bad, err = readAll(t, prompt.Evol(prefdata.Prompts(noUser, empty, userPrompt("ok", "Write a poem about the sea.")), prompt.EvolConfig{Gen: gen}))
+	})
+	require.NoError(t, err)
+	require.Len(t, bad, 2)
+	assert.Equal(t, "sys-only", bad[0].Item)
+	assert.ErrorContains(t, bad[0], "no user turn")
+	assert.Equal(t, "empty", bad[1].Item)
+	require.Len(t, ps, 1)
+	assert.Equal(t, "ok", ps[0].Meta["parent"])
+}
+
+// A rewrite replaces the last user turn and drops what followed it, rather
+// than overwriting a trailing assistant turn.
+func TestEvolRewritesLastUserTurn(t *testing.T) {
+	gen := prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		return []prefdata.Response{{ID: "r", PromptID: p.ID, Text: "<prompt>Write a sonnet about a lighthouse keeper who counts ships at night.</prompt>"}}, nil
+	})
+	p := prefdata.Prompt{ID: "conv", Messages: []prefdata.Message{
+		{Role: prefdata.RoleSystem, Content: "Be kind."},
+		{Role: prefdata.RoleUser, Content: "Write a poem."},
+		{Role: prefdata.RoleAssistant, Content: "Roses are red."},
+	}}
+	ps, bad, err := readAll(t, prompt.Evol(prefdata.Prompts(p), prompt.EvolConfig{Gen: gen}))
+	require.NoError(t, err)
+	require.Empty(t, bad)
+	require.Len(t, ps, 1)
+	assert.Equal(t, []prefdata.Message{
+		{Role: prefdata.RoleSystem, Content: "Be kind."},
+		{Role: prefdata.RoleUser, Content: "Write a sonnet about a lighthouse keeper who counts ships at night."},
+	}, ps[0].Messages)
+}
+
+// Two different prompts that share an ID (two files numbering alike) are
+// rated apart, and the Rater never replays one's responses for the other.
+func TestRaterTellsApartPromptsSharingAnID(t *testing.T) {
+	asked := map[string]int{}
+	policy := prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		asked[p.Text()]++
+		return []prefdata.Response{{ID: "r-" + p.Text(), PromptID: p.ID, Text: "answer to " + p.Text()}}, nil
+	})
+	scorer := prefdata.ScorerFunc(func(ctx context.Context, p prefdata.Prompt, rs []prefdata.Response) ([]prefdata.Score, error) {
+		return []prefdata.Score{{ResponseID: rs[0].ID, Value: float64(len(p.Text()))}}, nil
+	})
+	rater := &prompt.Rater{Policy: policy, Scorer: scorer}
+	a, b := userPrompt("1", "short"), userPrompt("1", "a longer one")
+	ra, err := rater.Rate(context.Background(), a)
+	require.NoError(t, err)
+	rb, err := rater.Rate(context.Background(), b)
+	require.NoError(t, err)
+	assert.Equal(t, 5.0, ra.Mean)
+	assert.Equal(t, 12.0, rb.Mean)
+	rs, err := rater.Generate(context.Background(), b)
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	assert.Equal(t, "answer to a longer one", rs[0].Text)
+	assert.Equal(t, map[string]int{"short": 1, "a longer one": 1}, asked, "each rated once; the replay asks nothing")
+}
