@@ -110,9 +110,10 @@ type Report struct {
 // or number), else [prefdata.ContentID] of the messages. "category" and
 // "system" are read when present.
 //
-// Empty prompts, invalid UTF-8 and prompts over MaxPromptBytes are bad
-// records, as are lines that are not JSON objects or have none of the fields
-// above. See [ReaderConfig.SkipBad] for what happens to them.
+// Empty prompts (no text in the last user turn), invalid UTF-8 and prompts
+// over MaxPromptBytes are bad records, as are lines that are not JSON
+// objects or have none of the fields above. See [ReaderConfig.SkipBad] for
+// what happens to them.
 type Reader struct {
 	cfg    ReaderConfig
 	src    io.Reader
@@ -398,15 +399,13 @@ func (r *Reader) parse(raw []byte) (prefdata.Prompt, error) {
 	if err != nil {
 		return prefdata.Prompt{}, err
 	}
-	size, hasUser := 0, false
+	// The last user turn is what the model answers: it must have text.
+	if strings.TrimSpace(p.Text()) == "" {
+		return prefdata.Prompt{}, errors.New("empty prompt")
+	}
+	size := 0
 	for _, m := range p.Messages {
 		size += len(m.Content)
-		if m.Role == prefdata.RoleUser && strings.TrimSpace(m.Content) != "" {
-			hasUser = true
-		}
-	}
-	if !hasUser {
-		return prefdata.Prompt{}, errors.New("empty prompt")
 	}
 	if size > r.cfg.MaxPromptBytes {
 		return prefdata.Prompt{}, fmt.Errorf("prompt is %d bytes, over the limit of %d", size, r.cfg.MaxPromptBytes)
