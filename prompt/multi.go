@@ -95,13 +95,15 @@ type FilteredSource struct {
 	funnel  Funnel
 	n       int
 	buf     []filtered // results of the current batch, in source order
+	srcErr  error      // a source error that ended the last batch early
 }
 
 type filtered struct {
-	p      prefdata.Prompt
-	err    error // an item error to pass on, or a failure
-	filter string
-	reason string // rejection
+	p        prefdata.Prompt
+	err      error // an item error to pass on, or a failure
+	filter   string
+	rejected bool
+	reason   string
 }
 
 // Concurrency makes the source read batches of n prompts and filter the
@@ -146,7 +148,7 @@ func (s *FilteredSource) Next(ctx context.Context) (prefdata.Prompt, error) {
 		r := s.buf[0]
 		s.buf = s.buf[1:]
 		switch {
-		case r.reason != "":
+		case r.rejected:
 			s.funnel.Dropped[r.filter]++
 			if s.onDrop != nil {
 				s.onDrop(r.p, r.filter, r.reason)
@@ -169,6 +171,10 @@ func (s *FilteredSource) Next(ctx context.Context) (prefdata.Prompt, error) {
 // fill reads the next batch and filters it. It returns io.EOF, ctx's error
 // or a source error only when the batch is empty.
 func (s *FilteredSource) fill(ctx context.Context) error {
+	if err := s.srcErr; err != nil {
+		s.srcErr = nil
+		return err
+	}
 	var batch []filtered
 	for len(batch) < s.n {
 		p, err := s.src.Next(ctx)
@@ -181,7 +187,8 @@ func (s *FilteredSource) fill(ctx context.Context) error {
 			if len(batch) == 0 {
 				return err
 			}
-			break // the error comes back on the next call
+			s.srcErr = err // returned once this batch is out
+			break
 		}
 		s.funnel.Read++
 		if p.ID == "" {
@@ -219,7 +226,7 @@ func (s *FilteredSource) apply(ctx context.Context, r *filtered) {
 		name := filterName(f, i)
 		out, err := f.FilterPrompt(ctx, r.p)
 		if reason, ok := prefdata.Rejection(err); ok {
-			r.filter, r.reason = name, reason
+			r.filter, r.rejected, r.reason = name, true, reason
 			return
 		}
 		if err != nil {
