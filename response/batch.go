@@ -451,7 +451,9 @@ func (b *BatchGenerator) retry(ctx context.Context, f func(context.Context) (any
 
 // Wait polls every unfinished batch of this generator until it ends, and
 // records the results of its lines. It returns when all are finished, or
-// with ctx's error (what finished is recorded; a later Wait goes on).
+// with ctx's error (what finished is recorded; a later Wait goes on). A
+// batch that cannot be polled or read (after retries) is left unfinished
+// while Wait goes on with the others; its error is returned at the end.
 func (b *BatchGenerator) Wait(ctx context.Context) error {
 	if err := b.load(); err != nil {
 		return err
@@ -464,12 +466,17 @@ func (b *BatchGenerator) Wait(ctx context.Context) error {
 		}
 	}
 	b.mu.Unlock()
+	var errs []error
 	for len(todo) > 0 {
 		var still []string
 		for _, id := range todo {
 			done, err := b.poll(ctx, id)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if err != nil {
-				return err
+				errs = append(errs, err)
+				continue
 			}
 			if !done {
 				still = append(still, id)
@@ -483,7 +490,7 @@ func (b *BatchGenerator) Wait(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Run submits src and waits for the results.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -299,4 +300,48 @@ func TestBatchResentFileWithLostCreateIsNotPaidTwice(t *testing.T) {
 	rs, err := b.Generate(context.Background(), prefdatatest.NewPrompt("prompt 1"))
 	require.NoError(t, err)
 	assert.Len(t, rs, 1)
+}
+
+func TestBatchWaitGoesOnPastABatchItCannotPoll(t *testing.T) {
+	// A batch the server no longer knows (deleted, another project's key)
+	// fails its own lines' polling, not the other batches'.
+	srv := openaitest.NewServer(openaitest.Config{BatchPolls: 2})
+	defer srv.Close()
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	cfg := response.Config{BaseURL: srv.URL, Model: "m", Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
+	b, err := response.NewBatch(cfg, response.BatchConfig{Dir: dir, MaxRequests: 2})
+	require.NoError(t, err)
+	_, err = b.Submit(context.Background(), prefdatatest.CountingSource(4))
+	require.NoError(t, err)
+	require.Len(t, srv.Batches(), 2)
+
+	// Record a third batch that the server never had, as another process
+	// of the same run would have.
+	var tag string
+	require.NoError(t, dir.Scan(response.FileBatches, func(rec prefdata.Record) error {
+		var r struct{ Generator string }
+		require.NoError(t, json.Unmarshal(rec.Data, &r))
+		tag = r.Generator
+		return nil
+	}))
+	gone := prefdatatest.NewPrompt("prompt 9").ID + "#0"
+	require.NoError(t, dir.Append(response.FileBatches, map[string]any{"generator": tag, "kind": "submitted", "batch_id": "batch_gone", "custom_ids": []string{gone}}))
+	b, err = response.NewBatch(cfg, response.BatchConfig{Dir: dir, MaxRequests: 2})
+	require.NoError(t, err)
+
+	err = b.Wait(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "batch_gone")
+	assert.Contains(t, err.Error(), "HTTP 404")
+	ids, finished, err := b.Batches()
+	require.NoError(t, err)
+	assert.Len(t, ids, 3)
+	assert.Equal(t, 2, finished, "the two live batches are done")
+	for i := range 4 {
+		rs, err := b.Generate(context.Background(), prefdatatest.NewPrompt(fmt.Sprint("prompt ", i)))
+		require.NoError(t, err, "prompt %d", i)
+		assert.Len(t, rs, 1)
+	}
 }
