@@ -254,9 +254,12 @@ func (c cardWriter) body(s Summary, o CardOptions) {
 		c.p("\nToken use and cost are those of the last run (responses read back from the run directory cost nothing).\n\n")
 	}
 	for _, g := range s.GeneratorRuns {
-		if g.Journaled {
-			c.p("- Generator %s answered %d prompts and failed on %d (%s).\n", md(g.Name), g.Answered, g.Failed, pct(g.Failed, g.Answered+g.Failed))
-		} else {
+		switch {
+		case g.LastRun:
+			c.p("- Generator %s was asked %d prompts in the last run, answered %d and failed on %d (%s).\n", md(g.Name), g.Asked, g.Answered, g.Failed, pct(g.Failed, g.Asked))
+		case g.RateKnown:
+			c.p("- Generator %s answered %d prompts and failed on %d over every run (%s).\n", md(g.Name), g.Answered, g.Failed, pct(g.Failed, g.Asked))
+		default:
 			c.p("- Generator %s failed on %d prompts.\n", md(g.Name), g.Failed)
 		}
 	}
@@ -309,6 +312,16 @@ func (c cardWriter) body(s Summary, o CardOptions) {
 		c.p(" The last run wrote %s to the dataset.", plural(s.Stats.PairsAI, "pair", "pairs"))
 	}
 	c.p("\n\n")
+	if len(s.Routes) > 0 {
+		c.p("New pairs of the last run by route and reason (`ai/` kept by the AI, `human/` sent to people): ")
+		for i, r := range s.Routes {
+			if i > 0 {
+				c.p(", ")
+			}
+			c.p("%s %d", md(r.Name), r.N)
+		}
+		c.p(".\n\n")
+	}
 
 	c.p("### Stage 4: human labeling\n\n")
 	h := s.Human

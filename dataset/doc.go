@@ -30,8 +30,10 @@
 // [Summary]. [WriteCard] writes the Hub dataset card (README.md with a YAML
 // header of configs and data_files) and [WriteReport] the HTML report: the
 // funnel through the four stages, prompts per category and source, responses,
-// tokens and cost per model, generator failure rates, score distributions
-// and chosen-rejected gaps, judge self-consistency, and what went to people.
+// tokens and cost per model, generator failure rates (exact for the last
+// run, from its stats), score distributions and chosen-rejected gaps, judge
+// self-consistency, the new pairs by route and reason, and what went to
+// people.
 // Charts are inline SVG drawn by this package; every bar carries its numbers
 // as data- attributes, and the page embeds the Summary as JSON.
 package dataset

@@ -33,7 +33,7 @@ const (
 // Charts: funnel; prompts-by-category, prompts-by-source, prompt-drops;
 // responses-by-model, tokens-by-model, cost-by-model, generator-failures;
 // filter-drops; scores:SCORER (or scores:SCORER/ASPECT), one per scorer;
-// gaps; judge-consistency; pairs-by-stage, chosen-by-model,
+// gaps; judge-consistency; routes; pairs-by-stage, chosen-by-model,
 // rejected-by-model; people; failures-by-stage.
 func WriteReport(w io.Writer, s Summary, o ReportOptions) error {
 	if o.Title == "" {
@@ -93,7 +93,7 @@ table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}td,th{border:1px
 func (r reportWriter) page(s Summary, o ReportOptions) {
 	r.p("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n", esc(o.Title), reportCSS)
 	r.p("<h1>%s</h1>\n", esc(o.Title))
-	r.p(`<p class="meta">Run key <code>%s</code> · created %s · updated %s`, esc(s.RunKey), fmtTime(s.Created), fmtTime(s.Updated))
+	r.p(`<p class="meta">Run key <code>%s</code> · created %s · last run started %s · updated %s`, esc(s.RunKey), fmtTime(s.Created), fmtTime(s.Started), fmtTime(s.Updated))
 	if s.HasStats {
 		r.p(" · last run took %s", s.Stats.Elapsed.Round(time.Millisecond))
 	}
@@ -133,13 +133,17 @@ func (r reportWriter) page(s Summary, o ReportOptions) {
 	r.p("<h3>Cost per model (last run, USD)</h3>\n%s\n", hbarChart("cost-by-model", cost))
 	var gf []hbar
 	for _, g := range s.GeneratorRuns {
-		note := "failure rate unknown (not journaled)"
-		if g.Journaled {
+		note := "failure rate unknown (no stats, not journaled)"
+		if g.RateKnown {
 			note = fmt.Sprintf("· %.1f%% failed", 100*g.FailureRate)
 		}
 		gf = append(gf, hbar{Label: g.Name, Segments: []segment{{"answered", float64(g.Answered)}, {"failed", float64(g.Failed)}}, Note: note})
 	}
-	r.p("<h3>Items per generator, answered and failed</h3>\n%s\n", hbarChart("generator-failures", gf))
+	gfFrom := "over every run, from the run directory"
+	if len(s.GeneratorRuns) > 0 && s.GeneratorRuns[0].LastRun {
+		gfFrom = "last run"
+	}
+	r.p("<h3>Items per generator, answered and failed (%s)</h3>\n%s\n", gfFrom, hbarChart("generator-failures", gf))
 	r.p("<table><tr><th>model</th><th>generators</th><th>responses</th><th>failed items</th><th>failure rate</th><th>prompt tokens</th><th>completion tokens</th><th>cost (USD)</th><th>sampling</th></tr>\n")
 	for _, m := range s.Models {
 		failed, rate := "n/a", "n/a"
@@ -198,6 +202,7 @@ func (r reportWriter) page(s Summary, o ReportOptions) {
 			Note: fmt.Sprintf("· %.1f%% consistent, %d ties", 100*j.Rate, j.Ties)})
 	}
 	r.p("<h3>Judge self-consistency across swapped orders</h3>\n%s\n", hbarChart("judge-consistency", jb))
+	r.p("<h3>New pairs by route and reason (last run)</h3>\n%s\n", hbarChart("routes", single("pairs", s.Routes)))
 
 	r.p("<h2>Pairs</h2>\n")
 	r.p(`<p>%d pairs in the journal of finished prompts`, s.Pairs.Total)

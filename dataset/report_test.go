@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -141,6 +142,10 @@ func TestReportChartsMatchRunStats(t *testing.T) {
 	eq("generations answered", gf.total(t, "answered"), float64(st.Generate.Out))
 	eq("generations failed", gf.total(t, "failed"), float64(st.Generate.Failed))
 	eq("gen-b failed", gf.value(t, "gen-b", "failed"), 1)
+	for name, g := range st.Generators {
+		eq(name+" answered", gf.value(t, name, "answered"), float64(g.Out))
+		eq(name+" failed", gf.value(t, name, "failed"), float64(g.Failed))
+	}
 	for _, m := range s.Models {
 		if !m.FailureKnown || (m.Model == "model-b") != (m.Failed == 1) {
 			t.Errorf("model %s: failed %d (known %v), want 1 for model-b only", m.Model, m.Failed, m.FailureKnown)
@@ -181,6 +186,12 @@ func TestReportChartsMatchRunStats(t *testing.T) {
 	eq("pairs over stages", ps.total(t, ""), journaled)
 	eq("stage-2 pairs (coding)", ps.value(t, "stage2", "pairs"), 1)
 	eq("chosen sides", get("chosen-by-model").total(t, ""), journaled)
+	eq("rejected sides", get("rejected-by-model").total(t, ""), journaled)
+	routes := get("routes")
+	eq("routed pairs", routes.total(t, ""), float64(st.PairsAI+st.PairsHuman))
+	for k, n := range st.Routes {
+		eq("route "+k, routes.value(t, k, "pairs"), float64(n))
+	}
 	if !strings.Contains(page, "5 pairs in the journal of finished prompts; the last run wrote 6") {
 		t.Error("the report does not explain the journal/sink difference")
 	}
@@ -333,5 +344,72 @@ func TestSummaryTellsPromptsApartByContent(t *testing.T) {
 	}
 	if len(s.Prompts.BySource) != 2 || len(s.Prompts.ByCategory) != 2 {
 		t.Errorf("by source %v, by category %v: want both files and both categories", s.Prompts.BySource, s.Prompts.ByCategory)
+	}
+}
+
+// TestGeneratorFailureRateWithoutFingerprint: a generator with no
+// Fingerprint leaves no answers in responses.jsonl, but the run's stats
+// count its items; its failure rate is exact, in the summary, the report
+// and the card.
+func TestGeneratorFailureRateWithoutFingerprint(t *testing.T) {
+	d, err := prefdata.OpenRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var prompts []prefdata.Prompt
+	for i := range 4 {
+		prompts = append(prompts, prefdata.Prompt{Messages: []prefdata.Message{msg("user", fmt.Sprintf("question %d", i))}})
+	}
+	prompts[2].Messages[0].Content = "FAILGEN question"
+	plain := prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		return sampleGenerator("x", "model-b", 1).Generate(ctx, p) // fails on FAILGEN
+	})
+	p := &prefdata.Pipeline{
+		Source:     prefdata.Prompts(prompts...),
+		Generators: []prefdata.Generator{sampleGenerator("gen-a", "model-a", 1), plain},
+		Labeler:    prefdata.LabelerFunc(func(context.Context, prefdata.Candidate) ([]prefdata.Pair, error) { return nil, nil }),
+		Dir:        d,
+	}
+	st, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Summarize(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := st.Generators["generator[1]"]
+	if want.In != 4 || want.Failed != 1 {
+		t.Fatalf("the run's stats changed: %+v", st.Generators)
+	}
+	var got *GeneratorSummary
+	for i := range s.GeneratorRuns {
+		if s.GeneratorRuns[i].Name == "generator[1]" {
+			got = &s.GeneratorRuns[i]
+		}
+	}
+	if got == nil {
+		t.Fatalf("no generator[1] in %+v", s.GeneratorRuns)
+	}
+	if !got.RateKnown || got.Asked != want.In || got.Answered != want.Out || got.Failed != want.Failed || got.FailureRate != 0.25 {
+		t.Errorf("generator[1]: %+v, want the run's %+v and a 25%% failure rate", *got, want)
+	}
+	var page, card bytes.Buffer
+	if err := WriteReport(&page, s, ReportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gf := parseCharts(t, page.String())["generator-failures"]
+	if gf.value(t, "generator[1]", "answered") != 3 || gf.value(t, "generator[1]", "failed") != 1 {
+		t.Errorf("generator-failures chart: %+v", gf.Rects)
+	}
+	if !strings.Contains(page.String(), "25.0% failed") {
+		t.Error("the report does not state the failure rate of the generator without a fingerprint")
+	}
+	if err := WriteCard(&card, s, CardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(card.String(), `Generator generator\[1\] was asked 4 prompts in the last run, answered 3 and failed on 1 (25.0%)`) {
+		t.Errorf("the card does not state generator[1]'s figures:\n%s", card.String())
 	}
 }

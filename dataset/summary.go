@@ -20,9 +20,11 @@ import (
 // scores, comparisons, pairs, the queue, failures) covers every run that
 // wrote to the directory, each item once.
 type Summary struct {
-	RunKey     string    `json:"run_key,omitempty"`
-	Created    time.Time `json:"created"`
-	Updated    time.Time `json:"updated"`
+	RunKey  string    `json:"run_key,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// Started is when the last run began.
+	Started    time.Time `json:"started"`
 	Generators []string  `json:"generators,omitempty"`
 	Filters    []string  `json:"filters,omitempty"`
 	Labeler    string    `json:"labeler,omitempty"`
@@ -40,6 +42,10 @@ type Summary struct {
 	Models        []ModelSummary     `json:"models"`
 	// FilterDrops counts responses removed per stage-3 filter (last run).
 	FilterDrops []Count `json:"filter_drops"`
+	// Routes counts the last run's new pairs by where they went and why
+	// ([prefdata.Stats].Routes: "ai/..." or "human/..." and the reason's
+	// key).
+	Routes []Count `json:"routes"`
 	// Scorers are the reward models and judges whose scores the directory
 	// holds.
 	Scorers []ScorerSummary `json:"scorers"`
@@ -87,17 +93,30 @@ type PromptSummary struct {
 	DroppedBy  []Count       `json:"dropped_by"`
 }
 
-// GeneratorSummary counts one generator's items: Answered is the number of
-// prompts it answered (its lines in responses.jsonl: only generators with a
-// Fingerprint are journaled, Journaled says which) and Failed the items it
-// failed (failures.jsonl).
+// GeneratorSummary counts one generator's (prompt, generator) items.
+//
+// When the manifest has the last run's stats for the generator (LastRun),
+// Asked, Answered and Failed are that run's [prefdata.Stats].Generators
+// figures: exact for every generator, with a Fingerprint or not, and
+// Answered includes answers read back from the run directory. Otherwise
+// they are counted from the run directory over every run: Answered from
+// responses.jsonl, which journals only generators with a Fingerprint, and
+// Failed from failures.jsonl (an item that failed once and was answered by
+// a rerun counts in both); the failure rate is then known only for a
+// journaled generator. RateKnown says whether FailureRate means anything.
 type GeneratorSummary struct {
-	Name        string   `json:"name"`
+	Name string `json:"name"`
+	// Models are the models of the generator's answers in responses.jsonl.
 	Models      []string `json:"models,omitempty"`
-	Journaled   bool     `json:"journaled"`
+	LastRun     bool     `json:"last_run"`
+	Asked       int      `json:"asked"`
 	Answered    int      `json:"answered"`
 	Failed      int      `json:"failed"`
 	FailureRate float64  `json:"failure_rate"`
+	RateKnown   bool     `json:"rate_known"`
+	// Journaled is the number of prompts whose answers by this generator
+	// responses.jsonl holds, over every run (0 without a Fingerprint).
+	Journaled int `json:"journaled"`
 }
 
 // ModelSummary describes one model's responses. Responses counts distinct
@@ -113,7 +132,9 @@ type ModelSummary struct {
 	Systems int `json:"systems,omitempty"`
 	// Failed and FailureRate are the failed items of the generators that
 	// wrote only this model (a generator drawing several models cannot
-	// tell whose call failed); FailureKnown says whether there is one.
+	// tell whose call failed), counted as in [GeneratorSummary];
+	// FailureKnown says whether there is such a generator with a known
+	// rate.
 	Failed       int     `json:"failed"`
 	FailureRate  float64 `json:"failure_rate"`
 	FailureKnown bool    `json:"failure_known"`
@@ -224,7 +245,7 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 		return s, err
 	}
 	if ok {
-		s.RunKey, s.Created, s.Updated = m.RunKey, m.Created, m.Updated
+		s.RunKey, s.Created, s.Updated, s.Started = m.RunKey, m.Created, m.Updated, m.Started
 		s.Generators, s.Filters, s.Labeler = m.Generators, m.Filters, m.Labeler
 		if m.Stats != nil {
 			s.Stats, s.HasStats = *m.Stats, true
@@ -519,23 +540,32 @@ func (a *accum) fill(s *Summary) {
 	}
 	s.Failures, s.FailuresByComponent = byStage.sorted(), byComp.sorted()
 
-	// Generators: those in the manifest, then any others the files name.
+	// Generators: those in the manifest, then any others the stats or the
+	// files name.
 	gens := append([]string(nil), s.Generators...)
 	seen := map[string]bool{}
 	for _, g := range gens {
 		seen[g] = true
 	}
-	for _, g := range append(sortedKeys(a.genItems), sortedKeys(genFailed)...) {
+	for _, g := range append(append(sortedKeys(st.Generators), sortedKeys(a.genItems)...), sortedKeys(genFailed)...) {
 		if !seen[g] {
 			seen[g] = true
 			gens = append(gens, g)
 		}
 	}
 	for _, g := range gens {
-		gs := GeneratorSummary{Name: g, Models: sortedKeys(a.genModels[g]), Answered: len(a.genItems[g]), Failed: genFailed[g]}
-		gs.Journaled = a.genItems[g] != nil
-		if n := gs.Answered + gs.Failed; gs.Journaled && n > 0 {
-			gs.FailureRate = float64(gs.Failed) / float64(n)
+		gs := GeneratorSummary{Name: g, Models: sortedKeys(a.genModels[g]), Journaled: len(a.genItems[g])}
+		if gst, ok := st.Generators[g]; ok {
+			gs.LastRun = true
+			gs.Asked, gs.Answered, gs.Failed = gst.In, gst.Out, gst.Failed
+			gs.RateKnown = gs.Asked > 0
+		} else {
+			gs.Answered, gs.Failed = gs.Journaled, genFailed[g]
+			gs.Asked = gs.Answered + gs.Failed
+			gs.RateKnown = gs.Journaled > 0
+		}
+		if gs.RateKnown {
+			gs.FailureRate = float64(gs.Failed) / float64(gs.Asked)
 		}
 		s.GeneratorRuns = append(s.GeneratorRuns, gs)
 	}
@@ -577,10 +607,10 @@ func (a *accum) fill(s *Summary) {
 		}
 		items := 0
 		for _, g := range s.GeneratorRuns {
-			if g.Journaled && len(g.Models) == 1 && g.Models[0] == m {
+			if g.RateKnown && len(g.Models) == 1 && g.Models[0] == m {
 				ms.FailureKnown = true
 				ms.Failed += g.Failed
-				items += g.Answered + g.Failed
+				items += g.Asked
 			}
 		}
 		if items > 0 {
@@ -593,6 +623,7 @@ func (a *accum) fill(s *Summary) {
 	}
 
 	s.FilterDrops = counter(st.Filter.Dropped).sorted()
+	s.Routes = counter(st.Routes).sorted()
 
 	// Scorers and score distributions.
 	type distKey struct{ scorer, aspect string }
