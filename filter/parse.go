@@ -15,7 +15,8 @@ var (
 	// ErrContradictory: the reply holds two different ratings or verdicts.
 	ErrContradictory = errors.New("contradictory verdicts in judge reply")
 	// ErrTruncated: the reply ends inside a rating or verdict ("Rating: [[1"
-	// could be 1 or 10), so no value can be trusted.
+	// could be 1 or 10), or on the "[" that opens one, so no value can be
+	// trusted.
 	ErrTruncated = errors.New("judge reply cut off inside its verdict")
 	// ErrOutOfRange: the rating is outside the judge's scale.
 	ErrOutOfRange = errors.New("rating out of range")
@@ -118,22 +119,34 @@ func numberPrefix(s string) bool {
 }
 
 // ParseRating reads a single rating written as "[[N]]" (MT-Bench style:
-// "Rating: [[7]]"; decimals allowed). The rating may appear several times if
-// it is the same each time. No rating, two different ratings, or a rating cut
-// off at the end of the reply ("Rating: [[1") is a *ParseError, never a
-// guess.
+// "Rating: [[7]]"; plain decimals allowed, not "NaN" or "1e1"). The rating
+// may appear several times if it is the same each time. No rating, two
+// different ratings, or a reply cut off inside a rating ("Rating: [[1") or
+// on the "[" that opens one is a *ParseError, never a guess.
 func ParseRating(text string) (float64, error) {
+	return scanVerdicts(text, 16, "rating", `no "[[N]]" rating`, number, numberPrefix)
+}
+
+// scanVerdicts finds the one value that text states in "[[...]]" form:
+// read parses a bracket's inner text (false: not this form, skipped), and
+// prefix says whether an unclosed inner text could be the start of one. It
+// refuses to guess: no value, two different values, or a reply that ends
+// inside one (or on the "[" that would open one) is a *ParseError.
+func scanVerdicts[T comparable](text string, maxInner int, noun, none string, read func(inner string) (T, bool), prefix func(inner string) bool) (T, error) {
+	var zero, v T
 	var first string
-	var v float64
 	found := false
-	for _, b := range brackets(text, 16) {
+	if end := strings.TrimRight(text, " \t\r\n"); strings.HasSuffix(end, "[") && !strings.HasSuffix(end, "[[") {
+		return zero, &ParseError{Kind: ErrTruncated, Detail: `reply ends with "["`, Raw: text}
+	}
+	for _, b := range brackets(text, maxInner) {
 		if !b.closed {
-			if numberPrefix(b.inner) {
-				return 0, &ParseError{Kind: ErrTruncated, Detail: "reply ends with " + strconv.Quote(strings.TrimSpace(text[b.at:])), Raw: text}
+			if prefix(b.inner) {
+				return zero, &ParseError{Kind: ErrTruncated, Detail: "reply ends with " + strconv.Quote(strings.TrimSpace(text[b.at:])), Raw: text}
 			}
 			continue
 		}
-		w, ok := number(b.inner)
+		w, ok := read(b.inner)
 		if !ok {
 			continue
 		}
@@ -142,11 +155,11 @@ func ParseRating(text string) (float64, error) {
 			continue
 		}
 		if w != v {
-			return 0, &ParseError{Kind: ErrContradictory, Detail: fmt.Sprintf("ratings %s and [[%s]]", first, b.inner), Raw: text}
+			return zero, &ParseError{Kind: ErrContradictory, Detail: fmt.Sprintf("%ss %s and [[%s]]", noun, first, b.inner), Raw: text}
 		}
 	}
 	if !found {
-		return 0, &ParseError{Kind: ErrNoVerdict, Detail: `no "[[N]]" rating`, Raw: text}
+		return zero, &ParseError{Kind: ErrNoVerdict, Detail: none, Raw: text}
 	}
 	return v, nil
 }
@@ -187,35 +200,18 @@ func verdictPrefix(key string) bool {
 // "[[tie]]" is read as C), or Arena-Hard's "[[A>>B]]", "[[A>B]]",
 // "[[A=B]]", "[[B>A]]", "[[B>>A]]" (and the same with "<"). The verdict may
 // be repeated if it is the same each time. No verdict, two different
-// verdicts, or a verdict cut off at the end of the reply is a *ParseError.
+// verdicts, or a reply cut off inside a verdict (or on the "[" that opens
+// one) is a *ParseError.
 func ParseVerdict(text string) (Verdict, error) {
-	var first string
-	var v Verdict
-	found := false
-	for _, b := range brackets(text, 12) {
-		key := verdictKey(b.inner)
-		if !b.closed {
-			if verdictPrefix(key) {
-				return Verdict{}, &ParseError{Kind: ErrTruncated, Detail: "reply ends with " + strconv.Quote(strings.TrimSpace(text[b.at:])), Raw: text}
-			}
-			continue
-		}
+	read := func(inner string) (Verdict, bool) {
+		key := verdictKey(inner)
 		if !knownVerdict(key) {
-			continue
+			return Verdict{}, false
 		}
-		w := canonicalVerdict(key)
-		if !found {
-			first, v, found = "[["+b.inner+"]]", w, true
-			continue
-		}
-		if w != v {
-			return Verdict{}, &ParseError{Kind: ErrContradictory, Detail: fmt.Sprintf("verdicts %s and [[%s]]", first, b.inner), Raw: text}
-		}
+		return canonicalVerdict(key), true
 	}
-	if !found {
-		return Verdict{}, &ParseError{Kind: ErrNoVerdict, Detail: `no "[[A]]"/"[[B]]"/"[[C]]" or "[[A>B]]"-style verdict`, Raw: text}
-	}
-	return v, nil
+	prefix := func(inner string) bool { return verdictPrefix(verdictKey(inner)) }
+	return scanVerdicts(text, 12, "verdict", `no "[[A]]"/"[[B]]"/"[[C]]" or "[[A>B]]"-style verdict`, read, prefix)
 }
 
 func canonicalVerdict(s string) Verdict {

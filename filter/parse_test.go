@@ -44,6 +44,8 @@ func TestParseRating(t *testing.T) {
 		{"Rating: [[Infinity]]", 0, filter.ErrNoVerdict},
 		{"Rating: [[0x1p3]]", 0, filter.ErrNoVerdict},
 		{"Rating: [[1e1]]", 0, filter.ErrNoVerdict},
+		// A reply cut off at the first bracket of a second rating.
+		{"Rating: [[7]]\n\nOn reflection, Rating: [", 0, filter.ErrTruncated},
 		{"", 0, filter.ErrNoVerdict},
 	}
 	for _, tt := range tests {
@@ -89,6 +91,7 @@ func TestParseVerdict(t *testing.T) {
 		{"[[D]]", "", 0, filter.ErrNoVerdict},
 		{"[[A]]\n\nSee [[note]] above. [[A]]", "A", 1, nil},
 		{"Verdict: [[B> A", "", 0, filter.ErrTruncated},
+		{"Verdict: [[A]]\n\nOn reflection, my final verdict: [ ", "", 0, filter.ErrTruncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
