@@ -3,6 +3,7 @@ package prompt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -76,8 +77,37 @@ func Balance(src prefdata.PromptSource, cfg BalanceConfig) *Balancer {
 	return &Balancer{src: src, cfg: cfg}
 }
 
-// Next returns the next selected prompt, io.EOF at the end.
+// Validate reports the first impossible setting of c, naming the field: a
+// negative Total or quota, or a MaxShare outside [0, 1] (or NaN).
+func (c BalanceConfig) Validate() error {
+	if c.Total < 0 {
+		return fmt.Errorf("prompt: BalanceConfig.Total is %d, below 0 (0 selects all the caps allow)", c.Total)
+	}
+	if math.IsNaN(c.MaxShare) || c.MaxShare < 0 || c.MaxShare > 1 {
+		return fmt.Errorf("prompt: BalanceConfig.MaxShare is %v, outside [0, 1] (0 means no cap)", c.MaxShare)
+	}
+	cats := make([]string, 0, len(c.Quotas))
+	for cat := range c.Quotas {
+		cats = append(cats, cat)
+	}
+	sort.Strings(cats)
+	for _, cat := range cats {
+		if q := c.Quotas[cat]; q < 0 {
+			return fmt.Errorf("prompt: BalanceConfig.Quotas[%q] is %d, below 0", cat, q)
+		}
+	}
+	return nil
+}
+
+// Next returns the next selected prompt, io.EOF at the end. An impossible
+// configuration (see [BalanceConfig.Validate]) is an error before anything
+// is read.
 func (b *Balancer) Next(ctx context.Context) (prefdata.Prompt, error) {
+	if !b.read && len(b.all) == 0 {
+		if err := b.cfg.Validate(); err != nil {
+			return prefdata.Prompt{}, err
+		}
+	}
 	for !b.read {
 		p, err := b.src.Next(ctx)
 		if errors.Is(err, io.EOF) {
