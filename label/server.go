@@ -571,13 +571,15 @@ func (s *Server) submit(annotator, item, choice, strength, comment string) (Labe
 // undo retracts annotator's last label from the app and hands its item back
 // to them.
 func (s *Server) undo(annotator string) (Label, error) {
+	now := s.now()
+	// Find and retract under s.mu, so that two undos at once retract two
+	// labels rather than the same one twice.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	l, ok := s.store.Last(annotator, SourceApp)
 	if !ok {
 		return Label{}, refuse(http.StatusConflict, "nothing to undo")
 	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := s.store.Retract(annotator, l.ID, now); err != nil {
 		return Label{}, err
 	}

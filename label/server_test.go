@@ -577,3 +577,36 @@ func TestPagesRender(t *testing.T) {
 		t.Errorf("static: %d", code)
 	}
 }
+
+// Undo pressed many times at once (a repeating key, several tabs): each
+// press retracts one more label, none fails with a server error.
+func TestConcurrentUndo(t *testing.T) {
+	const items = 40
+	f := newFixture(t, items, Policy{}, "alice")
+	for range items {
+		n := f.next("alice")
+		if code, body := f.submit("alice", n.Item, "a", nil); code != http.StatusSeeOther {
+			t.Fatalf("%d %s", code, body)
+		}
+	}
+	var wg sync.WaitGroup
+	codes := make(chan string, items)
+	for range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, body, _ := f.do("POST", "/undo", "tok-alice", url.Values{"csrf": {csrfToken("tok-alice")}}, nil)
+			codes <- fmt.Sprintf("%d %s", code, strings.TrimSpace(body))
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if !strings.HasPrefix(c, "303") {
+			t.Errorf("undo: %s", c)
+		}
+	}
+	if n := len(f.srv.Store().Labels()); n != 0 {
+		t.Errorf("%d labels still count after %d undos", n, items)
+	}
+}
