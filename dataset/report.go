@@ -221,7 +221,7 @@ func (r reportWriter) page(s Summary, o ReportOptions) {
 		{Label: "pairs decided by people", Segments: []segment{{"pairs", float64(h.Labeled)}}},
 		{Label: "pairs with labels", Segments: []segment{{"pairs", float64(h.LabeledPairs)}}},
 	}))
-	r.p("<p>%d label lines from %d annotators.", h.LabelLines, len(h.Annotators))
+	r.p("<p>%s from %d annotators.", plural(h.Labels, "label", "labels"), len(h.Annotators))
 	if a := h.Agreement; a != nil {
 		r.p(` Agreement: <strong data-agreement="%s">%s = %.3f</strong>`, num(a.Value), esc(a.Metric), a.Value)
 		if a.Items > 0 {

@@ -413,3 +413,33 @@ func TestGeneratorFailureRateWithoutFingerprint(t *testing.T) {
 		t.Errorf("the card does not state generator[1]'s figures:\n%s", card.String())
 	}
 }
+
+// TestSummaryLeavesOutRetractedLabels: the label package retracts a label
+// by appending a line that undoes it; neither line counts as a label, and
+// a pair whose only label was retracted has no label.
+func TestSummaryLeavesOutRetractedLabels(t *testing.T) {
+	d, err := prefdata.OpenRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, l := range []map[string]string{
+		{"id": "l1", "pair_id": "pair-1", "annotator": "ann-a", "verdict": "prefer"},
+		{"id": "l2", "pair_id": "pair-2", "annotator": "ann-b", "verdict": "prefer"},
+		{"id": "l3", "pair_id": "pair-1", "annotator": "ann-c", "verdict": "tie"},
+		{"id": "undo-l2", "undoes": "l2", "pair_id": "pair-2", "annotator": "ann-b"},
+		{"id": "l1", "pair_id": "pair-1", "annotator": "ann-a", "verdict": "prefer"}, // imported twice
+	} {
+		if err := d.Append(fileHumanLabels, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Summarize(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Human
+	if h.Labels != 2 || h.LabeledPairs != 1 || strings.Join(h.Annotators, ",") != "ann-a,ann-c" {
+		t.Errorf("labels %d, labeled pairs %d, annotators %v; want 2, 1, [ann-a ann-c]", h.Labels, h.LabeledPairs, h.Annotators)
+	}
+}

@@ -220,17 +220,18 @@ type HumanSummary struct {
 	// Labeled is the number of written pairs decided by people
 	// (Provenance.Stage 4).
 	Labeled int `json:"labeled"`
-	// LabelLines and LabeledPairs count human_labels.jsonl, when the label
-	// package wrote one; Annotators are the people named there and in the
-	// pairs.
-	LabelLines   int        `json:"label_lines"`
+	// Labels and LabeledPairs count the labels in human_labels.jsonl, when
+	// the label package wrote one, and the pairs they label: each label
+	// once, leaving out retracted labels and the lines that retract them.
+	// Annotators are the people named by those labels and by the pairs.
+	Labels       int        `json:"labels"`
 	LabeledPairs int        `json:"labeled_pairs"`
 	Annotators   []string   `json:"annotators,omitempty"`
 	Agreement    *Agreement `json:"agreement,omitempty"`
 }
 
 // fileHumanLabels is the label package's labels file; its lines are read
-// for pair_id and annotator only.
+// for id, pair_id, annotator and undoes (the id of a retracted label) only.
 const fileHumanLabels = "human_labels.jsonl"
 
 // HistogramBins is the number of bins of score and gap histograms.
@@ -293,9 +294,16 @@ type accum struct {
 	genItems  map[string]map[string]bool // generator → prompt IDs answered
 	genModels map[string]map[string]bool
 	failures  map[string]prefdata.Failure // stage/item/component
-	labels    int
-	labeled   map[string]bool
-	people    map[string]bool
+	labels    map[string]humanLabel // by label ID
+	undone    map[string]bool       // IDs of retracted labels
+}
+
+// humanLabel is what the summary reads of a line of fileHumanLabels.
+type humanLabel struct {
+	ID        string `json:"id"`
+	PairID    string `json:"pair_id"`
+	Annotator string `json:"annotator"`
+	Undoes    string `json:"undoes"`
 }
 
 type promptLine struct {
@@ -310,7 +318,7 @@ func newAccum() *accum {
 		scores: map[string]prefdata.Score{}, comps: map[string]prefdata.Comparison{},
 		pairs: map[string]prefdata.Pair{}, queued: map[string]prefdata.Pair{},
 		genItems: map[string]map[string]bool{}, genModels: map[string]map[string]bool{},
-		failures: map[string]prefdata.Failure{}, labeled: map[string]bool{}, people: map[string]bool{},
+		failures: map[string]prefdata.Failure{}, labels: map[string]humanLabel{}, undone: map[string]bool{},
 	}
 }
 
@@ -436,20 +444,19 @@ func (a *accum) failure(b []byte) error {
 }
 
 func (a *accum) humanLabel(b []byte) error {
-	var l struct {
-		PairID    string `json:"pair_id"`
-		Annotator string `json:"annotator"`
-	}
+	var l humanLabel
 	if err := json.Unmarshal(b, &l); err != nil {
 		return err
 	}
-	a.labels++
-	if l.PairID != "" {
-		a.labeled[l.PairID] = true
+	if l.Undoes != "" {
+		a.undone[l.Undoes] = true
+		return nil
 	}
-	if l.Annotator != "" {
-		a.people[l.Annotator] = true
+	key := l.ID
+	if key == "" { // not the label package's: count it, once per line
+		key = fmt.Sprintf("\x00line %d", len(a.labels))
 	}
+	a.labels[key] = l
 	return nil
 }
 
@@ -747,10 +754,20 @@ func (a *accum) fill(s *Summary) {
 
 	// People.
 	s.Human.Queued = len(a.queued)
-	s.Human.LabelLines, s.Human.LabeledPairs = a.labels, len(a.labeled)
-	for p := range a.people {
-		people[p] = true
+	labeled := map[string]bool{}
+	for id, l := range a.labels {
+		if a.undone[id] {
+			continue
+		}
+		s.Human.Labels++
+		if l.PairID != "" {
+			labeled[l.PairID] = true
+		}
+		if l.Annotator != "" {
+			people[l.Annotator] = true
+		}
 	}
+	s.Human.LabeledPairs = len(labeled)
 	s.Human.Annotators = sortedKeys(people)
 }
 
