@@ -45,7 +45,7 @@ func (s Strategy) String() string {
 // response, with every scorer averaged.
 type Pairs struct {
 	Strategy Strategy
-	// MinGap is the score gap a pair must exceed.
+	// MinGap is the score gap a pair must exceed; below 0 it counts as 0.
 	MinGap float64
 	// Seed seeds the random draw of BestVsRandomLower. The draw for a
 	// candidate depends only on the seed and the prompt ID, so a run is
@@ -87,18 +87,19 @@ func (b Pairs) Build(c prefdata.Candidate) []prefdata.Pair {
 			Scores:        scoresOf(c, ch.r.ID, rej.r.ID),
 		}
 	}
+	minGap := max(b.MinGap, 0) // a tie is never a pair, whatever MinGap says
 	best := rs[0]
 	switch b.Strategy {
 	case BestVsWorst:
 		worst := rs[len(rs)-1]
-		if best.v-worst.v > b.MinGap {
+		if best.v-worst.v > minGap {
 			return []prefdata.Pair{mk(best, worst)}
 		}
 	case AllAboveMargin:
 		var out []prefdata.Pair
 		for i := range rs {
 			for j := i + 1; j < len(rs); j++ {
-				if rs[i].v-rs[j].v > b.MinGap {
+				if rs[i].v-rs[j].v > minGap {
 					out = append(out, mk(rs[i], rs[j]))
 				}
 			}
@@ -107,7 +108,7 @@ func (b Pairs) Build(c prefdata.Candidate) []prefdata.Pair {
 	default:
 		var lower []scored
 		for _, s := range rs[1:] {
-			if best.v-s.v > b.MinGap {
+			if best.v-s.v > minGap {
 				lower = append(lower, s)
 			}
 		}

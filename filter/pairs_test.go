@@ -53,6 +53,10 @@ func TestPairsBuild(t *testing.T) {
 		{"all above margin", filter.Pairs{Strategy: filter.AllAboveMargin, MinGap: 0.5}, scored(1, 3, 2, 2.25), []pairView{{"r1", "r3", 0.75}, {"r1", "r2", 1}, {"r1", "r0", 2}, {"r3", "r0", 1.25}, {"r2", "r0", 1}}},
 		{"all pairs with ties dropped", filter.Pairs{Strategy: filter.AllAboveMargin}, scored(1, 1, 2), []pairView{{"r2", "r0", 1}, {"r2", "r1", 1}}},
 		{"one response", filter.Pairs{}, scored(1), []pairView{}},
+		// A negative MinGap never lets equal scores (or a reversed order) through.
+		{"negative margin, random lower", filter.Pairs{MinGap: -1}, scored(2, 2), []pairView{}},
+		{"negative margin, best vs worst", filter.Pairs{Strategy: filter.BestVsWorst, MinGap: -1}, scored(2, 2), []pairView{}},
+		{"negative margin, all pairs", filter.Pairs{Strategy: filter.AllAboveMargin, MinGap: -1}, scored(2, 1, 2), []pairView{{"r0", "r1", 1}, {"r2", "r1", 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
