@@ -109,7 +109,9 @@ func TestSynthBadInput(t *testing.T) {
 		return []prefdata.Response{{ID: "r", PromptID: p.ID, Text: "<prompt>Write a sonnet about a lighthouse keeper who counts ships at night.</prompt>"}}, nil
 	})
 	var err error
-	require.NotPanics(t, func() { _, err = prompt.Evol(prefdata.Prompts(userPrompt("a", "Hi there friend")), prompt.EvolConfig{}).Next(context.Background()) })
+	require.NotPanics(t, func() {
+		_, err = prompt.Evol(prefdata.Prompts(userPrompt("a", "Hi there friend")), prompt.EvolConfig{}).Next(context.Background())
+	})
 	assert.ErrorContains(t, err, "EvolConfig.Gen is nil")
 	require.NotPanics(t, func() {
 		_, err = prompt.SelfInstruct(prompt.SelfInstructConfig{Seeds: []prefdata.Prompt{userPrompt("s", "Write a poem.")}, N: 1}).Next(context.Background())

@@ -2,6 +2,7 @@ package prompt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -172,6 +173,9 @@ func (s *SelfInstructor) Stats() SynthStats { return s.st.clone() }
 // Next returns the next new prompt, io.EOF when N are made or the requests
 // are spent.
 func (s *SelfInstructor) Next(ctx context.Context) (prefdata.Prompt, error) {
+	if s.cfg.Gen == nil {
+		return prefdata.Prompt{}, errors.New("prompt: SelfInstructConfig.Gen is nil")
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return prefdata.Prompt{}, err
@@ -457,8 +461,12 @@ func EvolRequest(p prefdata.Prompt, m EvolMethod) prefdata.Prompt {
 }
 
 // Next returns the next prompt: a rewrite (or, with KeepOriginal, an
-// original followed by its rewrite).
+// original followed by its rewrite). A prompt with no user turn is a failed
+// item.
 func (e *Evolver) Next(ctx context.Context) (prefdata.Prompt, error) {
+	if e.cfg.Gen == nil {
+		return prefdata.Prompt{}, errors.New("prompt: EvolConfig.Gen is nil")
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return prefdata.Prompt{}, err
@@ -484,42 +492,64 @@ func (e *Evolver) Next(ctx context.Context) (prefdata.Prompt, error) {
 			e.queue = append(e.queue, p)
 		}
 		m := e.cfg.Methods[e.rng.IntN(len(e.cfg.Methods))]
-		e.st.Requests++
-		text, err := firstText(ctx, e.cfg.Gen, EvolRequest(p, m))
+		child, ok, err := e.rewrite(ctx, p, m)
 		if err != nil {
 			if ctx.Err() != nil {
 				return prefdata.Prompt{}, ctx.Err()
 			}
-			e.st.Failed++
+			ie := &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: p.ID, Component: "evol:" + string(m), Err: err}
 			if len(e.queue) > 0 {
 				// Hand out the original first; the error comes next time.
-				q := e.queue[0]
-				e.queue = e.queue[1:]
-				e.pending = &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: p.ID, Component: "evol:" + string(m), Err: err}
-				return q, nil
+				e.pending = ie
+				continue
 			}
-			return prefdata.Prompt{}, &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: p.ID, Component: "evol:" + string(m), Err: err}
+			return prefdata.Prompt{}, ie
 		}
-		e.st.Proposed++
-		out, reason := e.check(p, m, text)
-		if reason != "" {
-			e.st.discard(reason)
-			continue
+		if ok {
+			e.queue = append(e.queue, child)
 		}
-		e.st.Kept++
-		child := prefdata.Prompt{
-			Messages: append(append([]prefdata.Message(nil), p.Messages[:len(p.Messages)-1]...), prefdata.Message{Role: prefdata.RoleUser, Content: out}),
-			Source:   "synth:evol",
-			// Fresh Meta: the parent's facts (its rewards, its later turns)
-			// do not hold for the rewrite.
-			Meta: map[string]string{"method": "evol:" + string(m), "parent": p.ID},
-		}
-		if m != EvolRarer {
-			child.Category = p.Category
-		}
-		child.ID = prefdata.ContentID(child.Messages)
-		e.queue = append(e.queue, child)
 	}
+}
+
+// rewrite asks for p rewritten with m; ok is false when the rewrite failed
+// the checks (counted in Stats).
+func (e *Evolver) rewrite(ctx context.Context, p prefdata.Prompt, m EvolMethod) (child prefdata.Prompt, ok bool, err error) {
+	u := len(p.Messages) - 1
+	for u >= 0 && p.Messages[u].Role != prefdata.RoleUser {
+		u--
+	}
+	if u < 0 {
+		return child, false, errors.New("the prompt has no user turn to rewrite")
+	}
+	e.st.Requests++
+	text, err := firstText(ctx, e.cfg.Gen, EvolRequest(p, m))
+	if err != nil {
+		if ctx.Err() == nil {
+			e.st.Failed++
+		}
+		return child, false, err
+	}
+	e.st.Proposed++
+	out, reason := e.check(p, m, text)
+	if reason != "" {
+		e.st.discard(reason)
+		return child, false, nil
+	}
+	e.st.Kept++
+	child = prefdata.Prompt{
+		// The history before the rewritten turn stays; what followed it
+		// (a trailing assistant turn) answered the original, and goes.
+		Messages: append(append([]prefdata.Message(nil), p.Messages[:u]...), prefdata.Message{Role: prefdata.RoleUser, Content: out}),
+		Source:   "synth:evol",
+		// Fresh Meta: the parent's facts (its rewards, its later turns)
+		// do not hold for the rewrite.
+		Meta: map[string]string{"method": "evol:" + string(m), "parent": p.ID},
+	}
+	if m != EvolRarer {
+		child.Category = p.Category
+	}
+	child.ID = prefdata.ContentID(child.Messages)
+	return child, true, nil
 }
 
 var promptTag = regexp.MustCompile(`(?is)<prompt>(.*?)(?:</prompt>|$)`)
