@@ -324,7 +324,12 @@ func (s *Server) csrf(h annotatorHandler) annotatorHandler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		if err := r.ParseForm(); err != nil {
-			httpError(w, http.StatusRequestEntityTooLarge, "cannot read the form: %v", err)
+			code := http.StatusBadRequest
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				code = http.StatusRequestEntityTooLarge
+			}
+			httpError(w, code, "cannot read the form: %v", err)
 			return
 		}
 		got := r.PostForm.Get("csrf")

@@ -610,3 +610,19 @@ func TestConcurrentUndo(t *testing.T) {
 		t.Errorf("%d labels still count after %d undos", n, items)
 	}
 }
+
+// A form that cannot be parsed is a 400 naming the problem, not a 413.
+func TestMalformedForm(t *testing.T) {
+	f := newFixture(t, 1, Policy{}, "alice")
+	r := httptest.NewRequest("POST", "/label", strings.NewReader("csrf="+csrfToken("tok-alice")+"&item=%zz&choice=a"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Authorization", "Bearer tok-alice")
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "form") {
+		t.Errorf("%d %s, want 400 about the form", w.Code, w.Body.String())
+	}
+	if n := f.labelsFileSize(); n != 0 {
+		t.Errorf("a malformed form wrote %d bytes of labels", n)
+	}
+}
