@@ -294,8 +294,8 @@ type accum struct {
 	genItems  map[string]map[string]bool // generator → prompt IDs answered
 	genModels map[string]map[string]bool
 	failures  map[string]prefdata.Failure // stage/item/component
-	labels    map[string]humanLabel // by label ID
-	undone    map[string]bool       // IDs of retracted labels
+	labels    map[string]humanLabel       // by label ID
+	undone    map[string]bool             // IDs of retracted labels
 }
 
 // humanLabel is what the summary reads of a line of fileHumanLabels.
