@@ -32,8 +32,9 @@ type Rating struct {
 }
 
 // Rater asks the policy for responses to a prompt and scores them with a
-// reward model, once per prompt ID, for [Difficulty] and [RIP] (which may
-// share one Rater so a prompt is answered and scored once).
+// reward model, once per prompt (its ID and content: two files may number
+// different prompts alike), for [Difficulty] and [RIP] (which may share one
+// Rater so a prompt is answered and scored once).
 //
 // The policy's responses are kept, and the Rater is also a
 // [prefdata.Generator] that replays them: put it in Pipeline.Generators and
@@ -48,19 +49,26 @@ type Rater struct {
 	Aspect string
 
 	mu    sync.Mutex
-	rated map[string]Rating
+	rated map[string]Rating // by raterKey
 }
+
+func raterKey(p prefdata.Prompt) string { return p.ID + " " + prefdata.ContentID(p.Messages) }
 
 var _ prefdata.Generator = (*Rater)(nil)
 
 // Name returns "policy-replay", the name the Rater has as a generator.
 func (r *Rater) Name() string { return "policy-replay" }
 
-// Rating returns the rating of a prompt rated before.
-func (r *Rater) Rating(promptID string) (Rating, bool) {
+// Rating returns the rating of p, if p (the same ID and content) was rated
+// before.
+func (r *Rater) Rating(p prefdata.Prompt) (Rating, bool) {
+	return r.rating(raterKey(p))
+}
+
+func (r *Rater) rating(key string) (Rating, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rt, ok := r.rated[promptID]
+	rt, ok := r.rated[key]
 	return rt, ok
 }
 
@@ -70,7 +78,7 @@ func (r *Rater) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata.Res
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if rt, ok := r.Rating(p.ID); ok {
+	if rt, ok := r.Rating(p); ok {
 		return append([]prefdata.Response(nil), rt.Responses...), nil
 	}
 	if r.Policy == nil {
@@ -80,9 +88,10 @@ func (r *Rater) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata.Res
 }
 
 // Rate answers p with the policy and scores the answers, or returns the
-// rating made before for p.ID.
+// rating made before for p.
 func (r *Rater) Rate(ctx context.Context, p prefdata.Prompt) (Rating, error) {
-	if rt, ok := r.Rating(p.ID); ok {
+	key := raterKey(p)
+	if rt, ok := r.rating(key); ok {
 		return rt, nil
 	}
 	if r.Policy == nil || r.Scorer == nil {
@@ -137,10 +146,10 @@ func (r *Rater) Rate(ctx context.Context, p prefdata.Prompt) (Rating, error) {
 	if r.rated == nil {
 		r.rated = map[string]Rating{}
 	}
-	if old, ok := r.rated[p.ID]; ok {
+	if old, ok := r.rated[key]; ok {
 		return old, nil
 	}
-	r.rated[p.ID] = rt
+	r.rated[key] = rt
 	return rt, nil
 }
 
