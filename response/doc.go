@@ -24,8 +24,10 @@
 // one endpoint holds requests and tokens per minute over a sliding window,
 // estimating a request's tokens before it is sent and correcting them with
 // the usage returned. A [Budget] shared by a run refuses the request that
-// would pass its ceiling ([ErrBudget]) and can cancel the run's context, so
-// the run stops with its work saved; a later run does the rest. Several base
+// would pass its ceiling with [ErrBudget], which wraps [prefdata.ErrStopRun]:
+// a Pipeline then ends the whole run by itself, with its work saved and no
+// item recorded as failed, and returns an error matching both; a later run
+// does the rest. Several base
 // URLs spread one model over replicas, and a replica that fails is avoided
 // for a while.
 //

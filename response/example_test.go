@@ -155,25 +155,35 @@ func ExampleBatchGenerator() {
 	// batches: 1
 }
 
-// A cost budget shared by the run's generators stops the run cleanly.
+// A cost budget shared by the run's generators stops the run cleanly: the
+// refusal wraps prefdata.ErrStopRun, so the pipeline ends the run by itself,
+// keeps what finished in its run directory, and records no failure. A later
+// run with a larger budget does the rest.
 func ExampleBudget() {
 	srv := openaitest.NewServer(openaitest.Config{Reply: func(openaitest.Request, int) openaitest.Reply {
 		return openaitest.Reply{Content: "ok", PromptTokens: 1000, CompletionTokens: 1000}
 	}})
 	defer srv.Close()
-	ctx, stop := context.WithCancelCause(context.Background())
-	defer stop(nil)
-	budget := response.NewBudget(0.05, stop) // five cents
+	budget := response.NewBudget(0.05, nil) // five cents
 	g, _ := response.New(response.Config{BaseURL: srv.URL, Model: "m", Sampling: prefdata.Sampling{MaxTokens: 1000},
 		Prices: &response.Prices{Input: 10, Output: 10}, Budget: budget})
-	for i := 0; ; i++ {
-		if _, err := g.Generate(ctx, examplePrompt(fmt.Sprint("q", i))); err != nil {
-			fmt.Println("stopped after", i, "prompts:", errors.Is(context.Cause(ctx), response.ErrBudget))
-			break
-		}
+	var prompts []prefdata.Prompt
+	for i := range 10 {
+		prompts = append(prompts, examplePrompt(fmt.Sprint("q", i)))
 	}
+	p := &prefdata.Pipeline{
+		Source:     prefdata.Prompts(prompts...),
+		Generators: []prefdata.Generator{g},
+		Labeler:    prefdata.LabelerFunc(func(context.Context, prefdata.Candidate) ([]prefdata.Pair, error) { return nil, nil }),
+		Sink:       prefdata.SinkFunc(func(context.Context, prefdata.Pair) error { return nil }),
+		Limits:     prefdata.Limits{Generate: 1}, // one request at a time: a deterministic stop
+	}
+	st, err := p.Run(context.Background())
+	fmt.Println("stopped by the budget:", errors.Is(err, response.ErrBudget), errors.Is(err, prefdata.ErrStopRun))
+	fmt.Println("answered:", st.Generate.Out, "failed:", st.Generate.Failed)
 	fmt.Printf("spent $%.2f\n", budget.Spent())
 	// Output:
-	// stopped after 2 prompts: true
+	// stopped by the budget: true true
+	// answered: 2 failed: 0
 	// spent $0.04
 }

@@ -116,8 +116,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
-	ctx, stopRun := context.WithCancelCause(ctx)
-	defer stopRun(nil)
 	base := response.Config{
 		BaseURL: url, APIKey: os.Getenv("OPENAI_API_KEY"), Samples: *samples, Cache: cache,
 		Sampling:   prefdata.Sampling{Temperature: prefdata.Float(*temperature), MaxTokens: *maxTokens},
@@ -130,7 +128,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		base.Prices = &response.Prices{Input: *priceIn, Output: *priceOut}
 	}
 	if *budget > 0 {
-		base.Budget = response.NewBudget(*budget, stopRun)
+		// A spent budget ends the pipeline's run by itself (ErrBudget wraps
+		// prefdata.ErrStopRun); no cancel function is needed.
+		base.Budget = response.NewBudget(*budget, nil)
 	}
 
 	src := prefdata.Prompts(ps...)
@@ -187,8 +187,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Limits:  prefdata.Limits{Generate: *conc},
 	}
 	st, err := p.Run(ctx)
-	if cause := context.Cause(ctx); errors.Is(cause, response.ErrBudget) {
-		fmt.Fprintln(stdout, "stopped:", cause)
+	if errors.Is(err, response.ErrBudget) {
+		fmt.Fprintln(stdout, "stopped:", err)
 		err = nil
 	}
 	fmt.Fprintf(stdout, "prompts %d (%d finished in an earlier run), generations %d ok / %d failed (%d read back), responses %d\n",
