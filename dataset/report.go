@@ -39,9 +39,14 @@ func WriteReport(w io.Writer, s Summary, o ReportOptions) error {
 	if o.Title == "" {
 		o.Title = "prefdata run report"
 	}
+	// json.Marshal escapes <, > and &, so the data block cannot close early.
+	js, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("dataset: report: summary: %w", err)
+	}
 	var b strings.Builder
 	r := reportWriter{&b}
-	r.page(s, o)
+	r.page(s, o, js)
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("dataset: report: %w", err)
 	}
@@ -90,7 +95,7 @@ svg{display:block;margin:.5em 0 1em;font-size:12px;max-width:100%;height:auto}sv
 table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .meta{color:#555;font-size:.9em}.note{color:#555;font-size:.85em}`
 
-func (r reportWriter) page(s Summary, o ReportOptions) {
+func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 	r.p("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n", esc(o.Title), reportCSS)
 	r.p("<h1>%s</h1>\n", esc(o.Title))
 	r.p(`<p class="meta">Run key <code>%s</code> · created %s · last run started %s · updated %s`, esc(s.RunKey), fmtTime(s.Created), fmtTime(s.Started), fmtTime(s.Updated))
@@ -245,11 +250,7 @@ func (r reportWriter) page(s Summary, o ReportOptions) {
 		r.p("</table>\n")
 	}
 
-	// json.Marshal escapes <, > and &, so the block cannot close early.
-	js, err := json.Marshal(s)
-	if err == nil {
-		r.p("<script type=\"application/json\" id=\"summary\">%s</script>\n", js)
-	}
+	r.p("<script type=\"application/json\" id=\"summary\">%s</script>\n", summaryJSON)
 	r.p("</body>\n</html>\n")
 }
 

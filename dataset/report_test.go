@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -441,5 +442,20 @@ func TestSummaryLeavesOutRetractedLabels(t *testing.T) {
 	h := s.Human
 	if h.Labels != 2 || h.LabeledPairs != 1 || strings.Join(h.Annotators, ",") != "ann-a,ann-c" {
 		t.Errorf("labels %d, labeled pairs %d, annotators %v; want 2, 1, [ann-a ann-c]", h.Labels, h.LabeledPairs, h.Annotators)
+	}
+}
+
+// TestReportRefusesASummaryItCannotEmbed: the page embeds the summary as
+// JSON; a summary JSON cannot hold (a NaN agreement) is an error, not a
+// page that silently lacks its data block.
+func TestReportRefusesASummaryItCannotEmbed(t *testing.T) {
+	s := Summary{Human: HumanSummary{Agreement: &Agreement{Metric: "krippendorff_alpha", Value: math.NaN()}}}
+	var buf bytes.Buffer
+	err := WriteReport(&buf, s, ReportOptions{})
+	if err == nil || !strings.Contains(err.Error(), "NaN") {
+		t.Errorf("got %v, want an error naming the NaN", err)
+	}
+	if err := WriteReportFiles(t.TempDir(), s, ReportOptions{}); err == nil {
+		t.Error("WriteReportFiles wrote a summary with a NaN")
 	}
 }
