@@ -294,3 +294,32 @@ func TestStage2Pairs(t *testing.T) {
 	_, ok := l.(prefdata.Fingerprinter)
 	assert.True(t, ok)
 }
+
+// RouteReasons counts exactly as the pipeline's Stats.Routes does, so a
+// report built from a run's pairs matches its manifest.
+func TestRouteReasonsMatchStatsRoutes(t *testing.T) {
+	reasons := []string{"", "  ", " small-gap : padded", "confident: fine", "no-colon", "judge-tie: x: y"}
+	var ai, human []prefdata.Pair
+	p := &prefdata.Pipeline{
+		Source: prefdata.Prompts(prompt("q")),
+		Generators: []prefdata.Generator{prefdata.GeneratorFunc(func(_ context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+			return []prefdata.Response{resp("a", "x"), resp("b", "y")}, nil
+		})},
+		Labeler: prefdata.LabelerFunc(func(_ context.Context, c prefdata.Candidate) ([]prefdata.Pair, error) {
+			var out []prefdata.Pair
+			for i, why := range reasons {
+				out = append(out, prefdata.Pair{ID: fmt.Sprint("pair-", i), Prompt: c.Prompt, Chosen: c.Responses[0], Rejected: c.Responses[1],
+					NeedsHuman: i%2 == 0, Provenance: prefdata.Provenance{Stage: prefdata.StageFilter, Reason: why}})
+			}
+			return out, nil
+		}),
+		Sink:  prefdata.SinkFunc(func(_ context.Context, pr prefdata.Pair) error { ai = append(ai, pr); return nil }),
+		Queue: prefdata.SinkFunc(func(_ context.Context, pr prefdata.Pair) error { human = append(human, pr); return nil }),
+	}
+	st, err := p.Run(context.Background())
+	require.NoError(t, err)
+	require.Len(t, append(ai, human...), len(reasons))
+	assert.Equal(t, st.Routes, filter.RouteReasons(append(ai, human...)))
+	assert.Equal(t, map[string]int{"human/unspecified": 1, "ai/unspecified": 1, "human/small-gap": 1, "ai/confident": 1, "human/no-colon": 1, "ai/judge-tie": 1},
+		filter.RouteReasons(append(ai, human...)))
+}

@@ -10,8 +10,9 @@ import (
 	"github.com/prefdata/prefdata"
 )
 
-// Routing reasons: the first word of every [Router] pair's
-// Provenance.Reason, counted by [RouteReasons].
+// Routing reasons: the key (the text before the first colon) of every
+// [Router] pair's Provenance.Reason, counted by [RouteReasons] and by the
+// pipeline's [prefdata.Stats.Routes].
 const (
 	ReasonConfident         = "confident"          // above the threshold: labeled by AI
 	ReasonJudgeInconsistent = "judge-inconsistent" // the judge changed its verdict when the order was swapped
@@ -163,16 +164,18 @@ func comparisonOf(c prefdata.Candidate, a, b string) (prefdata.Comparison, float
 	return prefdata.Comparison{}, 0, false
 }
 
-// RouteReasons counts pairs by the first word of their Provenance.Reason
-// (the Reason constants of [Router]), split by where they went: "ai/" or
-// "human/" and the reason, e.g. "human/judge-inconsistent". Use it on a
-// run's pairs and queue to report why pairs went to people.
+// RouteReasons counts pairs by the key of their Provenance.Reason (the text
+// before its first colon, trimmed: the Reason constants of [Router];
+// "unspecified" when empty), split by where they went: "ai/" or "human/"
+// and the key, e.g. "human/judge-inconsistent". It counts as the pipeline's
+// [prefdata.Stats.Routes] does; use it on the pairs and queue of a rerun,
+// whose Stats count only the new pairs.
 func RouteReasons(pairs []prefdata.Pair) map[string]int {
 	out := map[string]int{}
 	for _, p := range pairs {
 		key, _, _ := strings.Cut(p.Provenance.Reason, ":")
-		if key == "" {
-			key = "unknown"
+		if key = strings.TrimSpace(key); key == "" {
+			key = "unspecified"
 		}
 		side := "ai/"
 		if p.NeedsHuman {
