@@ -34,10 +34,12 @@ const (
 	FileBatchResults = "batch_results.jsonl"
 )
 
-// Limits of the OpenAI Batch API on one input file.
+// Limits of the OpenAI Batch API on one input file: 50,000 requests and
+// 200 MB, read as decimal megabytes so a file never passes the limit
+// whichever way the server counts.
 const (
 	BatchMaxRequests = 50_000
-	BatchMaxBytes    = 200 << 20
+	BatchMaxBytes    = 200_000_000
 )
 
 // BatchConfig configures the batch mode of a generator.
