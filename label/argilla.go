@@ -193,7 +193,10 @@ func responsesByUser(raw json.RawMessage) (map[string]map[string]argillaResponse
 // with a submitted preference response to store, for the pairs in queue.
 // Draft and discarded responses are skipped. A record that cannot be read
 // is reported (record and user named) and the others are still imported;
-// importing the same file again adds nothing.
+// importing the same file again adds nothing. A changed answer supersedes
+// the earlier one, but Argilla's records carry no times, so an answer
+// changed back to one imported before counts as Existing and the later
+// import's answer stays.
 func ImportArgilla(store *Store, queue *Queue, r io.Reader, name string) (ImportStats, error) {
 	recs, err := readArgilla(r)
 	if err != nil {

@@ -152,6 +152,10 @@ type ImportStats struct {
 	Imported int // labels appended
 	Existing int // labels already in the store (an earlier import)
 	Skipped  int // cancelled, draft or discarded annotations
+	// Stale counts answers older, by the tool's own time, than the label
+	// that already counts for the same annotator and pair: an older export
+	// imported after a newer one.
+	Stale int
 }
 
 // ImportLabelStudio reads Label Studio's JSON export (tasks with
@@ -205,11 +209,14 @@ func samePair(p prefdata.Pair, a, b string) bool {
 }
 
 func addOnce(store *Store, l Label, st *ImportStats) error {
-	if l.Time.IsZero() {
-		l.Time = time.Now().UTC() // the export does not say when
-	}
 	if _, ok := store.Get(l.ID); ok {
 		st.Existing++
+		return nil
+	}
+	if l.Time.IsZero() {
+		l.Time = time.Now().UTC() // the export does not say when
+	} else if cur, ok := store.counting(l.PairID, l.Annotator); ok && cur.Time.After(l.Time) {
+		st.Stale++
 		return nil
 	}
 	err := store.Add(l)
@@ -339,7 +346,8 @@ func lsLabel(p prefdata.Pair, t LSTask, a LSAnnotation) (Label, error) {
 		}
 	}
 	// An annotation imported again is the same label; one edited in Label
-	// Studio since is a new one, which supersedes the old.
-	l.ID = "ls-" + contentID(l, fmt.Sprint(t.ID), annID)
+	// Studio since (a new updated_at, even back to an earlier answer) is a
+	// new one, which supersedes the old.
+	l.ID = "ls-" + contentID(l, fmt.Sprint(t.ID), annID, a.UpdatedAt)
 	return l, nil
 }

@@ -387,3 +387,67 @@ func TestImportErrorsNameTheRecord(t *testing.T) {
 		t.Errorf("%d labels stored from bad input", n)
 	}
 }
+
+// An annotation edited in Label Studio counts as of its latest edit
+// (updated_at), whatever order the exports are imported in: changed back to
+// its first answer, the first answer counts again; an older export imported
+// after a newer one changes nothing.
+func TestLabelStudioEditsByTime(t *testing.T) {
+	dir, queued := queuedRun(t)
+	var buf bytes.Buffer
+	if err := ExportLabelStudio(&buf, queued[:1]); err != nil {
+		t.Fatal(err)
+	}
+	var tasks []LSTask
+	if err := json.Unmarshal(buf.Bytes(), &tasks); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(tasks[0].Data)
+	export := func(selected, updated string) string {
+		return fmt.Sprintf(`[{"id": 101, "data": %s, "annotations": [{"id": 9001, "completed_by": 3,
+			"result": [{"id": "x1", "from_name": "pairwise", "to_name": "pairwise", "type": "pairwise", "value": {"selected": %q}}],
+			"was_cancelled": false, "created_at": "2026-01-05T10:00:00Z", "updated_at": %q, "lead_time": 3, "task": 101}]}]`, data, selected, updated)
+	}
+	store, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := OpenQueue(dir)
+	current := func() string {
+		t.Helper()
+		ls := store.ForPair(queued[0].ID)
+		if len(ls) != 1 {
+			t.Fatalf("labels = %+v", ls)
+		}
+		if ls[0].Preferred == tasks[0].Data.LeftID {
+			return "left"
+		}
+		return "right"
+	}
+	steps := []struct {
+		selected, updated, want string
+		imported                int
+	}{
+		{"left", "2026-01-05T10:01:00Z", "left", 1},
+		{"right", "2026-01-05T10:02:00Z", "right", 1},
+		{"left", "2026-01-05T10:03:00Z", "left", 1},  // changed back
+		{"left", "2026-01-05T10:03:00Z", "left", 0},  // the same export again
+		{"right", "2026-01-05T10:02:00Z", "left", 0}, // an older export, late
+		{"right", "2026-01-05T10:02:30Z", "left", 0}, // an older edit never imported
+	}
+	for i, s := range steps {
+		st, err := ImportLabelStudio(store, q, strings.NewReader(export(s.selected, s.updated)), "export.json")
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if st.Imported != s.imported || st.Existing+st.Stale != 1-s.imported {
+			t.Errorf("step %d: stats %+v, want %d imported", i, st, s.imported)
+		}
+		if i == len(steps)-1 && st.Stale != 1 {
+			t.Errorf("step %d: stats %+v, want the older edit counted as stale", i, st)
+		}
+		if got := current(); got != s.want {
+			t.Errorf("step %d: the label that counts prefers %s, want %s", i, got, s.want)
+		}
+	}
+}

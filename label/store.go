@@ -325,6 +325,14 @@ func (s *Store) forPairLocked(pairID string) []Label {
 	return out
 }
 
+// counting returns annotator's label that counts for the pair, if any.
+func (s *Store) counting(pairID, annotator string) (Label, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.current[pairID][annotator]
+	return s.labels[id], ok
+}
+
 // Count returns how many annotators' labels count for the pair.
 func (s *Store) Count(pairID string) int {
 	s.mu.Lock()
