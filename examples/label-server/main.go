@@ -133,7 +133,7 @@ func run() error {
 		}
 		defer f.Close()
 		st, err := imp(store, q, f, name)
-		fmt.Printf("imported %d labels (%d already there, %d skipped)\n", st.Imported, st.Existing, st.Skipped)
+		fmt.Printf("imported %d labels (%d already there, %d older than the one that counts, %d skipped)\n", st.Imported, st.Existing, st.Stale, st.Skipped)
 		return err
 	}
 
