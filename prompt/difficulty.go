@@ -218,7 +218,7 @@ func Difficulty(src prefdata.PromptSource, cfg DifficultyConfig) *DifficultySele
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
-	if cfg.LowestMean <= 0 && cfg.MeanBelow == nil && cfg.HighestVar <= 0 && cfg.VarAbove == nil {
+	if cfg.LowestMean == 0 && cfg.MeanBelow == nil && cfg.HighestVar == 0 && cfg.VarAbove == nil {
 		cfg.LowestMean = 0.5
 	}
 	return &DifficultySelector{src: src, cfg: cfg}
@@ -228,8 +228,38 @@ func Difficulty(src prefdata.PromptSource, cfg DifficultyConfig) *DifficultySele
 // input order, once Next has returned its first prompt or io.EOF.
 func (d *DifficultySelector) Results() []Rated { return append([]Rated(nil), d.results...) }
 
-// Next returns the next selected prompt.
+// Validate reports the first impossible setting of c, naming the field: no
+// Rater, a LowestMean or HighestVar share outside [0, 1] (or NaN), a NaN
+// threshold.
+func (c DifficultyConfig) Validate() error {
+	share := func(name string, v float64) error {
+		if math.IsNaN(v) || v < 0 || v > 1 {
+			return fmt.Errorf("prompt: DifficultyConfig.%s is %v, outside [0, 1]", name, v)
+		}
+		return nil
+	}
+	switch {
+	case c.Rater == nil:
+		return errors.New("prompt: DifficultyConfig.Rater is nil")
+	case c.MeanBelow != nil && math.IsNaN(*c.MeanBelow):
+		return errors.New("prompt: DifficultyConfig.MeanBelow is NaN")
+	case c.VarAbove != nil && math.IsNaN(*c.VarAbove):
+		return errors.New("prompt: DifficultyConfig.VarAbove is NaN")
+	}
+	if err := share("LowestMean", c.LowestMean); err != nil {
+		return err
+	}
+	return share("HighestVar", c.HighestVar)
+}
+
+// Next returns the next selected prompt. An impossible configuration (see
+// [DifficultyConfig.Validate]) is an error before anything is read.
 func (d *DifficultySelector) Next(ctx context.Context) (prefdata.Prompt, error) {
+	if !d.read && len(d.prompts) == 0 {
+		if err := d.cfg.Validate(); err != nil {
+			return prefdata.Prompt{}, err
+		}
+	}
 	for !d.read {
 		p, err := d.src.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -263,9 +293,6 @@ func (d *DifficultySelector) Next(ctx context.Context) (prefdata.Prompt, error) 
 }
 
 func (d *DifficultySelector) rateAll(ctx context.Context) error {
-	if d.cfg.Rater == nil {
-		return errors.New("prompt: DifficultyConfig.Rater is nil")
-	}
 	ratings := make([]Rating, len(d.prompts))
 	errs := make([]error, len(d.prompts))
 	var g errgroup.Group

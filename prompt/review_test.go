@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 
@@ -179,4 +180,30 @@ func TestRaterTellsApartPromptsSharingAnID(t *testing.T) {
 	require.Len(t, rs, 1)
 	assert.Equal(t, "answer to a longer one", rs[0].Text)
 	assert.Equal(t, map[string]int{"short": 1, "a longer one": 1}, asked, "each rated once; the replay asks nothing")
+}
+
+// An impossible DifficultyConfig is an error naming the field before the
+// source is read, not a silent selection of nothing.
+func TestDifficultyConfigErrors(t *testing.T) {
+	rater := &prompt.Rater{}
+	for _, tt := range []struct {
+		cfg  prompt.DifficultyConfig
+		want string
+	}{
+		{prompt.DifficultyConfig{}, "DifficultyConfig.Rater is nil"},
+		{prompt.DifficultyConfig{Rater: rater, LowestMean: math.NaN()}, "DifficultyConfig.LowestMean is NaN"},
+		{prompt.DifficultyConfig{Rater: rater, LowestMean: 1.2}, "DifficultyConfig.LowestMean is 1.2"},
+		{prompt.DifficultyConfig{Rater: rater, HighestVar: -0.5}, "DifficultyConfig.HighestVar is -0.5"},
+		{prompt.DifficultyConfig{Rater: rater, MeanBelow: prefdata.Float(math.NaN())}, "DifficultyConfig.MeanBelow is NaN"},
+		{prompt.DifficultyConfig{Rater: rater, VarAbove: prefdata.Float(math.NaN())}, "DifficultyConfig.VarAbove is NaN"},
+	} {
+		read := 0
+		src := prefdata.PromptSourceFunc(func(ctx context.Context) (prefdata.Prompt, error) {
+			read++
+			return prefdata.Prompt{}, io.EOF
+		})
+		_, err := prompt.Difficulty(src, tt.cfg).Next(context.Background())
+		assert.ErrorContains(t, err, tt.want)
+		assert.Zero(t, read, "%+v: the source is not read", tt.cfg)
+	}
 }
