@@ -248,6 +248,8 @@ func TestRouter(t *testing.T) {
 			with(scored(1.5, 1), cmp("r1", "r0", -0.5, true)), false, 0.833, "confident: judge judge:j consistent, preference +0.50"},
 		{"judge inconsistent", filter.Router{Pairs: filter.Pairs{Strategy: filter.BestVsWorst}},
 			with(scored(3, 1), cmp("r0", "r1", 0, false)), true, 0.5, "judge-inconsistent"},
+		{"judge gave no verdict in one order", filter.Router{Pairs: filter.Pairs{Strategy: filter.BestVsWorst}},
+			with(scored(3, 1), prefdata.Comparison{A: "r0", B: "r1", Scorer: "judge:j", Orders: []*float64{prefdata.Float(1), nil}}), true, 0.5, "judge-no-verdict: judge judge:j gave no verdict in one order"},
 		{"judge disagrees", filter.Router{Pairs: filter.Pairs{Strategy: filter.BestVsWorst}},
 			with(scored(3, 1), cmp("r0", "r1", -1, true)), true, 0.25, "judge-disagrees"},
 		{"judge tie", filter.Router{Pairs: filter.Pairs{Strategy: filter.BestVsWorst}},
@@ -275,7 +277,7 @@ func TestRouter(t *testing.T) {
 			all = append(all, ps...)
 		}
 		assert.Equal(t, map[string]int{"ai/confident": 4, "human/small-gap": 1, "human/judge-inconsistent": 1,
-			"human/judge-disagrees": 1, "human/judge-tie": 1, "human/no-judge": 1}, filter.RouteReasons(all))
+			"human/judge-no-verdict": 1, "human/judge-disagrees": 1, "human/judge-tie": 1, "human/no-judge": 1}, filter.RouteReasons(all))
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 const (
 	ReasonConfident         = "confident"          // above the threshold: labeled by AI
 	ReasonJudgeInconsistent = "judge-inconsistent" // the judge changed its verdict when the order was swapped
+	ReasonJudgeNoVerdict    = "judge-no-verdict"   // the judge's reply in one order had no readable verdict
 	ReasonJudgeDisagrees    = "judge-disagrees"    // the judge prefers the response the scores rejected
 	ReasonJudgeTie          = "judge-tie"          // the judge saw no difference
 	ReasonSmallGap          = "small-gap"          // the score gap is small
@@ -116,7 +117,10 @@ func (rt Router) route(c prefdata.Candidate, p *prefdata.Pair) {
 		if cmp.Consistent && pref < 0 {
 			conf = math.Min(conf, 0.25)
 		}
+		detail := consistentWord(cmp.Consistent)
 		switch {
+		case undecided(cmp):
+			why, detail = ReasonJudgeNoVerdict, "gave no verdict in one order"
 		case !cmp.Consistent:
 			why = ReasonJudgeInconsistent
 		case pref < 0:
@@ -126,7 +130,7 @@ func (rt Router) route(c prefdata.Candidate, p *prefdata.Pair) {
 		default:
 			why = ReasonSmallGap
 		}
-		why += fmt.Sprintf(": judge %s %s, preference %+.2f, gap %.3g", cmp.Scorer, consistentWord(cmp.Consistent), pref, p.Margin)
+		why += fmt.Sprintf(": judge %s %s, preference %+.2f, gap %.3g", cmp.Scorer, detail, pref, p.Margin)
 	} else {
 		conf = gap
 		why = ReasonSmallGap + fmt.Sprintf(": no judge, gap %.3g of %.3g", p.Margin, rt.GapScale)
@@ -141,6 +145,17 @@ func (rt Router) route(c prefdata.Candidate, p *prefdata.Pair) {
 		why = ReasonConfident + why[strings.Index(why, ":"):]
 	}
 	p.Provenance = prefdata.Provenance{Stage: prefdata.StageFilter, Labeler: rt.LabelerName, Judge: judge, Confidence: conf, Reason: why}
+}
+
+// undecided reports whether one order of cmp has no parsed verdict (a
+// [PairwiseJudge] records such a comparison as not consistent).
+func undecided(cmp prefdata.Comparison) bool {
+	for _, o := range cmp.Orders {
+		if o == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func consistentWord(ok bool) string {
