@@ -95,14 +95,28 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		filters = append(filters, prompt.NewDecontaminator(*ngram, evalPrompts...))
 	}
 
+	// Output files are closed (and their errors checked) before the funnel
+	// is printed; the deferred Close only cleans up after an early return.
+	var created []*os.File
+	create := func(path string) (*json.Encoder, error) {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, err
+		}
+		created = append(created, f)
+		return json.NewEncoder(f), nil
+	}
+	defer func() {
+		for _, f := range created {
+			f.Close()
+		}
+	}()
 	var dropw *json.Encoder
 	if *drops != "" {
-		f, err := os.Create(*drops)
-		if err != nil {
+		var err error
+		if dropw, err = create(*drops); err != nil {
 			return err
 		}
-		defer f.Close()
-		dropw = json.NewEncoder(f)
 	}
 	var dropErr error
 	onDrop := func(p prefdata.Prompt, filter, reason string) {
@@ -127,12 +141,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	var outw *json.Encoder
 	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
+		var err error
+		if outw, err = create(*out); err != nil {
 			return err
 		}
-		defer f.Close()
-		outw = json.NewEncoder(f)
 	}
 	selected := 0
 	for {
@@ -156,6 +168,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if dropErr != nil {
 		return dropErr
+	}
+	for _, f := range created {
+		if err := f.Close(); err != nil {
+			return err
+		}
 	}
 
 	f := filtered.Funnel()
