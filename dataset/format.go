@@ -20,7 +20,8 @@ const (
 	// TRLStandard is TRL's standard preference format: prompt, chosen and
 	// rejected as plain strings. A one-message prompt is written as its text;
 	// a longer conversation is written as a transcript with "System:",
-	// "User:" and "Assistant:" headers, and is read back as one user message.
+	// "User:" and "Assistant:" headers, ending with the assistant's header
+	// (see [StandardPrompt]), and is read back as one user message.
 	TRLStandard Format = "trl"
 	// TRLConversational is TRL's conversational format: prompt is the message
 	// list up to and including the last user turn, chosen and rejected are
@@ -266,7 +267,10 @@ type trlStandard struct{}
 
 // StandardPrompt renders a prompt as the one string of TRL's standard
 // format: the text of a lone user message, otherwise a transcript of
-// "System: ", "User: " and "Assistant: " turns separated by blank lines.
+// "System: ", "User: " and "Assistant: " turns separated by blank lines that
+// ends with "\n\nAssistant:" when its last turn is the user's, so that the
+// answer the trainer appends reads as the assistant's turn (as in HH-RLHF's
+// prompts).
 func StandardPrompt(msgs []prefdata.Message) string {
 	if len(msgs) == 1 && msgs[0].Role == prefdata.RoleUser {
 		return msgs[0].Content
@@ -287,6 +291,9 @@ func StandardPrompt(msgs []prefdata.Message) string {
 			b.WriteString(m.Role + ": ")
 		}
 		b.WriteString(m.Content)
+	}
+	if n := len(msgs); n > 0 && msgs[n-1].Role == prefdata.RoleUser {
+		b.WriteString("\n\nAssistant:")
 	}
 	return b.String()
 }

@@ -448,3 +448,25 @@ func TestProvenanceCarriesMarginInTRL(t *testing.T) {
 		}
 	}
 }
+
+// TestStandardPromptCuesTheAnswer: TRL's standard format concatenates
+// prompt and chosen; a multi-turn transcript must end with the assistant's
+// header so the answer reads as the assistant's turn, not as more of the
+// user's.
+func TestStandardPromptCuesTheAnswer(t *testing.T) {
+	p := samplePairs()[1] // system, user, assistant, user
+	got := StandardPrompt(p.Prompt.Messages)
+	want := "System: You are terse.\n\nUser: Name a colour.\n\nAssistant: Red.\n\nUser: Another <one> & \"quoted\"?\n\nAssistant:"
+	if got != want {
+		t.Errorf("StandardPrompt = %q, want %q", got, want)
+	}
+	if one := StandardPrompt(samplePairs()[0].Prompt.Messages); one != "What is 2+2?" {
+		t.Errorf("a lone user message became %q, want its text", one)
+	}
+}
+
+func TestStandardPromptOfNothing(t *testing.T) {
+	if got := StandardPrompt(nil); got != "" {
+		t.Errorf("StandardPrompt(nil) = %q", got)
+	}
+}
