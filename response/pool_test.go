@@ -189,6 +189,13 @@ func TestSharding(t *testing.T) {
 	assert.Positive(t, rejected)
 	_, err := response.ShardFilter(2, 2)
 	assert.ErrorContains(t, err, "shard 2 of 2")
+	_, err = response.ShardSource(prefdatatest.CountingSource(1), 0, 0)
+	assert.ErrorContains(t, err, "shard 0 of 0")
+	for _, c := range [][2]int{{0, 0}, {0, -3}, {-1, 2}, {2, 2}} {
+		assert.NotPanics(t, func() {
+			assert.False(t, response.InShard("p-1", c[0], c[1]), "shard %d of %d holds nothing", c[0], c[1])
+		})
+	}
 }
 
 func TestReplicasSpreadAndAvoidFailing(t *testing.T) {

@@ -11,8 +11,12 @@ import (
 
 // InShard reports whether the prompt ID falls in shard i of n: the first 8
 // bytes of the ID's SHA-256, modulo n, equal i. Every ID is in exactly one
-// shard.
+// shard. A shard that does not exist (n <= 0, i outside [0, n)) holds
+// nothing.
 func InShard(id string, i, n int) bool {
+	if checkShard(i, n) != nil {
+		return false
+	}
 	h := sha256.Sum256([]byte(id))
 	return binary.BigEndian.Uint64(h[:8])%uint64(n) == uint64(i)
 }
