@@ -137,6 +137,9 @@ func (s *Server) submitRanking(annotator string, items []string, ranks map[strin
 		}
 		s.release(l.PairID, annotator)
 	}
+	for _, p := range group {
+		s.reopen(p)
+	}
 	return out, nil
 }
 

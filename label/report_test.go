@@ -3,6 +3,7 @@ package label
 import (
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/prefdata/prefdata"
@@ -82,5 +83,69 @@ func TestServerAsksForMoreLabels(t *testing.T) {
 	d := Policy{Labels: 2, Tie: TieMoreLabels}.Decide(p, f.srv.Store().ForPair(p.ID))
 	if d.Status != Decided || d.Preferred != p.Rejected.ID || len(d.Annotators) != 3 {
 		t.Fatalf("decision = %+v", d)
+	}
+}
+
+// A pair the server had settled can need labels again when a label arrives
+// from elsewhere (an import, another process) and makes a tie: the server
+// offers it again, and progress counts it.
+func TestServerReopensPairAfterImport(t *testing.T) {
+	pol := Policy{Labels: 1, Tie: TieMoreLabels}
+	f := newFixture(t, 1, pol, "ann", "ben")
+	a := f.next("ann")
+	p, _ := f.srv.Queue().Pair(a.Item)
+	choice := ChoiceA
+	if a.A != p.Chosen.Text {
+		choice = ChoiceB
+	}
+	if code, body := f.submit("ann", a.Item, choice, nil); code != http.StatusSeeOther {
+		t.Fatal(code, body)
+	}
+	if n := f.next("ben"); n.Item != "" {
+		t.Fatalf("ben got %q though one label settles the pair", n.Item)
+	}
+	// Another process imports a label that disagrees with ann's.
+	other, err := OpenStore(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Add(Label{ID: "imp-1", PairID: p.ID, Annotator: "labelstudio:7", Verdict: VerdictPrefer, Preferred: p.Rejected.ID, Source: SourceLabelStudio}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.next("ben"); n.Item != p.ID {
+		t.Fatalf("after the tie ben got %q, want %q", n.Item, p.ID)
+	}
+	_, body, _ := f.do("GET", "/api/progress", "tok-ben", nil, nil)
+	if !strings.Contains(body, `"remaining": 1`) {
+		t.Errorf("ben's progress = %s, want 1 remaining", body)
+	}
+}
+
+// The same when the tie comes from a label submitted in the app on a lease
+// taken before an import settled the pair.
+func TestServerReopensPairAfterLateSubmit(t *testing.T) {
+	pol := Policy{Labels: 1, Tie: TieMoreLabels}
+	f := newFixture(t, 1, pol, "ann", "ben")
+	a := f.next("ann")
+	p, _ := f.srv.Queue().Pair(a.Item)
+	other, err := OpenStore(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Add(Label{ID: "imp-1", PairID: p.ID, Annotator: "labelstudio:7", Verdict: VerdictPrefer, Preferred: p.Rejected.ID, Source: SourceLabelStudio}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.next("ben"); n.Item != "" {
+		t.Fatalf("ben got %q though the import settled the pair", n.Item)
+	}
+	choice := ChoiceA // ann keeps the AI's order: a tie with the import
+	if a.A != p.Chosen.Text {
+		choice = ChoiceB
+	}
+	if code, body := f.submit("ann", a.Item, choice, nil); code != http.StatusSeeOther {
+		t.Fatal(code, body)
+	}
+	if n := f.next("ben"); n.Item != p.ID {
+		t.Fatalf("after the tie ben got %q, want %q", n.Item, p.ID)
 	}
 }

@@ -349,7 +349,15 @@ func (s *Server) refresh() error {
 	if _, err := s.queue.Refresh(); err != nil {
 		return err
 	}
-	return s.store.Refresh()
+	changed, err := s.store.refresh()
+	if changed {
+		// A label from elsewhere can reopen a settled pair (a tie that asks
+		// for one more label): look at the whole queue again.
+		s.mu.Lock()
+		s.cursor = 0
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // decision returns the pair's decision, cached until the labels change.
@@ -570,7 +578,20 @@ func (s *Server) submit(annotator, item, choice, strength, comment string) (Labe
 		return Label{}, err
 	}
 	s.release(p.ID, annotator)
+	s.reopen(p)
 	return l, nil
+}
+
+// reopen moves the cursor back to p if p still needs labels: a label can
+// turn a pair settled by labels from elsewhere into a tie that asks for
+// one more. s.mu is held.
+func (s *Server) reopen(p prefdata.Pair) {
+	if s.decision(p).Status != Pending {
+		return
+	}
+	if i, ok := s.queueIndex(p.ID); ok && i < s.cursor {
+		s.cursor = i
+	}
 }
 
 // undo retracts annotator's last label from the app and hands its item back
@@ -588,8 +609,8 @@ func (s *Server) undo(annotator string) (Label, error) {
 	if err := s.store.Retract(annotator, l.ID, now); err != nil {
 		return Label{}, err
 	}
-	if i, ok := s.queueIndex(l.PairID); ok && i < s.cursor {
-		s.cursor = i
+	if p, ok := s.queue.Pair(l.PairID); ok {
+		s.reopen(p)
 	}
 	s.take([]string{l.PairID}, annotator, now, false)
 	return l, nil

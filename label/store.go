@@ -195,9 +195,17 @@ func (s *Store) Dir() *prefdata.RunDir { return s.dir }
 
 // Refresh reads the labels appended to the file since the last call.
 func (s *Store) Refresh() error {
+	_, err := s.refresh()
+	return err
+}
+
+// refresh is Refresh that also reports whether labels written by others
+// (not through this Store) changed the labels that count.
+func (s *Store) refresh() (changed bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.t.read(func(line int, data []byte) error {
+	v := s.version
+	err = s.t.read(func(line int, data []byte) error {
 		var l Label
 		if err := json.Unmarshal(data, &l); err != nil {
 			return fmt.Errorf("label: %s:%d: %w", s.dir.Path(FileHumanLabels), line, err)
@@ -205,6 +213,7 @@ func (s *Store) Refresh() error {
 		s.index(l)
 		return nil
 	})
+	return s.version != v, err
 }
 
 // index adds l to the in-memory view; it is idempotent, so the lines this
