@@ -120,7 +120,9 @@ type resultRecord struct {
 }
 
 // NewBatch returns the batch mode of a generator configured by cfg. Only
-// the first base URL is used.
+// the first base URL is used, and cfg's Limiter, Budget and Cache are not:
+// the server paces a batch itself. Usage.Cost comes from cfg.Prices, so
+// give the batch prices there (OpenAI's are half the synchronous ones).
 func NewBatch(cfg Config, bc BatchConfig) (*BatchGenerator, error) {
 	if bc.Dir == nil {
 		return nil, errors.New("response: batch mode needs a run directory (BatchConfig.Dir)")
@@ -696,6 +698,9 @@ func (b *BatchGenerator) Generate(ctx context.Context, p prefdata.Prompt) ([]pre
 	}
 	if err := b.load(); err != nil {
 		return nil, err
+	}
+	if len(p.Messages) == 0 {
+		return nil, fmt.Errorf("response: %s (batch): prompt %q has no messages", b.g.name, p.ID)
 	}
 	if p.ID == "" {
 		p.ID = prefdata.ContentID(p.Messages)

@@ -196,6 +196,8 @@ func TestBatchGenerateBeforeWait(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.Generate(context.Background(), prefdatatest.NewPrompt("x"))
 	assert.ErrorContains(t, err, "not submitted in batch mode")
+	_, err = b.Generate(context.Background(), prefdata.Prompt{ID: "empty"})
+	assert.ErrorContains(t, err, `prompt "empty" has no messages`, "Submit skips it; Generate says why")
 	_, err = b.Submit(context.Background(), prefdata.Prompts(prefdatatest.NewPrompt("x")))
 	require.NoError(t, err)
 	_, err = b.Generate(context.Background(), prefdatatest.NewPrompt("x"))
