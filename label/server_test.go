@@ -626,3 +626,58 @@ func TestMalformedForm(t *testing.T) {
 		t.Errorf("a malformed form wrote %d bytes of labels", n)
 	}
 }
+
+// The sides are shuffled per annotator and item (against position bias),
+// the same on every reload, and the label stores the order that was shown.
+func TestSidesShuffled(t *testing.T) {
+	const items = 40
+	f := newFixture(t, items, Policy{Labels: 2}, "alice", "bob")
+	leftIsChosen := map[string]map[string]bool{} // annotator → item → A was the AI's chosen
+	for _, who := range []string{"alice", "bob"} {
+		leftIsChosen[who] = map[string]bool{}
+		for {
+			n := f.next(who)
+			if n.Item == "" {
+				break
+			}
+			if again := f.next(who); again.Item != n.Item || again.A != n.A {
+				t.Fatalf("%s: a reload showed %q/%q, then %q/%q", who, n.Item, n.A, again.Item, again.A)
+			}
+			p, _ := f.srv.Queue().Pair(n.Item)
+			leftIsChosen[who][n.Item] = n.A == p.Chosen.Text
+			if code, body := f.submit(who, n.Item, ChoiceA, nil); code != http.StatusSeeOther {
+				t.Fatal(code, body)
+			}
+			var mine Label
+			for _, l := range f.srv.Store().ForPair(n.Item) {
+				if l.Annotator == who {
+					mine = l
+				}
+			}
+			if len(mine.Shown) != 2 || (mine.Shown[0] == p.Chosen.ID) != leftIsChosen[who][n.Item] || mine.Preferred != mine.Shown[0] {
+				t.Fatalf("%s: label %+v does not record the order shown (A was chosen: %v)", who, mine, leftIsChosen[who][n.Item])
+			}
+		}
+	}
+	differ := 0
+	for _, who := range []string{"alice", "bob"} {
+		left := 0
+		for _, v := range leftIsChosen[who] {
+			if v {
+				left++
+			}
+		}
+		if len(leftIsChosen[who]) != items || left == 0 || left == items {
+			t.Errorf("%s saw the AI's choice on the left %d times of %d items", who, left, len(leftIsChosen[who]))
+		}
+	}
+	for item, v := range leftIsChosen["alice"] {
+		if leftIsChosen["bob"][item] != v {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Error("alice and bob saw every item in the same order")
+	}
+	t.Logf("alice and bob saw %d of %d items in different orders", differ, items)
+}
