@@ -227,7 +227,9 @@ func (m *RewardModel) Fingerprint() string {
 
 // Score asks for the reward of each response. Requests are batched where
 // the API allows; a failed batch fails only its responses, reported as
-// *ResponseErrors joined.
+// *ResponseErrors joined. A batch the server refuses for its content (400,
+// 413 or 422, as vLLM answers when one input is too long for the model) is
+// sent again one response at a time, so that one bad input fails alone.
 func (m *RewardModel) Score(ctx context.Context, p prefdata.Prompt, rs []prefdata.Response) ([]prefdata.Score, error) {
 	var batches [][]prefdata.Response
 	batched := m.cfg.API == VLLMScore || m.cfg.API == SGLangClassify || m.cfg.API == GenericJSON || m.cfg.Render != nil
@@ -276,6 +278,12 @@ func (m *RewardModel) scoreBatch(ctx context.Context, p prefdata.Prompt, rs []pr
 	}
 	raw, err := m.post(ctx, body)
 	if err != nil {
+		var se *statusError
+		if len(rs) > 1 && errors.As(err, &se) && se.refusesInput() {
+			// The server refused the batch, likely for one input (too long
+			// for the model): send each response alone, so only it fails.
+			return m.oneByOne(ctx, p, rs)
+		}
 		return fail(err)
 	}
 	vecs, err := m.decode(raw, len(rs))
@@ -291,6 +299,24 @@ func (m *RewardModel) scoreBatch(ctx context.Context, p prefdata.Prompt, rs []pr
 			errs[i] = fmt.Errorf("reward %v is not a number", vals[i])
 		}
 		bad = bad || errs[i] != nil
+	}
+	if !bad {
+		errs = nil
+	}
+	return vals, errs
+}
+
+// oneByOne scores each response in a request of its own.
+func (m *RewardModel) oneByOne(ctx context.Context, p prefdata.Prompt, rs []prefdata.Response) ([]float64, []error) {
+	vals := make([]float64, len(rs))
+	errs := make([]error, len(rs))
+	bad := false
+	for i := range rs {
+		v, e := m.scoreBatch(ctx, p, rs[i:i+1])
+		vals[i] = v[0]
+		if e != nil {
+			errs[i], bad = e[0], true
+		}
 	}
 	if !bad {
 		errs = nil
@@ -396,6 +422,13 @@ func (e *statusError) Error() string {
 }
 
 func (e *statusError) retryable() bool { return e.status == 429 || e.status >= 500 }
+
+// refusesInput reports whether the answer blames the request's content (400
+// Bad Request, 413 Content Too Large, 422 Unprocessable), not the key, the
+// path or the server.
+func (e *statusError) refusesInput() bool {
+	return e.status == http.StatusBadRequest || e.status == http.StatusRequestEntityTooLarge || e.status == http.StatusUnprocessableEntity
+}
 
 func (m *RewardModel) once(ctx context.Context, payload []byte) ([]byte, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.url, bytes.NewReader(payload))

@@ -41,6 +41,8 @@ type rmServer struct {
 	mu     sync.Mutex
 	bodies []map[string]any
 	faults []int // HTTP status of request i, 0 for a normal answer
+	// refuse, if set, answers 400 to the requests it returns true for.
+	refuse func(body map[string]any) bool
 }
 
 func newRMServer(t *testing.T, path string, handle func(t *testing.T, body map[string]any) any) *rmServer {
@@ -63,6 +65,9 @@ func newRMServer(t *testing.T, path string, handle func(t *testing.T, body map[s
 			fault = s.faults[i]
 		}
 		s.mu.Unlock()
+		if fault == 0 && s.refuse != nil && s.refuse(body) {
+			fault = http.StatusBadRequest
+		}
 		if fault != 0 {
 			if fault == http.StatusTooManyRequests {
 				w.Header().Set("Retry-After", "3")
@@ -284,10 +289,13 @@ func TestRewardModelFailures(t *testing.T) {
 		{"429 honours Retry-After", []int{429}, vllmPooling(false), filter.RewardModelConfig{}, []string{"e", "o", "p"}, nil, 2, 1},
 		{"retries exhausted", []int{500, 500, 500}, vllmPooling(false), filter.RewardModelConfig{Retry: filter.RMRetry{Attempts: 3}}, nil,
 			map[string]string{"e": "after 3 attempts: POST", "o": "HTTP 500", "p": "fault 500"}, 3, 2},
-		{"400 is not retried", []int{400}, vllmPooling(false), filter.RewardModelConfig{}, nil,
-			map[string]string{"e": "HTTP 400", "o": "HTTP 400", "p": "HTTP 400"}, 1, 0},
-		{"one batch fails, the other scores", []int{400}, vllmPooling(false), filter.RewardModelConfig{BatchSize: 2, Concurrency: 1}, []string{"p"},
-			map[string]string{"e": "HTTP 400", "o": "HTTP 400"}, 2, 0},
+		{"400 on one response is not retried", []int{400}, vllmPooling(false), filter.RewardModelConfig{BatchSize: 1, Concurrency: 1}, []string{"o", "p"},
+			map[string]string{"e": "HTTP 400"}, 3, 0},
+		{"400 on a batch: each response sent alone", []int{400}, vllmPooling(false), filter.RewardModelConfig{}, []string{"e", "o", "p"}, nil, 4, 0},
+		{"401 on a batch is not split", []int{401}, vllmPooling(false), filter.RewardModelConfig{}, nil,
+			map[string]string{"e": "HTTP 401", "o": "HTTP 401", "p": "HTTP 401"}, 1, 0},
+		{"one batch fails, the other scores", []int{500}, vllmPooling(false), filter.RewardModelConfig{BatchSize: 2, Concurrency: 1, Retry: filter.RMRetry{Attempts: 1}}, []string{"p"},
+			map[string]string{"e": "HTTP 500", "o": "HTTP 500"}, 2, 0},
 		{"missing item", nil, func(t *testing.T, body map[string]any) any {
 			out := vllmPooling(false)(t, body).(map[string]any)
 			out["data"] = out["data"].([]map[string]any)[:2]
@@ -376,4 +384,35 @@ func TestRewardModelFingerprint(t *testing.T) {
 	assert.NotEqual(t, a.Fingerprint(), c.Fingerprint())
 	_, ok := filter.Scores(a).(prefdata.Fingerprinter)
 	assert.True(t, ok, "Scores keeps the fingerprint so the pipeline caches rewards")
+}
+
+// A server refuses a whole batch for one bad input (vLLM answers 400 when
+// one text exceeds the model's context): the batch is sent again one
+// response at a time, so only the bad one fails.
+func TestRewardModelRefusedBatchIsolatesTheBadInput(t *testing.T) {
+	srv := newRMServer(t, "/pooling", vllmPooling(false))
+	srv.refuse = func(body map[string]any) bool {
+		for _, in := range inputs(body) {
+			if strings.Contains(in, "poor") {
+				return true
+			}
+		}
+		return false
+	}
+	m, err := filter.NewRewardModel(filter.RewardModelConfig{API: filter.VLLMPooling, BaseURL: srv.URL, Model: "rm", Render: render,
+		Sleep: func(context.Context, time.Duration) error { return nil }})
+	require.NoError(t, err)
+	c := rmCandidate()
+	scores, err := m.Score(context.Background(), c.Prompt, c.Responses)
+	got := map[string]float64{}
+	for _, s := range scores {
+		got[s.ResponseID] = s.Value
+	}
+	assert.Equal(t, map[string]float64{"e": 3.25, "o": 0.5}, got)
+	var re *filter.ResponseError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "p", re.ResponseID)
+	assert.ErrorContains(t, re, "HTTP 400")
+	assert.Len(t, srv.requests(), 1+3, "the refused batch, then one request per response")
+	assert.Len(t, err.(interface{ Unwrap() []error }).Unwrap(), 1, "only p failed")
 }
