@@ -399,34 +399,26 @@ func (b *BatchGenerator) adoptable(bts []openai.Batch) (openai.Batch, bool) {
 // have created it and lost only the answer, and a second batch would pay
 // twice.
 func (b *BatchGenerator) createBatch(ctx context.Context, fileID, hash string) (string, error) {
-	for attempt := 1; ; attempt++ {
-		var hdr http.Header
-		actx, cancel := context.WithTimeout(context.WithValue(ctx, headerKey{}, &hdr), b.g.retry.Timeout)
-		bt, err := b.ep.client.CreateBatch(actx, openai.CreateBatchRequest{
+	retrying := false
+	v, err := b.retry(ctx, func(ctx context.Context) (any, error) {
+		if retrying {
+			for _, found := range b.listByHash(ctx)[hash] {
+				if found.InputFileID == fileID {
+					return found.ID, nil
+				}
+			}
+		}
+		retrying = true
+		bt, err := b.ep.client.CreateBatch(ctx, openai.CreateBatchRequest{
 			InputFileID: fileID, Endpoint: openai.BatchEndpointChatCompletions, CompletionWindow: "24h",
 			Metadata: map[string]any{"prefdata_hash": hash, "prefdata_generator": b.g.name},
 		})
-		cancel()
-		if err == nil {
-			return bt.ID, nil
-		}
-		a := classify(ctx, err, hdr)
-		if !a.retry || attempt >= b.g.retry.Attempts {
-			return "", a.err
-		}
-		for _, found := range b.listByHash(ctx)[hash] {
-			if found.InputFileID == fileID {
-				return found.ID, nil
-			}
-		}
-		wait := a.retryAfter
-		if wait <= 0 || wait > b.g.retry.MaxRetryAfter {
-			wait = b.g.backoff(attempt)
-		}
-		if err := b.g.cfg.Sleep(ctx, wait); err != nil {
-			return "", err
-		}
+		return bt.ID, err
+	})
+	if err != nil {
+		return "", err
 	}
+	return v.(string), nil
 }
 
 // retry calls f with the generator's retry policy for transient failures.
