@@ -251,7 +251,7 @@ func (c cardWriter) body(s Summary, o CardOptions) {
 		for _, m := range s.Models {
 			c.p("| %s | %d | %s | %d | %d | %d | %.4f |\n", md(m.Model), m.Responses, md(samplingText(m.Sampling)), m.Systems, m.Usage.PromptTokens, m.Usage.CompletionTokens, m.Usage.Cost)
 		}
-		c.p("\nToken use and cost are those of the last run (responses read back from the run directory cost nothing).\n\n")
+		c.p("\nResponses are the distinct responses found in the run directory, over every run (a generator without a fingerprint is not journaled: its responses count only where a cached filter output or a pair kept them). Token use and cost are those of the last run (responses read back from the run directory cost nothing).\n\n")
 	}
 	for _, g := range s.GeneratorRuns {
 		switch {

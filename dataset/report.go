@@ -133,7 +133,8 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 		tok = append(tok, hbar{Label: m.Model, Segments: []segment{{"prompt tokens", float64(m.Usage.PromptTokens)}, {"completion tokens", float64(m.Usage.CompletionTokens)}}})
 		cost = append(cost, hbar{Label: m.Model, Segments: []segment{{"cost (USD)", m.Usage.Cost}}})
 	}
-	r.p("<h3>Responses per model</h3>\n%s\n", hbarChart("responses-by-model", resp))
+	r.p("<h3>Responses per model (in the run directory, every run)</h3>\n%s\n", hbarChart("responses-by-model", resp))
+	r.p(`<p class="note">Distinct responses found in the run directory's files. A generator without a Fingerprint is not journaled: its responses show only where a cached filter output or a pair kept them.</p>` + "\n")
 	r.p("<h3>Tokens per model (last run)</h3>\n%s\n", hbarChart("tokens-by-model", tok))
 	r.p("<h3>Cost per model (last run, USD)</h3>\n%s\n", hbarChart("cost-by-model", cost))
 	var gf []hbar
