@@ -169,6 +169,7 @@ func TestAlpacaEvalFunnel(t *testing.T) {
 	assert.Positive(t, st.Filter.Dropped[filter.NameRefusal], "Llama-2-chat refuses some AlpacaEval prompts")
 	assert.Equal(t, st.PairsAI, len(ai))
 	assert.Equal(t, st.PairsHuman, len(human))
+	assert.Equal(t, st.Routes, filter.RouteReasons(append(ai, human...)), "the run's stats and the pairs tell the same routes")
 	assert.Positive(t, len(ai))
 	assert.Positive(t, len(human))
 	for _, pr := range append(ai, human...) {
