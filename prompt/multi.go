@@ -3,7 +3,9 @@ package prompt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -32,7 +34,7 @@ func Concat(srcs ...prefdata.PromptSource) prefdata.PromptSource {
 // Weighted is a source with its share in [Interleave].
 type Weighted struct {
 	Source prefdata.PromptSource
-	Weight float64 // relative; zero or negative means 1
+	Weight float64 // relative; zero or negative means 1; NaN and ±Inf are errors
 }
 
 // Interleave returns a source that draws each prompt from one of srcs at
@@ -43,12 +45,19 @@ type Weighted struct {
 func Interleave(seed uint64, srcs ...Weighted) prefdata.PromptSource {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	live := append([]Weighted(nil), srcs...)
+	var bad error
 	for i := range live {
-		if live[i].Weight <= 0 {
+		switch w := live[i].Weight; {
+		case (math.IsNaN(w) || math.IsInf(w, 0)) && bad == nil:
+			bad = fmt.Errorf("prompt: Interleave: source %d has weight %v", i, w)
+		case w <= 0:
 			live[i].Weight = 1
 		}
 	}
 	return prefdata.PromptSourceFunc(func(ctx context.Context) (prefdata.Prompt, error) {
+		if bad != nil {
+			return prefdata.Prompt{}, bad
+		}
 		for len(live) > 0 {
 			total := 0.0
 			for _, w := range live {

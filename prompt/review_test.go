@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -205,5 +206,16 @@ func TestDifficultyConfigErrors(t *testing.T) {
 		_, err := prompt.Difficulty(src, tt.cfg).Next(context.Background())
 		assert.ErrorContains(t, err, tt.want)
 		assert.Zero(t, read, "%+v: the source is not read", tt.cfg)
+	}
+}
+
+// A weight that is not a number, or infinite, is an error naming the
+// source; before, a NaN or +Inf weight quietly starved that source until
+// the others ran dry.
+func TestInterleaveBadWeight(t *testing.T) {
+	one := func() prefdata.PromptSource { return prefdata.Prompts(userPrompt("a", "hello there")) }
+	for _, w := range []float64{math.NaN(), math.Inf(1)} {
+		_, err := prompt.Interleave(1, prompt.Weighted{Source: one(), Weight: 1}, prompt.Weighted{Source: one(), Weight: w}).Next(context.Background())
+		assert.ErrorContains(t, err, "Interleave: source 1 has weight "+strconv.FormatFloat(w, 'g', -1, 64))
 	}
 }
