@@ -219,3 +219,15 @@ func TestInterleaveBadWeight(t *testing.T) {
 		assert.ErrorContains(t, err, "Interleave: source 1 has weight "+strconv.FormatFloat(w, 'g', -1, 64))
 	}
 }
+
+// SelfInstruct asked for prompts with no seed to show says so, rather than
+// ending at once as if it had made them.
+func TestSelfInstructNoSeeds(t *testing.T) {
+	gen := prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		return nil, errors.New("not called")
+	})
+	_, err := prompt.SelfInstruct(prompt.SelfInstructConfig{Gen: gen, N: 3}).Next(context.Background())
+	assert.ErrorContains(t, err, "SelfInstructConfig.Seeds is empty")
+	_, err = prompt.SelfInstruct(prompt.SelfInstructConfig{Gen: gen}).Next(context.Background())
+	assert.ErrorIs(t, err, io.EOF, "N = 0 asks for nothing")
+}

@@ -185,8 +185,11 @@ func (s *SelfInstructor) Next(ctx context.Context) (prefdata.Prompt, error) {
 			s.queue = s.queue[1:]
 			return p, nil
 		}
-		if s.st.Kept >= s.cfg.N || s.st.Requests >= s.cfg.MaxRequests || len(s.seeds) == 0 {
+		if s.st.Kept >= s.cfg.N || s.st.Requests >= s.cfg.MaxRequests {
 			return prefdata.Prompt{}, io.EOF
+		}
+		if len(s.seeds) == 0 {
+			return prefdata.Prompt{}, errors.New("prompt: SelfInstructConfig.Seeds is empty: there is nothing to show the model")
 		}
 		if err := s.request(ctx); err != nil {
 			return prefdata.Prompt{}, err
