@@ -73,11 +73,19 @@ func (e *StatusError) contextLength() bool {
 	if e.StatusCode != http.StatusBadRequest {
 		return false
 	}
-	if e.Code == "context_length_exceeded" {
+	// OpenAI's code; llama.cpp's server says exceed_context_size_error in
+	// type and "context size" in the message; vLLM and SGLang say
+	// "maximum context length" in the message only.
+	if e.Code == "context_length_exceeded" || e.Type == "exceed_context_size_error" {
 		return true
 	}
 	m := strings.ToLower(e.Message)
-	return strings.Contains(m, "context length") || strings.Contains(m, "context_length") || strings.Contains(m, "context window")
+	for _, s := range []string{"context length", "context_length", "context window", "context size"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Retryable reports whether the request may succeed if sent again.

@@ -270,3 +270,27 @@ func TestNonRetryableErrorIsNotBudget(t *testing.T) {
 	_, err := g.Generate(context.Background(), prompt("x"))
 	assert.False(t, errors.Is(err, response.ErrBudget))
 }
+
+func TestContextLengthErrorsOfEachServer(t *testing.T) {
+	cases := []struct {
+		name string
+		err  response.StatusError
+		want bool
+	}{
+		{"OpenAI", response.StatusError{StatusCode: 400, Code: "context_length_exceeded", Type: "invalid_request_error",
+			Message: "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens."}, true},
+		{"vLLM", response.StatusError{StatusCode: 400, Type: "BadRequestError",
+			Message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion)."}, true},
+		{"llama.cpp", response.StatusError{StatusCode: 400, Code: "400", Type: "exceed_context_size_error",
+			Message: "request (9412 tokens) exceeds the available context size (8192 tokens), try increasing it"}, true},
+		{"other 400", response.StatusError{StatusCode: 400, Type: "invalid_request_error", Message: "'messages' must contain at least one message"}, false},
+		{"500 naming the context", response.StatusError{StatusCode: 500, Message: "context length exceeded while batching"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := c.err
+			assert.Equal(t, c.want, errors.Is(&e, response.ErrContextLength))
+			assert.False(t, e.Retryable() && c.want, "a context-length error is never retried")
+		})
+	}
+}
