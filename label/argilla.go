@@ -25,33 +25,72 @@ const (
 )
 
 // ArgillaSettings returns the dataset settings the exported records need,
-// as JSON in the shape of Argilla's dataset settings (fields, questions and
-// the task distribution, with minSubmitted annotators per record): create
-// the dataset with them (rg.Settings in Python) before logging the records.
+// as JSON in the shape Argilla's Python SDK writes and reads
+// (rg.Settings.to_json / rg.Settings.from_json): the prompt and the two
+// responses as text fields; a label question (response_a, response_b, tie,
+// both_bad), a 1-3 rating for the strength and a text question for a
+// comment; the records' metadata as terms properties hidden from
+// annotators; and the task distribution, minSubmitted annotators per
+// record. Create the dataset with them before logging the records.
 func ArgillaSettings(guidelines string, minSubmitted int) ([]byte, error) {
 	if minSubmitted < 1 {
 		minSubmitted = 1
 	}
-	s := map[string]any{
-		"guidelines": guidelines,
-		"fields": []map[string]any{
-			{"name": ArgillaPrompt, "title": "Prompt", "type": "text", "required": true, "use_markdown": false},
-			{"name": ArgillaResponseA, "title": "Response A", "type": "text", "required": true, "use_markdown": false},
-			{"name": ArgillaResponseB, "title": "Response B", "type": "text", "required": true, "use_markdown": false},
-		},
-		"questions": []map[string]any{
-			{"name": ArgillaPreference, "title": "Which response is better?", "type": "label_selection", "required": true,
-				"labels": map[string]string{"response_a": "A is better", "response_b": "B is better", "tie": "Tie", "both_bad": "Both bad"}},
-			{"name": ArgillaStrength, "title": "How much better? (1 slightly, 2 clearly, 3 much)", "type": "rating", "required": false, "values": []int{1, 2, 3}},
-			{"name": ArgillaComment, "title": "Comment", "type": "text", "required": false},
-		},
-		"metadata": []map[string]any{
-			{"name": "pair_id", "type": "terms"},
-			{"name": "prompt_id", "type": "terms"},
-		},
-		"distribution": map[string]any{"strategy": "overlap", "min_submitted": minSubmitted},
+	type option struct {
+		Value any    `json:"value"`
+		Text  string `json:"text,omitempty"`
 	}
-	return json.MarshalIndent(s, "", "  ")
+	type settings struct {
+		Type                string   `json:"type"`
+		UseMarkdown         *bool    `json:"use_markdown,omitempty"`
+		Options             []option `json:"options,omitempty"`
+		VisibleForAnnotator *bool    `json:"visible_for_annotators,omitempty"`
+	}
+	type property struct {
+		Name                 string   `json:"name"`
+		Title                string   `json:"title"`
+		Description          string   `json:"description,omitempty"`
+		Required             *bool    `json:"required,omitempty"`
+		VisibleForAnnotators *bool    `json:"visible_for_annotators,omitempty"`
+		Settings             settings `json:"settings"`
+	}
+	yes, no := true, false
+	text := func(name, title string, required bool) property {
+		return property{Name: name, Title: title, Required: &required, Settings: settings{Type: "text", UseMarkdown: &no}}
+	}
+	terms := func(name string) property {
+		return property{Name: name, Title: name, VisibleForAnnotators: &no, Settings: settings{Type: "terms", VisibleForAnnotator: &no}}
+	}
+	v := struct {
+		Guidelines         string     `json:"guidelines"`
+		AllowExtraMetadata bool       `json:"allow_extra_metadata"`
+		Fields             []property `json:"fields"`
+		Questions          []property `json:"questions"`
+		Metadata           []property `json:"metadata"`
+		Vectors            []property `json:"vectors"`
+		Distribution       any        `json:"distribution"`
+	}{
+		Guidelines:         guidelines,
+		AllowExtraMetadata: false,
+		Fields: []property{
+			text(ArgillaPrompt, "Prompt", true),
+			text(ArgillaResponseA, "Response A", true),
+			text(ArgillaResponseB, "Response B", true),
+		},
+		Questions: []property{
+			{Name: ArgillaPreference, Title: "Which response is better?", Required: &yes, Settings: settings{Type: "label_selection", Options: []option{
+				{"response_a", "A is better"}, {"response_b", "B is better"}, {"tie", "Tie"}, {"both_bad", "Both bad"},
+			}}},
+			{Name: ArgillaStrength, Title: "How much better? (1 slightly, 2 clearly, 3 much)", Required: &no, Settings: settings{Type: "rating", Options: []option{
+				{Value: 1}, {Value: 2}, {Value: 3},
+			}}},
+			text(ArgillaComment, "Comment", false),
+		},
+		Metadata:     []property{terms("pair_id"), terms("prompt_id"), terms("response_a_id"), terms("response_b_id")},
+		Vectors:      []property{},
+		Distribution: map[string]any{"strategy": "overlap", "min_submitted": minSubmitted},
+	}
+	return json.MarshalIndent(v, "", "  ")
 }
 
 // ArgillaRecord is a record in the JSON form of Argilla's Python SDK

@@ -300,10 +300,7 @@ func TestArgillaRoundTrip(t *testing.T) {
 			t.Errorf("record %d suggestion %+v, want %s", i, s, want)
 		}
 	}
-	settings, err := ArgillaSettings("Pick the better answer.", 2)
-	if err != nil || !bytes.Contains(settings, []byte(`"min_submitted": 2`)) || !bytes.Contains(settings, []byte(`"label_selection"`)) {
-		t.Fatalf("settings: %v %s", err, settings)
-	}
+	checkArgillaSettings(t, recs)
 
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	sideOf := func(r ArgillaRecord, id string) string {
@@ -448,6 +445,88 @@ func TestLabelStudioEditsByTime(t *testing.T) {
 		}
 		if got := current(); got != s.want {
 			t.Errorf("step %d: the label that counts prefers %s, want %s", i, got, s.want)
+		}
+	}
+}
+
+// checkArgillaSettings checks ArgillaSettings against the shape Argilla's
+// Python SDK serializes and reads back (rg.Settings.to_json / from_json:
+// every field, question and metadata property with a nested "settings"
+// whose "type" picks the kind; label options as {value, text}; the task
+// distribution), and against the records: every field and metadata key a
+// record carries is declared, and the preference options are the values
+// ImportArgilla reads.
+func checkArgillaSettings(t *testing.T, recs []ArgillaRecord) {
+	t.Helper()
+	raw, err := ArgillaSettings("Pick the better answer.", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type property struct {
+		Name     string `json:"name"`
+		Title    string `json:"title"`
+		Required *bool  `json:"required"`
+		Settings struct {
+			Type    string `json:"type"`
+			Options []struct {
+				Value any    `json:"value"`
+				Text  string `json:"text"`
+			} `json:"options"`
+		} `json:"settings"`
+	}
+	var s struct {
+		Guidelines   string     `json:"guidelines"`
+		Fields       []property `json:"fields"`
+		Questions    []property `json:"questions"`
+		Metadata     []property `json:"metadata"`
+		Distribution struct {
+			Strategy     string `json:"strategy"`
+			MinSubmitted int    `json:"min_submitted"`
+		} `json:"distribution"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatalf("settings: %v\n%s", err, raw)
+	}
+	if s.Guidelines != "Pick the better answer." || s.Distribution.Strategy != "overlap" || s.Distribution.MinSubmitted != 2 {
+		t.Errorf("settings guidelines %q, distribution %+v", s.Guidelines, s.Distribution)
+	}
+	kinds := map[string]string{}
+	for _, group := range [][]property{s.Fields, s.Questions, s.Metadata} {
+		for _, p := range group {
+			if p.Name == "" || p.Settings.Type == "" {
+				t.Errorf("settings property %+v lacks a name or settings.type", p)
+			}
+			kinds[p.Name] = p.Settings.Type
+		}
+	}
+	for _, r := range recs[:1] {
+		for name := range r.Fields {
+			if kinds[name] != "text" {
+				t.Errorf("record field %q is declared as %q, want a text field", name, kinds[name])
+			}
+		}
+		for name := range r.Metadata {
+			if kinds[name] != "terms" {
+				t.Errorf("record metadata %q is declared as %q, want terms", name, kinds[name])
+			}
+		}
+	}
+	want := map[string]string{ArgillaPreference: "label_selection", ArgillaStrength: "rating", ArgillaComment: "text"}
+	for name, kind := range want {
+		if kinds[name] != kind {
+			t.Errorf("question %q is %q, want %q", name, kinds[name], kind)
+		}
+	}
+	for _, q := range s.Questions {
+		if q.Name != ArgillaPreference {
+			continue
+		}
+		var values []string
+		for _, o := range q.Settings.Options {
+			values = append(values, fmt.Sprint(o.Value))
+		}
+		if fmt.Sprint(values) != "[response_a response_b tie both_bad]" {
+			t.Errorf("preference options %v", values)
 		}
 	}
 }
