@@ -88,8 +88,13 @@ func (e *StatusError) contextLength() bool {
 	return false
 }
 
-// Retryable reports whether the request may succeed if sent again.
+// Retryable reports whether the request may succeed if sent again. A 429
+// for an exhausted quota (OpenAI's insufficient_quota: no credit left) is
+// not: waiting does not bring credit back.
 func (e *StatusError) Retryable() bool {
+	if e.Code == "insufficient_quota" {
+		return false
+	}
 	switch e.StatusCode {
 	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
 		return true

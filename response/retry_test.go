@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -293,4 +297,24 @@ func TestContextLengthErrorsOfEachServer(t *testing.T) {
 			assert.False(t, e.Retryable() && c.want, "a context-length error is never retried")
 		})
 	}
+}
+
+func TestQuotaExhaustedIsNotRetried(t *testing.T) {
+	// OpenAI answers 429 insufficient_quota when the account is out of
+	// credit: waiting does not help, so the item fails at once.
+	var requests atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`)
+	}))
+	defer ts.Close()
+	var sl sleeps
+	g := newGen(t, response.Config{BaseURL: ts.URL + "/v1", Model: "m", Sleep: sl.sleep})
+	_, err := g.Generate(context.Background(), prompt("hello"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "HTTP 429 (insufficient_quota): You exceeded your current quota")
+	assert.Equal(t, int32(1), requests.Load(), "no retry")
+	assert.Empty(t, sl.waits())
 }
