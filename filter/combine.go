@@ -50,18 +50,25 @@ type Combine struct {
 
 // Scores returns the combined score of each response of c that has every
 // required scorer, and for each response that lacks one, why it has no
-// combined score. A response without a score is never given 0.
+// combined score. A response without a score is never given 0, and a NaN or
+// infinite value counts as no score.
 func (cb Combine) Scores(c prefdata.Candidate) (combined map[string]float64, missing map[string]string) {
 	type key struct{ resp, scorer string }
 	type acc struct{ sum, w float64 }
 	aspectSums := map[key]*acc{}
 	scorers := map[string]bool{}
+	notNumber := map[key]bool{} // a NaN or infinite value: the scorer did not score the response
 	for _, s := range c.Scores {
 		w, ok := cb.aspectWeight(s.Scorer, s.Aspect)
 		if !ok || w == 0 {
 			continue
 		}
 		k := key{s.ResponseID, s.Scorer}
+		scorers[s.Scorer] = true
+		if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
+			notNumber[k] = true
+			continue
+		}
 		a := aspectSums[k]
 		if a == nil {
 			a = &acc{}
@@ -69,7 +76,6 @@ func (cb Combine) Scores(c prefdata.Candidate) (combined map[string]float64, mis
 		}
 		a.sum += w * s.Value
 		a.w += w
-		scorers[s.Scorer] = true
 	}
 	for judge, prefs := range comparisonScores(c) {
 		name := ComparisonsPrefix + judge
@@ -103,7 +109,7 @@ func (cb Combine) Scores(c prefdata.Candidate) (combined map[string]float64, mis
 	for _, s := range required {
 		vals := map[string]float64{}
 		for _, r := range c.Responses {
-			if a := aspectSums[key{r.ID, s}]; a != nil && a.w != 0 {
+			if a := aspectSums[key{r.ID, s}]; a != nil && a.w != 0 && !notNumber[key{r.ID, s}] {
 				vals[r.ID] = a.sum / a.w
 			}
 		}
@@ -117,6 +123,9 @@ func (cb Combine) Scores(c prefdata.Candidate) (combined map[string]float64, mis
 		for _, s := range required {
 			v, ok := perScorer[s][r.ID]
 			if !ok {
+				if notNumber[key{r.ID, s}] {
+					s += " (not a number)"
+				}
 				lacks = append(lacks, s)
 				continue
 			}

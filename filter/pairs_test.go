@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,6 +54,10 @@ func TestPairsBuild(t *testing.T) {
 		{"all above margin", filter.Pairs{Strategy: filter.AllAboveMargin, MinGap: 0.5}, scored(1, 3, 2, 2.25), []pairView{{"r1", "r3", 0.75}, {"r1", "r2", 1}, {"r1", "r0", 2}, {"r3", "r0", 1.25}, {"r2", "r0", 1}}},
 		{"all pairs with ties dropped", filter.Pairs{Strategy: filter.AllAboveMargin}, scored(1, 1, 2), []pairView{{"r2", "r0", 1}, {"r2", "r1", 1}}},
 		{"one response", filter.Pairs{}, scored(1), []pairView{}},
+		// A response whose score is not a number takes no part, and does not
+		// stop the others from pairing.
+		{"NaN score left out", filter.Pairs{Strategy: filter.BestVsWorst}, scored(1, nan(), 3), []pairView{{"r2", "r0", 2}}},
+		{"infinite score left out", filter.Pairs{Strategy: filter.AllAboveMargin}, scored(1, math.Inf(1), 3), []pairView{{"r2", "r0", 2}}},
 		// A negative MinGap never lets equal scores (or a reversed order) through.
 		{"negative margin, random lower", filter.Pairs{MinGap: -1}, scored(2, 2), []pairView{}},
 		{"negative margin, best vs worst", filter.Pairs{Strategy: filter.BestVsWorst, MinGap: -1}, scored(2, 2), []pairView{}},
@@ -125,6 +130,16 @@ func TestCombine(t *testing.T) {
 			assert.Equal(t, tt.missing, missing)
 		})
 	}
+	t.Run("not a number is no score", func(t *testing.T) {
+		cc := scored(1, nan(), 3)
+		cc.Scores = append(cc.Scores, prefdata.Score{ResponseID: "r1", Scorer: "judge", Value: 2})
+		got, missing := filter.Combine{}.Scores(cc)
+		assert.Equal(t, map[string]string{"r0": "no score from judge", "r1": "no score from rm (not a number)", "r2": "no score from judge"}, missing)
+		assert.Empty(t, got)
+		got, missing = filter.Combine{Weights: map[string]float64{"rm": 1}}.Scores(cc)
+		assert.Equal(t, map[string]float64{"r0": 1, "r2": 3}, got)
+		assert.Equal(t, map[string]string{"r1": "no score from rm (not a number)"}, missing)
+	})
 	t.Run("comparisons as scores", func(t *testing.T) {
 		cc := prefdata.Candidate{Prompt: prompt("q"), Responses: c.Responses, Comparisons: []prefdata.Comparison{
 			{A: "a", B: "b", Scorer: "j", Preference: 1, Consistent: true},
