@@ -18,9 +18,9 @@
 //
 // Requests are retried ([Retry]) with exponential backoff and jitter on 429,
 // 5xx, timeouts, connection resets, malformed answers and empty choices, and
-// Retry-After (or retry-after-ms) is honoured. 400, 401, 403, 404 and
-// context-length errors ([ErrContextLength]) fail the item at once with the
-// server's message ([StatusError]). A [Limiter] shared by the generators of
+// Retry-After (or retry-after-ms) is honoured. 400, 401, 403, 404,
+// context-length errors ([ErrContextLength]) and a 429 for an exhausted
+// quota fail the item at once with the server's message ([StatusError]). A [Limiter] shared by the generators of
 // one endpoint holds requests and tokens per minute over a sliding window,
 // estimating a request's tokens before it is sent and correcting them with
 // the usage returned. A [Budget] shared by a run refuses the request that
@@ -43,6 +43,9 @@
 // a generator: request files in the Batch API's JSONL format, uploaded and
 // run as batches whose IDs are recorded in the run directory
 // ([FileBatches]); a restarted run resumes polling and never submits twice.
+// Each line of the output and error files becomes that sample's response
+// or its failure; a line whose batch ended without it (expired) is sent
+// again by the next Submit.
 //
 // Tests use the fake server in package openaitest, which scripts every
 // fault above, the three n behaviours and the Batch API.
