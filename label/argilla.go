@@ -287,14 +287,7 @@ func ImportArgilla(store *Store, queue *Queue, r io.Reader, name string) (Import
 				continue
 			}
 			l, err := argillaLabel(p, aID, bID, u, qs)
-			if err == nil {
-				err = l.Check(p)
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("label: %s: %w", where, err))
-				continue
-			}
-			if err := addOnce(store, l, &st); err != nil {
+			if err := importOne(store, p, l, err, &st); err != nil {
 				errs = append(errs, fmt.Errorf("label: %s: %w", where, err))
 			}
 		}

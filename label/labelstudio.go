@@ -189,14 +189,7 @@ func ImportLabelStudio(store *Store, queue *Queue, r io.Reader, name string) (Im
 				continue
 			}
 			l, err := lsLabel(p, t, a)
-			if err == nil {
-				err = l.Check(p)
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("label: %s: %w", where, err))
-				continue
-			}
-			if err := addOnce(store, l, &st); err != nil {
+			if err := importOne(store, p, l, err, &st); err != nil {
 				errs = append(errs, fmt.Errorf("label: %s: %w", where, err))
 			}
 		}
@@ -206,6 +199,18 @@ func ImportLabelStudio(store *Store, queue *Queue, r io.Reader, name string) (Im
 
 func samePair(p prefdata.Pair, a, b string) bool {
 	return a == p.Chosen.ID && b == p.Rejected.ID || a == p.Rejected.ID && b == p.Chosen.ID
+}
+
+// importOne checks the label read from an import (err: why it could not
+// be read) against its pair and adds it once.
+func importOne(store *Store, p prefdata.Pair, l Label, err error, st *ImportStats) error {
+	if err == nil {
+		err = l.Check(p)
+	}
+	if err != nil {
+		return err
+	}
+	return addOnce(store, l, st)
 }
 
 func addOnce(store *Store, l Label, st *ImportStats) error {

@@ -2,8 +2,6 @@ package label
 
 import (
 	"crypto/sha256"
-	"errors"
-	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -152,18 +150,5 @@ func (s *Server) postRank(w http.ResponseWriter, r *http.Request, name, tok stri
 		}
 	}
 	_, err := s.submitRanking(name, f["item"], ranks, f.Get("comment"))
-	var se *submitError
-	if errors.As(err, &se) {
-		httpError(w, se.code, "%s", se.msg)
-		return
-	}
-	if err != nil {
-		http.Error(w, fmt.Sprintf("label: %v", err), http.StatusInternalServerError)
-		return
-	}
-	if wantsJSON(r) {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	http.Redirect(w, r, "/label", http.StatusSeeOther)
+	answerPost(w, r, err, "/label")
 }

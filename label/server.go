@@ -705,24 +705,18 @@ func (s *Server) getLabel(w http.ResponseWriter, r *http.Request, name, tok stri
 func (s *Server) postLabel(w http.ResponseWriter, r *http.Request, name, tok string) {
 	f := r.PostForm
 	_, err := s.submit(name, f.Get("item"), f.Get("choice"), f.Get("strength"), f.Get("comment"))
-	var se *submitError
-	if errors.As(err, &se) {
-		httpError(w, se.code, "%s", se.msg)
-		return
-	}
-	if err != nil {
-		http.Error(w, "label: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	if wantsJSON(r) {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	http.Redirect(w, r, "/label", http.StatusSeeOther)
+	answerPost(w, r, err, "/label")
 }
 
 func (s *Server) postUndo(w http.ResponseWriter, r *http.Request, name, tok string) {
 	_, err := s.undo(name)
+	answerPost(w, r, err, "/label?m=undone")
+}
+
+// answerPost answers a POST: a refusal with its 4xx and message, another
+// error with a 500, success with 204 for a program (Accept: JSON) or a
+// redirect to next for a browser.
+func answerPost(w http.ResponseWriter, r *http.Request, err error, next string) {
 	var se *submitError
 	if errors.As(err, &se) {
 		httpError(w, se.code, "%s", se.msg)
@@ -736,7 +730,7 @@ func (s *Server) postUndo(w http.ResponseWriter, r *http.Request, name, tok stri
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	http.Redirect(w, r, "/label?m=undone", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func wantsJSON(r *http.Request) bool {
