@@ -17,12 +17,15 @@ const DefaultNGram = 8
 // prompt shorter than n words counts as one n-gram, so a prompt that
 // contains it whole is rejected too. It holds 12 bytes or so per evaluation
 // n-gram, and is safe for concurrent use (it does not change after
-// construction).
+// construction). A prompt costs one hash lookup per n-gram, plus one per
+// word sequence of each length of the short evaluation prompts (fewer than
+// n lengths), whatever the size of the evaluation set.
 type Decontaminator struct {
-	n     int
-	grams map[uint64]int32
-	short []string // normalized eval texts shorter than n words
-	ids   []string
+	n         int
+	grams     map[uint64]int32
+	short     map[uint64]int32 // eval texts shorter than n words, whole
+	shortLens []int            // their distinct lengths in words, ascending
+	ids       []string
 }
 
 var _ prefdata.PromptFilter = (*Decontaminator)(nil)
@@ -33,7 +36,8 @@ func NewDecontaminator(n int, evals ...prefdata.Prompt) *Decontaminator {
 	if n <= 0 {
 		n = DefaultNGram
 	}
-	d := &Decontaminator{n: n, grams: map[uint64]int32{}}
+	d := &Decontaminator{n: n, grams: map[uint64]int32{}, short: map[uint64]int32{}}
+	lens := make([]bool, n)
 	for _, e := range evals {
 		idx := int32(len(d.ids))
 		d.ids = append(d.ids, e.ID)
@@ -46,8 +50,10 @@ func NewDecontaminator(n int, evals ...prefdata.Prompt) *Decontaminator {
 				continue
 			}
 			if len(w) < n {
-				d.short = append(d.short, strings.Join(w, " "))
-				d.grams[hashString(strings.Join(w, " "))] = idx
+				if _, ok := d.short[hashWords(w)]; !ok {
+					d.short[hashWords(w)] = idx
+				}
+				lens[len(w)] = true
 				continue
 			}
 			for i := 0; i+n <= len(w); i++ {
@@ -57,14 +63,20 @@ func NewDecontaminator(n int, evals ...prefdata.Prompt) *Decontaminator {
 			}
 		}
 	}
+	for l, ok := range lens {
+		if ok {
+			d.shortLens = append(d.shortLens, l)
+		}
+	}
 	return d
 }
 
 // Name returns "decontaminate".
 func (d *Decontaminator) Name() string { return "decontaminate" }
 
-// Len returns the number of distinct evaluation n-grams.
-func (d *Decontaminator) Len() int { return len(d.grams) }
+// Len returns the number of distinct evaluation n-grams, counting each
+// evaluation text shorter than n words as one.
+func (d *Decontaminator) Len() int { return len(d.grams) + len(d.short) }
 
 // FilterPrompt rejects p with `shares 8-gram "..." with eval <ID>` when one
 // of its user turns shares an n-gram with an evaluation prompt.
@@ -79,11 +91,10 @@ func (d *Decontaminator) FilterPrompt(_ context.Context, p prefdata.Prompt) (pre
 				return p, prefdata.Reject(fmt.Sprintf("shares %d-gram %q with eval %s", d.n, strings.Join(w[i:i+d.n], " "), d.ids[idx]))
 			}
 		}
-		if len(d.short) > 0 {
-			text := " " + strings.Join(w, " ") + " "
-			for _, s := range d.short {
-				if strings.Contains(text, " "+s+" ") {
-					return p, prefdata.Reject(fmt.Sprintf("contains eval prompt %q (%s)", s, d.ids[d.grams[hashString(s)]]))
+		for _, l := range d.shortLens {
+			for i := 0; i+l <= len(w); i++ {
+				if idx, ok := d.short[hashWords(w[i:i+l])]; ok {
+					return p, prefdata.Reject(fmt.Sprintf("contains eval prompt %q (%s)", strings.Join(w[i:i+l], " "), d.ids[idx]))
 				}
 			}
 		}

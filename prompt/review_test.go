@@ -231,3 +231,16 @@ func TestSelfInstructNoSeeds(t *testing.T) {
 	_, err = prompt.SelfInstruct(prompt.SelfInstructConfig{Gen: gen}).Next(context.Background())
 	assert.ErrorIs(t, err, io.EOF, "N = 0 asks for nothing")
 }
+
+func TestDecontaminatorLen(t *testing.T) {
+	d := prompt.NewDecontaminator(3,
+		userPrompt("e1", "one two three four"), // 2 trigrams
+		userPrompt("e2", "five six"),           // short: one
+		userPrompt("e3", "Five, six!"),         // the same short text
+	)
+	assert.Equal(t, 3, d.Len())
+	_, err := d.FilterPrompt(context.Background(), userPrompt("p", "say five six now"))
+	reason, ok := prefdata.Rejection(err)
+	assert.True(t, ok)
+	assert.Equal(t, `contains eval prompt "five six" (e2)`, reason, "the first eval with that text")
+}
