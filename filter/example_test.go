@@ -133,7 +133,7 @@ func ExamplePairs() {
 		c.Responses = append(c.Responses, prefdata.Response{ID: id})
 		c.Scores = append(c.Scores, prefdata.Score{ResponseID: id, Scorer: "judge", Value: v})
 	}
-	for _, s := range []filter.Strategy{filter.BestVsWorst, filter.AllAboveMargin} {
+	for _, s := range []filter.Strategy{filter.BestVsRandomLower, filter.BestVsWorst, filter.AllAboveMargin} {
 		var got []string
 		for _, p := range (filter.Pairs{Strategy: s}).Build(c) {
 			got = append(got, p.Chosen.ID+">"+p.Rejected.ID)
@@ -141,6 +141,7 @@ func ExamplePairs() {
 		fmt.Println(s, len(got), "pairs")
 	}
 	// Output:
+	// best-vs-random-lower 1 pairs
 	// best-vs-worst 1 pairs
 	// all-above-margin 5 pairs
 }

@@ -46,7 +46,8 @@ const (
 // A reply that cannot be parsed with [ParseVerdict] is asked again up to
 // Reasks times. If one order still has no verdict, the pair is recorded as
 // undecided (preference 0, Consistent false) with the raw replies, so that
-// routing sends it to people; nothing is guessed. A judge call that fails
+// the [Router] sends it to people (reason judge-no-verdict); nothing is
+// guessed. A judge call that fails
 // (after the generator's own retries) fails the candidate, so a rerun asks
 // again.
 //
