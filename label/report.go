@@ -31,9 +31,10 @@ type Report struct {
 	Labels  int `json:"labels"`
 	// Alpha is Krippendorff's alpha (nominal: keeps the AI's order / flips
 	// it / tie / both bad) over the items with two labels or more; AlphaOK
-	// is false when there are none.
-	Alpha   float64 `json:"alpha"`
-	AlphaOK bool    `json:"alpha_ok"`
+	// is false when it is undefined, and AlphaNote then says why.
+	Alpha     float64 `json:"alpha"`
+	AlphaOK   bool    `json:"alpha_ok"`
+	AlphaNote string  `json:"alpha_note,omitempty"`
 	// PercentAgreement is the mean share of agreeing pairs of labels over
 	// the same items.
 	PercentAgreement float64           `json:"percent_agreement"`
@@ -99,8 +100,13 @@ func Summarize(pairs []prefdata.Pair, labels []Label, pol Policy) Report {
 			ratings = append(ratings, row)
 		}
 	}
-	if a, err := KrippendorffAlpha(ratings, Nominal); err == nil {
+	switch a, err := KrippendorffAlpha(ratings, Nominal); {
+	case err == nil:
 		rep.Alpha, rep.AlphaOK = a, true
+	case len(ratings) == 0:
+		rep.AlphaNote = "no item has two labels yet"
+	default:
+		rep.AlphaNote = "every label is the same: no variation to measure agreement on"
 	}
 	rep.PercentAgreement, _ = PercentAgreement(ratings)
 	for name, a := range per {

@@ -149,3 +149,24 @@ func TestServerReopensPairAfterLateSubmit(t *testing.T) {
 		t.Fatalf("after the tie ben got %q, want %q", n.Item, p.ID)
 	}
 }
+
+// When every label agrees alpha is undefined (no variation), and the
+// dashboard says so rather than claiming no item has two labels.
+func TestSummarizeAlphaUndefined(t *testing.T) {
+	f := newFixture(t, 2, Policy{Labels: 2}, "ann", "ben")
+	for _, who := range []string{"ann", "ben"} {
+		labelAll(t, f, who, func(prefdata.Pair) string { return "keep" })
+	}
+	rep := Summarize(f.srv.Queue().Pairs(), f.srv.Store().Labels(), Policy{Labels: 2})
+	if rep.AlphaOK || rep.PercentAgreement != 1 || !strings.Contains(rep.AlphaNote, "same") {
+		t.Errorf("report alpha %v (ok %v), note %q, agreement %v", rep.Alpha, rep.AlphaOK, rep.AlphaNote, rep.PercentAgreement)
+	}
+	_, body, _ := f.do("GET", "/admin", "admin-secret", nil, nil)
+	if strings.Contains(body, "no item has two labels") || !strings.Contains(body, rep.AlphaNote) {
+		t.Errorf("dashboard alpha cell: %s", body)
+	}
+	empty := Summarize(f.srv.Queue().Pairs(), nil, Policy{Labels: 2})
+	if empty.AlphaOK || !strings.Contains(empty.AlphaNote, "two labels") {
+		t.Errorf("no labels: note %q", empty.AlphaNote)
+	}
+}
