@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/prefdata/prefdata"
@@ -143,6 +144,15 @@ func md(s string) string {
 	return r.Replace(s)
 }
 
+// mdCounts lists counts as "name<infix>n, name<infix>n", names escaped.
+func mdCounts(cs []Count, infix string) string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = md(c.Name) + infix + strconv.Itoa(c.N)
+	}
+	return strings.Join(out, ", ")
+}
+
 func mdList(xs []string) string {
 	if len(xs) == 0 {
 		return "none"
@@ -235,14 +245,7 @@ func (c cardWriter) body(s Summary, o CardOptions) {
 		c.p("\n")
 	}
 	if len(s.Prompts.DroppedBy) > 0 {
-		c.p("Prompt filters: ")
-		for i, d := range s.Prompts.DroppedBy {
-			if i > 0 {
-				c.p(", ")
-			}
-			c.p("%s dropped %d", md(d.Name), d.N)
-		}
-		c.p(".\n\n")
+		c.p("Prompt filters: %s.\n\n", mdCounts(s.Prompts.DroppedBy, " dropped "))
 	}
 
 	c.p("### Stage 2: responses\n\n")
@@ -269,14 +272,7 @@ func (c cardWriter) body(s Summary, o CardOptions) {
 
 	c.p("### Stage 3: filtering and AI labeling\n\n")
 	if len(s.FilterDrops) > 0 {
-		c.p("Responses dropped by each filter in the last run: ")
-		for i, d := range s.FilterDrops {
-			if i > 0 {
-				c.p(", ")
-			}
-			c.p("%s %d", md(d.Name), d.N)
-		}
-		c.p(" (of %d responses; %d kept).\n\n", s.Stats.Filter.In, s.Stats.Filter.Out)
+		c.p("Responses dropped by each filter in the last run: %s (of %d responses; %d kept).\n\n", mdCounts(s.FilterDrops, " "), s.Stats.Filter.In, s.Stats.Filter.Out)
 	}
 	if len(s.Scorers) > 0 {
 		c.p("Reward models and judges:\n\n")
@@ -313,14 +309,7 @@ func (c cardWriter) body(s Summary, o CardOptions) {
 	}
 	c.p("\n\n")
 	if len(s.Routes) > 0 {
-		c.p("New pairs of the last run by route and reason (`ai/` kept by the AI, `human/` sent to people): ")
-		for i, r := range s.Routes {
-			if i > 0 {
-				c.p(", ")
-			}
-			c.p("%s %d", md(r.Name), r.N)
-		}
-		c.p(".\n\n")
+		c.p("New pairs of the last run by route and reason (`ai/` kept by the AI, `human/` sent to people): %s.\n\n", mdCounts(s.Routes, " "))
 	}
 
 	c.p("### Stage 4: human labeling\n\n")

@@ -319,27 +319,9 @@ func TestWriteReportFilesAndEmptyRun(t *testing.T) {
 // different prompts alike; the run directory keeps both, and so must the
 // summary.
 func TestSummaryTellsPromptsApartByContent(t *testing.T) {
-	d, err := prefdata.OpenRunDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
 	a := prefdata.Prompt{ID: "1", Source: "a.jsonl", Category: "math", Messages: []prefdata.Message{msg("user", "What is 2+2?")}}
 	b := prefdata.Prompt{ID: "1", Source: "b.jsonl", Category: "writing", Messages: []prefdata.Message{msg("user", "Write a haiku.")}}
-	p := &prefdata.Pipeline{
-		Source:     prefdata.Prompts(a, b),
-		Generators: []prefdata.Generator{sampleGenerator("gen-a", "model-a", 1)},
-		Labeler:    prefdata.LabelerFunc(func(context.Context, prefdata.Candidate) ([]prefdata.Pair, error) { return nil, nil }),
-		Dir:        d,
-	}
-	st, err := p.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Summarize(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, s := runAndSummarize(t, []prefdata.Prompt{a, b}, sampleGenerator("gen-a", "model-a", 1))
 	if s.Prompts.Recorded != st.Prompt.Out || s.Prompts.Kept != 2 {
 		t.Errorf("summary: %d prompts recorded, %d kept; the run kept %d", s.Prompts.Recorded, s.Prompts.Kept, st.Prompt.Out)
 	}
@@ -353,11 +335,6 @@ func TestSummaryTellsPromptsApartByContent(t *testing.T) {
 // count its items; its failure rate is exact, in the summary, the report
 // and the card.
 func TestGeneratorFailureRateWithoutFingerprint(t *testing.T) {
-	d, err := prefdata.OpenRunDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
 	var prompts []prefdata.Prompt
 	for i := range 4 {
 		prompts = append(prompts, prefdata.Prompt{Messages: []prefdata.Message{msg("user", fmt.Sprintf("question %d", i))}})
@@ -366,20 +343,7 @@ func TestGeneratorFailureRateWithoutFingerprint(t *testing.T) {
 	plain := prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
 		return sampleGenerator("x", "model-b", 1).Generate(ctx, p) // fails on FAILGEN
 	})
-	p := &prefdata.Pipeline{
-		Source:     prefdata.Prompts(prompts...),
-		Generators: []prefdata.Generator{sampleGenerator("gen-a", "model-a", 1), plain},
-		Labeler:    prefdata.LabelerFunc(func(context.Context, prefdata.Candidate) ([]prefdata.Pair, error) { return nil, nil }),
-		Dir:        d,
-	}
-	st, err := p.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Summarize(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, s := runAndSummarize(t, prompts, sampleGenerator("gen-a", "model-a", 1), plain)
 	want := st.Generators["generator[1]"]
 	if want.In != 4 || want.Failed != 1 {
 		t.Fatalf("the run's stats changed: %+v", st.Generators)
@@ -458,4 +422,30 @@ func TestReportRefusesASummaryItCannotEmbed(t *testing.T) {
 	if err := WriteReportFiles(t.TempDir(), s, ReportOptions{}); err == nil {
 		t.Error("WriteReportFiles wrote a summary with a NaN")
 	}
+}
+
+// runAndSummarize runs prompts through gens with a labeler that makes no
+// pairs, into a fresh run directory, and summarizes it.
+func runAndSummarize(t *testing.T, prompts []prefdata.Prompt, gens ...prefdata.Generator) (prefdata.Stats, Summary) {
+	t.Helper()
+	d, err := prefdata.OpenRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	p := &prefdata.Pipeline{
+		Source:     prefdata.Prompts(prompts...),
+		Generators: gens,
+		Labeler:    prefdata.LabelerFunc(func(context.Context, prefdata.Candidate) ([]prefdata.Pair, error) { return nil, nil }),
+		Dir:        d,
+	}
+	st, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Summarize(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, s
 }
