@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	priceIn := fs.Float64("price-in", 0, "dollars per million input tokens")
 	priceOut := fs.Float64("price-out", 0, "dollars per million output tokens")
 	shard := fs.String("shard", "", `run one shard, "i/n" (e.g. 0/4)`)
-	batch := fs.Bool("batch", false, "use the Batch API (one model at a time, all samples)")
+	batch := fs.Bool("batch", false, "use the Batch API: every model answers every prompt (-k is not used), batches of all models run side by side")
 	conc := fs.Int("concurrency", 64, "prompts in flight")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -133,20 +133,27 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		base.Budget = response.NewBudget(*budget, nil)
 	}
 
-	src := prefdata.Prompts(ps...)
+	// source returns a fresh source of the prompts (of one shard with
+	// -shard): batch mode reads them once to submit, the pipeline again.
+	source := func() (prefdata.PromptSource, error) { return prefdata.Prompts(ps...), nil }
 	if *shard != "" {
 		var i, n int
 		if _, err := fmt.Sscanf(*shard, "%d/%d", &i, &n); err != nil {
 			return fmt.Errorf("-shard %q: want i/n", *shard)
 		}
-		if src, err = response.ShardSource(src, i, n); err != nil {
-			return err
-		}
+		source = func() (prefdata.PromptSource, error) { return response.ShardSource(prefdata.Prompts(ps...), i, n) }
+	}
+	src, err := source()
+	if err != nil {
+		return err
 	}
 
 	var gens []prefdata.Generator
 	names := strings.Split(*models, ",")
 	if *batch {
+		// Submit every model's batches first, then wait for them all: the
+		// batches run side by side on the server.
+		var bs []*response.BatchGenerator
 		for _, m := range names {
 			c := base
 			c.Model = m
@@ -154,7 +161,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
-			if err := b.Run(ctx, prefdata.Prompts(ps...)); err != nil {
+			sub, err := source()
+			if err != nil {
+				return err
+			}
+			n, err := b.Submit(ctx, sub)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s: %d requests submitted in batch mode\n", m, n)
+			bs = append(bs, b)
+		}
+		for _, b := range bs {
+			if err := b.Wait(ctx); err != nil {
 				return err
 			}
 			gens = append(gens, b)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -46,7 +47,18 @@ func TestRunShardAndBudget(t *testing.T) {
 func TestRunBatch(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"-batch", "-models", "m1,m2"}, &out))
+	assert.Contains(t, out.String(), "m1: 8 requests submitted in batch mode")
+	assert.Contains(t, out.String(), "m2: 8 requests submitted in batch mode")
 	assert.Contains(t, out.String(), "prompts 8 (0 finished in an earlier run), generations 16 ok / 0 failed")
+
+	// One shard: only its prompts are submitted, so none is paid for by
+	// two machines.
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"-batch", "-models", "m1", "-shard", "1/2"}, &out))
+	m := regexp.MustCompile(`m1: (\d+) requests submitted`).FindStringSubmatch(out.String())
+	require.NotNil(t, m, out.String())
+	assert.NotEqual(t, "8", m[1], "a shard holds fewer than all 8 prompts")
+	assert.Contains(t, out.String(), "prompts "+m[1]+" (0 finished in an earlier run), generations "+m[1]+" ok / 0 failed")
 }
 
 func TestRunAgainstOllama(t *testing.T) {
