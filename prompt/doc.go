@@ -7,8 +7,9 @@
 // so a [prefdata.Pipeline] wires it in; nothing imports another stage.
 //
 // Sources stream with constant memory:
-//   - [Reader] ([Open], [NewReader]) reads JSONL or JSON arrays (gzipped too) in the usual
-//     schemas (plain prompt, Alpaca instruction/input, OpenAI messages,
+//   - [Reader] ([Open], [NewReader]) reads JSONL or JSON arrays (gzipped
+//     too, through Open) in the usual schemas (plain prompt, Alpaca
+//     instruction/input, OpenAI messages,
 //     ShareGPT conversations, MT-Bench turns, Self-Instruct seed tasks,
 //     HH-RLHF transcripts) or any schema through a [Mapping]. IDs come from
 //     the record or from [prefdata.ContentID]. A bad record (malformed JSON,
@@ -26,7 +27,8 @@
 //     signature; deterministic for a seed, linear time and memory.
 //     [NewNearDedup] returns an error for an impossible configuration;
 //     [MustNearDedup] is for configurations written in the code.
-//   - [Decontaminator]: shares a word 8-gram with an evaluation prompt.
+//   - [Decontaminator]: shares a word 8-gram with an evaluation prompt, or
+//     contains a shorter evaluation prompt whole.
 //   - [Classifier]: an LLM (any [prefdata.Generator]) picks one category of
 //     a taxonomy ([DefaultTaxonomy]); answers are parsed leniently and
 //     nonsense gets a fallback category.
