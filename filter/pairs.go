@@ -142,12 +142,12 @@ type stage2 struct{ b Pairs }
 
 func (stage2) Name() string { return "stage2-best-vs-worst" }
 
-func (s stage2) Fingerprint() string { return "stage2:" + s.b.fingerprint() }
+func (s stage2) Fingerprint() string { return "stage2/v2:" + s.b.fingerprint() } // v2: reason key scores-only
 
 func (s stage2) Label(_ context.Context, c prefdata.Candidate) ([]prefdata.Pair, error) {
 	pairs := s.b.Build(c)
 	for i := range pairs {
-		pairs[i].Provenance = prefdata.Provenance{Stage: prefdata.StageGenerate, Labeler: s.Name(), Confidence: 1, Reason: "scores only"}
+		pairs[i].Provenance = prefdata.Provenance{Stage: prefdata.StageGenerate, Labeler: s.Name(), Confidence: 1, Reason: ReasonScoresOnly + ": stage 2, best vs worst by score"}
 	}
 	return pairs, nil
 }

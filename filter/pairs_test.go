@@ -308,6 +308,7 @@ func TestStage2Pairs(t *testing.T) {
 	assert.Equal(t, []pairView{{"r1", "r0", 3}}, view(ps))
 	assert.Equal(t, prefdata.StageGenerate, ps[0].Provenance.Stage)
 	assert.False(t, ps[0].NeedsHuman)
+	assert.Equal(t, map[string]int{"ai/" + filter.ReasonScoresOnly: 1}, filter.RouteReasons(ps), "a one-word key, as the Router's")
 	_, ok := l.(prefdata.Fingerprinter)
 	assert.True(t, ok)
 }

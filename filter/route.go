@@ -21,6 +21,7 @@ const (
 	ReasonJudgeTie          = "judge-tie"          // the judge saw no difference
 	ReasonSmallGap          = "small-gap"          // the score gap is small
 	ReasonNoJudge           = "no-judge"           // RequireJudge set and no comparison of the pair
+	ReasonScoresOnly        = "scores-only"        // a Stage2Pairs pair: ordered by scores alone, not routed
 )
 
 // Router is the Labeler of stage 3: it builds pairs with Pairs, gives each a
