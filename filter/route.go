@@ -79,7 +79,8 @@ func (rt Router) Name() string { return rt.withDefaults().LabelerName }
 // directory.
 func (rt Router) Fingerprint() string {
 	rt = rt.withDefaults()
-	return prefdata.Hash("filter.Router", rt.Pairs.fingerprint(), rt.Threshold, rt.GapScale,
+	return prefdata.Hash("filter.Router/v2", // v2: judge-no-verdict reason
+		rt.Pairs.fingerprint(), rt.Threshold, rt.GapScale,
 		rt.ConsistencyWeight, rt.AgreementWeight, rt.GapWeight, rt.RequireJudge, rt.LabelerName)
 }
 
