@@ -78,8 +78,8 @@ type DataFile struct {
 // configuration and split: data/train.jsonl and data/test.jsonl for the
 // default configuration, and stageN/train.jsonl, stageN/test.jsonl with
 // ByStage. It is a [prefdata.Sink]; Flush (called by the pipeline at the end
-// of a run) closes the files and, for LLaMA-Factory formats, writes
-// dataset_info.json. Files are created on their first row and truncated: give
+// of a run) closes the files, removes any that got no row (every pair of it
+// skipped) and, for LLaMA-Factory formats, writes dataset_info.json. Files are created on their first row and truncated: give
 // each run a fresh folder, or accept that it replaces what was there.
 type Folder struct {
 	dir     string
@@ -92,8 +92,9 @@ type Folder struct {
 
 type folderFile struct {
 	DataFile
-	f *os.File
-	w *Writer
+	full string // path on disk
+	f    *os.File
+	w    *Writer
 }
 
 var _ prefdata.Sink = (*Folder)(nil)
@@ -145,7 +146,6 @@ func (fo *Folder) WritePair(ctx context.Context, p prefdata.Pair) error {
 			}
 			break
 		}
-		ff.Rows = ff.w.Rows()
 	}
 	return nil
 }
@@ -173,7 +173,7 @@ func (fo *Folder) file(cfg, split string) (*folderFile, error) {
 		f.Close()
 		return nil, err
 	}
-	ff := &folderFile{DataFile: DataFile{Config: cfg, Split: split, Path: rel}, f: f, w: w}
+	ff := &folderFile{DataFile: DataFile{Config: cfg, Split: split, Path: rel}, full: full, f: f, w: w}
 	fo.files[key] = ff
 	return ff, nil
 }
@@ -186,12 +186,20 @@ func (fo *Folder) Flush() error {
 	}
 	fo.closed = true
 	var errs []error
-	for _, ff := range fo.files {
+	for key, ff := range fo.files {
 		if err := ff.w.Flush(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ff.Path, err))
 		}
 		if err := ff.f.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("dataset: %w", err))
+		}
+		// Every pair of this file was skipped: an empty data file is an
+		// error for loaders, not an empty split, so it goes.
+		if ff.w.Rows() == 0 {
+			if err := os.Remove(ff.full); err != nil {
+				errs = append(errs, fmt.Errorf("dataset: %w", err))
+			}
+			delete(fo.files, key)
 		}
 	}
 	if len(errs) == 0 && fo.format.IsLlamaFactory() {
@@ -206,14 +214,15 @@ func (fo *Folder) Flush() error {
 	return errors.Join(errs...)
 }
 
-// Files returns the files written so far, sorted by configuration (default
-// first) and split (train first).
+// Files returns the files holding rows so far, sorted by configuration
+// (default first) and split (train first).
 func (fo *Folder) Files() []DataFile {
 	out := make([]DataFile, 0, len(fo.files))
 	for _, ff := range fo.files {
 		d := ff.DataFile
-		d.Rows = ff.w.Rows()
-		out = append(out, d)
+		if d.Rows = ff.w.Rows(); d.Rows > 0 {
+			out = append(out, d)
+		}
 	}
 	sortFiles(out)
 	return out

@@ -225,3 +225,42 @@ func TestFolderAsPipelineSink(t *testing.T) {
 		t.Errorf("stage configs hold %d pairs, the run wrote %d", n, st.PairsAI)
 	}
 }
+
+// TestFolderLeavesNoEmptyFile: a split whose every pair the format cannot
+// express gets no file, no card entry and no dataset_info.json entry (an
+// empty data file is an error for loaders, not an empty split).
+func TestFolderLeavesNoEmptyFile(t *testing.T) {
+	dir := t.TempDir()
+	good := manyPairs(1, 1)[0]
+	bad := good
+	bad.ID = "pair-bad"
+	bad.Prompt.ID = "p-other"
+	bad.Prompt.Messages = []prefdata.Message{msg("system", "no user turn")}
+	// Find a seed that puts the bad pair's prompt in test and the good one in train.
+	seed := ""
+	for i := 0; ; i++ {
+		seed = fmt.Sprint(i)
+		if SplitOf(bad.Prompt.ID, seed, 0.5) == SplitTest && SplitOf(good.Prompt.ID, seed, 0.5) == SplitTrain {
+			break
+		}
+	}
+	fo := writeFolder(t, dir, ShareGPT, FolderOptions{TestFraction: 0.5, Seed: seed, ByStage: true}, []prefdata.Pair{good, bad})
+	if len(fo.Skipped()) != 1 {
+		t.Fatalf("skipped %v, want the bad pair", fo.Skipped())
+	}
+	for _, f := range fo.Files() {
+		if f.Rows == 0 {
+			t.Errorf("Files lists %s with no rows", f.Path)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "test.jsonl")); !os.IsNotExist(err) {
+		t.Errorf("data/test.jsonl: %v, want no such file", err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "dataset_info.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "test.jsonl") {
+		t.Errorf("dataset_info.json names the empty split:\n%s", b)
+	}
+}
