@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -305,5 +306,22 @@ func TestPolicyDecide(t *testing.T) {
 	out, ok := Apply(p, d)
 	if !ok || out.Chosen.ID != p.Rejected.ID || out.Margin != 2 || out.NeedsHuman || out.Provenance.Stage != prefdata.StageLabel {
 		t.Fatalf("Apply = %+v, %v", out, ok)
+	}
+}
+
+// A nil run directory is a clear error, not a panic.
+func TestHumanNilDir(t *testing.T) {
+	ctx := context.Background()
+	h := Human(prefdatatest.Labeler{HumanBelow: 1e9}, nil, HumanOptions{})
+	c := prefdata.Candidate{Prompt: prefdatatest.NewPrompt("q"), Responses: []prefdata.Response{{ID: "r1", Text: "a b c"}, {ID: "r2", Text: "a"}}}
+	c.Scores, _ = prefdatatest.LengthScorer{}.Score(ctx, c.Prompt, c.Responses)
+	if _, err := h.Label(ctx, c); err == nil || !strings.Contains(err.Error(), "run directory") {
+		t.Errorf("Label with a nil run directory: err = %v", err)
+	}
+	if _, err := OpenStore(nil); err == nil {
+		t.Error("OpenStore(nil): no error")
+	}
+	if _, err := OpenQueue(nil); err == nil {
+		t.Error("OpenQueue(nil): no error")
 	}
 }

@@ -66,6 +66,8 @@ func (t *tail) read(fn func(line int, data []byte) error) error {
 	}
 }
 
+var errNilDir = errors.New("label: the run directory is nil")
+
 // Queue is the human-labeling queue of a run directory: the pairs the
 // pipeline appended to [prefdata.FileQueue], in order, without duplicates.
 // Refresh picks up pairs appended since, by the pipeline running in this
@@ -80,6 +82,9 @@ type Queue struct {
 
 // OpenQueue reads the queue of dir.
 func OpenQueue(dir *prefdata.RunDir) (*Queue, error) {
+	if dir == nil {
+		return nil, errNilDir
+	}
 	q := &Queue{t: tail{dir: dir, name: prefdata.FileQueue}, index: map[string]int{}, byPrompt: map[string][]int{}}
 	if _, err := q.Refresh(); err != nil {
 		return nil, err
@@ -176,6 +181,9 @@ type Store struct {
 
 // OpenStore reads the labels of dir.
 func OpenStore(dir *prefdata.RunDir) (*Store, error) {
+	if dir == nil {
+		return nil, errNilDir
+	}
 	s := &Store{
 		dir:       dir,
 		t:         tail{dir: dir, name: FileHumanLabels},
