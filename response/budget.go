@@ -18,7 +18,10 @@ import (
 // the first refusal and Run returns an error matching ErrBudget; nothing is
 // recorded as failed. Stop, if set, is also called once with that error (to
 // cancel work outside a pipeline). What finished is in the run directory; a
-// later run with a larger budget does the rest.
+// later run with a larger budget does the rest. The pipeline keeps a
+// generator's output per prompt only when all of it came back: samples of a
+// prompt paid for before another sample of it was refused are kept for the
+// next run only by a [Cache].
 type Budget struct {
 	// Max is the ceiling in dollars; 0 or less refuses every priced request.
 	Max float64
