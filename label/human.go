@@ -2,6 +2,7 @@ package label
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -85,6 +86,9 @@ func (h *HumanLabeler) open() (*Store, *Queue, error) {
 
 // Label implements [prefdata.Labeler].
 func (h *HumanLabeler) Label(ctx context.Context, c prefdata.Candidate) ([]prefdata.Pair, error) {
+	if h.inner == nil {
+		return nil, errors.New("label: Human: the AI labeler is nil")
+	}
 	pairs, err := h.inner.Label(ctx, c)
 	if err != nil {
 		return nil, err

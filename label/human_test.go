@@ -318,6 +318,9 @@ func TestHumanNilDir(t *testing.T) {
 	if _, err := h.Label(ctx, c); err == nil || !strings.Contains(err.Error(), "run directory") {
 		t.Errorf("Label with a nil run directory: err = %v", err)
 	}
+	if _, err := Human(nil, nil, HumanOptions{}).Label(ctx, c); err == nil || !strings.Contains(err.Error(), "labeler is nil") {
+		t.Errorf("Label with a nil AI labeler: err = %v", err)
+	}
 	if _, err := OpenStore(nil); err == nil {
 		t.Error("OpenStore(nil): no error")
 	}
