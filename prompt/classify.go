@@ -64,9 +64,27 @@ type Classifier struct {
 	// Instructions, if set, replaces the text that asks for a category; it
 	// gets the numbered category list and the prompt after it.
 	Instructions string
+	// Version is mixed into the fingerprint. Set it (and change it) when Gen
+	// has no Fingerprint of its own, or categories cached in a run
+	// directory may outlive a change of model.
+	Version string
 }
 
-var _ prefdata.PromptFilter = (*Classifier)(nil)
+var (
+	_ prefdata.PromptFilter  = (*Classifier)(nil)
+	_ prefdata.Fingerprinter = (*Classifier)(nil)
+)
+
+// Fingerprint covers the taxonomy, the fallback, the request's wording and
+// Gen's fingerprint (its type when it has none), so that a Pipeline with a
+// run directory caches the categories and a rerun does not ask again.
+func (c *Classifier) Fingerprint() string {
+	gen := fmt.Sprintf("%T", c.Gen)
+	if fp, ok := c.Gen.(prefdata.Fingerprinter); ok {
+		gen = fp.Fingerprint()
+	}
+	return prefdata.Hash("prompt.Classifier/v1", classifyInstructions, c.Instructions, c.taxonomy(), c.fallback(), gen, c.Version)
+}
 
 // Name returns "classify".
 func (c *Classifier) Name() string { return "classify" }

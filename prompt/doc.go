@@ -31,7 +31,8 @@
 //     contains a shorter evaluation prompt whole.
 //   - [Classifier]: an LLM (any [prefdata.Generator]) picks one category of
 //     a taxonomy ([DefaultTaxonomy]); answers are parsed leniently and
-//     nonsense gets a fallback category.
+//     nonsense gets a fallback category. It has a Fingerprint, so a
+//     Pipeline with a run directory caches its categories for a rerun.
 //   - [RIP]: the policy's worst response must score above a floor, not be
 //     too short, and the best-worst gap must stay below a ceiling.
 //

@@ -599,3 +599,64 @@ func TestBalanceProperties(t *testing.T) {
 		}
 	}
 }
+
+// fpGen is a generator with a fingerprint, counting its calls.
+type fpGen struct {
+	prefdata.GeneratorFunc
+	fp string
+}
+
+func (g fpGen) Fingerprint() string { return g.fp }
+
+// Inside a Pipeline with a run directory, the Classifier's categories are
+// cached: a rerun does not ask the model again, and a prompt keeps its
+// category.
+func TestClassifierCachedInRunDir(t *testing.T) {
+	var mu sync.Mutex
+	asked := 0
+	model := fpGen{fp: "judge-v1", GeneratorFunc: func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		mu.Lock()
+		asked++
+		mu.Unlock()
+		return []prefdata.Response{{ID: "r-" + p.ID, PromptID: p.ID, Text: "Category: math"}}, nil
+	}}
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	run := func() (prefdata.Stats, []string) {
+		var cats []string
+		gen := prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+			mu.Lock()
+			cats = append(cats, p.ID+"="+p.Category)
+			mu.Unlock()
+			return []prefdata.Response{{ID: "a-" + p.ID, PromptID: p.ID, Text: "x"}, {ID: "b-" + p.ID, PromptID: p.ID, Text: "x y"}}, nil
+		})
+		pl := &prefdata.Pipeline{
+			Source:        prefdata.Prompts(userPrompt("q1", "What is 2+2?"), userPrompt("q2", "Integrate x^2.")),
+			PromptFilters: []prefdata.PromptFilter{&prompt.Classifier{Gen: model}},
+			Generators:    []prefdata.Generator{gen},
+			Filters: []prefdata.Filter{prefdata.FilterFunc(func(ctx context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
+				sc, err := prefdatatest.LengthScorer{}.Score(ctx, c.Prompt, c.Responses)
+				c.Scores = append(c.Scores, sc...)
+				return c, err
+			})},
+			Labeler: prefdatatest.Labeler{},
+			Dir:     dir,
+		}
+		st, err := pl.Run(context.Background())
+		require.NoError(t, err)
+		sort.Strings(cats)
+		return st, cats
+	}
+	_, cats := run()
+	assert.Equal(t, 2, asked)
+	assert.Equal(t, []string{"q1=math", "q2=math"}, cats)
+	st, _ := run()
+	assert.Equal(t, 2, asked, "the rerun reads the categories back")
+	assert.Equal(t, 2, st.Cached.PromptFilters)
+
+	c := &prompt.Classifier{Gen: model}
+	fp := c.Fingerprint()
+	assert.NotEqual(t, fp, (&prompt.Classifier{Gen: model, Taxonomy: []prompt.Category{{Name: "math"}}}).Fingerprint())
+	assert.NotEqual(t, fp, (&prompt.Classifier{Gen: model, Version: "2"}).Fingerprint())
+	assert.NotEqual(t, fp, (&prompt.Classifier{Gen: fpGen{fp: "judge-v2", GeneratorFunc: model.GeneratorFunc}}).Fingerprint())
+}
