@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -337,4 +338,33 @@ func TestPairwiseJudgePairsFrom(t *testing.T) {
 	require.Len(t, ps, 1)
 	assert.Equal(t, "judge:judge", ps[0].Provenance.Judge)
 	assert.False(t, ps[0].NeedsHuman)
+}
+
+// A reply the judge could not be made to rate is recorded with its whole
+// text in the drop record (the run directory), not only the error's excerpt.
+func TestUnparsableReplyIsRecordedWhole(t *testing.T) {
+	long := "The answer is partly right. " + strings.Repeat("It explains the method but skips a step. ", 5) + "Rating: [[7"
+	j := &filter.RubricJudge{Style: filter.StyleSingle, Reasks: -1, Generator: prefdata.GeneratorFunc(func(_ context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		return []prefdata.Response{{Text: long}}, nil
+	})}
+	c := candidate("q", resp("a", "x"), resp("b", "y"))
+	out, err := filter.Scores(j).Filter(context.Background(), c)
+	require.Error(t, err, "both responses failed: the candidate fails")
+	var pe *filter.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, long, pe.Raw)
+
+	// With one response rated, the other is dropped with the whole reply.
+	j.Generator = prefdata.GeneratorFunc(func(_ context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		if strings.Contains(p.Messages[1].Content, "[Answer]\nx\n") {
+			return []prefdata.Response{{Text: "Fine. Rating: [[6]]"}}, nil
+		}
+		return []prefdata.Response{{Text: long}}, nil
+	})
+	out, err = filter.Scores(j).Filter(context.Background(), c)
+	require.NoError(t, err)
+	require.Len(t, out.Dropped, 1)
+	assert.Equal(t, "b", out.Dropped[0].ResponseID)
+	assert.Contains(t, out.Dropped[0].Reason, filter.ErrTruncated.Error())
+	assert.Contains(t, out.Dropped[0].Reason, strconv.Quote(long), "the whole reply is in the record")
 }

@@ -34,8 +34,12 @@ func (e *ParseError) Error() string {
 	if e.Detail != "" {
 		msg += ": " + e.Detail
 	}
-	return fmt.Sprintf("%s (reply %q)", msg, tail(e.Raw, 80))
+	return fmt.Sprintf("%s (reply %q)", msg, tail(e.Raw, replyExcerpt))
 }
+
+// replyExcerpt is how many runes of the end of a reply a ParseError's
+// message shows.
+const replyExcerpt = 80
 
 func (e *ParseError) Unwrap() error { return e.Kind }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/prefdata/prefdata"
@@ -153,12 +154,18 @@ func (f *scoresFilter) Filter(ctx context.Context, c prefdata.Candidate) (prefda
 }
 
 // reasonFor returns the message of the ResponseError for id inside err, or
-// err's whole message, or a plain "no score returned".
+// err's whole message, or a plain "no score returned". A judge reply that
+// could not be parsed is given whole (the error shows only its end), so the
+// drop record keeps the raw text.
 func reasonFor(id string, err error) string {
 	var found string
 	walk(err, func(e error) bool {
 		if re, ok := e.(*ResponseError); ok && re.ResponseID == id {
 			found = strings.TrimPrefix(re.Error(), "response "+id+": ")
+			var pe *ParseError
+			if errors.As(re.Err, &pe) && tail(pe.Raw, replyExcerpt) != pe.Raw {
+				found += "; whole reply: " + strconv.Quote(pe.Raw)
+			}
 			return false
 		}
 		return true
