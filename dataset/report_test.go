@@ -200,6 +200,13 @@ func TestReportChartsMatchRunStats(t *testing.T) {
 	eq("pairs to people", people.value(t, "pairs sent to people", "pairs"), float64(st.PairsHuman))
 	eq("failures by stage", get("failures-by-stage").value(t, "generate", "failed"), float64(st.Failures()))
 
+	man, _, err := run.dir.ReadManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Started.IsZero() || !s.Started.Equal(man.Started) || !strings.Contains(page, "last run started "+fmtTime(man.Started)) {
+		t.Errorf("the report's start time %v, the manifest's %v", s.Started, man.Started)
+	}
 	if !strings.Contains(page, `data-agreement="0.625"`) {
 		t.Error("the report does not show the agreement given")
 	}
