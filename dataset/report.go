@@ -213,7 +213,7 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 	r.p("<h2>Pairs</h2>\n")
 	r.p(`<p>%d pairs in the journal of finished prompts`, s.Pairs.Total)
 	if s.HasStats {
-		r.p(`; the last run wrote %d to its sink and sent %d to people (pairs of prompts with a failed generation are journaled only when a rerun finishes them)`, s.Stats.PairsAI, s.Stats.PairsHuman)
+		r.p(`; the last run wrote %d to its sink and sent %d to people (the AI pairs of a prompt with a failed generation or with a pair waiting for people are journaled only when a later run finishes the prompt)`, s.Stats.PairsAI, s.Stats.PairsHuman)
 	}
 	r.p(".</p>\n")
 	r.p("<h3>Per deciding stage</h3>\n%s\n", hbarChart("pairs-by-stage", single("pairs", s.Pairs.ByStage)))

@@ -193,7 +193,7 @@ func TestReportChartsMatchRunStats(t *testing.T) {
 	for k, n := range st.Routes {
 		eq("route "+k, routes.value(t, k, "pairs"), float64(n))
 	}
-	if !strings.Contains(page, "5 pairs in the journal of finished prompts; the last run wrote 6") {
+	if !strings.Contains(page, "5 pairs in the journal of finished prompts; the last run wrote 6") || !strings.Contains(page, "a failed generation or with a pair waiting for people") {
 		t.Error("the report does not explain the journal/sink difference")
 	}
 	people := get("people")
