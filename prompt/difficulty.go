@@ -214,6 +214,8 @@ var _ prefdata.PromptSource = (*DifficultySelector)(nil)
 // yet for a source to report a rejection). [DifficultySelector.Results]
 // lists every rated prompt with its rating, decision and reason; keep a
 // record of it yourself if you need one. [RIP], a filter, has no such gap.
+// A rating error that wraps prefdata.ErrStopRun (a spent cost budget) is
+// returned as it is, ending the run, instead of as item errors.
 func Difficulty(src prefdata.PromptSource, cfg DifficultyConfig) *DifficultySelector {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
@@ -295,18 +297,22 @@ func (d *DifficultySelector) Next(ctx context.Context) (prefdata.Prompt, error) 
 func (d *DifficultySelector) rateAll(ctx context.Context) error {
 	ratings := make([]Rating, len(d.prompts))
 	errs := make([]error, len(d.prompts))
-	var g errgroup.Group
+	// A failed rating is one failed item; an error wrapping ErrStopRun (a
+	// spent budget) stops the rating and is returned as it is.
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(d.cfg.Concurrency)
 	for i, p := range d.prompts {
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
-			ratings[i], errs[i] = d.cfg.Rater.Rate(ctx, p)
-			return nil
+			ratings[i], errs[i] = d.cfg.Rater.Rate(gctx, p)
+			return stopError(p.ID, "difficulty", errs[i])
 		})
 	}
-	_ = g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

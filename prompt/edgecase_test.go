@@ -3,6 +3,7 @@ package prompt_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strconv"
@@ -243,4 +244,44 @@ func TestDecontaminatorLen(t *testing.T) {
 	reason, ok := prefdata.Rejection(err)
 	assert.True(t, ok)
 	assert.Equal(t, `contains eval prompt "five six" (e2)`, reason, "the first eval with that text")
+}
+
+// An error that wraps prefdata.ErrStopRun (a spent cost budget) ends a
+// source instead of becoming one failed item per remaining prompt, so a
+// Pipeline reading from it stops the run as it does for its own stages.
+func TestSourcesPassStopRunOn(t *testing.T) {
+	stop := fmt.Errorf("budget spent: %w", prefdata.ErrStopRun)
+	gen := prefdata.GeneratorFunc(func(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+		return nil, stop
+	})
+	scorer := prefdata.ScorerFunc(func(ctx context.Context, p prefdata.Prompt, rs []prefdata.Response) ([]prefdata.Score, error) {
+		return nil, nil
+	})
+	two := func() prefdata.PromptSource {
+		return prefdata.Prompts(userPrompt("a", "What is a compiler?"), userPrompt("b", "Name a river."))
+	}
+	for name, src := range map[string]prefdata.PromptSource{
+		"filtered":     prompt.Filtered(two(), nil, &prompt.Classifier{Gen: gen}),
+		"concurrent":   prompt.Filtered(two(), nil, &prompt.Classifier{Gen: gen}).Concurrency(2),
+		"difficulty":   prompt.Difficulty(two(), prompt.DifficultyConfig{Rater: &prompt.Rater{Policy: gen, Scorer: scorer}}),
+		"evol":         prompt.Evol(two(), prompt.EvolConfig{Gen: gen, KeepOriginal: true}),
+		"selfinstruct": prompt.SelfInstruct(prompt.SelfInstructConfig{Gen: gen, Seeds: []prefdata.Prompt{userPrompt("s", "Write a poem.")}, N: 3}),
+	} {
+		_, bad, err := readAll(t, src)
+		assert.ErrorIs(t, err, prefdata.ErrStopRun, name)
+		var ie *prefdata.ItemError
+		assert.False(t, errors.As(err, &ie), "%s: not an item error: %v", name, err)
+		assert.Empty(t, bad, name)
+	}
+
+	// In a Pipeline, the run stops with the error.
+	pl := &prefdata.Pipeline{
+		Source:     prompt.Difficulty(two(), prompt.DifficultyConfig{Rater: &prompt.Rater{Policy: gen, Scorer: scorer}}),
+		Generators: []prefdata.Generator{gen},
+		Labeler:    prefdata.LabelerFunc(func(ctx context.Context, c prefdata.Candidate) ([]prefdata.Pair, error) { return nil, nil }),
+		Sink:       prefdata.SinkFunc(func(ctx context.Context, p prefdata.Pair) error { return nil }),
+	}
+	st, err := pl.Run(context.Background())
+	assert.ErrorIs(t, err, prefdata.ErrStopRun)
+	assert.Zero(t, st.Prompt.Failed)
 }

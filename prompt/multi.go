@@ -88,7 +88,8 @@ func Interleave(seed uint64, srcs ...Weighted) prefdata.PromptSource {
 // that needs the filtered stream ([Balance], [Difficulty]), or to run stage 1
 // without a pipeline. Rejections are counted in Funnel and passed to onDrop
 // if it is not nil (to record them); a filter's failure is returned as an
-// error wrapping a *prefdata.ItemError, and the source goes on. A
+// error wrapping a *prefdata.ItemError, and the source goes on, unless it
+// wraps prefdata.ErrStopRun: that error is returned as it is, to end a run. A
 // [prefdata.Pipeline] reading from a FilteredSource sees only the prompts it
 // yields: the rejections reach its run directory only if onDrop writes them
 // there.
@@ -169,6 +170,9 @@ func (s *FilteredSource) Next(ctx context.Context) (prefdata.Prompt, error) {
 				s.funnel.Bad++
 				return prefdata.Prompt{}, r.err
 			}
+			if err := stopError(r.p.ID, r.filter, r.err); err != nil {
+				return prefdata.Prompt{}, err
+			}
 			s.funnel.Failed++
 			return prefdata.Prompt{}, &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: r.p.ID, Component: r.filter, Err: r.err}
 		}
@@ -244,6 +248,17 @@ func (s *FilteredSource) apply(ctx context.Context, r *filtered) {
 		}
 		r.p = out
 	}
+}
+
+// stopError returns err, naming the item and component, when it wraps
+// [prefdata.ErrStopRun] (a spent cost budget), and nil otherwise. Sources
+// return such an error as it is, so that it ends the run, rather than as
+// the failure of one item.
+func stopError(item, component string, err error) error {
+	if !errors.Is(err, prefdata.ErrStopRun) {
+		return nil
+	}
+	return fmt.Errorf("prompt: %s stopped at %s: %w", component, item, err)
 }
 
 func filterName(f prefdata.PromptFilter, i int) string {

@@ -130,7 +130,8 @@ var _ prefdata.PromptSource = (*SelfInstructor)(nil)
 // a numbered answer). Each prompt records Source "synth:self-instruct",
 // Meta["method"] = "self-instruct" and Meta["parent"] = the IDs of the
 // examples in context, comma-separated. A failed request is returned as an
-// error wrapping a *prefdata.ItemError and the source goes on.
+// error wrapping a *prefdata.ItemError and the source goes on (an error
+// wrapping prefdata.ErrStopRun is returned as it is, to end a run).
 func SelfInstruct(cfg SelfInstructConfig) *SelfInstructor {
 	if cfg.InContext <= 0 {
 		cfg.InContext = 3
@@ -249,6 +250,9 @@ func (s *SelfInstructor) request(ctx context.Context) error {
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if err := stopError(req.ID, MethodSelfInstruct, err); err != nil {
+			return err
 		}
 		s.st.Failed++
 		return &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: req.ID, Component: MethodSelfInstruct, Err: err}
@@ -430,7 +434,8 @@ var _ prefdata.PromptSource = (*Evolver)(nil)
 // by reason). A rewrite records Source "synth:evol", Meta["method"] =
 // "evol:<method>", Meta["parent"] = the original's ID, and keeps the
 // original's category (not for Rarer). Chain Evols for several rounds. A
-// failed request is returned as an error wrapping a *prefdata.ItemError.
+// failed request is returned as an error wrapping a *prefdata.ItemError (an
+// error wrapping prefdata.ErrStopRun is returned as it is, to end a run).
 func Evol(src prefdata.PromptSource, cfg EvolConfig) *Evolver {
 	if len(cfg.Methods) == 0 {
 		cfg.Methods = AllEvolMethods()
@@ -499,6 +504,9 @@ func (e *Evolver) Next(ctx context.Context) (prefdata.Prompt, error) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return prefdata.Prompt{}, ctx.Err()
+			}
+			if err := stopError(p.ID, "evol:"+string(m), err); err != nil {
+				return prefdata.Prompt{}, err
 			}
 			ie := &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: p.ID, Component: "evol:" + string(m), Err: err}
 			if len(e.queue) > 0 {
