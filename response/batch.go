@@ -320,7 +320,9 @@ func (b *BatchGenerator) listByHash(ctx context.Context) map[string][]openai.Bat
 	var after *string
 	for range 100 {
 		limit := 100
-		resp, err := b.ep.client.ListBatch(ctx, after, &limit)
+		pctx, cancel := context.WithTimeout(ctx, b.g.retry.Timeout)
+		resp, err := b.ep.client.ListBatch(pctx, after, &limit)
+		cancel()
 		if err != nil {
 			return out
 		}

@@ -7,6 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -346,4 +350,39 @@ func TestBatchWaitGoesOnPastABatchItCannotPoll(t *testing.T) {
 		require.NoError(t, err, "prompt %d", i)
 		assert.Len(t, rs, 1)
 	}
+}
+
+func TestBatchSubmitDoesNotHangOnAListThatNeverAnswers(t *testing.T) {
+	// Listing batches (to find one a crash left unrecorded) is optional:
+	// a server whose list hangs costs one Retry.Timeout, not the run.
+	srv := openaitest.NewServer(openaitest.Config{})
+	defer srv.Close()
+	target, err := url.Parse(strings.TrimSuffix(srv.URL, "/v1"))
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	release := make(chan struct{})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/batches" {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	defer close(release)
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	cfg := response.Config{BaseURL: front.URL + "/v1", Model: "m", HTTPClient: &http.Client{}, Retry: response.Retry{Timeout: 100 * time.Millisecond}}
+	b, err := response.NewBatch(cfg, response.BatchConfig{Dir: dir})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // only so a hang fails the test
+	defer cancel()
+	n, err := b.Submit(ctx, prefdatatest.CountingSource(3))
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assert.Len(t, srv.Batches(), 1)
 }
