@@ -62,7 +62,8 @@ type ReaderConfig struct {
 	MaxPromptBytes int
 	// MaxLineBytes bounds one JSONL line; a longer line is a bad record
 	// and is skipped without being held in memory (default
-	// DefaultMaxLineBytes).
+	// DefaultMaxLineBytes). A JSON array element over it is a bad record
+	// too, but the decoder has read it into memory first.
 	MaxLineBytes int
 	// MaxListed bounds the bad records listed in the Report (they are all
 	// counted); default DefaultMaxListed, negative lists none.
