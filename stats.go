@@ -168,17 +168,23 @@ func (s *Stats) countGen(name string, f func(*StageStats)) {
 	s.Generators[name] = g
 }
 
-func (s *Stats) route(p Pair) {
+// RouteKey is the key under which [Stats.Routes] counts a pair: "ai/" or
+// "human/" (by NeedsHuman) followed by the key of its Provenance.Reason, the
+// text before the first colon, trimmed ("unspecified" when empty).
+func RouteKey(p Pair) string {
 	key, _, _ := strings.Cut(p.Provenance.Reason, ":")
 	if key = strings.TrimSpace(key); key == "" {
 		key = "unspecified"
 	}
-	side := "ai/"
 	if p.NeedsHuman {
-		side = "human/"
+		return "human/" + key
 	}
+	return "ai/" + key
+}
+
+func (s *Stats) route(p Pair) {
 	if s.Routes == nil {
 		s.Routes = map[string]int{}
 	}
-	s.Routes[side+key]++
+	s.Routes[RouteKey(p)]++
 }

@@ -190,15 +190,7 @@ func comparisonOf(c prefdata.Candidate, a, b string) (prefdata.Comparison, float
 func RouteReasons(pairs []prefdata.Pair) map[string]int {
 	out := map[string]int{}
 	for _, p := range pairs {
-		key, _, _ := strings.Cut(p.Provenance.Reason, ":")
-		if key = strings.TrimSpace(key); key == "" {
-			key = "unspecified"
-		}
-		side := "ai/"
-		if p.NeedsHuman {
-			side = "human/"
-		}
-		out[side+key]++
+		out[prefdata.RouteKey(p)]++
 	}
 	return out
 }
