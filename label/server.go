@@ -70,7 +70,9 @@ type Config struct {
 // Every label is written to the operating system before the response; it
 // is fsynced within the run directory's SyncInterval when more labels
 // follow. Set RunDir.SyncInterval negative to fsync each label, or call
-// RunDir.Sync on a timer (examples/label-server does both, by flag).
+// Store().Sync on a timer (examples/label-server does both, by flag).
+// Other processes may append labels to the same file meanwhile (an import,
+// a second server): the server picks them up.
 //
 // Routes: /label (the pairwise view; POST submits a label), /undo (POST),
 // /guidelines, /admin (dashboard, admin token), /api/next and /api/progress
@@ -800,7 +802,8 @@ func (s *Server) getAdmin(w http.ResponseWriter, r *http.Request) {
 	s.render(w, "admin.html", struct {
 		Title, Who string
 		Report     Report
-	}{s.cfg.Title, "admin", rep})
+		BadLines   []string
+	}{s.cfg.Title, "admin", rep, s.store.BadLines()})
 }
 
 func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {

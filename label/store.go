@@ -171,6 +171,8 @@ type Store struct {
 
 	mu        sync.Mutex
 	t         tail
+	out       appender
+	bad       []string                     // lines of the file that could not be read
 	labels    map[string]Label             // every label line by ID (not retractions)
 	retracted map[string]bool              // label IDs retracted
 	current   map[string]map[string]string // pair → annotator → label ID
@@ -187,6 +189,7 @@ func OpenStore(dir *prefdata.RunDir) (*Store, error) {
 	s := &Store{
 		dir:       dir,
 		t:         tail{dir: dir, name: FileHumanLabels},
+		out:       appender{dir: dir, name: FileHumanLabels},
 		labels:    map[string]Label{},
 		retracted: map[string]bool{},
 		current:   map[string]map[string]string{},
@@ -216,12 +219,137 @@ func (s *Store) refresh() (changed bool, err error) {
 	err = s.t.read(func(line int, data []byte) error {
 		var l Label
 		if err := json.Unmarshal(data, &l); err != nil {
-			return fmt.Errorf("label: %s:%d: %w", s.dir.Path(FileHumanLabels), line, err)
+			// A line cut by a crash (and ended by the next writer), or
+			// edited by hand: one bad line does not hide the others.
+			s.bad = append(s.bad, fmt.Sprintf("%s:%d: %v", s.dir.Path(FileHumanLabels), line, err))
+			return nil
 		}
 		s.index(l)
 		return nil
 	})
 	return s.version != v, err
+}
+
+// BadLines lists the lines of the labels file that could not be read
+// (file:line: error): a line cut short by a crash, say. They are skipped.
+func (s *Store) BadLines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.bad...)
+}
+
+// Sync writes the labels this Store appended to disk. Labels are in the
+// operating system's hands as soon as Add returns (a killed process loses
+// none); they are fsynced within the run directory's SyncInterval when more
+// follow, and by Sync.
+func (s *Store) Sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.sync()
+}
+
+// Close syncs and closes the labels file; a later Add opens it again.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.close()
+}
+
+// appender appends lines to a run-directory file that other processes may
+// append to at the same time (an import while the server runs, a second
+// server). It opens the file with O_APPEND, so every line lands at the end
+// of the file as it is then; RunDir.Append remembers where the end was and
+// would write over lines another process added since.
+type appender struct {
+	dir      *prefdata.RunDir
+	name     string
+	f        *os.File
+	lastSync time.Time
+	dirty    bool
+}
+
+func (a *appender) write(line []byte) error {
+	if a.f == nil {
+		path := a.dir.Path(a.name)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("label: %w", err)
+		}
+		// A crash may have left a half-written last line: end it, so that
+		// this record starts on a line of its own.
+		if cut, err := endsMidLine(path); err != nil || cut {
+			if err == nil {
+				_, err = f.Write([]byte{'\n'})
+			}
+			if err != nil {
+				f.Close()
+				return fmt.Errorf("label: %s: %w", path, err)
+			}
+		}
+		a.f, a.lastSync = f, time.Now()
+	}
+	if _, err := a.f.Write(line); err != nil {
+		return fmt.Errorf("label: %s: %w", a.dir.Path(a.name), err)
+	}
+	a.dirty = true
+	interval := a.dir.SyncInterval
+	if interval == 0 {
+		interval = prefdata.DefaultSyncInterval
+	}
+	if time.Since(a.lastSync) >= interval {
+		return a.sync()
+	}
+	return nil
+}
+
+func (a *appender) sync() error {
+	if a.f == nil || !a.dirty {
+		return nil
+	}
+	if err := a.f.Sync(); err != nil {
+		return fmt.Errorf("label: %s: %w", a.dir.Path(a.name), err)
+	}
+	a.lastSync, a.dirty = time.Now(), false
+	return nil
+}
+
+func (a *appender) close() error {
+	if a.f == nil {
+		return nil
+	}
+	err := a.sync()
+	if cerr := a.f.Close(); err == nil {
+		err = cerr
+	}
+	a.f = nil
+	return err
+}
+
+// endsMidLine reports whether the file's last byte is not a newline.
+func endsMidLine(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return false, err
+	}
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, st.Size()-1); err != nil {
+		return false, err
+	}
+	return b[0] != '\n', nil
+}
+
+// appendLabel writes l as one line of the labels file. s.mu is held.
+func (s *Store) appendLabel(l Label) error {
+	line, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("label: %s: encode label %s: %w", FileHumanLabels, l.ID, err)
+	}
+	return s.out.write(append(line, '\n'))
 }
 
 // index adds l to the in-memory view; it is idempotent, so the lines this
@@ -297,7 +425,7 @@ func (s *Store) Add(l Label) error {
 	if _, ok := s.labels[l.ID]; ok {
 		return fmt.Errorf("%w %q", ErrDuplicate, l.ID)
 	}
-	if err := s.dir.Append(FileHumanLabels, l); err != nil {
+	if err := s.appendLabel(l); err != nil {
 		return err
 	}
 	s.index(l)
@@ -317,7 +445,7 @@ func (s *Store) Retract(by, id string, at time.Time) error {
 		return fmt.Errorf("label: label %q is %s's, not %s's", id, l.Annotator, by)
 	}
 	rec := Label{ID: "undo-" + id, Undoes: id, Annotator: by, PairID: l.PairID, Source: l.Source, Time: at.UTC()}
-	if err := s.dir.Append(FileHumanLabels, rec); err != nil {
+	if err := s.appendLabel(rec); err != nil {
 		return err
 	}
 	s.index(rec)

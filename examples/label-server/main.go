@@ -133,6 +133,7 @@ func run() error {
 		}
 		defer f.Close()
 		st, err := imp(store, q, f, name)
+		err = errors.Join(err, store.Close())
 		fmt.Printf("imported %d labels (%d already there, %d older than the one that counts, %d skipped)\n", st.Imported, st.Existing, st.Stale, st.Skipped)
 		return err
 	}
@@ -179,7 +180,7 @@ func run() error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := dir.Sync(); err != nil {
+				if err := errors.Join(dir.Sync(), srv.Store().Sync()); err != nil {
 					log.Printf("sync: %v", err)
 				}
 			}
@@ -196,7 +197,7 @@ func run() error {
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Printf("shutdown: %v", err)
 	}
-	return dir.Sync()
+	return errors.Join(dir.Sync(), srv.Store().Close())
 }
 
 func writeFile(name string, write func(io.Writer) error) error {
