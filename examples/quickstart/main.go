@@ -192,7 +192,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	outDir := filepath.Dir(o.out)
-	files := []dataset.DataFile{{Config: dataset.ConfigDefault, Split: dataset.SplitTrain, Path: filepath.Base(o.out), Rows: st.PairsAI}}
+	files := []dataset.DataFile{{Config: dataset.ConfigDefault, Split: dataset.SplitTrain, Path: filepath.Base(o.out), Rows: sink.Rows()}}
 	if err := dataset.WriteCardFile(outDir, sum, dataset.CardOptions{Title: "prefdata quickstart", Format: dataset.TRLConversational, Files: files}); err != nil {
 		return err
 	}
