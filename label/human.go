@@ -50,6 +50,10 @@ var (
 // tie, "both bad" or low-agreement outcome yields no pair; an undecided pair
 // comes back unchanged, still NeedsHuman, unless opts.Wait is set.
 //
+// Give it the pipeline's own *RunDir (Pipeline.Dir): with Wait it appends
+// to the queue file the pipeline appends to, and two RunDir values on one
+// folder would each write at their own idea of the file's end.
+//
 // HumanLabeler has no Fingerprint on purpose: its output changes as labels
 // arrive, so the pipeline must not cache it.
 func Human(inner prefdata.Labeler, dir *prefdata.RunDir, opts HumanOptions) *HumanLabeler {
