@@ -28,5 +28,7 @@
 // The labels file is append-only JSONL: an undo is a later line that
 // retracts an earlier one, and for each pair and annotator only the latest
 // label that was not retracted counts ([Store]). Killing the server loses
-// nothing that was acknowledged.
+// nothing that was acknowledged, and several processes may append to the
+// file at once (the server and an import, or two servers); a line cut short
+// by a crash is skipped and listed on the dashboard.
 package label
