@@ -191,6 +191,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if sum.Human.Agreement, err = agreement(dir); err != nil {
+		return err
+	}
 	outDir := filepath.Dir(o.out)
 	files := []dataset.DataFile{{Config: dataset.ConfigDefault, Split: dataset.SplitTrain, Path: filepath.Base(o.out), Rows: sink.Rows()}}
 	if err := dataset.WriteCardFile(outDir, sum, dataset.CardOptions{Title: "prefdata quickstart", Format: dataset.TRLConversational, Files: files}); err != nil {
@@ -241,4 +244,28 @@ func printDropped(w io.Writer, dropped map[string]int) {
 		return
 	}
 	fmt.Fprintf(w, "; dropped: %s\n", filter.FormatCounts(dropped))
+}
+
+// agreement computes the annotators' agreement on the human queue for the
+// card and the report: Krippendorff's alpha where items have two labels or
+// more, nil before anyone has labeled.
+func agreement(dir *prefdata.RunDir) (*dataset.Agreement, error) {
+	queue, err := label.OpenQueue(dir)
+	if err != nil {
+		return nil, err
+	}
+	store, err := label.OpenStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	rep := label.Summarize(queue.Pairs(), store.Labels(), label.Policy{})
+	if rep.Labels == 0 {
+		return nil, nil
+	}
+	a := &dataset.Agreement{Metric: "percent", Value: rep.PercentAgreement, Items: rep.Items, Annotators: len(rep.Annotators)}
+	if rep.AlphaOK {
+		a.Metric, a.Value = "krippendorff_alpha", rep.Alpha
+	}
+	return a, nil
 }

@@ -3,18 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/prefdata/prefdata"
 	"github.com/prefdata/prefdata/dataset"
+	"github.com/prefdata/prefdata/label"
 )
 
 func noEnv(string) string { return "" }
@@ -140,4 +143,61 @@ func TestQuickstartReportsBadPromptLines(t *testing.T) {
 	fails, err := os.ReadFile(filepath.Join(tmp, "run", prefdata.FileFailures))
 	require.NoError(t, err)
 	assert.Contains(t, string(fails), `"item":"prompts.jsonl:2"`)
+}
+
+// The whole loop: a run leaves unsure pairs to people, a person labels them
+// (as the label server would), and the next run writes the human-labeled
+// pairs next to the AI's, paying for no generation again.
+func TestQuickstartCollectsHumanLabels(t *testing.T) {
+	tmp := t.TempDir()
+	runDir, out := filepath.Join(tmp, "run"), filepath.Join(tmp, "out", "pairs.jsonl")
+	args := []string{"-run", runDir, "-out", out}
+	var stdout bytes.Buffer
+	require.NoError(t, run(context.Background(), args, noEnv, &stdout))
+	human := number(t, stdout.String(), `sent to people: (\d+)`)
+	aiFirst := number(t, stdout.String(), `pairs labeled by AI: (\d+)`)
+	require.Positive(t, human)
+
+	dir, err := prefdata.OpenRunDir(runDir)
+	require.NoError(t, err)
+	queue, err := label.OpenQueue(dir)
+	require.NoError(t, err)
+	store, err := label.OpenStore(dir)
+	require.NoError(t, err)
+	wantChosen := map[string]string{} // prompt text → the text people chose
+	for i, p := range queue.Pairs() {
+		// The person prefers the AI's rejected side every other time.
+		pref, text := p.Chosen.ID, p.Chosen.Text
+		if i%2 == 1 {
+			pref, text = p.Rejected.ID, p.Rejected.Text
+		}
+		wantChosen[p.Prompt.Text()] = text
+		require.NoError(t, store.Add(label.Label{
+			ID: fmt.Sprintf("l%d", i), PairID: p.ID, PromptID: p.Prompt.ID, Annotator: "alice",
+			Verdict: label.VerdictPrefer, Preferred: pref, Shown: []string{p.Chosen.ID, p.Rejected.ID},
+			Source: label.SourceApp, Time: time.Now(),
+		}))
+	}
+	require.NoError(t, store.Close())
+	require.NoError(t, dir.Close())
+
+	stdout.Reset()
+	require.NoError(t, run(context.Background(), args, noEnv, &stdout))
+	second := stdout.String()
+	assert.Equal(t, 0, number(t, second, `sent to people: (\d+)`), second)
+	assert.Equal(t, number(t, second, `generations: (\d+) asked`), number(t, second, `\((\d+) generations reused`))
+	f, err := os.Open(out)
+	require.NoError(t, err)
+	pairs, err := dataset.ReadAll(f, out, dataset.TRLConversational)
+	f.Close()
+	require.NoError(t, err)
+	assert.Equal(t, aiFirst+human, len(pairs), "the AI's pairs and every pair people decided")
+	decided := 0
+	for _, p := range pairs {
+		if want, ok := wantChosen[p.Prompt.Text()]; ok {
+			decided++
+			assert.Equal(t, want, p.Chosen.Text, "people's choice wins, flipped or not")
+		}
+	}
+	assert.Equal(t, human, decided)
 }
