@@ -99,3 +99,40 @@ func TestHalfWrittenLabelLine(t *testing.T) {
 		t.Errorf("the dashboard does not list the bad line: %s", w.Body.String())
 	}
 }
+
+// A bad line in the queue file (edited by hand, say) keeps neither the
+// server from starting nor the other pairs from people; it is named.
+func TestBadQueueLine(t *testing.T) {
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.Append(prefdata.FileQueue, queuePair(1, "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(dir.Path(prefdata.FileQueue), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("{\"id\": \"\"}\nnot json\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := dir.Close(); err != nil { // the journal reopens at the new end
+		t.Fatal(err)
+	}
+	if err := dir.Append(prefdata.FileQueue, queuePair(2, "c", "d")); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := NewServer(Config{Dir: dir, Annotators: []Annotator{{Name: "ann"}}})
+	if err != nil {
+		t.Fatalf("a bad queue line stopped the server: %v", err)
+	}
+	if n := srv.Queue().Len(); n != 2 {
+		t.Errorf("%d pairs queued, want 2", n)
+	}
+	bad := srv.Queue().BadLines()
+	if len(bad) != 2 || !strings.Contains(bad[0], prefdata.FileQueue+":2: pair without an id") || !strings.Contains(bad[1], prefdata.FileQueue+":3:") {
+		t.Errorf("bad lines %q", bad)
+	}
+}

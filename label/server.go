@@ -803,7 +803,7 @@ func (s *Server) getAdmin(w http.ResponseWriter, r *http.Request) {
 		Title, Who string
 		Report     Report
 		BadLines   []string
-	}{s.cfg.Title, "admin", rep, s.store.BadLines()})
+	}{s.cfg.Title, "admin", rep, append(s.queue.BadLines(), s.store.BadLines()...)})
 }
 
 func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {

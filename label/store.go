@@ -76,6 +76,7 @@ type Queue struct {
 	mu       sync.Mutex
 	t        tail
 	pairs    []prefdata.Pair
+	bad      []string // lines that could not be read
 	index    map[string]int
 	byPrompt map[string][]int
 }
@@ -100,11 +101,14 @@ func (q *Queue) Refresh() (int, error) {
 	n := 0
 	err := q.t.read(func(line int, data []byte) error {
 		var p prefdata.Pair
-		if err := json.Unmarshal(data, &p); err != nil {
-			return fmt.Errorf("label: %s:%d: %w", q.t.dir.Path(q.t.name), line, err)
+		err := json.Unmarshal(data, &p)
+		if err == nil && p.ID == "" {
+			err = errors.New("pair without an id")
 		}
-		if p.ID == "" {
-			return fmt.Errorf("label: %s:%d: pair without an id", q.t.dir.Path(q.t.name), line)
+		if err != nil {
+			// One bad line does not keep the other pairs from people.
+			q.bad = append(q.bad, fmt.Sprintf("%s:%d: %v", q.t.dir.Path(q.t.name), line, err))
+			return nil
 		}
 		if _, ok := q.index[p.ID]; ok {
 			return nil
@@ -116,6 +120,14 @@ func (q *Queue) Refresh() (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// BadLines lists the lines of the queue file that could not be read
+// (file:line: error). They are skipped.
+func (q *Queue) BadLines() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]string(nil), q.bad...)
 }
 
 // Pair returns the queued pair with the given ID.
