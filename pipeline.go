@@ -294,6 +294,26 @@ func (r *run) read(ctx context.Context, out chan<- Prompt) error {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
+		if errors.Is(err, ErrStopRun) {
+			return stopRun(StagePrompt, "source", nameOf(r.p.Source, "source", 0), err)
+		}
+		var re *RejectError
+		if errors.As(err, &re) && re.Prompt != nil {
+			dropped := *re.Prompt
+			if dropped.ID == "" {
+				dropped.ID = ContentID(dropped.Messages)
+			}
+			by := re.By
+			if by == "" {
+				by = nameOf(r.p.Source, "source", 0)
+			}
+			r.st.update(func(s *Stats) { s.Prompt.In++; s.Prompt.drop(by, 1) })
+			if err := r.recordPrompt(promptRecord{Prompt: dropped, DroppedBy: by, Reason: re.Reason}); err != nil {
+				return err
+			}
+			r.progress()
+			continue
+		}
 		var ie *ItemError
 		if errors.As(err, &ie) {
 			r.st.update(func(s *Stats) { s.Prompt.In++; s.Prompt.Failed++ })

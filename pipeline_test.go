@@ -700,3 +700,52 @@ func TestPipelineFingerprintedPromptFilterIsCached(t *testing.T) {
 	assert.Equal(t, map[string]int{"classify": 1}, st.Prompt.Dropped, "a cached rejection is still a rejection")
 	assert.Equal(t, 9, st.Cached.Prompts)
 }
+
+func TestPipelineRecordsWhatASourceDropped(t *testing.T) {
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	ps := testPrompts(6)
+	i := 0
+	// A source that keeps every other prompt, as a balancing wrapper would.
+	src := prefdata.PromptSourceFunc(func(ctx context.Context) (prefdata.Prompt, error) {
+		if i >= len(ps) {
+			return prefdata.Prompt{}, io.EOF
+		}
+		i++
+		if i%2 == 0 {
+			return prefdata.Prompt{}, prefdata.RejectPrompt(ps[i-1], "balance", "category quota full")
+		}
+		return ps[i-1], nil
+	})
+	st, err := (&prefdata.Pipeline{Source: src, Generators: []prefdata.Generator{&prefdatatest.Generator{Model: "m"}},
+		Labeler: prefdatatest.Labeler{}, Dir: dir}).Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 6, st.Prompt.In)
+	assert.Equal(t, 3, st.Prompt.Out)
+	assert.Equal(t, map[string]int{"balance": 3}, st.Prompt.Dropped)
+	assert.Zero(t, st.Failures())
+	type promptLine struct {
+		Prompt    prefdata.Prompt `json:"prompt"`
+		DroppedBy string          `json:"dropped_by"`
+		Reason    string          `json:"reason"`
+	}
+	var dropped []string
+	for _, l := range readJSONL[promptLine](t, dir.Path(prefdata.FilePrompts)) {
+		if l.DroppedBy != "" {
+			assert.Equal(t, "category quota full", l.Reason)
+			dropped = append(dropped, l.Prompt.ID)
+		}
+	}
+	assert.Equal(t, []string{ps[1].ID, ps[3].ID, ps[5].ID}, dropped)
+
+	// A source that must stop the run (its budget is spent) stops it, even
+	// wrapped in an item error.
+	stop := prefdata.PromptSourceFunc(func(context.Context) (prefdata.Prompt, error) {
+		return prefdata.Prompt{}, &prefdata.ItemError{Stage: prefdata.StagePrompt, Item: "x", Err: fmt.Errorf("budget: %w", prefdata.ErrStopRun)}
+	})
+	st, err = (&prefdata.Pipeline{Source: stop, Generators: []prefdata.Generator{&prefdatatest.Generator{Model: "m"}},
+		Labeler: prefdatatest.Labeler{}, Dir: dir}).Run(context.Background())
+	require.ErrorIs(t, err, prefdata.ErrStopRun)
+	assert.Zero(t, st.Failures())
+}

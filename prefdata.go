@@ -13,7 +13,9 @@ import (
 // (itself, not wrapped), and it keeps returning io.EOF if called again. An
 // error that wraps an [*ItemError] reports one bad item (a malformed line, an
 // empty prompt): the pipeline records it as a failure and calls Next again.
-// Any other error ends the run. Next is called from one goroutine at a time;
+// An error made by [RejectPrompt] reports a prompt the source dropped itself:
+// the pipeline records the drop and calls Next again. Any other error ends
+// the run. Next is called from one goroutine at a time;
 // it should return promptly when ctx is done.
 type PromptSource interface {
 	Next(ctx context.Context) (Prompt, error)
@@ -240,6 +242,10 @@ var ErrRejected = errors.New("rejected")
 // RejectError is a filter's decision to drop an item. It is not a failure.
 type RejectError struct {
 	Reason string
+	// Prompt and By are set by [RejectPrompt]: the prompt a source dropped
+	// itself, and the name of the step that dropped it.
+	Prompt *Prompt
+	By     string
 }
 
 func (e *RejectError) Error() string { return "rejected: " + e.Reason }
@@ -250,6 +256,15 @@ func (e *RejectError) Is(target error) bool { return target == ErrRejected }
 // Reject returns the error a [PromptFilter] or [Filter] returns to drop the
 // item it was given, with a reason that is recorded in the run directory.
 func Reject(reason string) error { return &RejectError{Reason: reason} }
+
+// RejectPrompt returns the error a [PromptSource] returns for a prompt it
+// read and dropped itself (a balancing or difficulty wrapper, which needs the
+// whole input before it can decide): the pipeline counts p under by in
+// Stats.Prompt.Dropped, records it in the run directory's prompts file with
+// the reason, and calls Next again.
+func RejectPrompt(p Prompt, by, reason string) error {
+	return &RejectError{Reason: reason, Prompt: &p, By: by}
+}
 
 // Rejection returns the reason of a rejection made by [Reject], and whether
 // err is one.
