@@ -681,3 +681,48 @@ func TestSidesShuffled(t *testing.T) {
 	}
 	t.Logf("alice and bob saw %d of %d items in different orders", differ, items)
 }
+
+// Overlap 3 with 5 annotators: the item is handed to three people at most;
+// when two of them let their leases run out, the other two annotators get
+// it, and the late ones cannot add a fourth label.
+func TestOverlapLeasesExpire(t *testing.T) {
+	f := newFixture(t, 1, Policy{Labels: 3}, "ann", "ben", "cat", "dan", "eve")
+	item := f.pairs[0].ID
+	for _, who := range []string{"ann", "ben", "cat"} {
+		if n := f.next(who); n.Item != item {
+			t.Fatalf("%s got %q, want %q", who, n.Item, item)
+		}
+	}
+	for _, who := range []string{"dan", "eve"} {
+		if n := f.next(who); n.Item != "" {
+			t.Fatalf("%s got %q while three people hold the item", who, n.Item)
+		}
+	}
+	if code, body := f.submit("ann", item, ChoiceA, nil); code != http.StatusSeeOther {
+		t.Fatal(code, body)
+	}
+	f.clk.Advance(2 * time.Minute) // ben's and cat's leases run out
+	for _, who := range []string{"dan", "eve"} {
+		if n := f.next(who); n.Item != item {
+			t.Fatalf("after the leases ran out %s got %q, want %q", who, n.Item, item)
+		}
+	}
+	if code, body := f.submit("ben", item, ChoiceA, nil); code != http.StatusConflict {
+		t.Fatalf("ben, late, with the item handed on: %d %s", code, body)
+	}
+	for _, who := range []string{"dan", "eve"} {
+		if code, body := f.submit(who, item, ChoiceB, nil); code != http.StatusSeeOther {
+			t.Fatalf("%s: %d %s", who, code, body)
+		}
+	}
+	if code, body := f.submit("cat", item, ChoiceA, nil); code != http.StatusConflict {
+		t.Fatalf("cat, late, with three labels in: %d %s", code, body)
+	}
+	var who []string
+	for _, l := range f.srv.Store().ForPair(item) {
+		who = append(who, l.Annotator)
+	}
+	if fmt.Sprint(who) != "[ann dan eve]" {
+		t.Errorf("labels by %v, want [ann dan eve]", who)
+	}
+}
