@@ -127,8 +127,8 @@ func (l Label) Check(p prefdata.Pair) error {
 	return errors.Join(errs...)
 }
 
-// side returns "a" when l prefers p's Chosen (the AI's tentative winner), "b"
-// when it prefers Rejected, or the verdict's name.
+// category returns catAI when l prefers p's Chosen (the AI's tentative
+// winner), catOther when it prefers Rejected, or the verdict's name.
 func (l Label) category(p prefdata.Pair) string {
 	if l.Verdict != VerdictPrefer {
 		return string(l.Verdict)
