@@ -30,6 +30,11 @@ type BalanceConfig struct {
 	// Seed fixes which prompts of an over-full category are kept (a uniform
 	// random sample); the selection keeps the input order.
 	Seed uint64
+	// RecordDrops makes Next, after the selected prompts, return each prompt
+	// left out as an error made by prefdata.RejectPrompt (by "balance"), so a
+	// Pipeline counts it and records it in the run directory. Leave it off
+	// when you read the Balancer yourself.
+	RecordDrops bool
 }
 
 // CategoryCount is what [Balancer] saw and kept of one category.
@@ -52,6 +57,9 @@ type Balancer struct {
 	out    []int
 	next   int
 	counts map[string]CategoryCount
+
+	dropped  []int // indices of b.all left out, in input order
+	nextDrop int
 }
 
 var _ prefdata.PromptSource = (*Balancer)(nil)
@@ -64,12 +72,11 @@ var _ prefdata.PromptSource = (*Balancer)(nil)
 // [Filtered]. Item errors of src are passed on while it reads; any other
 // error ends it.
 //
-// The prompts Balance leaves out are not visible to a [prefdata.Pipeline]
-// that reads from it: a pipeline sees only the prompts Next returns, so they
-// are neither counted in Stats.Prompt.Dropped nor written to the run
-// directory's prompts file (the root package has no way yet for a source to
-// report a rejection). [Balancer.Counts] gives the figures per category;
-// keep a record of the left-out prompts yourself if you need one.
+// A pipeline sees only what Next returns: set [BalanceConfig.RecordDrops]
+// when a [prefdata.Pipeline] reads the Balancer, and the prompts left out
+// are counted in Stats.Prompt.Dropped and written to the run directory's
+// prompts file with their reason. [Balancer.Counts] gives the figures per
+// category either way.
 func Balance(src prefdata.PromptSource, cfg BalanceConfig) *Balancer {
 	if cfg.Uncategorized == "" {
 		cfg.Uncategorized = DefaultFallback
@@ -123,11 +130,19 @@ func (b *Balancer) Next(ctx context.Context) (prefdata.Prompt, error) {
 	if err := ctx.Err(); err != nil {
 		return prefdata.Prompt{}, err
 	}
-	if b.next >= len(b.out) {
-		return prefdata.Prompt{}, io.EOF
+	if b.next < len(b.out) {
+		b.next++
+		return b.all[b.out[b.next-1]], nil
 	}
-	b.next++
-	return b.all[b.out[b.next-1]], nil
+	if b.cfg.RecordDrops && b.nextDrop < len(b.dropped) {
+		i := b.dropped[b.nextDrop]
+		b.nextDrop++
+		c := b.category(b.all[i])
+		cc := b.counts[c]
+		return prefdata.Prompt{}, prefdata.RejectPrompt(b.all[i], "balance",
+			fmt.Sprintf("category %q over its share: %d of %d kept", c, cc.Selected, cc.Available))
+	}
+	return prefdata.Prompt{}, io.EOF
 }
 
 // Counts returns, per category, the prompts available and selected. It is
@@ -239,4 +254,12 @@ func (b *Balancer) choose() {
 		b.counts[c] = cc
 	}
 	sort.Ints(b.out)
+	b.dropped = b.dropped[:0]
+	for i, k := 0, 0; i < len(b.all); i++ {
+		if k < len(b.out) && b.out[k] == i {
+			k++
+			continue
+		}
+		b.dropped = append(b.dropped, i)
+	}
 }

@@ -169,6 +169,11 @@ type DifficultyConfig struct {
 	// VarAbove keeps the prompts whose reward variance is above it.
 	VarAbove *float64
 	All      bool
+	// RecordDrops makes Next, after the kept prompts, return each prompt left
+	// out as an error made by prefdata.RejectPrompt (by "difficulty", with
+	// the criteria it missed), so a Pipeline counts it and records it in the
+	// run directory. Leave it off when you read the selector yourself.
+	RecordDrops bool
 	// Concurrency is the number of prompts rated at once (default 4).
 	Concurrency int
 }
@@ -193,6 +198,8 @@ type DifficultySelector struct {
 	results []Rated
 	out     []int
 	next    int
+
+	nextDrop int // next index of results to check for RecordDrops
 }
 
 var _ prefdata.PromptSource = (*DifficultySelector)(nil)
@@ -206,14 +213,12 @@ var _ prefdata.PromptSource = (*DifficultySelector)(nil)
 // pipeline records it) and the others go on. The policy's responses stay in
 // the Rater for stage 2.
 //
-// The prompts Difficulty does not keep are not visible to a
-// [prefdata.Pipeline] that reads from it: a pipeline sees only the prompts
-// Next returns (and the item errors of failed ratings, which it records), so
-// the prompts left out are neither counted in Stats.Prompt.Dropped nor
-// written to the run directory's prompts file (the root package has no way
-// yet for a source to report a rejection). [DifficultySelector.Results]
-// lists every rated prompt with its rating, decision and reason; keep a
-// record of it yourself if you need one. [RIP], a filter, has no such gap.
+// A pipeline sees only what Next returns (and the item errors of failed
+// ratings, which it records): set [DifficultyConfig.RecordDrops] when a
+// [prefdata.Pipeline] reads the selector, and the prompts left out are
+// counted in Stats.Prompt.Dropped and written to the run directory's prompts
+// file with the criteria they missed. [DifficultySelector.Results] lists
+// every rated prompt with its rating, decision and reason either way.
 // A rating error that wraps prefdata.ErrStopRun (a spent cost budget) is
 // returned as it is, ending the run, instead of as item errors.
 func Difficulty(src prefdata.PromptSource, cfg DifficultyConfig) *DifficultySelector {
@@ -287,11 +292,18 @@ func (d *DifficultySelector) Next(ctx context.Context) (prefdata.Prompt, error) 
 	if err := ctx.Err(); err != nil {
 		return prefdata.Prompt{}, err
 	}
-	if d.next >= len(d.out) {
-		return prefdata.Prompt{}, io.EOF
+	if d.next < len(d.out) {
+		d.next++
+		return d.results[d.out[d.next-1]].Prompt, nil
 	}
-	d.next++
-	return d.results[d.out[d.next-1]].Prompt, nil
+	for d.cfg.RecordDrops && d.nextDrop < len(d.results) {
+		r := d.results[d.nextDrop]
+		d.nextDrop++
+		if !r.Kept {
+			return prefdata.Prompt{}, prefdata.RejectPrompt(r.Prompt, "difficulty", r.Reason)
+		}
+	}
+	return prefdata.Prompt{}, io.EOF
 }
 
 func (d *DifficultySelector) rateAll(ctx context.Context) error {

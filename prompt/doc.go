@@ -45,10 +45,11 @@
 // (k policy responses per prompt scored by a reward [prefdata.Scorer]; keep
 // the lowest mean reward and/or the highest variance, by quantile or
 // threshold). Put filters in front of them with [Filtered]. A Pipeline sees
-// only what a source yields, so the prompts these wrappers (and a
-// [FilteredSource]) leave out are not in its stats or run directory:
-// [Balancer.Counts], [DifficultySelector.Results] and Filtered's onDrop
-// callback are where they show. A [Rater] keeps the policy's responses and
+// only what a source yields: with RecordDrops set, these wrappers yield the
+// prompts they leave out as prefdata.RejectPrompt errors, which the pipeline
+// counts and records in the run directory like a filter's drops
+// ([Balancer.Counts], [DifficultySelector.Results] and Filtered's onDrop
+// callback show them too). A [Rater] keeps the policy's responses and
 // replays them as a [prefdata.Generator], so stage 2 does not pay for them
 // twice.
 //
