@@ -35,33 +35,40 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "label-server:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+// defaultAddr is loopback: the app is for people on this machine (or behind
+// a proxy the data owner sets up), never the open network by accident.
+const defaultAddr = "127.0.0.1:8080"
+
+func run(args []string, stdout io.Writer) error {
+	fl := flag.NewFlagSet("label-server", flag.ContinueOnError)
 	var (
-		runDir     = flag.String("run", "", "run directory (required)")
-		addr       = flag.String("addr", "127.0.0.1:8080", "address to listen on (loopback by default)")
-		annotators = flag.String("annotators", "annotator", "comma-separated annotators, each name or name=token")
-		admin      = flag.String("admin-token", "", "dashboard token (generated when empty)")
-		overlap    = flag.Int("overlap", 1, "distinct annotators per pair")
-		minAgree   = flag.Float64("min-agreement", 0, "share of labels that must agree with the majority (0: none)")
-		more       = flag.Bool("more-labels", false, "on a tie or low agreement ask for another label instead of dropping the pair")
-		lease      = flag.Duration("lease", 10*time.Minute, "time an annotator holds an item before it goes back to the queue")
-		guidelines = flag.String("guidelines", "", "file with the labeling guidelines (plain text)")
-		title      = flag.String("title", "", "page title")
-		syncEach   = flag.Bool("fsync-each", false, "fsync every label before answering (default: fsync at least once a second)")
-		exportLS   = flag.String("export-labelstudio", "", "write the queue as Label Studio tasks to this file and exit (the labeling config goes to FILE.xml)")
-		importLS   = flag.String("import-labelstudio", "", "import a Label Studio JSON export and exit")
-		exportAR   = flag.String("export-argilla", "", "write the queue as Argilla records to this file and exit (the settings go to FILE.settings.json)")
-		importAR   = flag.String("import-argilla", "", "import Argilla records (JSON or JSON lines) and exit")
+		runDir     = fl.String("run", "", "run directory (required)")
+		addr       = fl.String("addr", defaultAddr, "address to listen on (loopback by default)")
+		annotators = fl.String("annotators", "annotator", "comma-separated annotators, each name or name=token")
+		admin      = fl.String("admin-token", "", "dashboard token (generated when empty)")
+		overlap    = fl.Int("overlap", 1, "distinct annotators per pair")
+		minAgree   = fl.Float64("min-agreement", 0, "share of labels that must agree with the majority (0: none)")
+		more       = fl.Bool("more-labels", false, "on a tie or low agreement ask for another label instead of dropping the pair")
+		lease      = fl.Duration("lease", 10*time.Minute, "time an annotator holds an item before it goes back to the queue")
+		guidelines = fl.String("guidelines", "", "file with the labeling guidelines (plain text)")
+		title      = fl.String("title", "", "page title")
+		syncEach   = fl.Bool("fsync-each", false, "fsync every label before answering (default: fsync at least once a second)")
+		exportLS   = fl.String("export-labelstudio", "", "write the queue as Label Studio tasks to this file and exit (the labeling config goes to FILE.xml)")
+		importLS   = fl.String("import-labelstudio", "", "import a Label Studio JSON export and exit")
+		exportAR   = fl.String("export-argilla", "", "write the queue as Argilla records to this file and exit (the settings go to FILE.settings.json)")
+		importAR   = fl.String("import-argilla", "", "import Argilla records (JSON or JSON lines) and exit")
 	)
-	flag.Parse()
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
 	if *runDir == "" {
-		flag.Usage()
+		fl.Usage()
 		return errors.New("-run is required")
 	}
 	dir, err := prefdata.OpenRunDir(*runDir)
@@ -98,7 +105,7 @@ func run() error {
 			if err := os.WriteFile(*exportLS+".xml", []byte(label.LabelStudioConfig()), 0o644); err != nil {
 				return err
 			}
-			fmt.Printf("%d tasks written to %s, labeling config to %s.xml\n", q.Len(), *exportLS, *exportLS)
+			fmt.Fprintf(stdout, "%d tasks written to %s, labeling config to %s.xml\n", q.Len(), *exportLS, *exportLS)
 		}
 		if *exportAR != "" {
 			if err := writeFile(*exportAR, func(w io.Writer) error { return label.ExportArgilla(w, q.Pairs()) }); err != nil {
@@ -111,7 +118,7 @@ func run() error {
 			if err := os.WriteFile(*exportAR+".settings.json", settings, 0o644); err != nil {
 				return err
 			}
-			fmt.Printf("%d records written to %s, settings to %s.settings.json\n", q.Len(), *exportAR, *exportAR)
+			fmt.Fprintf(stdout, "%d records written to %s, settings to %s.settings.json\n", q.Len(), *exportAR, *exportAR)
 		}
 		return nil
 	case *importLS != "" || *importAR != "":
@@ -134,7 +141,7 @@ func run() error {
 		defer f.Close()
 		st, err := imp(store, q, f, name)
 		err = errors.Join(err, store.Close())
-		fmt.Printf("imported %d labels (%d already there, %d older than the one that counts, %d skipped)\n", st.Imported, st.Existing, st.Stale, st.Skipped)
+		fmt.Fprintf(stdout, "imported %d labels (%d already there, %d older than the one that counts, %d skipped)\n", st.Imported, st.Existing, st.Stale, st.Skipped)
 		return err
 	}
 
@@ -157,11 +164,11 @@ func run() error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	fmt.Printf("serving %d queued pairs from %s, %d annotator(s) per pair\n", srv.Queue().Len(), *runDir, pol.Labels)
+	fmt.Fprintf(stdout, "serving %d queued pairs from %s, %d annotator(s) per pair\n", srv.Queue().Len(), *runDir, pol.Labels)
 	for _, a := range srv.Annotators() {
-		fmt.Printf("  %-12s %s/?token=%s\n", a.Name, base, a.Token)
+		fmt.Fprintf(stdout, "  %-12s %s/?token=%s\n", a.Name, base, a.Token)
 	}
-	fmt.Printf("  %-12s %s/admin?token=%s\n", "dashboard", base, srv.AdminToken())
+	fmt.Fprintf(stdout, "  %-12s %s/admin?token=%s\n", "dashboard", base, srv.AdminToken())
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
