@@ -58,10 +58,10 @@ type Retry struct {
 	MaxRetryAfter time.Duration
 	// Timeout bounds one attempt (default 5m: long generations are slow,
 	// and a hung request is retried after it). With the default HTTP
-	// client it bounds the wait for the answer's headers, which a
-	// non-streaming server sends once the generation is done; a body that
-	// stalls after its headers is ended only by TCP keepalive or ctx. With
-	// a client of your own it bounds the whole attempt.
+	// client it bounds the wait for the answer's headers (which a
+	// non-streaming server sends once the generation is done) and, again,
+	// the reading of the body after them; with a client of your own it
+	// bounds the whole attempt.
 	Timeout time.Duration
 }
 
@@ -149,9 +149,10 @@ type Config struct {
 	// is read back rather than paid for again. Not used in batch mode.
 	Cache *Cache
 	// HTTPClient is the client requests go through. The default is
-	// NewHTTPClient(MaxConns) whose transport also enforces Retry.Timeout
-	// as a response-header timeout (cheaper than a context deadline per
-	// request); a client given here gets a context deadline per attempt.
+	// NewHTTPClient(MaxConns), on which Retry.Timeout is enforced by the
+	// transport's response-header timeout and a timer on the body (cheaper
+	// than a context deadline per request); a client given here gets a
+	// context deadline per attempt.
 	HTTPClient *http.Client
 	// MaxConns is the most idle connections per host the default client
 	// keeps (default 1024): at least the number of requests in flight, or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -98,6 +99,9 @@ func New(cfg Config) (*Generator, error) {
 		g.allIdx = append(g.allIdx, i)
 	}
 	doer := headerDoer{c: cfg.HTTPClient}
+	if g.transportTimeout {
+		doer.bodyTimeout = g.retry.Timeout
+	}
 	for _, u := range cfg.baseURLs() {
 		oc := openai.DefaultConfig(cfg.APIKey)
 		if cfg.AzureAPIVersion != "" {
@@ -137,8 +141,13 @@ func (g *Generator) Fingerprint() string { return g.fp }
 
 // headerDoer keeps the last response's header where the request's context
 // says, so Retry-After can be read from error answers (go-openai does not
-// expose their headers).
-type headerDoer struct{ c *http.Client }
+// expose their headers). With bodyTimeout set (the default client, whose
+// transport bounds only the wait for headers), it also bounds the reading
+// of the body that follows.
+type headerDoer struct {
+	c           *http.Client
+	bodyTimeout time.Duration
+}
 
 type headerKey struct{}
 
@@ -148,8 +157,46 @@ func (d headerDoer) Do(req *http.Request) (*http.Response, error) {
 		if box, ok := req.Context().Value(headerKey{}).(*http.Header); ok {
 			*box = resp.Header
 		}
+		if d.bodyTimeout > 0 && resp.Body != nil {
+			resp.Body = newTimedBody(resp.Body, d.bodyTimeout)
+		}
 	}
 	return resp, err
+}
+
+// errBodyStalled is a body read cut off by the body timeout. It matches
+// context.DeadlineExceeded, so it is retried as a timeout.
+var errBodyStalled = fmt.Errorf("response body not read within the timeout: %w", context.DeadlineExceeded)
+
+// timedBody closes a response body that is not read to its end within a
+// timeout, which ends a Read blocked on a stalled server. One timer per
+// request costs less than a context deadline.
+type timedBody struct {
+	rc    io.ReadCloser
+	t     *time.Timer
+	fired atomic.Bool
+}
+
+func newTimedBody(rc io.ReadCloser, d time.Duration) *timedBody {
+	b := &timedBody{rc: rc}
+	b.t = time.AfterFunc(d, func() {
+		b.fired.Store(true)
+		rc.Close()
+	})
+	return b
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF && b.fired.Load() {
+		err = errBodyStalled
+	}
+	return n, err
+}
+
+func (b *timedBody) Close() error {
+	b.t.Stop()
+	return b.rc.Close()
 }
 
 // systemFor returns the system prompt of sample i of p.

@@ -318,3 +318,36 @@ func TestQuotaExhaustedIsNotRetried(t *testing.T) {
 	assert.Equal(t, int32(1), requests.Load(), "no retry")
 	assert.Empty(t, sl.waits())
 }
+
+func TestBodyThatStallsIsRetried(t *testing.T) {
+	// The answer's headers come at once, then the body stops half way: the
+	// default client's timeout ends the attempt and the retry succeeds.
+	var calls atomic.Int32
+	release := make(chan struct{})
+	defer close(release)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusOK)
+			io.WriteString(w, `{"id":"c","object":"chat.completion","choices":[{"index":0,`)
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		io.WriteString(w, `{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`)
+	}))
+	defer ts.Close()
+	var sl sleeps
+	g := newGen(t, response.Config{BaseURL: ts.URL + "/v1", Model: "m", Sleep: sl.sleep, Retry: response.Retry{Timeout: 200 * time.Millisecond}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // only so a hang fails the test
+	defer cancel()
+	rs, err := g.Generate(ctx, prompt("hello"))
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	assert.Equal(t, "ok", rs[0].Text)
+	assert.Equal(t, int32(2), calls.Load())
+	assert.Len(t, sl.waits(), 1, "one backoff before the retry")
+}
