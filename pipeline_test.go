@@ -749,3 +749,30 @@ func TestPipelineRecordsWhatASourceDropped(t *testing.T) {
 	require.ErrorIs(t, err, prefdata.ErrStopRun)
 	assert.Zero(t, st.Failures())
 }
+
+func TestRunDirTwoWritersLoseNothing(t *testing.T) {
+	root := t.TempDir()
+	a, err := prefdata.OpenRunDir(root)
+	require.NoError(t, err)
+	b, err := prefdata.OpenRunDir(root)
+	require.NoError(t, err)
+	for i := range 10 {
+		w := a
+		if i%2 == 1 {
+			w = b
+		}
+		require.NoError(t, w.Append("shared.jsonl", map[string]int{"n": i}))
+	}
+	require.NoError(t, a.Close())
+	require.NoError(t, b.Close())
+	var got []int
+	require.NoError(t, a.Scan("shared.jsonl", func(r prefdata.Record) error {
+		var v struct{ N int }
+		if err := json.Unmarshal(r.Data, &v); err != nil {
+			return err
+		}
+		got = append(got, v.N)
+		return nil
+	}))
+	assert.Equal(t, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, got)
+}

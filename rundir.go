@@ -38,8 +38,10 @@ const DefaultSyncInterval = time.Second
 // and read back with [Scan]; a half-written last line, left by a crash, is
 // ignored by Scan and cut off before the next append.
 //
-// A RunDir is safe for concurrent use. Other packages keep their own files in
-// it (the labeling server's labels, say) through the same methods.
+// A RunDir is safe for concurrent use. Records are appended with O_APPEND,
+// each in one write, so several RunDirs (or processes) appending to the same
+// file do not overwrite each other's lines. Other packages keep their own
+// files in it (the labeling server's labels, say) through the same methods.
 type RunDir struct {
 	dir string
 	// SyncInterval bounds the time between fsyncs of a file that is being
@@ -53,8 +55,7 @@ type RunDir struct {
 
 type journal struct {
 	mu       sync.Mutex
-	f        *os.File
-	size     int64
+	f        *os.File // opened with O_APPEND: other writers' lines are never overwritten
 	lastSync time.Time
 	dirty    bool
 }
@@ -80,7 +81,7 @@ func (d *RunDir) open(name string) (*journal, error) {
 		return j, nil
 	}
 	path := d.Path(name)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("prefdata: %w", err)
 	}
@@ -95,7 +96,7 @@ func (d *RunDir) open(name string) (*journal, error) {
 		f.Close()
 		return nil, fmt.Errorf("prefdata: %s: %w", path, err)
 	}
-	j := &journal{f: f, size: size, lastSync: time.Now()}
+	j := &journal{f: f, lastSync: time.Now()}
 	d.files[name] = j
 	return j, nil
 }
@@ -143,11 +144,16 @@ func (d *RunDir) appendAt(name string, v any) (int64, error) {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	off := j.size
-	if _, err := j.f.WriteAt(line, off); err != nil {
+	if _, err := j.f.Write(line); err != nil {
 		return 0, fmt.Errorf("prefdata: %s: %w", d.Path(name), err)
 	}
-	j.size += int64(len(line))
+	// With O_APPEND the write went to the end of the file, whoever else
+	// appends to it; this descriptor's offset is now the end of our line.
+	end, err := j.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, fmt.Errorf("prefdata: %s: %w", d.Path(name), err)
+	}
+	off := end - int64(len(line))
 	j.dirty = true
 	interval := d.SyncInterval
 	if interval == 0 {
