@@ -620,28 +620,36 @@ func (b *BatchGenerator) parseResultLine(data []byte) (string, batchResult, erro
 	return ol.CustomID, b.result(ol), nil
 }
 
-// lineError returns the message of a result line's "error" field, "" when
-// it is absent or null.
-func lineError(raw json.RawMessage) string {
+// lineError returns the code and message of a result line's "error" field,
+// both "" when it is absent or null.
+func lineError(raw json.RawMessage) (code, msg string) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return ""
+		return "", ""
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return s
+		return "", s
 	}
 	var e struct {
 		Code    any    `json:"code"`
 		Message string `json:"message"`
 	}
-	if json.Unmarshal(raw, &e) == nil && e.Message != "" {
-		if c := codeString(e.Code); c != "" {
-			return c + ": " + e.Message
-		}
-		return e.Message
+	if json.Unmarshal(raw, &e) == nil && (e.Message != "" || codeString(e.Code) != "") {
+		return codeString(e.Code), e.Message
 	}
-	return bodySnippet(raw)
+	return "", bodySnippet(raw)
+}
+
+// notRun reports whether a line's error code says the request was not
+// carried out (its batch expired or was cancelled first, or the model call
+// timed out): the next Submit sends it again.
+func notRun(code string) bool {
+	switch code {
+	case "batch_expired", "batch_cancelled", "request_timeout":
+		return true
+	}
+	return false
 }
 
 // result turns one output line into a response or an error.
@@ -650,8 +658,16 @@ func (b *BatchGenerator) result(ol outputLine) batchResult {
 	if !ok || i < 0 || i >= b.g.cfg.Samples {
 		return batchResult{Error: fmt.Sprintf("custom_id %q is not one of this generator's", ol.CustomID)}
 	}
-	if msg := lineError(ol.Error); msg != "" {
-		return batchResult{Error: "batch line error " + msg}
+	if code, msg := lineError(ol.Error); code != "" || msg != "" {
+		if code != "" {
+			msg = code + ": " + msg
+		}
+		r := batchResult{Error: "batch line error " + msg}
+		if notRun(code) {
+			r.Retry = true
+			r.Error += "; Submit sends it again"
+		}
+		return r
 	}
 	if ol.Response == nil {
 		return batchResult{Error: "batch line has neither response nor error"}

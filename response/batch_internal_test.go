@@ -26,7 +26,7 @@ func TestBatchResultLines(t *testing.T) {
 	}{
 		{"response", ok, "p-1#0", ""},
 		{"openai error file, status", `{"id":"batch_req_2","custom_id":"p-2#1","response":{"status_code":400,"request_id":"r","body":{"error":{"message":"bad model","type":"invalid_request_error","param":null,"code":"model_not_found"}}},"error":null}`, "p-2#1", "HTTP 400 (model_not_found): bad model"},
-		{"openai error object", `{"id":"batch_req_3","custom_id":"p-3#0","response":null,"error":{"code":"batch_expired","message":"This request could not be executed before the completion window expired."}}`, "p-3#0", "batch_expired: This request could not be executed"},
+		{"openai error object", `{"id":"batch_req_3","custom_id":"p-3#0","response":null,"error":{"code":"server_error","message":"The model is overloaded."}}`, "p-3#0", "server_error: The model is overloaded."},
 		{"error as a string (vLLM run-batch)", `{"id":"vllm-1","custom_id":"p-4#0","response":{"status_code":400,"request_id":"vllm-batch-1","body":null},"error":"The model 'x' does not exist."}`, "p-4#0", "The model 'x' does not exist."},
 		{"numeric error code", `{"id":"vllm-2","custom_id":"p-5#1","response":{"status_code":400,"request_id":"r","body":null},"error":{"object":"error","message":"too long","type":"BadRequestError","param":null,"code":400}}`, "p-5#1", "400: too long"},
 		{"status without body", `{"custom_id":"p-6#0","response":{"status_code":500,"request_id":"r","body":null},"error":null}`, "p-6#0", "HTTP 500"},
@@ -52,6 +52,14 @@ func TestBatchResultLines(t *testing.T) {
 				t.Errorf("error %q, want one containing %q", r.Error, c.wantErr)
 			}
 		})
+	}
+	// A line its batch ended without running is sent again; a line that
+	// ran and failed is a failure.
+	for code, again := range map[string]bool{"batch_expired": true, "batch_cancelled": true, "request_timeout": true, "server_error": false} {
+		_, r, err := b.parseResultLine([]byte(`{"custom_id":"p-9#0","response":null,"error":{"code":"` + code + `","message":"m"}}`))
+		if err != nil || r.Retry != again {
+			t.Errorf("code %s: retry %v (err %v), want %v", code, r.Retry, err, again)
+		}
 	}
 	if _, _, err := b.parseResultLine([]byte(`<html>502 Bad Gateway</html>`)); err == nil {
 		t.Error("a line without a custom_id must fail the file: its item cannot be named")

@@ -206,7 +206,16 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) {
 		status, body := 0, any(nil)
 		err := json.Unmarshal(sc.Bytes(), &bl)
 		if err == nil && s.cfg.BatchExpire != nil && s.cfg.BatchExpire(bl.CustomID) {
+			// As the API does: the line goes to the error file with
+			// code batch_expired.
 			expired = true
+			failed++
+			rec := map[string]any{
+				"id": fmt.Sprintf("batch_req_%d", line), "custom_id": bl.CustomID, "response": nil,
+				"error": map[string]string{"code": "batch_expired", "message": "This request could not be executed before the completion window expired."},
+			}
+			enc, _ := json.Marshal(rec)
+			errs.Write(append(enc, '\n'))
 			continue
 		}
 		if err != nil {

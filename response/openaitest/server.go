@@ -143,8 +143,9 @@ type Config struct {
 	// poll sees it done). Batch lines meet [Config.Fault], with Seq -1.
 	BatchPolls int
 	// BatchExpire, if set, is asked for every batch line by custom_id: a
-	// line it returns true for gets no result, and its batch ends
-	// "expired", as when the 24h window closes on unfinished work.
+	// line it returns true for is not run, and its batch ends "expired",
+	// as when the 24h window closes on unfinished work. As on the API, the
+	// line goes to the error file with error code "batch_expired".
 	BatchExpire func(customID string) bool
 	// LostBatchCreates is the number of batch creations (POST
 	// /v1/batches) that succeed on the server but are answered 500, as
