@@ -205,14 +205,23 @@ func Apply(p prefdata.Pair, d Decision) (out prefdata.Pair, ok bool) {
 		return prefdata.Pair{}, false
 	}
 	out = p
+	key := ReasonHumanAgrees
 	if d.Preferred == p.Rejected.ID {
 		out.Chosen, out.Rejected = p.Rejected, p.Chosen
 		out.ScoreChosen, out.ScoreRejected = p.ScoreRejected, p.ScoreChosen
+		key = ReasonHumanFlipped
 	}
 	out.Margin = d.Strength
 	out.NeedsHuman = false
 	out.Provenance.Stage = prefdata.StageLabel
 	out.Provenance.Annotators = append([]string(nil), d.Annotators...)
-	out.Provenance.Reason = d.Reason
+	out.Provenance.Reason = key + ": " + d.Reason
 	return out, true
 }
+
+// The keys of a human-labeled pair's Provenance.Reason (counted by the
+// pipeline in Stats.Routes): people kept the AI's order, or flipped it.
+const (
+	ReasonHumanAgrees  = "human-agrees"
+	ReasonHumanFlipped = "human-flipped"
+)

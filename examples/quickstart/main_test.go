@@ -200,4 +200,7 @@ func TestQuickstartCollectsHumanLabels(t *testing.T) {
 		}
 	}
 	assert.Equal(t, human, decided)
+	agreed, flippedN := number(t, second, `ai/human-agrees=(\d+)`), number(t, second, `ai/human-flipped=(\d+)`)
+	assert.Equal(t, human, agreed+flippedN)
+	assert.Equal(t, human/2, flippedN, "every other pair was flipped")
 }
