@@ -298,20 +298,27 @@ func StandardPrompt(msgs []prefdata.Message) string {
 	return b.String()
 }
 
+// trlExtras returns a TRL row's optional margin column and provenance
+// columns. The row's margin column hides the provenance one of the same name,
+// so it carries the margin whenever either option asks for it.
+func trlExtras(p prefdata.Pair, o Options) (*float64, *provCols) {
+	var margin *float64
+	if o.Margin || o.Provenance {
+		m := p.Margin
+		margin = &m
+	}
+	if o.Provenance {
+		return margin, newProv(p)
+	}
+	return margin, nil
+}
+
 func (trlStandard) encode(p prefdata.Pair, o Options) (any, error) {
 	if len(p.Prompt.Messages) == 0 {
 		return nil, errors.New("prompt has no messages")
 	}
 	row := trlStandardRow{Prompt: StandardPrompt(p.Prompt.Messages), Chosen: p.Chosen.Text, Rejected: p.Rejected.Text}
-	if o.Margin || o.Provenance {
-		// The row's margin column hides the provenance one of the same
-		// name, so it must carry the margin whenever either asks for it.
-		m := p.Margin
-		row.Margin = &m
-	}
-	if o.Provenance {
-		row.provCols = newProv(p)
-	}
+	row.Margin, row.provCols = trlExtras(p, o)
 	return row, nil
 }
 
@@ -359,15 +366,7 @@ func (trlConversational) encode(p prefdata.Pair, o Options) (any, error) {
 		Chosen:   append(cloneMsgs(tail), assistant(p.Chosen.Text)),
 		Rejected: append(cloneMsgs(tail), assistant(p.Rejected.Text)),
 	}
-	if o.Margin || o.Provenance {
-		// The row's margin column hides the provenance one of the same
-		// name, so it must carry the margin whenever either asks for it.
-		m := p.Margin
-		row.Margin = &m
-	}
-	if o.Provenance {
-		row.provCols = newProv(p)
-	}
+	row.Margin, row.provCols = trlExtras(p, o)
 	return row, nil
 }
 
