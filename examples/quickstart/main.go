@@ -6,7 +6,8 @@
 //	    [-run DIR] [-out FILE] [-concurrency N]
 //
 // It talks to the OpenAI-compatible server at OPENAI_BASE_URL with
-// OPENAI_API_KEY. With no OPENAI_BASE_URL it starts the built-in fake server
+// OPENAI_API_KEY (OpenAI's API when only the key is set). With neither, it
+// starts the built-in fake server
 // (package response/openaitest) and says so on its first line of output, so
 // that every stage runs on a fresh machine with no network.
 //
@@ -66,6 +67,20 @@ type options struct {
 	wait                                bool
 }
 
+// defaultBaseURL is OpenAI's API, used when only OPENAI_API_KEY is set.
+const defaultBaseURL = "https://api.openai.com/v1"
+
+// endpoint reads the server to use from the environment: OPENAI_BASE_URL,
+// or OpenAI's API when only OPENAI_API_KEY is set; "" when neither is, which
+// means the built-in fake server.
+func endpoint(getenv func(string) string) (baseURL, apiKey string) {
+	baseURL, apiKey = getenv("OPENAI_BASE_URL"), getenv("OPENAI_API_KEY")
+	if baseURL == "" && apiKey != "" {
+		baseURL = defaultBaseURL
+	}
+	return baseURL, apiKey
+}
+
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
@@ -95,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	baseURL, apiKey := getenv("OPENAI_BASE_URL"), getenv("OPENAI_API_KEY")
+	baseURL, apiKey := endpoint(getenv)
 	if baseURL == "" {
 		srv := openaitest.NewServer(openaitest.Config{Latency: 5 * time.Millisecond, Reply: fakeReplies(o.judge)})
 		defer srv.Close()

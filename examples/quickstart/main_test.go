@@ -204,3 +204,19 @@ func TestQuickstartCollectsHumanLabels(t *testing.T) {
 	assert.Equal(t, human, agreed+flippedN)
 	assert.Equal(t, human/2, flippedN, "every other pair was flipped")
 }
+
+func TestQuickstartEndpoint(t *testing.T) {
+	for _, tt := range []struct {
+		env           map[string]string
+		wantBase, key string
+	}{
+		{map[string]string{}, "", ""},
+		{map[string]string{"OPENAI_API_KEY": "sk-x"}, "https://api.openai.com/v1", "sk-x"},
+		{map[string]string{"OPENAI_BASE_URL": "http://127.0.0.1:8000/v1"}, "http://127.0.0.1:8000/v1", ""},
+		{map[string]string{"OPENAI_BASE_URL": "http://127.0.0.1:11434/v1", "OPENAI_API_KEY": "ollama"}, "http://127.0.0.1:11434/v1", "ollama"},
+	} {
+		base, key := endpoint(func(k string) string { return tt.env[k] })
+		assert.Equal(t, tt.wantBase, base, "%v", tt.env)
+		assert.Equal(t, tt.key, key, "%v", tt.env)
+	}
+}
