@@ -17,8 +17,10 @@ import (
 // Limits bounds the work a [Pipeline] does at once. Zero fields take the
 // defaults shown.
 type Limits struct {
-	// Prompt is the number of goroutines running stage-1 prompt filters
-	// (default 1: filters see prompts one at a time, in source order).
+	// Prompt is the number of prompts at once in the stage-1 filters that
+	// have a fingerprint (stateless: an LLM classifier), their order kept
+	// (default 8). Filters without one (dedup) always see prompts one at a
+	// time, in source order.
 	Prompt int
 	// Generate is the number of Generate calls in flight (default 16).
 	Generate int
@@ -29,7 +31,7 @@ type Limits struct {
 
 func (l Limits) withDefaults() Limits {
 	if l.Prompt <= 0 {
-		l.Prompt = 1
+		l.Prompt = 8
 	}
 	if l.Generate <= 0 {
 		l.Generate = 16
@@ -327,33 +329,128 @@ func (r *run) read(ctx context.Context, out chan<- Prompt) error {
 			return fmt.Errorf("prefdata: prompt source: %w", err)
 		}
 		r.st.update(func(s *Stats) { s.Prompt.In++ })
+		if pr.ID == "" {
+			pr.ID = ContentID(pr.Messages)
+		}
 		if err := send(ctx, out, pr); err != nil {
 			return err
 		}
 	}
 }
 
-// selectPrompts is stage 1.
+// selectPrompts is stage 1. The prompt filters are cut into segments: a run
+// of filters with a fingerprint (stateless: an LLM classifier) works on up to
+// Limits.Prompt prompts at once, keeping their order; a filter without one
+// (dedup) sees prompts one at a time, in source order.
 func (r *run) selectPrompts(ctx context.Context, in <-chan Prompt, out chan<- job) error {
 	g, ctx := errgroup.WithContext(ctx)
-	for range r.limits.Prompt {
+	cur := in
+	for _, seg := range r.segments() {
+		next := make(chan Prompt)
+		src := cur
 		g.Go(func() error {
-			for pr := range in {
-				if err := r.selectPrompt(ctx, pr, out); err != nil {
+			defer close(next)
+			if seg.parallel && r.limits.Prompt > 1 {
+				return r.parallelSegment(ctx, seg.filters, src, next)
+			}
+			for pr := range src {
+				pr, keep, err := r.applyPromptFilters(ctx, seg.filters, pr)
+				if err != nil {
 					return err
+				}
+				if keep {
+					if err := send(ctx, next, pr); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
 		})
+		cur = next
 	}
+	g.Go(func() error {
+		for pr := range cur {
+			if err := r.selected(ctx, pr, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	return g.Wait()
 }
 
-func (r *run) selectPrompt(ctx context.Context, pr Prompt, out chan<- job) error {
-	if pr.ID == "" {
-		pr.ID = ContentID(pr.Messages)
-	}
+type segment struct {
+	filters  []int // indices into PromptFilters
+	parallel bool
+}
+
+// segments cuts the prompt filters into runs of stateless (fingerprinted)
+// and stateful ones.
+func (r *run) segments() []segment {
+	var segs []segment
 	for i, f := range r.p.PromptFilters {
+		_, parallel := f.(Fingerprinter)
+		if n := len(segs); n > 0 && segs[n-1].parallel == parallel {
+			segs[n-1].filters = append(segs[n-1].filters, i)
+			continue
+		}
+		segs = append(segs, segment{filters: []int{i}, parallel: parallel})
+	}
+	return segs
+}
+
+// parallelSegment runs stateless filters on up to Limits.Prompt prompts at
+// once and passes the kept ones on in their input order.
+func (r *run) parallelSegment(ctx context.Context, filters []int, in <-chan Prompt, out chan<- Prompt) error {
+	type slot struct {
+		pr   Prompt
+		keep bool
+		done chan struct{}
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	// The collector holds one slot and the channel the rest: at most
+	// Limits.Prompt slots are being worked on.
+	pending := make(chan *slot, r.limits.Prompt-1)
+	g.Go(func() error {
+		defer close(pending)
+		for pr := range in {
+			s := &slot{done: make(chan struct{})}
+			if err := send(ctx, pending, s); err != nil {
+				return err
+			}
+			g.Go(func() error {
+				defer close(s.done)
+				var err error
+				s.pr, s.keep, err = r.applyPromptFilters(ctx, filters, pr)
+				return err
+			})
+		}
+		return nil
+	})
+	g.Go(func() error {
+		for s := range pending {
+			select {
+			case <-s.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if s.keep {
+				if err := send(ctx, out, s.pr); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// applyPromptFilters runs the filters with the given indices on pr, in
+// order. keep is false when one rejected pr or failed on it (both recorded);
+// err is non-nil only when the run must stop.
+func (r *run) applyPromptFilters(ctx context.Context, filters []int, pr Prompt) (_ Prompt, keep bool, err error) {
+	for _, i := range filters {
+		f := r.p.PromptFilters[i]
 		name := nameOf(f, "prompt-filter", i)
 		in := pr
 		res, hit, err := cached(r, FileStage1, r.pfCache, f, []any{in}, in.ID, name, func() (stage1Result, error) {
@@ -364,10 +461,10 @@ func (r *run) selectPrompt(ctx context.Context, pr Prompt, out chan<- job) error
 			return stage1Result{Prompt: next}, err
 		})
 		if errors.Is(err, ErrStopRun) {
-			return stopRun(StagePrompt, pr.ID, name, err)
+			return pr, false, stopRun(StagePrompt, pr.ID, name, err)
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return pr, false, ctx.Err()
 		}
 		if hit {
 			r.st.update(func(s *Stats) { s.Cached.PromptFilters++ })
@@ -375,21 +472,27 @@ func (r *run) selectPrompt(ctx context.Context, pr Prompt, out chan<- job) error
 		if err == nil && res.Rejected {
 			r.st.update(func(s *Stats) { s.Prompt.drop(name, 1) })
 			if err := r.recordPrompt(promptRecord{Prompt: pr, DroppedBy: name, Reason: res.Reason}); err != nil {
-				return err
+				return pr, false, err
 			}
 			r.progress()
-			return nil
+			return pr, false, nil
 		}
 		if err != nil {
 			r.st.update(func(s *Stats) { s.Prompt.Failed++ })
 			if err := r.fail(StagePrompt, pr.ID, name, err); err != nil {
-				return err
+				return pr, false, err
 			}
 			r.progress()
-			return nil
+			return pr, false, nil
 		}
 		pr = res.Prompt
 	}
+	return pr, true, nil
+}
+
+// selected passes a prompt that survived stage 1 on: to generation, or, when
+// an earlier run finished it, as pairs to replay.
+func (r *run) selected(ctx context.Context, pr Prompt, out chan<- job) error {
 	r.st.update(func(s *Stats) { s.Prompt.Out++ })
 	if err := r.recordPrompt(promptRecord{Prompt: pr}); err != nil {
 		return err

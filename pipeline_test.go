@@ -776,3 +776,65 @@ func TestRunDirTwoWritersLoseNothing(t *testing.T) {
 	}))
 	assert.Equal(t, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, got)
 }
+
+// slowClassifier is a stateless (fingerprinted) prompt filter that takes a
+// while and counts the calls in flight.
+type slowClassifier struct {
+	inFlight, max *atomic.Int64
+}
+
+func (slowClassifier) Fingerprint() string { return "slow/v1" }
+func (c slowClassifier) FilterPrompt(ctx context.Context, p prefdata.Prompt) (prefdata.Prompt, error) {
+	n := c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	for m := c.max.Load(); n > m && !c.max.CompareAndSwap(m, n); m = c.max.Load() {
+	}
+	select {
+	case <-time.After(time.Millisecond):
+	case <-ctx.Done():
+		return p, ctx.Err()
+	}
+	if strings.HasSuffix(p.Text(), "3") {
+		return p, prefdata.Reject("ends in 3")
+	}
+	p.Category = "classified"
+	return p, nil
+}
+
+func TestPipelineStatelessPromptFiltersRunConcurrentlyInOrder(t *testing.T) {
+	for _, limit := range []int{1, 6} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			var inFlight, maxIn atomic.Int64
+			var seen []string // written by the stateful filter only: one goroutine
+			order := prefdata.PromptFilterFunc(func(_ context.Context, p prefdata.Prompt) (prefdata.Prompt, error) {
+				if p.Category != "classified" {
+					return p, errors.New("the classifier did not run first")
+				}
+				seen = append(seen, p.Text())
+				return p, nil
+			})
+			ps := testPrompts(60)
+			st, err := (&prefdata.Pipeline{
+				Source:        prefdata.Prompts(ps...),
+				PromptFilters: []prefdata.PromptFilter{slowClassifier{&inFlight, &maxIn}, order},
+				Generators:    []prefdata.Generator{&prefdatatest.Generator{Model: "m"}},
+				Labeler:       prefdatatest.Labeler{}, Sink: &prefdatatest.Sink{},
+				Limits:        prefdata.Limits{Prompt: limit},
+			}).Run(context.Background())
+			require.NoError(t, err)
+			var want []string
+			for _, p := range ps {
+				if !strings.HasSuffix(p.Text(), "3") {
+					want = append(want, p.Text())
+				}
+			}
+			assert.Equal(t, want, seen, "the stateful filter sees the kept prompts in source order")
+			assert.Equal(t, len(want), st.Prompt.Out)
+			assert.Equal(t, map[string]int{"prompt-filter[0]": 60 - len(want)}, st.Prompt.Dropped)
+			assert.LessOrEqual(t, maxIn.Load(), int64(limit))
+			if limit > 1 {
+				assert.Greater(t, maxIn.Load(), int64(1), "the classifier ran on several prompts at once")
+			}
+		})
+	}
+}

@@ -34,8 +34,11 @@ func (f PromptSourceFunc) Next(ctx context.Context) (Prompt, error) { return f(c
 // the pipeline counts the rejection under the filter's name and goes on. Any
 // other error is a failure of this prompt: it is recorded with its ID and the
 // run goes on within its error budget. The pipeline calls a PromptFilter from
-// one goroutine at a time, in source order, unless [Limits.Prompt] is above 1,
-// so stateful filters (dedup) see every prompt once, in a deterministic order.
+// one goroutine at a time, in source order, so stateful filters (dedup) see
+// every prompt once, in a deterministic order; a filter that also implements
+// [Fingerprinter] declares itself stateless, and the pipeline then calls it
+// concurrently on up to [Limits.Prompt] prompts (keeping their order for the
+// filters after it) and caches its decisions.
 type PromptFilter interface {
 	FilterPrompt(ctx context.Context, p Prompt) (Prompt, error)
 }

@@ -19,7 +19,10 @@
 //   - [Concat] and [Interleave] (weighted, seeded) combine sources;
 //     [prefdata.Prompts] is the source over a slice.
 //
-// Filters see one prompt at a time, in source order:
+// In a Pipeline, filters without a fingerprint (the dedup filters) see one
+// prompt at a time, in source order; a fingerprinted one (the Classifier) is
+// stateless, so the pipeline runs it on up to Limits.Prompt prompts at once
+// and keeps their order for the filters after it:
 //   - [ExactDedup]: equal after [Normalize] (case, white space, punctuation).
 //   - [NearDedup]: MinHash over character 5-grams (or word n-grams), 128
 //     permutations, LSH banding (18 bands of 7 rows for the default Jaccard
@@ -32,7 +35,8 @@
 //   - [Classifier]: an LLM (any [prefdata.Generator]) picks one category of
 //     a taxonomy ([DefaultTaxonomy]); answers are parsed leniently and
 //     nonsense gets a fallback category. It has a Fingerprint, so a
-//     Pipeline with a run directory caches its categories for a rerun.
+//     Pipeline runs it concurrently and, with a run directory, caches its
+//     categories for a rerun.
 //   - [RIP]: the policy's worst response must score above a floor, not be
 //     too short, and the best-worst gap must stay below a ceiling.
 //
