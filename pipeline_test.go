@@ -819,7 +819,7 @@ func TestPipelineStatelessPromptFiltersRunConcurrentlyInOrder(t *testing.T) {
 				PromptFilters: []prefdata.PromptFilter{slowClassifier{&inFlight, &maxIn}, order},
 				Generators:    []prefdata.Generator{&prefdatatest.Generator{Model: "m"}},
 				Labeler:       prefdatatest.Labeler{}, Sink: &prefdatatest.Sink{},
-				Limits:        prefdata.Limits{Prompt: limit},
+				Limits: prefdata.Limits{Prompt: limit},
 			}).Run(context.Background())
 			require.NoError(t, err)
 			var want []string
