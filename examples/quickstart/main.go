@@ -37,6 +37,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prefdata/prefdata"
@@ -65,6 +66,7 @@ type options struct {
 	concurrency, samples, maxTokens     int
 	threshold, maxFailures              float64
 	wait                                bool
+	progress                            time.Duration
 }
 
 // defaultBaseURL is OpenAI's API, used when only OPENAI_API_KEY is set.
@@ -95,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxTokens, "max-tokens", 512, "most tokens per answer (answers cut there are dropped as truncated)")
 	fs.Float64Var(&o.threshold, "confidence", 0.7, "confidence at or above which the AI's label stands; below, a person decides")
 	fs.Float64Var(&o.maxFailures, "max-failures", 0.2, "stop when more than this fraction of items fail")
+	fs.DurationVar(&o.progress, "progress", 2*time.Second, "print progress to stderr this often (0: never)")
 	fs.BoolVar(&o.wait, "wait", false, "wait for people to label the unsure pairs (run the label server meanwhile)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -194,6 +197,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Dir:           dir,
 		Limits:        prefdata.Limits{Generate: o.concurrency, Filter: max(1, o.concurrency/4)},
 		Budget:        prefdata.ErrorBudget{MaxFraction: o.maxFailures},
+		Hooks:         prefdata.Hooks{Progress: progressPrinter(os.Stderr, o.progress)},
 	}
 	st, runErr := p.Run(ctx)
 	printFunnel(stdout, st, src.Report())
@@ -283,4 +287,22 @@ func agreement(dir *prefdata.RunDir) (*dataset.Agreement, error) {
 		a.Metric, a.Value = "krippendorff_alpha", rep.Alpha
 	}
 	return a, nil
+}
+
+// progressPrinter returns a Progress hook that prints a line at most once per
+// interval: prompts read and done, their rate, pairs and failures.
+func progressPrinter(w io.Writer, every time.Duration) func(prefdata.Progress) {
+	if every <= 0 {
+		return nil
+	}
+	var last atomic.Int64
+	return func(p prefdata.Progress) {
+		now, prev := time.Now().UnixNano(), last.Load()
+		if now-prev < int64(every) || !last.CompareAndSwap(prev, now) {
+			return
+		}
+		rate := float64(p.Done) / max(p.Elapsed.Seconds(), 1e-9)
+		fmt.Fprintf(w, "progress: %d prompts read, %d done (%.1f/s), %d pairs, %d failed, %s elapsed\n",
+			p.Read, p.Done, rate, p.Pairs, p.Failed, p.Elapsed.Round(time.Second))
+	}
 }

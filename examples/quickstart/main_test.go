@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -219,4 +220,13 @@ func TestQuickstartEndpoint(t *testing.T) {
 		assert.Equal(t, tt.wantBase, base, "%v", tt.env)
 		assert.Equal(t, tt.key, key, "%v", tt.env)
 	}
+}
+
+func TestQuickstartProgressPrinter(t *testing.T) {
+	assert.Nil(t, progressPrinter(io.Discard, 0))
+	var buf bytes.Buffer
+	print := progressPrinter(&buf, time.Hour)
+	print(prefdata.Progress{Read: 10, Done: 4, Pairs: 3, Failed: 1, Elapsed: 2 * time.Second})
+	print(prefdata.Progress{Read: 11, Done: 5}) // within the hour: not printed
+	assert.Equal(t, "progress: 10 prompts read, 4 done (2.0/s), 3 pairs, 1 failed, 2s elapsed\n", buf.String())
 }
