@@ -3,6 +3,7 @@ package prefdata_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/prefdata/prefdata"
@@ -88,4 +89,45 @@ func ExampleResponseFilterFunc() {
 	// Output:
 	// kept: 1 first: r1
 	// dropped r2 by no-apology: starts with an apology
+}
+
+// A run directory makes a run resumable: the second run reads back what the
+// first paid for and replays its pairs.
+func ExampleRunDir() {
+	root, err := os.MkdirTemp("", "prefdata-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(root)
+	dir, err := prefdata.OpenRunDir(root)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer dir.Close()
+	prompts := []prefdata.Prompt{
+		prefdatatest.NewPrompt("Name three prime numbers."),
+		prefdatatest.NewPrompt("Explain recursion to a child."),
+	}
+	for run := 1; run <= 2; run++ {
+		gen := &prefdatatest.Generator{Model: "m", Samples: 4} // has a Fingerprint: cacheable
+		sink := &prefdatatest.Sink{}
+		st, err := (&prefdata.Pipeline{
+			Source:     prefdata.Prompts(prompts...),
+			Generators: []prefdata.Generator{gen},
+			Filters:    []prefdata.Filter{lengthScores()},
+			Labeler:    prefdatatest.Labeler{},
+			Sink:       sink,
+			Dir:        dir,
+		}).Run(context.Background())
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("run %d: %d generation calls, %d prompts replayed, %d pairs\n", run, gen.Calls(), st.Cached.Prompts, len(sink.Pairs()))
+	}
+	// Output:
+	// run 1: 2 generation calls, 0 prompts replayed, 2 pairs
+	// run 2: 0 generation calls, 2 prompts replayed, 2 pairs
 }
