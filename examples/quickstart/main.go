@@ -65,8 +65,9 @@ type options struct {
 	prompts, models, judge, runDir, out string
 	concurrency, samples, maxTokens     int
 	threshold, maxFailures              float64
-	wait                                bool
+	wait, estimate                      bool
 	progress                            time.Duration
+	priceIn, priceOut, budget           float64
 }
 
 // defaultBaseURL is OpenAI's API, used when only OPENAI_API_KEY is set.
@@ -98,6 +99,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.threshold, "confidence", 0.7, "confidence at or above which the AI's label stands; below, a person decides")
 	fs.Float64Var(&o.maxFailures, "max-failures", 0.2, "stop when more than this fraction of items fail")
 	fs.DurationVar(&o.progress, "progress", 2*time.Second, "print progress to stderr this often (0: never)")
+	fs.BoolVar(&o.estimate, "estimate", false, "print an upper bound of the requests, tokens and cost of the run, and send nothing")
+	fs.Float64Var(&o.priceIn, "price-in", 0, "USD per million prompt tokens, for every model and the judge (0: unknown)")
+	fs.Float64Var(&o.priceOut, "price-out", 0, "USD per million completion tokens, for every model and the judge")
+	fs.Float64Var(&o.budget, "budget", 0, "stop the run cleanly before its cost passes this many USD (needs prices; 0: no limit)")
 	fs.BoolVar(&o.wait, "wait", false, "wait for people to label the unsure pairs (run the label server meanwhile)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -123,12 +128,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		fmt.Fprintf(stdout, "Using the OpenAI-compatible server at %s.\n", baseURL)
 	}
 
-	dir, err := prefdata.OpenRunDir(o.runDir)
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-
 	// Stage 1: prompts.
 	var src *prompt.Reader
 	if o.prompts == "" {
@@ -140,13 +139,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		defer src.Close()
 	}
 
-	// Stage 2: every model answers every prompt.
-	var gens []prefdata.Generator
+	near, err := prompt.NewNearDedup(prompt.NearDedupConfig{})
+	if err != nil {
+		return err
+	}
+	promptFilters := []prefdata.PromptFilter{prompt.NewExactDedup(), near}
+
+	// Stage 2: every model answers every prompt. One price list and one
+	// budget for the models and the judge.
+	var prices *response.Prices
+	if o.priceIn > 0 || o.priceOut > 0 {
+		prices = &response.Prices{Input: o.priceIn, Output: o.priceOut}
+	}
+	var budget *response.Budget
+	if o.budget > 0 {
+		if prices == nil {
+			return errors.New("-budget needs -price-in and -price-out")
+		}
+		budget = response.NewBudget(o.budget, nil)
+	}
+	var gens []*response.Generator
 	for i, m := range strings.Split(o.models, ",") {
 		g, err := response.New(response.Config{
 			BaseURL: baseURL, APIKey: apiKey, Model: strings.TrimSpace(m), Samples: o.samples,
 			Sampling: prefdata.Sampling{Temperature: prefdata.Float(0.8), MaxTokens: o.maxTokens, Seed: prefdata.Int(i + 1)},
-			MaxConns: o.concurrency,
+			MaxConns: o.concurrency, Prices: prices, Budget: budget,
 		})
 		if err != nil {
 			return err
@@ -155,12 +172,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	judge, err := response.New(response.Config{
 		BaseURL: baseURL, APIKey: apiKey, Model: o.judge,
-		Sampling: prefdata.Sampling{Temperature: prefdata.Float(0), MaxTokens: 1024},
-		MaxConns: o.concurrency,
+		Sampling: prefdata.Sampling{Temperature: prefdata.Float(0), MaxTokens: judgeMaxTokens},
+		MaxConns: o.concurrency, Prices: prices, Budget: budget,
 	})
 	if err != nil {
 		return err
 	}
+	if o.estimate {
+		return estimate(ctx, stdout, src, promptFilters, gens, judge, o)
+	}
+
+	dir, err := prefdata.OpenRunDir(o.runDir)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
 
 	// Stage 3: rules, a pointwise judge, a pairwise judge in both orders,
 	// then pairs routed by confidence. Stage 4: pairs people decided.
@@ -169,7 +195,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	judging := []prefdata.Filter{
 		filter.Scores(&filter.RubricJudge{Generator: judge, Style: filter.StyleSingle}),
-		&filter.PairwiseJudge{Generator: judge, Scale: filter.ThreeWay, Mode: filter.ConsistentOnly, MaxResponses: 4},
+		&filter.PairwiseJudge{Generator: judge, Scale: filter.ThreeWay, Mode: filter.ConsistentOnly, MaxResponses: pairwiseMax},
 	}
 	router := filter.Router{Threshold: o.threshold}
 	labeler := label.Human(router, dir, label.HumanOptions{Wait: o.wait})
@@ -189,8 +215,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	p := &prefdata.Pipeline{
 		Source:        src,
-		PromptFilters: []prefdata.PromptFilter{prompt.NewExactDedup(), prompt.MustNearDedup(prompt.NearDedupConfig{})},
-		Generators:    gens,
+		PromptFilters: promptFilters,
+		Generators:    generators(gens),
 		Filters:       append(rules, judging...),
 		Labeler:       labeler,
 		Sink:          sink,
@@ -305,4 +331,93 @@ func progressPrinter(w io.Writer, every time.Duration) func(prefdata.Progress) {
 		fmt.Fprintf(w, "progress: %d prompts read, %d done (%.1f/s), %d pairs, %d failed, %s elapsed\n",
 			p.Read, p.Done, rate, p.Pairs, p.Failed, p.Elapsed.Round(time.Second))
 	}
+}
+
+const (
+	judgeMaxTokens = 1024 // the judge's reply: a rationale and a verdict
+	pairwiseMax    = 4    // responses per prompt the pairwise judge compares
+	// judgeFrame is the judge prompt's own text around the answers, in
+	// tokens, for the estimate.
+	judgeFrame = 250
+)
+
+func generators(gs []*response.Generator) []prefdata.Generator {
+	out := make([]prefdata.Generator, len(gs))
+	for i, g := range gs {
+		out[i] = g
+	}
+	return out
+}
+
+// estimate reads the prompts through stage 1 and prints an upper bound of
+// what the run would ask: every model's samples at max tokens, the judge
+// grading every answer and comparing up to pairwiseMax answers pairwise in
+// both orders. It sends nothing.
+func estimate(ctx context.Context, w io.Writer, src prefdata.PromptSource, filters []prefdata.PromptFilter, gens []*response.Generator, judge *response.Generator, o options) error {
+	per := map[string]prefdata.Usage{}
+	prompts := 0
+	k := len(gens) * o.samples
+	pairs := min(k, pairwiseMax) * (min(k, pairwiseMax) - 1) // both orders of each pair
+	answer := strings.Repeat("abcd", o.maxTokens)            // max_tokens long, by the estimator's count
+	frame := strings.Repeat("abcd", judgeFrame)
+	judgeName := "judge " + judge.Name()
+next:
+	for {
+		p, err := src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var ie *prefdata.ItemError
+		if errors.As(err, &ie) {
+			continue // a bad line costs nothing
+		}
+		if err != nil {
+			return err
+		}
+		if p.ID == "" {
+			p.ID = prefdata.ContentID(p.Messages)
+		}
+		for _, f := range filters {
+			if p, err = f.FilterPrompt(ctx, p); err != nil {
+				continue next // dropped in stage 1: costs nothing
+			}
+		}
+		prompts++
+		for _, g := range gens {
+			per[g.Name()] = per[g.Name()].Add(g.Estimate(p))
+		}
+		grade, compare := judge.Estimate(judgePrompt(p, frame+answer)), judge.Estimate(judgePrompt(p, frame+answer+answer))
+		for range k {
+			per[judgeName] = per[judgeName].Add(grade)
+		}
+		for range pairs {
+			per[judgeName] = per[judgeName].Add(compare)
+		}
+	}
+	fmt.Fprintf(w, "Estimate for %d prompts after stage 1 (an upper bound: every answer at max tokens, one request per sample):\n", prompts)
+	names := make([]string, 0, len(per))
+	for n := range per {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var total prefdata.Usage
+	for _, n := range names {
+		total = total.Add(per[n])
+		printEstimate(w, n, per[n], o)
+	}
+	printEstimate(w, "total", total, o)
+	return nil
+}
+
+func printEstimate(w io.Writer, name string, u prefdata.Usage, o options) {
+	fmt.Fprintf(w, "  %-24s %7d requests %10d prompt tokens %10d completion tokens", name, u.Requests, u.PromptTokens, u.CompletionTokens)
+	if o.priceIn > 0 || o.priceOut > 0 {
+		fmt.Fprintf(w, "  $%.4f", u.Cost)
+	}
+	fmt.Fprintln(w)
+}
+
+func judgePrompt(p prefdata.Prompt, body string) prefdata.Prompt {
+	msgs := append(append([]prefdata.Message(nil), p.Messages...), prefdata.Message{Role: prefdata.RoleUser, Content: body})
+	return prefdata.Prompt{ID: p.ID, Messages: msgs}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/prefdata/prefdata"
 	"github.com/prefdata/prefdata/dataset"
 	"github.com/prefdata/prefdata/label"
+	"github.com/prefdata/prefdata/response"
 )
 
 func noEnv(string) string { return "" }
@@ -229,4 +231,40 @@ func TestQuickstartProgressPrinter(t *testing.T) {
 	print(prefdata.Progress{Read: 10, Done: 4, Pairs: 3, Failed: 1, Elapsed: 2 * time.Second})
 	print(prefdata.Progress{Read: 11, Done: 5}) // within the hour: not printed
 	assert.Equal(t, "progress: 10 prompts read, 4 done (2.0/s), 3 pairs, 1 failed, 2s elapsed\n", buf.String())
+}
+
+func TestQuickstartEstimateSendsNothing(t *testing.T) {
+	tmp := t.TempDir()
+	runDir := filepath.Join(tmp, "run")
+	var stdout bytes.Buffer
+	args := []string{"-estimate", "-price-in", "1", "-price-out", "2", "-run", runDir, "-out", filepath.Join(tmp, "p.jsonl")}
+	require.NoError(t, run(context.Background(), args, noEnv, &stdout))
+	out := stdout.String()
+	assert.Contains(t, out, "Estimate for 18 prompts after stage 1")
+	// 2 models x 2 samples: 4 answers a prompt, each graded, and 4x3
+	// ordered comparisons.
+	assert.Equal(t, 18*2, number(t, out, `model-small +(\d+) requests`))
+	assert.Equal(t, 18*(4+12), number(t, out, `judge judge +(\d+) requests`))
+	assert.Equal(t, 18*2*512, number(t, out, `model-small +\d+ requests +\d+ prompt tokens +(\d+) completion tokens`))
+	assert.Regexp(t, `total .*\$\d+\.\d{4}`, out)
+	_, err := os.Stat(runDir)
+	assert.True(t, os.IsNotExist(err), "an estimate writes no run directory")
+}
+
+func TestQuickstartBudgetStopsCleanly(t *testing.T) {
+	tmp := t.TempDir()
+	args := []string{"-run", filepath.Join(tmp, "run"), "-out", filepath.Join(tmp, "out", "p.jsonl"),
+		"-price-in", "1000", "-price-out", "1000", "-concurrency", "1"}
+	var stdout bytes.Buffer
+	err := run(context.Background(), append(args, "-budget", "5"), noEnv, &stdout)
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, response.ErrBudget), err.Error())
+	assert.True(t, errors.Is(err, prefdata.ErrStopRun))
+	assert.Zero(t, number(t, stdout.String(), `answered, (\d+) failed`), "a spent budget fails no item")
+	assert.Less(t, number(t, stdout.String(), `generations: (\d+) asked`), 36, "the run stopped early")
+
+	stdout.Reset()
+	require.NoError(t, run(context.Background(), args, noEnv, &stdout), "a run without the budget finishes")
+	assert.Positive(t, number(t, stdout.String(), `\((\d+) generations reused`), "and pays nothing twice")
+	assert.Contains(t, run(context.Background(), []string{"-budget", "5"}, noEnv, io.Discard).Error(), "-budget needs")
 }
