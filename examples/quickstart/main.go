@@ -322,6 +322,7 @@ func progressPrinter(w io.Writer, every time.Duration) func(prefdata.Progress) {
 		return nil
 	}
 	var last atomic.Int64
+	last.Store(time.Now().UnixNano()) // the first line after one interval
 	return func(p prefdata.Progress) {
 		now, prev := time.Now().UnixNano(), last.Load()
 		if now-prev < int64(every) || !last.CompareAndSwap(prev, now) {

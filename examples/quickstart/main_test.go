@@ -227,9 +227,12 @@ func TestQuickstartEndpoint(t *testing.T) {
 func TestQuickstartProgressPrinter(t *testing.T) {
 	assert.Nil(t, progressPrinter(io.Discard, 0))
 	var buf bytes.Buffer
-	print := progressPrinter(&buf, time.Hour)
+	quiet := progressPrinter(&buf, time.Hour)
+	quiet(prefdata.Progress{Read: 11, Done: 5}) // within the first hour: not printed
+	assert.Empty(t, buf.String())
+	print := progressPrinter(&buf, time.Nanosecond)
+	time.Sleep(time.Microsecond) // let one interval pass
 	print(prefdata.Progress{Read: 10, Done: 4, Pairs: 3, Failed: 1, Elapsed: 2 * time.Second})
-	print(prefdata.Progress{Read: 11, Done: 5}) // within the hour: not printed
 	assert.Equal(t, "progress: 10 prompts read, 4 done (2.0/s), 3 pairs, 1 failed, 2s elapsed\n", buf.String())
 }
 
