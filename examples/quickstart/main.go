@@ -63,6 +63,7 @@ func main() {
 
 type options struct {
 	prompts, models, judge, runDir, out string
+	rmURL, rmModel, rmAPI               string
 	concurrency, samples, maxTokens     int
 	threshold, maxFailures              float64
 	wait, estimate                      bool
@@ -99,6 +100,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.threshold, "confidence", 0.7, "confidence at or above which the AI's label stands; below, a person decides")
 	fs.Float64Var(&o.maxFailures, "max-failures", 0.2, "stop when more than this fraction of items fail")
 	fs.DurationVar(&o.progress, "progress", 2*time.Second, "print progress to stderr this often (0: never)")
+	fs.StringVar(&o.rmURL, "rm", "", "base URL of a reward-model server (vLLM, e.g. http://127.0.0.1:8000) that scores every answer beside the judge")
+	fs.StringVar(&o.rmModel, "rm-model", "", "the reward model's name on that server")
+	fs.StringVar(&o.rmAPI, "rm-api", "vllm-classify", "the reward-model API: vllm-classify or vllm-pooling")
 	fs.BoolVar(&o.estimate, "estimate", false, "print an upper bound of the requests, tokens and cost of the run, and send nothing")
 	fs.Float64Var(&o.priceIn, "price-in", 0, "USD per million prompt tokens, for every model and the judge (0: unknown)")
 	fs.Float64Var(&o.priceOut, "price-out", 0, "USD per million completion tokens, for every model and the judge")
@@ -109,6 +113,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.concurrency < 1 || o.samples < 1 {
 		return o, errors.New("-concurrency and -samples must be at least 1")
+	}
+	if o.rmURL != "" {
+		if _, ok := rmAPI(o.rmAPI); !ok {
+			return o, fmt.Errorf("-rm-api %q: want vllm-classify or vllm-pooling", o.rmAPI)
+		}
+		if o.rmModel == "" {
+			return o, errors.New("-rm needs -rm-model")
+		}
 	}
 	return o, nil
 }
@@ -198,6 +210,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		&filter.PairwiseJudge{Generator: judge, Scale: filter.ThreeWay, Mode: filter.ConsistentOnly, MaxResponses: pairwiseMax},
 	}
 	router := filter.Router{Threshold: o.threshold}
+	if o.rmURL != "" {
+		rm, err := rewardModel(o)
+		if err != nil {
+			return err
+		}
+		// A reward model's logits and the judge's 1-10 grades are on
+		// different scales: standardize each before they are averaged.
+		judging = append([]prefdata.Filter{filter.Scores(rm)}, judging...)
+		router.Pairs.Combine.Normalize = filter.ZScore
+	}
 	labeler := label.Human(router, dir, label.HumanOptions{Wait: o.wait})
 
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
@@ -421,4 +443,23 @@ func printEstimate(w io.Writer, name string, u prefdata.Usage, o options) {
 func judgePrompt(p prefdata.Prompt, body string) prefdata.Prompt {
 	msgs := append(append([]prefdata.Message(nil), p.Messages...), prefdata.Message{Role: prefdata.RoleUser, Content: body})
 	return prefdata.Prompt{ID: p.ID, Messages: msgs}
+}
+
+// rewardModel is the -rm scorer: a reward model served by vLLM, read as raw
+// rewards (a Bradley-Terry model's logit), the server applying the model's
+// chat template to the conversation.
+func rewardModel(o options) (*filter.RewardModel, error) {
+	api, _ := rmAPI(o.rmAPI)
+	return filter.NewRewardModel(filter.RewardModelConfig{API: api, BaseURL: o.rmURL, Model: o.rmModel})
+}
+
+// rmAPI reads a -rm-api value.
+func rmAPI(name string) (filter.RMAPI, bool) {
+	switch name {
+	case "vllm-classify":
+		return filter.VLLMClassify, true
+	case "vllm-pooling":
+		return filter.VLLMPooling, true
+	}
+	return 0, false
 }

@@ -19,6 +19,8 @@ import (
 
 	"github.com/prefdata/prefdata"
 	"github.com/prefdata/prefdata/dataset"
+	"github.com/prefdata/prefdata/filter"
+	"github.com/prefdata/prefdata/filter/rmtest"
 	"github.com/prefdata/prefdata/label"
 	"github.com/prefdata/prefdata/response"
 )
@@ -270,4 +272,26 @@ func TestQuickstartBudgetStopsCleanly(t *testing.T) {
 	require.NoError(t, run(context.Background(), args, noEnv, &stdout), "a run without the budget finishes")
 	assert.Positive(t, number(t, stdout.String(), `\((\d+) generations reused`), "and pays nothing twice")
 	assert.Contains(t, run(context.Background(), []string{"-budget", "5"}, noEnv, io.Discard).Error(), "-budget needs")
+}
+
+// With -rm, a reward model scores every answer beside the judge (here the
+// project's fake vLLM /classify server).
+func TestQuickstartWithRewardModel(t *testing.T) {
+	rm := rmtest.NewServer(rmtest.Config{API: filter.VLLMClassify})
+	defer rm.Close()
+	tmp := t.TempDir()
+	runDir := filepath.Join(tmp, "run")
+	var stdout bytes.Buffer
+	args := []string{"-run", runDir, "-out", filepath.Join(tmp, "out", "p.jsonl"), "-rm", rm.URL, "-rm-model", "my-rm"}
+	require.NoError(t, run(context.Background(), args, noEnv, &stdout))
+	assert.NotEmpty(t, rm.Requests(), "the reward model was asked")
+	assert.Positive(t, number(t, stdout.String(), `pairs labeled by AI: (\d+)`))
+	scores, err := os.ReadFile(filepath.Join(runDir, prefdata.FileScores))
+	require.NoError(t, err)
+	assert.Contains(t, string(scores), `"scorer":"rm:my-rm"`)
+
+	err = run(context.Background(), []string{"-rm", rm.URL, "-rm-model", "x", "-rm-api", "tgi"}, noEnv, io.Discard)
+	require.ErrorContains(t, err, `-rm-api "tgi"`)
+	err = run(context.Background(), []string{"-rm", rm.URL}, noEnv, io.Discard)
+	require.ErrorContains(t, err, "-rm needs -rm-model")
 }
