@@ -308,6 +308,12 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // ErrStopRun and the component's own sentinel). A later run does the rest.
 var ErrStopRun = errors.New("run stopped")
 
+// ErrUnsupportedOption is matched by errors.Is when a generator's server
+// refused one of a prompt's [GenerateOptions] (a 400 naming
+// response_format, tools, logprobs or reasoning_effort): the caller may ask
+// again without it, a judge in plain text say.
+var ErrUnsupportedOption = errors.New("prefdata: generation option not supported by the server")
+
 // ErrBudgetExceeded is matched by errors.Is when a run stops because more
 // items failed than its [ErrorBudget] allows.
 var ErrBudgetExceeded = errors.New("prefdata: error budget exceeded")

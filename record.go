@@ -39,6 +39,73 @@ type Prompt struct {
 	// Meta holds small string facts about the prompt (a synthesized prompt's
 	// parent ID and method, say). Stages copy it through unchanged.
 	Meta map[string]string `json:"meta,omitempty"`
+	// Options, if set, are asked of the generation of this prompt on top of
+	// the generator's own settings: a judge holding only a [Generator] uses
+	// them for a structured verdict (a JSON schema, a function call) or for
+	// logprobs. A generator that does not know them ignores them, so check
+	// the reply (Response.ToolCalls, Response.Logprobs) rather than assume.
+	// response.Generator honours them all and reports a server's refusal of
+	// one with an error matching [ErrUnsupportedOption].
+	Options *GenerateOptions `json:"options,omitempty"`
+}
+
+// GenerateOptions are what the caller of a [Generator] asks of the
+// generation of one prompt (see [Prompt.Options]). Zero fields leave the
+// generator's own settings.
+type GenerateOptions struct {
+	// MaxTokens, when above 0, replaces the generator's Sampling.MaxTokens.
+	MaxTokens int `json:"max_tokens,omitempty"`
+	// Temperature, when set, replaces the generator's.
+	Temperature *float64 `json:"temperature,omitempty"`
+	// ReasoningEffort, when set, replaces the generator's
+	// Sampling.ReasoningEffort.
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
+	// Logprobs asks for the log-probabilities of the generated tokens, and
+	// TopLogprobs (which implies Logprobs) for that many alternatives at
+	// each position; they add to the generator's own setting.
+	Logprobs    bool `json:"logprobs,omitempty"`
+	TopLogprobs int  `json:"top_logprobs,omitempty"`
+	// JSONSchema, if set, asks for a reply whose text is JSON matching the
+	// schema (response_format of type json_schema).
+	JSONSchema *JSONSchema `json:"json_schema,omitempty"`
+	// Tools are functions the model may call; their calls come back in
+	// Response.ToolCalls. ToolChoice is "" (the server's default), "auto",
+	// "none", "required", or the name of one tool, which forces a call of it.
+	Tools      []Tool `json:"tools,omitempty"`
+	ToolChoice string `json:"tool_choice,omitempty"`
+}
+
+// JSONSchema is a named JSON schema for structured output.
+type JSONSchema struct {
+	// Name is the schema's name: letters, digits, '_' and '-', at most 64.
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Schema is the JSON Schema itself, as JSON text.
+	Schema json.RawMessage `json:"schema"`
+	// Strict asks the server to follow the schema exactly (OpenAI's strict
+	// mode, which needs every property required and additionalProperties
+	// false).
+	Strict bool `json:"strict,omitempty"`
+}
+
+// Tool is a function a model may call.
+type Tool struct {
+	// Name is the function's name: letters, digits, '_' and '-', at most 64.
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Parameters is the JSON Schema of the function's arguments (an object
+	// schema), as JSON text; nil means no arguments.
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+	Strict     bool            `json:"strict,omitempty"`
+}
+
+// ToolCall is one function call a model made.
+type ToolCall struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"`
+	// Arguments is the JSON text the model wrote for the arguments; it may
+	// not be valid JSON, or not match the tool's schema.
+	Arguments string `json:"arguments"`
 }
 
 // Text returns the content of the last user message, or "" when there is none.
@@ -70,14 +137,21 @@ func ContentID(msgs []Message) string {
 type Sampling struct {
 	Temperature *float64 `json:"temperature,omitempty"`
 	TopP        *float64 `json:"top_p,omitempty"`
-	MaxTokens   int      `json:"max_tokens,omitempty"`
-	Seed        *int     `json:"seed,omitempty"`
-	Stop        []string `json:"stop,omitempty"`
+	// MaxTokens bounds the completion, reasoning included.
+	// response.Generator sends it as max_completion_tokens, or as max_tokens
+	// to a server that needs that (see response.Config.MaxTokensField).
+	MaxTokens int      `json:"max_tokens,omitempty"`
+	Seed      *int     `json:"seed,omitempty"`
+	Stop      []string `json:"stop,omitempty"`
 	// Logprobs asks for the log-probabilities of the generated tokens and of
 	// the TopLogprobs most likely alternatives at each position (judges use
 	// them for soft preferences).
 	Logprobs    bool `json:"logprobs,omitempty"`
 	TopLogprobs int  `json:"top_logprobs,omitempty"`
+	// ReasoningEffort asks a reasoning model to think less or more: "low",
+	// "medium" or "high" (OpenAI's reasoning_effort; some servers also take
+	// "minimal" or "none"). "" sends nothing.
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 }
 
 // Float returns a pointer to v, for [Sampling] fields.
@@ -88,10 +162,15 @@ func Int(v int) *int { return &v }
 
 // Usage counts tokens, and money when prices are known.
 type Usage struct {
-	Requests         int     `json:"requests,omitempty"`
-	PromptTokens     int     `json:"prompt_tokens"`
-	CompletionTokens int     `json:"completion_tokens"`
-	Cost             float64 `json:"cost_usd,omitempty"`
+	Requests         int `json:"requests,omitempty"`
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	// ReasoningTokens is the part of CompletionTokens spent on reasoning:
+	// the server's completion_tokens_details.reasoning_tokens, or, when the
+	// server does not say, an estimate of a token per 4 bytes of
+	// Response.Reasoning.
+	ReasoningTokens int     `json:"reasoning_tokens,omitempty"`
+	Cost            float64 `json:"cost_usd,omitempty"`
 }
 
 // Add returns the sum of u and v.
@@ -100,6 +179,7 @@ func (u Usage) Add(v Usage) Usage {
 		Requests:         u.Requests + v.Requests,
 		PromptTokens:     u.PromptTokens + v.PromptTokens,
 		CompletionTokens: u.CompletionTokens + v.CompletionTokens,
+		ReasoningTokens:  u.ReasoningTokens + v.ReasoningTokens,
 		Cost:             u.Cost + v.Cost,
 	}
 }
@@ -123,6 +203,17 @@ type Response struct {
 	// Logprobs holds the generated tokens' log-probabilities when they were
 	// asked for and the server returned them.
 	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
+	// Reasoning is the model's reasoning text (vLLM's and DeepSeek's
+	// reasoning_content, or a leading <think> block), kept apart from Text:
+	// it is never the answer, and no filter or judge reads it as one. Its
+	// tokens are counted in Usage.ReasoningTokens.
+	Reasoning string `json:"reasoning,omitempty"`
+	// Refusal is the model's refusal message (OpenAI's message.refusal),
+	// when it refused; Text is then usually empty.
+	Refusal string `json:"refusal,omitempty"`
+	// ToolCalls are the function calls the model made (see
+	// [GenerateOptions.Tools]), besides or instead of Text.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
 }
 
 // TokenLogprob is one generated token with its log-probability and the most
