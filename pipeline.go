@@ -84,6 +84,19 @@ type Pipeline struct {
 	// Logger receives a line at the start and end of a run and one per
 	// failure; nil discards.
 	Logger *slog.Logger
+	// FiltersOnly stops every prompt after stage 3: the filters run (and are
+	// journaled, so the next run reads them back), the Labeler is not
+	// called (it may be nil), no pair is made and no prompt counts as
+	// finished, so prompts finished by an earlier run go through the
+	// filters again too. A caller that must see every candidate before it
+	// labels any (routing by a goal over the whole set) runs the pipeline
+	// once with FiltersOnly and a last filter that collects the candidates,
+	// then again without.
+	FiltersOnly bool
+	// AddStats, if set, is called once at the end of a run, before the
+	// manifest is written, to add the figures only a component knows (a
+	// judge cascade's calls saved, a router's predicted accuracy).
+	AddStats func(*Stats)
 }
 
 // job is what travels between the stages: a prompt, then its candidate; or
@@ -97,8 +110,9 @@ type job struct {
 
 type outcome struct {
 	job
-	pairs   []Pair
-	doneKey string
+	pairs       []Pair
+	doneKey     string
+	filtersOnly bool // Pipeline.FiltersOnly: not labeled, not finished
 }
 
 // pairsRecord is one line of FilePairs: a finished prompt and its pairs.
@@ -187,7 +201,7 @@ func (p *Pipeline) newRun() (*run, error) {
 		return nil, errors.New("prefdata: Pipeline.Source is nil")
 	case len(p.Generators) == 0:
 		return nil, errors.New("prefdata: Pipeline has no Generators")
-	case p.Labeler == nil:
+	case p.Labeler == nil && !p.FiltersOnly:
 		return nil, errors.New("prefdata: Pipeline.Labeler is nil")
 	case p.Sink == nil && p.Dir == nil:
 		return nil, errors.New("prefdata: Pipeline needs a Sink or a Dir")
@@ -499,7 +513,7 @@ func (r *run) selected(ctx context.Context, pr Prompt, out chan<- job) error {
 	}
 	r.itemDone(StagePrompt, pr.ID)
 	j := job{prompt: pr}
-	if r.p.Dir != nil {
+	if r.p.Dir != nil && !r.p.FiltersOnly {
 		r.mu.Lock()
 		off, ok := r.done[r.doneKey(pr)]
 		r.mu.Unlock()
@@ -747,6 +761,10 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 	}
 	r.st.update(func(s *Stats) { s.Filter.Out += len(c.Responses) })
 	r.itemDone(StageFilter, c.Prompt.ID)
+	if r.p.FiltersOnly {
+		o.filtersOnly = true
+		return o, true, nil
+	}
 	if len(c.Responses) == 0 {
 		return o, true, nil
 	}
@@ -797,6 +815,10 @@ func (r *run) write(ctx context.Context, in <-chan outcome) error {
 				}
 			}
 			r.st.update(func(s *Stats) { s.Cached.Prompts++; s.PairsAI += len(o.replay) })
+			r.progress()
+			continue
+		}
+		if o.filtersOnly {
 			r.progress()
 			continue
 		}
@@ -924,6 +946,9 @@ func (r *run) finish(runErr error) (Stats, error) {
 		}
 	}
 	s := r.st.snapshot()
+	if r.p.AddStats != nil {
+		r.p.AddStats(&s)
+	}
 	if d := r.p.Dir; d != nil {
 		m, _, err := d.ReadManifest()
 		errs = append(errs, err)

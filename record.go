@@ -400,6 +400,13 @@ type Provenance struct {
 	// optionally followed by a colon and details. The key is counted in
 	// [Stats.Routes].
 	Reason string `json:"reason,omitempty"`
+	// Audit marks an AI-labeled pair also sent to people to measure the AI's accuracy.
+	// The label server never shows it to annotators (unmarked among the others).
+	Audit bool `json:"audit,omitempty"`
+	// Value is the expected gain in dataset accuracy from one human label of this pair
+	// (higher first); the label server offers the pairs with the highest Value first,
+	// ties in queue order. Zero for pairs routed by the fixed threshold.
+	Value float64 `json:"value,omitempty"`
 }
 
 // Pair is a preference pair: the product of the pipeline.

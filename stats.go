@@ -53,6 +53,96 @@ type Stats struct {
 	// responses generated in this run (cached responses are not counted).
 	Usage   map[string]Usage `json:"usage,omitempty"`
 	Elapsed time.Duration    `json:"elapsed_ns"`
+	// Cascade counts the judge calls of a judge cascade (filter.Panel with
+	// a cascade) in this run: asked, and saved where the cheaper judges
+	// left no doubt. Set through [Pipeline.AddStats].
+	Cascade CascadeStats `json:"cascade"`
+	// Routing is what a router by goal predicted and what the audit
+	// measured; nil for a router with a fixed threshold. Set through
+	// [Pipeline.AddStats].
+	Routing *RoutingStats `json:"routing,omitempty"`
+}
+
+// CascadeStats counts the calls of a judge cascade.
+type CascadeStats struct {
+	// Asked is the number of judge calls the cascade made (both orders of
+	// a pair count as two), Saved the calls of its later, stronger judges
+	// it did not make because the earlier ones had settled the pair.
+	Asked int `json:"asked"`
+	Saved int `json:"saved"`
+}
+
+// RoutingStats describe routing by goal: the goal, where the pairs went,
+// the accuracy the calibrator predicts for the AI-labeled pairs and the
+// accuracy the audit measured.
+type RoutingStats struct {
+	// Goal says how the split was chosen: "target" (an accuracy the
+	// AI-labeled pairs must keep), "budget" (a number of pairs to people)
+	// or "threshold" (a fixed probability).
+	Goal   string  `json:"goal"`
+	Target float64 `json:"target,omitempty"`
+	Budget int     `json:"budget,omitempty"`
+	// Threshold is the fixed probability of the "threshold" goal.
+	Threshold float64 `json:"threshold,omitempty"`
+	// Pairs is the number of pairs routed, Human those sent to people for
+	// their label (not counting the audit), Audit the AI-labeled pairs also
+	// sent to people, Labeled the pairs people had already decided (their
+	// label stands).
+	Pairs   int `json:"pairs"`
+	Human   int `json:"human"`
+	Audit   int `json:"audit"`
+	Labeled int `json:"labeled,omitempty"`
+	// HumanFraction is (Human + Labeled) / Pairs: the share of the pairs
+	// whose label is people's, once they have given it.
+	HumanFraction float64 `json:"human_fraction"`
+	// Predicted is the calibrator's estimate of the accuracy of the
+	// AI-labeled pairs (the share of them whose order people would
+	// choose), with its interval.
+	Predicted Estimate `json:"predicted"`
+	// Audited is the measured accuracy: the share of audited pairs people
+	// have labeled on which they agreed with the AI, with a Wilson
+	// interval; nil before any audited pair is labeled.
+	Audited *Measured `json:"audited,omitempty"`
+	// HumanLabels is the number of pairs with people's labels the
+	// calibrator was fitted with (0: from the judges' agreement alone).
+	HumanLabels int `json:"human_labels"`
+	// Curve is the predicted accuracy of the AI-labeled pairs against the
+	// share of pairs sent to people, most doubtful first (at most about a
+	// hundred points).
+	Curve []CurvePoint `json:"curve,omitempty"`
+	// Judges are the calibrator's estimates of each judge.
+	Judges []JudgeEstimate `json:"judges,omitempty"`
+}
+
+// Estimate is a value with an (about 95%) interval.
+type Estimate struct {
+	Est float64 `json:"est"`
+	Lo  float64 `json:"lo"`
+	Hi  float64 `json:"hi"`
+}
+
+// Measured is an accuracy counted on labeled pairs: Agree of N, with an
+// interval.
+type Measured struct {
+	Estimate
+	Agree int `json:"agree"`
+	N     int `json:"n"`
+}
+
+// CurvePoint is one point of [RoutingStats.Curve].
+type CurvePoint struct {
+	Human     int     `json:"human"`
+	Fraction  float64 `json:"fraction"`
+	Predicted float64 `json:"predicted"`
+}
+
+// JudgeEstimate is a calibrator's estimate of one judge.
+type JudgeEstimate struct {
+	Judge        string   `json:"judge"`
+	Accuracy     Estimate `json:"accuracy"`
+	PositionBias Estimate `json:"position_bias"`
+	Consistency  float64  `json:"consistency"`
+	Verdicts     int      `json:"verdicts"`
 }
 
 // CacheStats counts work a rerun did not pay for again.
