@@ -1,0 +1,197 @@
+package filter
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// GoalKind says what a [Goal] fixes.
+type GoalKind int
+
+// The goals.
+const (
+	// GoalTarget labels by AI the most confident pairs for as long as the
+	// predicted accuracy of the AI-labeled set stays at or above Target.
+	GoalTarget GoalKind = iota
+	// GoalBudget sends the Budget pairs where a person adds the most
+	// expected accuracy to people.
+	GoalBudget
+	// GoalThreshold labels by AI every pair whose P is at least Threshold.
+	GoalThreshold
+)
+
+// Goal says how many pairs go to people, and how many AI-labeled pairs are
+// audited.
+type Goal struct {
+	Kind      GoalKind
+	Target    float64 // GoalTarget: accuracy the AI-labeled set keeps
+	Budget    int     // GoalBudget: pairs sent to people
+	Threshold float64 // GoalThreshold: P at or above which the AI labels
+	// Audit is the fraction of the AI-labeled pairs also sent to people
+	// (at least one pair when positive and there is an AI-labeled pair),
+	// drawn at random with Seed; their agreement with the AI is the
+	// measured accuracy ([Wilson]).
+	Audit float64
+	Seed  uint64
+}
+
+// TargetAccuracy is the goal of an AI-labeled set at least t accurate.
+func TargetAccuracy(t float64) Goal { return Goal{Kind: GoalTarget, Target: t} }
+
+// HumanBudget is the goal of n pairs to people.
+func HumanBudget(n int) Goal { return Goal{Kind: GoalBudget, Budget: n} }
+
+// FixedThreshold labels by AI the pairs whose P is at least t.
+func FixedThreshold(t float64) Goal { return Goal{Kind: GoalThreshold, Threshold: t} }
+
+// String describes the goal ("target 0.9, audit 5%").
+func (g Goal) String() string {
+	var s string
+	switch g.Kind {
+	case GoalTarget:
+		s = fmt.Sprintf("target %g", g.Target)
+	case GoalBudget:
+		s = fmt.Sprintf("budget %d", g.Budget)
+	case GoalThreshold:
+		s = fmt.Sprintf("threshold %g", g.Threshold)
+	default:
+		s = fmt.Sprintf("goal(%d)", int(g.Kind))
+	}
+	if g.Audit > 0 {
+		s += fmt.Sprintf(", audit %g%%", 100*g.Audit)
+	}
+	return s
+}
+
+// Routing is the result of [Route].
+type Routing struct {
+	// Decisions holds one entry per pair, in the calibration's order.
+	Decisions []Decision
+	// Human counts the pairs routed to people, including those that
+	// already had a human label (Labeled); audits are not counted.
+	Human int
+	// Labeled counts the pairs that already had a human label.
+	Labeled int
+	// Audit counts the AI-labeled pairs also sent to people.
+	Audit int
+	// Predicted is the predicted accuracy of the AI-labeled pairs (audited
+	// ones included).
+	Predicted Interval
+}
+
+// Decision is where one pair goes.
+type Decision struct {
+	ID     string
+	Winner Choice  // the AI's winner
+	P      float64 // P(the AI's winner is people's winner)
+	// Human routes the pair to people (or it already has their label).
+	Human bool
+	// Audit marks an AI-labeled pair also sent to people to measure the
+	// AI's accuracy.
+	Audit bool
+	// Value is the expected gain in this pair's accuracy from one human
+	// label, 1 - P (the label counts as right); 0 for a pair already
+	// labeled. Offer the highest Value first.
+	Value float64
+}
+
+// Route decides, for each pair of cal, whether the AI's winner stands or
+// the pair goes to people, by the goal; pairs that already have a human
+// label stay with people and cost nothing. Then it draws the audit sample
+// among the AI-labeled pairs.
+func Route(cal *Calibration, g Goal) Routing {
+	n := len(cal.Pairs)
+	rt := Routing{Decisions: make([]Decision, n)}
+	var open []int // unlabeled, most confident first
+	for i, p := range cal.Pairs {
+		rt.Decisions[i] = Decision{ID: p.ID, Winner: p.Winner, P: p.P, Value: 1 - p.P}
+		if p.Labeled {
+			rt.Decisions[i].Human, rt.Decisions[i].Value = true, 0
+			rt.Labeled++
+			continue
+		}
+		open = append(open, i)
+	}
+	sort.SliceStable(open, func(x, y int) bool { return cal.Pairs[open[x]].P > cal.Pairs[open[y]].P })
+	keep := 0 // the first keep of open are AI-labeled
+	switch g.Kind {
+	case GoalTarget:
+		var sum float64
+		for k, i := range open {
+			sum += cal.Pairs[i].P
+			// 1e-12: sums of equal Ps must not fall short by rounding.
+			if sum/float64(k+1) >= g.Target-1e-12 {
+				keep = k + 1
+			}
+		}
+	case GoalBudget:
+		keep = max(0, len(open)-max(0, g.Budget))
+	case GoalThreshold:
+		for keep < len(open) && cal.Pairs[open[keep]].P >= g.Threshold {
+			keep++
+		}
+	}
+	ai := open[:keep]
+	for _, i := range open[keep:] {
+		rt.Decisions[i].Human = true
+	}
+	rt.Human = rt.Labeled + len(open) - keep
+	rt.Predicted = cal.Accuracy(ai)
+	if g.Audit > 0 && len(ai) > 0 {
+		k := int(math.Round(g.Audit * float64(len(ai))))
+		k = min(max(k, 1), len(ai))
+		rng := rand.New(rand.NewPCG(g.Seed, 0xa0d17))
+		pick := append([]int(nil), ai...)
+		sort.Ints(pick)
+		rng.Shuffle(len(pick), func(x, y int) { pick[x], pick[y] = pick[y], pick[x] })
+		for _, i := range pick[:k] {
+			rt.Decisions[i].Audit = true
+		}
+		rt.Audit = k
+	}
+	return rt
+}
+
+// CurvePoint is one point of [Calibration.Curve].
+type CurvePoint struct {
+	Human     int     // pairs with people (labeled ones included)
+	Fraction  float64 // Human over all pairs
+	Predicted float64 // predicted accuracy of the AI-labeled rest (1 if none)
+}
+
+// Curve is the human share against the predicted accuracy of the
+// AI-labeled rest, one point per number of pairs sent to people, from
+// none of the unlabeled pairs to all of them, the least confident first.
+func (c *Calibration) Curve() []CurvePoint {
+	var open []float64
+	labeled := 0
+	for _, p := range c.Pairs {
+		if p.Labeled {
+			labeled++
+			continue
+		}
+		open = append(open, p.P)
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(open)))
+	prefix := make([]float64, len(open)+1)
+	for k, p := range open {
+		prefix[k+1] = prefix[k] + p
+	}
+	n := len(c.Pairs)
+	out := make([]CurvePoint, 0, len(open)+1)
+	for h := 0; h <= len(open); h++ {
+		keep := len(open) - h
+		pred := 1.0
+		if keep > 0 {
+			pred = prefix[keep] / float64(keep)
+		}
+		frac := 0.0
+		if n > 0 {
+			frac = float64(labeled+h) / float64(n)
+		}
+		out = append(out, CurvePoint{Human: labeled + h, Fraction: frac, Predicted: pred})
+	}
+	return out
+}
