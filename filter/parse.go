@@ -77,6 +77,10 @@ func brackets(text string, maxInner int) []bracket {
 		}
 		end := strings.Index(rest, "]]")
 		switch {
+		case end >= 0 && strings.Contains(rest[:end], "[["):
+			// "[[Wait, [[B]]": the first "[[" never closes; the next one
+			// may hold a verdict, so look again from it.
+			i = start + 2
 		case end >= 0 && end <= maxInner:
 			out = append(out, bracket{inner: rest[:end], closed: true, at: start})
 			i = start + 2 + end + 2

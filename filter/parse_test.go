@@ -46,6 +46,9 @@ func TestParseRating(t *testing.T) {
 		{"Rating: [[1e1]]", 0, filter.ErrNoVerdict},
 		// A reply cut off at the first bracket of a second rating.
 		{"Rating: [[7]]\n\nOn reflection, Rating: [", 0, filter.ErrTruncated},
+		// A second rating inside an unclosed "[[" is still a second rating.
+		{"Rating: [[2]] [[ [[9]]", 0, filter.ErrContradictory},
+		{"Rating: [[2]] [[x [[2]]", 2, nil},
 		{"", 0, filter.ErrNoVerdict},
 	}
 	for _, tt := range tests {
@@ -91,6 +94,10 @@ func TestParseVerdict(t *testing.T) {
 		{"[[D]]", "", 0, filter.ErrNoVerdict},
 		{"[[A]]\n\nSee [[note]] above. [[A]]", "A", 1, nil},
 		{"Verdict: [[B> A", "", 0, filter.ErrTruncated},
+		// A second verdict after an unclosed "[[" is not swallowed.
+		{"My verdict: [[A]]. [[Wait, [[B]]", "", 0, filter.ErrContradictory},
+		{"My verdict: [[A]]. [[Wait, [[A]]", "A", 1, nil},
+		{"[[ [[A]]", "A", 1, nil},
 		{"Verdict: [[A]]\n\nOn reflection, my final verdict: [ ", "", 0, filter.ErrTruncated},
 	}
 	for _, tt := range tests {
