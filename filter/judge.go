@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 	"unicode"
@@ -14,7 +13,7 @@ import (
 
 // judgePromptVersion changes whenever the judge prompt texts change, so that
 // cached judgments made with older texts are not reused.
-const judgePromptVersion = "judge-prompts-v1"
+const judgePromptVersion = "judge-prompts-v2"
 
 // Aspect is one quality a rubric judge rates.
 type Aspect struct {
@@ -46,7 +45,8 @@ const (
 
 // RubricJudge is a pointwise LLM judge: a [prefdata.Scorer] that asks a
 // Generator to rate each response, with a rationale, and parses the reply
-// with [ParseRating]. A reply that cannot be parsed (no rating, two
+// with its Parser ([BracketRating] unless replaced), after asking with its
+// [Template]. A reply that cannot be parsed (no rating, two
 // ratings, a rating cut off, a value off the scale) is asked again up to
 // Reasks times, showing the judge its reply; after that the response is
 // reported as failed with the raw reply in the error, never given a
@@ -72,6 +72,18 @@ type RubricJudge struct {
 	// generator has no Fingerprint of its own, or the judge's cached scores
 	// may outlive a change of backend.
 	Version string
+
+	// Template replaces the judge prompt (see [Template]; {{.Rubric}} is
+	// the aspect list with StyleAspects, else Rubric); nil means
+	// [DefaultRubricTemplate].
+	Template *Template
+	// Parser replaces the rating parser: the whole reply with StyleSingle,
+	// each aspect's block with StyleAspects. Nil means [BracketRating] on
+	// 1-10 or 1-5; [PlainRating] reads "8/10" and "Rating: 8" too.
+	Parser RatingParser
+	// Rubric, with StyleSingle, replaces the default criteria sentence
+	// ("Weigh correctness first, ...").
+	Rubric string
 }
 
 var _ prefdata.Scorer = (*RubricJudge)(nil)
@@ -82,7 +94,8 @@ func (j *RubricJudge) Name() string { return "judge:" + j.model() }
 // Fingerprint covers the judge's configuration, its prompt texts and the
 // generator's fingerprint.
 func (j *RubricJudge) Fingerprint() string {
-	return prefdata.Hash("filter.RubricJudge", judgePromptVersion, j.model(), j.Style, j.aspects(), j.reasks(), genFingerprint(j.Generator), j.Version)
+	return prefdata.Hash("filter.RubricJudge", judgePromptVersion, j.model(), j.Style, j.aspects(), j.reasks(), genFingerprint(j.Generator), j.Version,
+		j.template(), parserFingerprint(j.parser()), j.Rubric)
 }
 
 func (j *RubricJudge) model() string {
@@ -175,9 +188,12 @@ func forEach(ctx context.Context, n, limit int, f func(i int)) {
 }
 
 func (j *RubricJudge) scoreOne(ctx context.Context, p prefdata.Prompt, r prefdata.Response) ([]prefdata.Score, error) {
-	msgs := j.messages(p, r)
+	msgs, err := j.messages(p, r)
+	if err != nil {
+		return nil, err
+	}
 	var scores []prefdata.Score
-	_, err := ask(ctx, j.Generator, p.ID, r.ID, msgs, j.reasks(), j.formatHint(), func(reply string) error {
+	_, err = ask(ctx, j.Generator, p.ID, r.ID, msgs, optionsOf(j.parser()), j.reasks(), j.formatHint(), func(reply prefdata.Response) error {
 		var err error
 		scores, err = j.parse(reply)
 		return err
@@ -192,82 +208,83 @@ func (j *RubricJudge) scoreOne(ctx context.Context, p prefdata.Prompt, r prefdat
 	return scores, nil
 }
 
-func (j *RubricJudge) messages(p prefdata.Prompt, r prefdata.Response) []prefdata.Message {
-	var b strings.Builder
+// parser is the judge's Parser or the default: [[N]] on 1-10 (StyleSingle)
+// or 1-5 (StyleAspects, read per aspect block).
+func (j *RubricJudge) parser() RatingParser {
+	switch {
+	case j.Parser != nil:
+		return j.Parser
+	case j.Style == StyleSingle:
+		return BracketRating{Min: 1, Max: 10}
+	}
+	return BracketRating{Min: 1, Max: 5}
+}
+
+func (j *RubricJudge) template() Template {
+	if j.Template != nil {
+		return *j.Template
+	}
+	return DefaultRubricTemplate(j.Style)
+}
+
+func (j *RubricJudge) rubric() string {
 	if j.Style == StyleSingle {
-		b.WriteString("Grade the assistant's answer to the conversation below on a scale of 1 (useless or harmful) to 10 (could not be better). " +
-			"Weigh correctness first, then whether it does what was asked, then clarity and usefulness. " +
-			"Length, confidence and polish are not merits in themselves.\n\n")
-		writeConversation(&b, p)
-		b.WriteString("\n[Answer]\n")
-		b.WriteString(r.Text)
-		b.WriteString("\n[End of answer]\n\n")
-		b.WriteString("First explain your grade in a few sentences. Then give the grade on the last line, in exactly this form: Rating: [[N]]")
-	} else {
-		b.WriteString("Rate the assistant's answer to the conversation below on each aspect listed, from 1 (poor) to 5 (excellent):\n")
-		for _, a := range j.aspects() {
-			fmt.Fprintf(&b, "- %s: %s\n", a.Name, a.Description)
-		}
-		b.WriteString("Judge each aspect on its own. Length, confidence and polish are not merits in themselves.\n\n")
-		writeConversation(&b, p)
-		b.WriteString("\n[Answer]\n")
-		b.WriteString(r.Text)
-		b.WriteString("\n[End of answer]\n\n")
-		b.WriteString("Write one block per aspect, in the order listed, each in exactly this form:\n### <aspect>\nRationale: <one or two sentences>\nRating: [[<1-5>]]")
+		return j.Rubric
 	}
-	return []prefdata.Message{
-		{Role: prefdata.RoleSystem, Content: "You are a strict, impartial evaluator of AI assistant answers. You follow the requested reply format exactly."},
-		{Role: prefdata.RoleUser, Content: b.String()},
+	var b strings.Builder
+	for _, a := range j.aspects() {
+		fmt.Fprintf(&b, "- %s: %s\n", a.Name, a.Description)
 	}
+	return b.String()
+}
+
+func (j *RubricJudge) messages(p prefdata.Prompt, r prefdata.Response) ([]prefdata.Message, error) {
+	return j.template().Render(TemplateData{
+		Prompt:    renderConversation(p),
+		Responses: []string{r.Text},
+		Reference: p.Meta[ReferenceKey],
+		Rubric:    j.rubric(),
+		Format:    j.formatHint(),
+		Messages:  p.Messages,
+	})
 }
 
 func (j *RubricJudge) formatHint() string {
 	if j.Style == StyleSingle {
-		return "End with the grade on its own line as: Rating: [[N]] (N from 1 to 10)."
+		if h := hintOf(j.parser()); h != "" || j.Parser != nil {
+			return h
+		}
 	}
-	return "Write one block per aspect: a line \"### <aspect>\", a line \"Rationale: ...\", and a line \"Rating: [[N]]\" with N from 1 to 5."
-}
-
-func writeConversation(b *strings.Builder, p prefdata.Prompt) {
-	b.WriteString("[Conversation]\n")
-	for _, m := range p.Messages {
-		fmt.Fprintf(b, "%s: %s\n", m.Role, m.Content)
-	}
-	b.WriteString("[End of conversation]\n")
+	return "Write one block per aspect, in the order listed, each in exactly this form:\n### <aspect>\nRationale: <one or two sentences>\nRating: [[<1-5>]]"
 }
 
 // parse reads a whole rubric reply into scores (ResponseID and Scorer unset).
-func (j *RubricJudge) parse(reply string) ([]prefdata.Score, error) {
+func (j *RubricJudge) parse(reply prefdata.Response) ([]prefdata.Score, error) {
+	raw := rawReply(reply)
 	if j.Style == StyleSingle {
-		v, err := ParseRating(reply)
+		v, err := j.parser().Parse(reply)
 		if err != nil {
 			return nil, err
 		}
-		if v < 1 || v > 10 || v != math.Trunc(v) {
-			return nil, &ParseError{Kind: ErrOutOfRange, Detail: fmt.Sprintf("rating %g not an integer in 1..10", v), Raw: reply}
-		}
-		rationale, _, _ := strings.Cut(reply, "Rating:")
-		return []prefdata.Score{{Value: v, Rationale: strings.TrimSpace(rationale), Raw: reply}}, nil
+		rationale, _, _ := strings.Cut(reply.Text, "Rating:")
+		return []prefdata.Score{{Value: v, Rationale: strings.TrimSpace(rationale), Raw: raw}}, nil
 	}
-	sections := splitSections(reply)
+	sections := splitSections(reply.Text)
 	var out []prefdata.Score
 	for _, a := range j.aspects() {
 		sec, ok := sections[headingKey(a.Name)]
 		if !ok {
-			return nil, &ParseError{Kind: ErrNoVerdict, Detail: fmt.Sprintf("no block for aspect %q", a.Name), Raw: reply}
+			return nil, &ParseError{Kind: ErrNoVerdict, Detail: fmt.Sprintf("no block for aspect %q", a.Name), Raw: raw}
 		}
-		v, err := ParseRating(sec)
+		v, err := j.parser().Parse(prefdata.Response{Text: sec})
 		if err != nil {
 			var pe *ParseError
 			if errors.As(err, &pe) {
-				return nil, &ParseError{Kind: pe.Kind, Detail: fmt.Sprintf("aspect %q: %s", a.Name, pe.Detail), Raw: reply}
+				return nil, &ParseError{Kind: pe.Kind, Detail: fmt.Sprintf("aspect %q: %s", a.Name, pe.Detail), Raw: raw}
 			}
 			return nil, err
 		}
-		if v < 1 || v > 5 || v != math.Trunc(v) {
-			return nil, &ParseError{Kind: ErrOutOfRange, Detail: fmt.Sprintf("aspect %q: rating %g not an integer in 1..5", a.Name, v), Raw: reply}
-		}
-		out = append(out, prefdata.Score{Aspect: a.Name, Value: v, Rationale: rationaleOf(sec), Raw: reply})
+		out = append(out, prefdata.Score{Aspect: a.Name, Value: v, Rationale: rationaleOf(sec), Raw: raw})
 	}
 	return out, nil
 }
@@ -324,17 +341,25 @@ func rationaleOf(section string) string {
 	return strings.TrimSpace(before)
 }
 
-// ask sends msgs to g as a judge prompt and hands the reply to parse; on a
-// *ParseError it asks again, up to reasks times, with the failed reply and a
-// reminder of the format. It returns the last reply.
-func ask(ctx context.Context, g prefdata.Generator, promptID, item string, msgs []prefdata.Message, reasks int, hint string, parse func(reply string) error) (string, error) {
-	var reply string
+func judgePromptID(promptID, item string, msgs []prefdata.Message, opts *prefdata.GenerateOptions) string {
+	if opts == nil { // the IDs of plain judge prompts stay as they were
+		return "judge-" + prefdata.Hash(promptID, item, msgs)[:16]
+	}
+	return "judge-" + prefdata.Hash(promptID, item, msgs, opts)[:16]
+}
+
+// ask sends msgs to g as a judge prompt, with opts, and hands the reply to
+// parse; on a *ParseError it asks again, up to reasks times, with the failed
+// reply and a reminder of the format. It returns the last reply.
+func ask(ctx context.Context, g prefdata.Generator, promptID, item string, msgs []prefdata.Message, opts *prefdata.GenerateOptions, reasks int, hint string, parse func(reply prefdata.Response) error) (prefdata.Response, error) {
+	var reply prefdata.Response
 	for attempt := 0; ; attempt++ {
 		jp := prefdata.Prompt{
-			ID:       "judge-" + prefdata.Hash(promptID, item, msgs)[:16],
+			ID:       judgePromptID(promptID, item, msgs, opts),
 			Messages: msgs,
 			Source:   "judge",
 			Meta:     map[string]string{"judged_prompt": promptID, "judged": item},
+			Options:  opts,
 		}
 		rs, err := g.Generate(ctx, jp)
 		if len(rs) == 0 {
@@ -343,7 +368,7 @@ func ask(ctx context.Context, g prefdata.Generator, promptID, item string, msgs 
 			}
 			return reply, fmt.Errorf("judge call: %w", err)
 		}
-		reply = rs[0].Text
+		reply = rs[0]
 		perr := parse(reply)
 		if perr == nil {
 			return reply, nil
@@ -353,7 +378,7 @@ func ask(ctx context.Context, g prefdata.Generator, promptID, item string, msgs 
 			return reply, perr
 		}
 		msgs = append(append([]prefdata.Message(nil), msgs...),
-			prefdata.Message{Role: prefdata.RoleAssistant, Content: reply},
+			prefdata.Message{Role: prefdata.RoleAssistant, Content: rawReply(reply)},
 			prefdata.Message{Role: prefdata.RoleUser, Content: "Your reply could not be read (" + pe.Kind.Error() + "). Answer again, complete, in the requested format. " + hint},
 		)
 	}

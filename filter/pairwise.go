@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 
 	"github.com/prefdata/prefdata"
 )
@@ -43,8 +44,10 @@ const (
 // preference for the first position), and appends one
 // [prefdata.Comparison] per pair to the candidate.
 //
-// A reply that cannot be parsed with [ParseVerdict] is asked again up to
-// Reasks times. If one order still has no verdict, the pair is recorded as
+// The judge prompt is a [Template] and the verdict is read by a
+// [VerdictParser]; both can be replaced. By default the judge asks for a
+// JSON verdict constrained by a schema where the server supports it.
+// A reply that cannot be parsed is asked again up to Reasks times. If one order still has no verdict, the pair is recorded as
 // undecided (preference 0, Consistent false) with the raw replies, so that
 // the [Router] sends it to people (reason judge-no-verdict); nothing is
 // guessed. A judge call that fails
@@ -73,6 +76,24 @@ type PairwiseJudge struct {
 	// the router finds a verdict for each pair it routes.
 	PairsFrom *Pairs
 	Version   string // as RubricJudge.Version
+
+	// Template replaces the judge prompt (see [Template] for its
+	// placeholders); nil means [DefaultPairwiseTemplate].
+	Template *Template
+	// Parser replaces the verdict parser; the judge sends the generation
+	// options it asks for ([Optioner]). Nil means the default for Scale: a
+	// JSON-schema verdict ([JSONVerdictFor]) asked as structured output,
+	// read as brackets if the generator ignored the schema; with Soft,
+	// PlainText, a Template, or after the server refused the schema
+	// ([prefdata.ErrUnsupportedOption]), [BracketVerdict] in plain text.
+	Parser VerdictParser
+	// PlainText never asks for structured output.
+	PlainText bool
+	// Rubric, if set, is what the judge is to decide by, shown as
+	// {{.Rubric}} (the default template's "more correct first, ...").
+	Rubric string
+
+	plain atomic.Bool // the server refused the JSON schema
 }
 
 var _ prefdata.Filter = (*PairwiseJudge)(nil)
@@ -96,7 +117,8 @@ func (j *PairwiseJudge) Fingerprint() string {
 	if j.PairsFrom != nil {
 		pairs = j.PairsFrom.fingerprint()
 	}
-	return prefdata.Hash("filter.PairwiseJudge", judgePromptVersion, j.model(), j.Scale, j.Mode, j.Soft, j.reasks(), j.MaxResponses, pairs, genFingerprint(j.Generator), j.Version)
+	return prefdata.Hash("filter.PairwiseJudge", judgePromptVersion, j.model(), j.Scale, j.Mode, j.Soft, j.reasks(), j.MaxResponses, pairs, genFingerprint(j.Generator), j.Version,
+		j.template(), parserFingerprint(j.parser(false)), j.PlainText, j.Rubric)
 }
 
 func (j *PairwiseJudge) reasks() int {
@@ -206,61 +228,124 @@ func sign(x float64) int {
 
 // judge asks for one verdict with x shown as A and y as B.
 func (j *PairwiseJudge) judge(ctx context.Context, p prefdata.Prompt, x, y prefdata.Response) orderResult {
-	msgs := j.messages(p, x, y)
 	var res orderResult
-	var lastLogprobs []prefdata.TokenLogprob
-	gen := prefdata.GeneratorFunc(func(ctx context.Context, jp prefdata.Prompt) ([]prefdata.Response, error) {
-		rs, err := j.Generator.Generate(ctx, jp)
-		if len(rs) > 0 {
-			lastLogprobs = rs[0].Logprobs
-		}
-		return rs, err
-	})
-	reply, err := ask(ctx, gen, p.ID, x.ID+"|"+y.ID, msgs, j.reasks(), j.formatHint(), func(reply string) error {
-		v, err := ParseVerdict(reply)
+	plain := j.plain.Load()
+	for {
+		parser := j.parser(plain)
+		msgs, err := j.messages(p, x, y, parser)
 		if err != nil {
-			return err
+			res.err = err
+			return res
 		}
-		if j.Scale == ThreeWay && len(v.Label) > 1 {
-			return &ParseError{Kind: ErrNoVerdict, Detail: "five-level verdict " + v.Label + " where [[A]], [[B]] or [[C]] was asked", Raw: reply}
-		}
-		res.pref = v.Preference
-		if j.Soft && j.Scale == ThreeWay {
-			if soft, ok := softPreference(lastLogprobs); ok {
-				res.pref = soft
+		opts := optionsOf(parser)
+		reply, err := ask(ctx, j.Generator, p.ID, x.ID+"|"+y.ID, msgs, opts, j.reasks(), hintOf(parser), func(reply prefdata.Response) error {
+			v, err := parser.Parse(reply)
+			if err != nil {
+				return err
 			}
+			res.pref = v.Preference
+			return nil
+		})
+		if opts != nil && !plain && errors.Is(err, prefdata.ErrUnsupportedOption) {
+			// The server refused what the parser asks for (a JSON schema,
+			// logprobs): ask in plain text, and go on asking this judge's
+			// later pairs in plain text.
+			j.plain.Store(true)
+			plain = true
+			continue
 		}
-		return nil
+		res.reply, res.err = rawReply(reply), err
+		return res
+	}
+}
+
+// parser is the judge's Parser, or the default for its scale: a JSON
+// verdict asked with a schema (read as brackets if the generator ignored
+// the schema); brackets in plain text with PlainText, a Template, or once
+// the server refused the schema; soft brackets with Soft. plain drops the
+// parser's generation options.
+func (j *PairwiseJudge) parser(plain bool) VerdictParser {
+	var p VerdictParser
+	switch {
+	case j.Parser != nil:
+		p = j.Parser
+	case j.Soft && j.Scale == ThreeWay:
+		p = softBracket{BracketVerdict{ThreeWay}}
+	case j.Template != nil || j.PlainText || j.Soft:
+		p = BracketVerdict{j.Scale}
+	default:
+		p = jsonOrBracket{JSONVerdictFor(j.Scale), BracketVerdict{j.Scale}}
+	}
+	if plain {
+		if _, ok := p.(jsonOrBracket); ok {
+			return BracketVerdict{j.Scale}
+		}
+		return withoutOptions{p}
+	}
+	return p
+}
+
+// Optioner is implemented by parsers that need generation options to read
+// a verdict: a JSON schema (JSONVerdict), a forced function call, logprobs
+// (LogprobVerdict). The judges send them with each judge prompt
+// ([prefdata.Prompt.Options]); when the server refuses them
+// ([prefdata.ErrUnsupportedOption]) the judge asks again without them.
+type Optioner interface {
+	GenerateOptions() *prefdata.GenerateOptions
+}
+
+func optionsOf(p any) *prefdata.GenerateOptions {
+	if o, ok := p.(Optioner); ok {
+		return o.GenerateOptions()
+	}
+	return nil
+}
+
+// withoutOptions hides a parser's options (the server refused them).
+type withoutOptions struct{ VerdictParser }
+
+func (w withoutOptions) FormatHint() string { return hintOf(w.VerdictParser) }
+
+func (j *PairwiseJudge) template() Template {
+	if j.Template != nil {
+		return *j.Template
+	}
+	return DefaultPairwiseTemplate()
+}
+
+func (j *PairwiseJudge) messages(p prefdata.Prompt, a, b prefdata.Response, parser VerdictParser) ([]prefdata.Message, error) {
+	return j.template().Render(TemplateData{
+		Prompt:    renderConversation(p),
+		Responses: []string{a.Text, b.Text},
+		Reference: p.Meta[ReferenceKey],
+		Rubric:    j.Rubric,
+		Format:    hintOf(parser),
+		Messages:  p.Messages,
 	})
-	res.reply, res.err = reply, err
-	return res
 }
 
-func (j *PairwiseJudge) messages(p prefdata.Prompt, a, b prefdata.Response) []prefdata.Message {
-	var sb strings.Builder
-	sb.WriteString("Two AI assistants answered the conversation below. Decide which answer is better for the user: " +
-		"more correct first, then more faithful to what was asked, then clearer and more useful. " +
-		"The order of the answers is random and says nothing; a longer answer is not better for being longer.\n\n")
-	writeConversation(&sb, p)
-	sb.WriteString("\n[Answer A]\n")
-	sb.WriteString(a.Text)
-	sb.WriteString("\n[End of answer A]\n\n[Answer B]\n")
-	sb.WriteString(b.Text)
-	sb.WriteString("\n[End of answer B]\n\n")
-	sb.WriteString("Compare them in a few sentences, then give your verdict on the last line. ")
-	sb.WriteString(j.formatHint())
-	return []prefdata.Message{
-		{Role: prefdata.RoleSystem, Content: "You are a strict, impartial judge of AI assistant answers. You follow the requested reply format exactly."},
-		{Role: prefdata.RoleUser, Content: sb.String()},
-	}
+// jsonOrBracket reads a JSON verdict when the reply is JSON (or a tool
+// call), else a bracketed one.
+type jsonOrBracket struct {
+	json    JSONVerdict
+	bracket BracketVerdict
 }
 
-func (j *PairwiseJudge) formatHint() string {
-	if j.Scale == FiveLevel {
-		return "Write exactly one of: [[A>>B]] (A is much better), [[A>B]] (A is better), [[A=B]] (about the same), [[B>A]] (B is better), [[B>>A]] (B is much better)."
+func (p jsonOrBracket) Parse(reply prefdata.Response) (Verdict, error) {
+	t := strings.TrimSpace(reply.Text)
+	if len(reply.ToolCalls) > 0 || strings.HasPrefix(t, "{") || strings.HasPrefix(t, "```") {
+		return p.json.Parse(reply)
 	}
-	return "Write exactly one of: [[A]] (A is better), [[B]] (B is better), [[C]] (a tie)."
+	return p.bracket.Parse(reply)
 }
+
+func (p jsonOrBracket) FormatHint() string { return p.json.FormatHint() }
+
+func (p jsonOrBracket) Fingerprint() string {
+	return prefdata.Hash("filter.jsonOrBracket", p.json.Fingerprint(), p.bracket)
+}
+
+func (p jsonOrBracket) GenerateOptions() *prefdata.GenerateOptions { return p.json.GenerateOptions() }
 
 // softPreference finds the verdict letter right after "[[" in the reply's
 // tokens and returns P(A) - P(B), with the probabilities of A, B and C
