@@ -27,6 +27,11 @@ type Limits struct {
 	// Filter is the number of candidates in stage 3 and labeling at once
 	// (default 16).
 	Filter int
+	// Window is the number of prompts at once between stage 1 and the sink
+	// (default 2×Generate + 2×Filter, at least 64). Pairs reach the sink in
+	// source order: a prompt that finishes early waits in a reorder buffer
+	// of at most Window prompts for the ones before it.
+	Window int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -39,18 +44,25 @@ func (l Limits) withDefaults() Limits {
 	if l.Filter <= 0 {
 		l.Filter = 16
 	}
+	if l.Window <= 0 {
+		l.Window = max(64, 2*l.Generate+2*l.Filter)
+	}
 	return l
 }
 
-// ErrorBudget bounds how many items may fail before a run gives up. The zero
-// value lets any number fail: every failure is still recorded.
+// ErrorBudget bounds how many prompts may fail before a run gives up. Its
+// one unit is the prompt: a prompt has failed when any of its items did (a
+// bad source line, a prompt filter, one of its generations, a stage-3 filter
+// or the labeler on its candidate), however many responses that item held;
+// [Stats.FailedPrompts] counts them. The zero value lets any number fail:
+// every failure is still recorded.
 type ErrorBudget struct {
-	// MaxFailures stops the run when more than this many items have failed
-	// (0: no limit).
+	// MaxFailures stops the run when more than this many prompts have
+	// failed (0: no limit).
 	MaxFailures int
-	// MaxFraction stops the run when failed items exceed this fraction of the
-	// prompts read, once at least MinItems prompts have been read, and at the
-	// end of the run (0: no limit).
+	// MaxFraction stops the run when the failed prompts exceed this fraction
+	// of the prompts read, once at least MinItems prompts have been read, and
+	// at the end of the run (0: no limit).
 	MaxFraction float64
 	// MinItems is the number of prompts read before MaxFraction applies
 	// during the run (default 20).
@@ -102,10 +114,19 @@ type Pipeline struct {
 // job is what travels between the stages: a prompt, then its candidate; or
 // the pairs of a prompt finished in an earlier run, to replay to the sink.
 type job struct {
-	prompt    Prompt
-	cand      Candidate
-	replay    []Pair
-	genFailed bool // some generator failed: the prompt is not done
+	seq    int64 // position among the prompts that passed stage 1
+	prompt Prompt
+	cand   Candidate
+	replay []Pair
+	// incomplete: some call for the prompt failed (a generator, a judge's
+	// request); its pairs are written but it is not recorded as done, so the
+	// next run retries what failed.
+	incomplete bool
+	// failed: the prompt is counted in Stats.FailedPrompts already.
+	failed bool
+	// dead: the prompt ended before labeling (every generator failed, or
+	// its candidate failed): nothing to write.
+	dead bool
 }
 
 type outcome struct {
@@ -157,6 +178,9 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 	}
 	r.log.Info("prefdata: run start", "generators", len(p.Generators), "filters", len(p.Filters), "resume_done", len(r.done))
 
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.stop = cancel
 	g, gctx := errgroup.WithContext(ctx)
 	read := make(chan Prompt)
 	selected := make(chan job)
@@ -168,6 +192,11 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 	g.Go(func() error { defer close(outs); return r.filterAndLabel(gctx, cands, outs) })
 	g.Go(func() error { return r.write(gctx, outs) })
 	err = g.Wait()
+	if cause := context.Cause(ctx); isStorage(cause) {
+		// A storage failure seen inside a component (a journaled call)
+		// stopped the run: it is the reason, not the cancellation it caused.
+		err = cause
+	}
 	if err == nil {
 		err = r.checkBudget(true)
 	}
@@ -184,6 +213,12 @@ type run struct {
 	genNames []string
 	fltNames []string
 	lblName  string
+	// window holds a token for each prompt between stage 1 and the sink.
+	window chan struct{}
+	seq    int64 // next job.seq, set by selected (one goroutine)
+	// stop cancels the run with a cause: a storage failure that a
+	// component's journaled call could only report this way.
+	stop context.CancelCauseFunc
 
 	mu         sync.Mutex       // guards the maps below
 	done       map[string]int64 // done key → offset in FilePairs
@@ -207,6 +242,7 @@ func (p *Pipeline) newRun() (*run, error) {
 		return nil, errors.New("prefdata: Pipeline needs a Sink or a Dir")
 	}
 	r := &run{p: p, limits: p.Limits.withDefaults(), log: p.Logger, st: newStats()}
+	r.window = make(chan struct{}, r.limits.Window)
 	if r.log == nil {
 		r.log = slog.New(discardHandler{})
 	}
@@ -333,7 +369,7 @@ func (r *run) read(ctx context.Context, out chan<- Prompt) error {
 		var ie *ItemError
 		if errors.As(err, &ie) {
 			r.st.update(func(s *Stats) { s.Prompt.In++; s.Prompt.Failed++ })
-			if err := r.fail(StagePrompt, ie.Item, ie.Component, ie.Err); err != nil {
+			if err := r.fail(StagePrompt, ie.Item, ie.Component, ie.Err, true); err != nil {
 				return err
 			}
 			r.progress()
@@ -493,7 +529,7 @@ func (r *run) applyPromptFilters(ctx context.Context, filters []int, pr Prompt) 
 		}
 		if err != nil {
 			r.st.update(func(s *Stats) { s.Prompt.Failed++ })
-			if err := r.fail(StagePrompt, pr.ID, name, err); err != nil {
+			if err := r.fail(StagePrompt, pr.ID, name, err, true); err != nil {
 				return pr, false, err
 			}
 			r.progress()
@@ -512,7 +548,15 @@ func (r *run) selected(ctx context.Context, pr Prompt, out chan<- job) error {
 		return err
 	}
 	r.itemDone(StagePrompt, pr.ID)
-	j := job{prompt: pr}
+	// A token of the window: released when the sink stage is done with the
+	// prompt, so the reorder buffer never holds more than Limits.Window.
+	select {
+	case r.window <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	j := job{seq: r.seq, prompt: pr}
+	r.seq++
 	if r.p.Dir != nil && !r.p.FiltersOnly {
 		r.mu.Lock()
 		off, ok := r.done[r.doneKey(pr)]
@@ -604,9 +648,9 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 		return ctx.Err()
 	}
 	if err != nil {
-		a.failed.Store(true)
+		first := a.failed.CompareAndSwap(false, true)
 		r.st.update(func(s *Stats) { s.Generate.Failed++; s.countGen(name, func(g *StageStats) { g.Failed++ }) })
-		if err := r.fail(StageGenerate, item, name, err); err != nil {
+		if err := r.fail(StageGenerate, item, name, err, first); err != nil {
 			return err
 		}
 	} else {
@@ -632,11 +676,12 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	for _, s := range a.slots {
 		c.Responses = append(c.Responses, s...)
 	}
+	failed := a.failed.Load()
 	if len(c.Responses) == 0 {
-		r.progress() // every generator failed: the prompt ends here
-		return nil
+		// Every generator failed: the prompt ends here.
+		return send(ctx, out, job{seq: a.seq, prompt: pr, dead: true, failed: failed, incomplete: true})
 	}
-	return send(ctx, out, job{prompt: pr, cand: c, genFailed: a.failed.Load()})
+	return send(ctx, out, job{seq: a.seq, prompt: pr, cand: c, incomplete: failed, failed: failed})
 }
 
 // cached calls compute, or reads its result back from the run directory when
@@ -703,8 +748,8 @@ func (r *run) filterAndLabel(ctx context.Context, in <-chan job, out chan<- outc
 					return err
 				}
 				if !ok {
-					r.progress()
-					continue
+					o = outcome{job: j}
+					o.dead, o.failed, o.incomplete = true, true, true
 				}
 				if err := send(ctx, out, o); err != nil {
 					return err
@@ -719,7 +764,7 @@ func (r *run) filterAndLabel(ctx context.Context, in <-chan job, out chan<- outc
 // filterAndLabelOne returns ok false when the candidate failed.
 func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, error) {
 	o := outcome{job: j, doneKey: r.doneKey(j.prompt)}
-	if j.replay != nil {
+	if j.replay != nil || j.dead {
 		return o, true, nil
 	}
 	c := j.cand
@@ -745,7 +790,7 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		}
 		if err != nil {
 			r.st.update(func(s *Stats) { s.Filter.Failed += len(in.Responses) })
-			return o, false, r.fail(StageFilter, c.Prompt.ID, name, err)
+			return o, false, r.fail(StageFilter, c.Prompt.ID, name, err, !j.failed)
 		}
 		c = next
 		if hit {
@@ -780,7 +825,7 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 	}
 	if err != nil {
 		r.st.update(func(s *Stats) { s.Label.Failed++ })
-		return o, false, r.fail(StageLabel, c.Prompt.ID, r.lblName, err)
+		return o, false, r.fail(StageLabel, c.Prompt.ID, r.lblName, err, !j.failed)
 	}
 	if hit {
 		r.st.update(func(s *Stats) { s.Cached.Labels++ })
@@ -805,51 +850,78 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 }
 
 // write is the sink stage: one goroutine, so the Sink is never called
-// concurrently.
+// concurrently. Outcomes arrive in the order they finished; write passes
+// them on in source order, holding the early ones (at most Limits.Window,
+// the tokens taken in selected) until the ones before them arrive.
 func (r *run) write(ctx context.Context, in <-chan outcome) error {
+	held := map[int64]outcome{}
+	var next int64
 	for o := range in {
-		if o.replay != nil {
-			for _, pr := range o.replay {
-				if err := r.writePair(ctx, pr); err != nil {
-					return err
-				}
+		held[o.seq] = o
+		for {
+			o, ok := held[next]
+			if !ok {
+				break
 			}
-			r.st.update(func(s *Stats) { s.Cached.Prompts++; s.PairsAI += len(o.replay) })
-			r.progress()
-			continue
-		}
-		if o.filtersOnly {
-			r.progress()
-			continue
-		}
-		pending := false
-		for _, pr := range o.pairs {
-			r.st.update(func(s *Stats) { s.route(pr) })
-			if !pr.NeedsHuman {
-				if err := r.writePair(ctx, pr); err != nil {
-					return err
-				}
-				r.st.update(func(s *Stats) { s.PairsAI++ })
-				continue
-			}
-			pending = true
-			r.st.update(func(s *Stats) { s.PairsHuman++ })
-			if err := r.enqueue(ctx, pr); err != nil {
+			delete(held, next)
+			next++
+			if err := r.writeOne(ctx, o); err != nil {
 				return err
 			}
+			<-r.window
 		}
-		if !pending && !o.genFailed && r.p.Dir != nil {
-			pairs := o.pairs
-			if pairs == nil {
-				pairs = []Pair{}
-			}
-			if err := r.p.Dir.Append(FilePairs, pairsRecord{Key: o.doneKey, PromptID: o.prompt.ID, Pairs: pairs}); err != nil {
-				return err
-			}
-		}
-		r.itemDone(StageLabel, o.prompt.ID)
-		r.progress()
 	}
+	return nil
+}
+
+// writeOne writes one prompt's pairs, queues its unsure ones and records it
+// as done.
+func (r *run) writeOne(ctx context.Context, o outcome) error {
+	if o.dead {
+		r.progress()
+		return nil
+	}
+	if o.replay != nil {
+		for _, pr := range o.replay {
+			if err := r.writePair(ctx, pr); err != nil {
+				return err
+			}
+		}
+		r.st.update(func(s *Stats) { s.Cached.Prompts++; s.PairsAI += len(o.replay) })
+		r.progress()
+		return nil
+	}
+	if o.filtersOnly {
+		r.progress()
+		return nil
+	}
+	pending := false
+	for _, pr := range o.pairs {
+		r.st.update(func(s *Stats) { s.route(pr) })
+		if !pr.NeedsHuman {
+			if err := r.writePair(ctx, pr); err != nil {
+				return err
+			}
+			r.st.update(func(s *Stats) { s.PairsAI++ })
+			continue
+		}
+		pending = true
+		r.st.update(func(s *Stats) { s.PairsHuman++ })
+		if err := r.enqueue(ctx, pr); err != nil {
+			return err
+		}
+	}
+	if !pending && !o.incomplete && r.p.Dir != nil {
+		pairs := o.pairs
+		if pairs == nil {
+			pairs = []Pair{}
+		}
+		if err := r.p.Dir.Append(FilePairs, pairsRecord{Key: o.doneKey, PromptID: o.prompt.ID, Pairs: pairs}); err != nil {
+			return storageError(r.p.Dir, FilePairs, "append", err)
+		}
+	}
+	r.itemDone(StageLabel, o.prompt.ID)
+	r.progress()
 	return nil
 }
 
@@ -885,12 +957,17 @@ func (r *run) enqueue(ctx context.Context, pr Pair) error {
 
 // fail records one failed item and returns an error only when the run must
 // stop: the failures file could not be written, or the budget is spent.
-func (r *run) fail(stage Stage, item, component string, err error) error {
+// firstOfPrompt is true for the first failure of the item's prompt, which
+// counts it in Stats.FailedPrompts.
+func (r *run) fail(stage Stage, item, component string, err error, firstOfPrompt bool) error {
 	f := Failure{Time: time.Now().UTC(), Stage: stage, Item: item, Component: component, Error: err.Error()}
 	r.log.Warn("prefdata: item failed", "stage", stage, "item", item, "component", component, "err", err)
+	if firstOfPrompt {
+		r.st.update(func(s *Stats) { s.FailedPrompts++ })
+	}
 	if r.p.Dir != nil {
 		if err := r.p.Dir.Append(FileFailures, f); err != nil {
-			return err
+			return storageError(r.p.Dir, FileFailures, "append", err)
 		}
 	}
 	if h := r.p.Hooks.ItemFailed; h != nil {
@@ -910,16 +987,16 @@ func stopRun(stage Stage, item, component string, err error) error {
 func (r *run) checkBudget(final bool) error {
 	b := r.p.Budget
 	s := r.st.snapshot()
-	n, read := s.Failures(), s.Prompt.In
+	n, read := s.FailedPrompts, s.Prompt.In
 	if b.MaxFailures > 0 && n > b.MaxFailures {
-		return fmt.Errorf("%w: %d items failed, more than the %d allowed", ErrBudgetExceeded, n, b.MaxFailures)
+		return fmt.Errorf("%w: %d prompts failed, more than the %d allowed", ErrBudgetExceeded, n, b.MaxFailures)
 	}
 	minItems := b.MinItems
 	if minItems <= 0 {
 		minItems = 20
 	}
 	if b.MaxFraction > 0 && read > 0 && (final || read >= minItems) && float64(n)/float64(read) > b.MaxFraction {
-		return fmt.Errorf("%w: %d items failed for %d prompts read, more than the %.3g allowed", ErrBudgetExceeded, n, read, b.MaxFraction)
+		return fmt.Errorf("%w: %d prompts failed of %d read, more than the %.3g allowed", ErrBudgetExceeded, n, read, b.MaxFraction)
 	}
 	return nil
 }
@@ -977,3 +1054,18 @@ func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false 
 func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
 func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
 func (d discardHandler) WithGroup(string) slog.Handler           { return d }
+
+// isStorage reports whether err is a failure of the run directory.
+func isStorage(err error) bool {
+	var se *StorageError
+	return errors.As(err, &se)
+}
+
+// storageError wraps err, a failure of the named journal file, as a
+// [*StorageError] unless it already is one.
+func storageError(d *RunDir, file, op string, err error) error {
+	if err == nil || isStorage(err) {
+		return err
+	}
+	return &StorageError{Op: op, Path: d.Path(file), Err: err}
+}

@@ -37,6 +37,9 @@ type Stats struct {
 	// Label counts candidates: In labeled, Out yielding at least one pair,
 	// Failed.
 	Label StageStats `json:"label"`
+	// FailedPrompts counts the prompts with at least one failed item (in
+	// any stage, each prompt once): the unit of [ErrorBudget].
+	FailedPrompts int `json:"failed_prompts"`
 	// PairsAI is the number of pairs written to the sink, PairsHuman the
 	// number sent to the human-labeling queue.
 	PairsAI    int `json:"pairs_ai"`
