@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,35 +137,6 @@ type outcome struct {
 	filtersOnly bool // Pipeline.FiltersOnly: not labeled, not finished
 }
 
-// pairsRecord is one line of FilePairs: a finished prompt and its pairs.
-type pairsRecord struct {
-	Key      string `json:"key"`
-	PromptID string `json:"prompt_id"`
-	Pairs    []Pair `json:"pairs"`
-}
-
-// cacheRecord is one line of FileResponses, FileScores or FileLabels.
-type cacheRecord struct {
-	Key       string          `json:"key"`
-	PromptID  string          `json:"prompt_id"`
-	Component string          `json:"component"`
-	Value     json.RawMessage `json:"value"`
-}
-
-// stage1Result is a prompt filter's decision, as cached in FileStage1.
-type stage1Result struct {
-	Prompt   Prompt `json:"prompt"`
-	Rejected bool   `json:"rejected,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-}
-
-// promptRecord is one line of FilePrompts.
-type promptRecord struct {
-	Prompt    Prompt `json:"prompt"`
-	DroppedBy string `json:"dropped_by,omitempty"`
-	Reason    string `json:"reason,omitempty"`
-}
-
 // Run runs the pipeline until the source ends, ctx is done, or the error
 // budget is spent. It returns the run's stats in every case. Items that fail
 // are recorded and do not stop the run; the error is non-nil only when the run
@@ -176,7 +148,7 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	r.log.Info("prefdata: run start", "generators", len(p.Generators), "filters", len(p.Filters), "resume_done", len(r.done))
+	r.log.Info("prefdata: run start", "generators", len(p.Generators), "filters", len(p.Filters), "resume_done", r.resumeDone())
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -220,14 +192,11 @@ type run struct {
 	// component's journaled call could only report this way.
 	stop context.CancelCauseFunc
 
-	mu         sync.Mutex       // guards the maps below
-	done       map[string]int64 // done key → offset in FilePairs
-	pfCache    map[string]int64 // cache key → offset in FileStage1
-	genCache   map[string]int64 // cache key → offset in FileResponses
-	fltCache   map[string]int64 // cache key → offset in FileScores
-	lblCache   map[string]int64 // cache key → offset in FileLabels
-	seenPrompt map[string]bool  // promptKey of the prompts already in FilePrompts
-	queued     map[string]bool  // pair IDs already in FileQueue
+	// The resume state is in the run directory's on-disk indexes, not in
+	// memory: runID names this run's records.
+	runID    string
+	promptMu sync.Mutex // one check-and-append of FilePrompts at a time
+	queueMu  sync.Mutex // one check-and-append of FileQueue at a time
 }
 
 func (p *Pipeline) newRun() (*run, error) {
@@ -267,15 +236,17 @@ func (p *Pipeline) newRun() (*run, error) {
 		}
 		m, ok, err := p.Dir.ReadManifest()
 		if err != nil {
+			p.Dir.Unlock()
 			return nil, err
 		}
 		now := time.Now().UTC()
 		if !ok {
 			m = Manifest{Version: 1, Created: now}
 		}
-		m.Updated, m.Started, m.RunKey = now, now, r.runKey
+		m.Updated, m.Started, m.RunKey, m.RunID = now, now, r.runKey, r.runID
 		m.Generators, m.Filters, m.Labeler = r.genNames, r.fltNames, r.lblName
 		if err := p.Dir.WriteManifest(m); err != nil {
+			p.Dir.Unlock()
 			return nil, err
 		}
 	}
@@ -297,46 +268,22 @@ func componentKey(x any, kind string, i int) string {
 	return fmt.Sprintf("%s[%d]:%s:%T", kind, i, nameOf(x, kind, i), x)
 }
 
-// load indexes the run directory's journals for resume.
+// load locks the run directory and opens its on-disk indexes for resume
+// (building them, by one scan, for a directory written without them).
 func (r *run) load() error {
 	d := r.p.Dir
-	r.done, r.pfCache, r.genCache, r.fltCache, r.lblCache = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
-	r.seenPrompt, r.queued = map[string]bool{}, map[string]bool{}
-	index := func(file string, into map[string]int64) error {
-		return d.Scan(file, func(rec Record) error {
-			var k struct {
-				Key string `json:"key"`
-			}
-			if err := json.Unmarshal(rec.Data, &k); err != nil {
-				return fmt.Errorf("prefdata: %s:%d: %w", d.Path(file), rec.Line, err)
-			}
-			into[k.Key] = rec.Offset
-			return nil
-		})
+	if err := d.Lock(); err != nil {
+		return err
 	}
-	for file, m := range map[string]map[string]int64{FilePairs: r.done, FileStage1: r.pfCache, FileResponses: r.genCache, FileScores: r.fltCache, FileLabels: r.lblCache} {
-		if err := index(file, m); err != nil {
+	host, _ := os.Hostname()
+	r.runID = fmt.Sprintf("%s-%s-%d", time.Now().UTC().Format("20060102T150405.000Z"), host, os.Getpid())
+	for _, file := range []string{FilePairs, FileStage1, FileResponses, FileScores, FileLabels, FilePrompts, FileQueue} {
+		if err := d.Index(file); err != nil {
+			d.Unlock()
 			return err
 		}
 	}
-	if err := d.Scan(FilePrompts, func(rec Record) error {
-		var pr promptRecord
-		if err := json.Unmarshal(rec.Data, &pr); err != nil {
-			return fmt.Errorf("prefdata: %s:%d: %w", d.Path(FilePrompts), rec.Line, err)
-		}
-		r.seenPrompt[promptKey(pr.Prompt)] = true
-		return nil
-	}); err != nil {
-		return err
-	}
-	return d.Scan(FileQueue, func(rec Record) error {
-		var pr Pair
-		if err := json.Unmarshal(rec.Data, &pr); err != nil {
-			return fmt.Errorf("prefdata: %s:%d: %w", d.Path(FileQueue), rec.Line, err)
-		}
-		r.queued[pr.ID] = true
-		return nil
-	})
+	return nil
 }
 
 // read is the source stage.
@@ -360,7 +307,7 @@ func (r *run) read(ctx context.Context, out chan<- Prompt) error {
 				by = nameOf(r.p.Source, "source", 0)
 			}
 			r.st.update(func(s *Stats) { s.Prompt.In++; s.Prompt.drop(by, 1) })
-			if err := r.recordPrompt(promptRecord{Prompt: dropped, DroppedBy: by, Reason: re.Reason}); err != nil {
+			if err := r.recordPrompt(PromptRecord{Prompt: dropped, DroppedBy: by, Reason: re.Reason}); err != nil {
 				return err
 			}
 			r.progress()
@@ -503,12 +450,12 @@ func (r *run) applyPromptFilters(ctx context.Context, filters []int, pr Prompt) 
 		f := r.p.PromptFilters[i]
 		name := nameOf(f, "prompt-filter", i)
 		in := pr
-		res, hit, err := cached(r, FileStage1, r.pfCache, f, []any{in}, in.ID, name, func() (stage1Result, error) {
+		res, hit, err := cached(r, FileStage1, f, []any{in}, in.ID, name, func() (Stage1Result, error) {
 			next, err := f.FilterPrompt(ctx, in)
 			if reason, ok := Rejection(err); ok {
-				return stage1Result{Prompt: in, Rejected: true, Reason: reason}, nil
+				return Stage1Result{Prompt: in, Rejected: true, Reason: reason}, nil
 			}
-			return stage1Result{Prompt: next}, err
+			return Stage1Result{Prompt: next}, err
 		})
 		if errors.Is(err, ErrStopRun) {
 			return pr, false, stopRun(StagePrompt, pr.ID, name, err)
@@ -521,7 +468,7 @@ func (r *run) applyPromptFilters(ctx context.Context, filters []int, pr Prompt) 
 		}
 		if err == nil && res.Rejected {
 			r.st.update(func(s *Stats) { s.Prompt.drop(name, 1) })
-			if err := r.recordPrompt(promptRecord{Prompt: pr, DroppedBy: name, Reason: res.Reason}); err != nil {
+			if err := r.recordPrompt(PromptRecord{Prompt: pr, DroppedBy: name, Reason: res.Reason}); err != nil {
 				return pr, false, err
 			}
 			r.progress()
@@ -544,7 +491,7 @@ func (r *run) applyPromptFilters(ctx context.Context, filters []int, pr Prompt) 
 // an earlier run finished it, as pairs to replay.
 func (r *run) selected(ctx context.Context, pr Prompt, out chan<- job) error {
 	r.st.update(func(s *Stats) { s.Prompt.Out++ })
-	if err := r.recordPrompt(promptRecord{Prompt: pr}); err != nil {
+	if err := r.recordPrompt(PromptRecord{Prompt: pr}); err != nil {
 		return err
 	}
 	r.itemDone(StagePrompt, pr.ID)
@@ -558,14 +505,11 @@ func (r *run) selected(ctx context.Context, pr Prompt, out chan<- job) error {
 	j := job{seq: r.seq, prompt: pr}
 	r.seq++
 	if r.p.Dir != nil && !r.p.FiltersOnly {
-		r.mu.Lock()
-		off, ok := r.done[r.doneKey(pr)]
-		r.mu.Unlock()
+		rec, ok, err := r.donePairs(pr)
+		if err != nil {
+			return err
+		}
 		if ok {
-			var rec pairsRecord
-			if err := r.readRecord(FilePairs, off, &rec); err != nil {
-				return err
-			}
 			j.replay = rec.Pairs
 			if j.replay == nil {
 				j.replay = []Pair{}
@@ -575,24 +519,43 @@ func (r *run) selected(ctx context.Context, pr Prompt, out chan<- job) error {
 	return send(ctx, out, j)
 }
 
-func (r *run) recordPrompt(rec promptRecord) error {
+func (r *run) recordPrompt(rec PromptRecord) error {
 	if r.p.Dir == nil {
 		return nil
 	}
-	r.mu.Lock()
-	key := promptKey(rec.Prompt)
-	seen := r.seenPrompt[key]
-	r.seenPrompt[key] = true
-	r.mu.Unlock()
-	if seen {
-		return nil
+	rec.V, rec.Key = RecordVersion, PromptKey(rec.Prompt)
+	r.promptMu.Lock()
+	defer r.promptMu.Unlock()
+	if seen, err := r.p.Dir.Has(FilePrompts, rec.Key); err != nil || seen {
+		return err
 	}
-	return r.p.Dir.Append(FilePrompts, rec)
+	return r.p.Dir.PutLine(FilePrompts, rec.Key, rec)
 }
 
-// promptKey tells prompts apart by ID and content: two files may number
-// different prompts alike.
-func promptKey(p Prompt) string { return p.ID + " " + ContentID(p.Messages) }
+// donePairs returns the pairs record of a prompt finished by an earlier run
+// of this configuration.
+func (r *run) donePairs(pr Prompt) (rec PairsRecord, ok bool, err error) {
+	line, ok, err := r.p.Dir.Lookup(FilePairs, r.doneKey(pr))
+	if err != nil || !ok {
+		return rec, false, err
+	}
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return rec, false, &StorageError{Op: "decode", Path: r.p.Dir.Path(FilePairs), Err: err}
+	}
+	return rec, true, nil
+}
+
+// resumeDone returns how many prompts the run directory has finished.
+func (r *run) resumeDone() int {
+	if r.p.Dir == nil {
+		return 0
+	}
+	x, err := r.p.Dir.index(FilePairs)
+	if err != nil {
+		return 0
+	}
+	return x.Len()
+}
 
 func (r *run) doneKey(pr Prompt) string {
 	return Hash("done", r.runKey, pr.ID, pr.Messages)[:32]
@@ -638,7 +601,7 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	gen, name, pr := r.p.Generators[i], r.genNames[i], a.prompt
 	item := pr.ID + "/" + name
 	r.st.update(func(s *Stats) { s.Generate.In++; s.countGen(name, func(g *StageStats) { g.In++ }) })
-	rs, hit, err := cached(r, FileResponses, r.genCache, gen, []any{pr.ID, pr.Messages}, pr.ID, name, func() ([]Response, error) {
+	rs, hit, err := cached(r, FileResponses, gen, []any{pr.ID, pr.Messages}, pr.ID, name, func() ([]Response, error) {
 		return gen.Generate(ctx, pr)
 	})
 	if errors.Is(err, ErrStopRun) {
@@ -687,23 +650,20 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 // cached calls compute, or reads its result back from the run directory when
 // the component has a fingerprint and the same input was done before. Only
 // successful results are cached.
-func cached[T any](r *run, file string, index map[string]int64, component any, input []any, promptID, name string, compute func() (T, error)) (v T, hit bool, err error) {
+func cached[T any](r *run, file string, component any, input []any, promptID, name string, compute func() (T, error)) (v T, hit bool, err error) {
 	fp, ok := component.(Fingerprinter)
 	if r.p.Dir == nil || !ok {
 		v, err = compute()
 		return v, false, err
 	}
 	key := Hash(append([]any{file, fp.Fingerprint()}, input...)...)[:32]
-	r.mu.Lock()
-	off, hit := index[key]
-	r.mu.Unlock()
+	rec, hit, err := r.p.Dir.Get(file, key)
+	if err != nil {
+		return v, false, err
+	}
 	if hit {
-		var rec cacheRecord
-		if err := r.readRecord(file, off, &rec); err != nil {
-			return v, false, err
-		}
 		if err := json.Unmarshal(rec.Value, &v); err != nil {
-			return v, false, fmt.Errorf("prefdata: %s at byte %d: %w", r.p.Dir.Path(file), off, err)
+			return v, false, &StorageError{Op: "decode " + name + " output in", Path: r.p.Dir.Path(file), Err: err}
 		}
 		return v, true, nil
 	}
@@ -715,25 +675,10 @@ func cached[T any](r *run, file string, index map[string]int64, component any, i
 	if err != nil {
 		return v, false, fmt.Errorf("prefdata: %s: encode %s output: %w", file, name, err)
 	}
-	off, err = r.p.Dir.appendAt(file, cacheRecord{Key: key, PromptID: promptID, Component: name, Value: raw})
-	if err != nil {
+	if err := r.p.Dir.Put(file, CacheRecord{Key: key, PromptID: promptID, Component: name, Run: r.runID, Value: raw}); err != nil {
 		return v, false, err
 	}
-	r.mu.Lock()
-	index[key] = off
-	r.mu.Unlock()
 	return v, false, nil
-}
-
-func (r *run) readRecord(file string, off int64, v any) error {
-	line, err := r.p.Dir.ReadLine(file, off)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(line, v); err != nil {
-		return fmt.Errorf("prefdata: %s at byte %d: %w", r.p.Dir.Path(file), off, err)
-	}
-	return nil
 }
 
 // filterAndLabel is stage 3 and the AI half of labeling, with at most
@@ -775,7 +720,7 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		}
 		name := r.fltNames[i]
 		in := c
-		next, hit, err := cached(r, FileScores, r.fltCache, f, []any{in}, c.Prompt.ID, name, func() (Candidate, error) {
+		next, hit, err := cached(r, FileScores, f, []any{in}, c.Prompt.ID, name, func() (Candidate, error) {
 			return f.Filter(ctx, in)
 		})
 		if errors.Is(err, ErrStopRun) {
@@ -814,7 +759,7 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		return o, true, nil
 	}
 	r.st.update(func(s *Stats) { s.Label.In++ })
-	pairs, hit, err := cached(r, FileLabels, r.lblCache, r.p.Labeler, []any{c}, c.Prompt.ID, r.lblName, func() ([]Pair, error) {
+	pairs, hit, err := cached(r, FileLabels, r.p.Labeler, []any{c}, c.Prompt.ID, r.lblName, func() ([]Pair, error) {
 		return r.p.Labeler.Label(ctx, c)
 	})
 	if errors.Is(err, ErrStopRun) {
@@ -916,7 +861,7 @@ func (r *run) writeOne(ctx context.Context, o outcome) error {
 		if pairs == nil {
 			pairs = []Pair{}
 		}
-		if err := r.p.Dir.Append(FilePairs, pairsRecord{Key: o.doneKey, PromptID: o.prompt.ID, Pairs: pairs}); err != nil {
+		if err := r.p.Dir.Append(FilePairs, PairsRecord{V: RecordVersion, Key: o.doneKey, PromptID: o.prompt.ID, RunKey: r.runKey, Run: r.runID, Pairs: pairs}); err != nil {
 			return storageError(r.p.Dir, FilePairs, "append", err)
 		}
 	}
@@ -937,14 +882,14 @@ func (r *run) writePair(ctx context.Context, pr Pair) error {
 
 func (r *run) enqueue(ctx context.Context, pr Pair) error {
 	if r.p.Dir != nil {
-		r.mu.Lock()
-		seen := r.queued[pr.ID]
-		r.queued[pr.ID] = true
-		r.mu.Unlock()
-		if !seen {
-			if err := r.p.Dir.Append(FileQueue, pr); err != nil {
-				return err
-			}
+		r.queueMu.Lock()
+		seen, err := r.p.Dir.Has(FileQueue, pr.ID)
+		if err == nil && !seen {
+			err = r.p.Dir.PutLine(FileQueue, pr.ID, pr)
+		}
+		r.queueMu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 	if r.p.Queue != nil {
@@ -1030,7 +975,7 @@ func (r *run) finish(runErr error) (Stats, error) {
 		m, _, err := d.ReadManifest()
 		errs = append(errs, err)
 		m.Updated, m.Stats = time.Now().UTC(), &s
-		errs = append(errs, d.WriteManifest(m), d.Sync())
+		errs = append(errs, d.WriteManifest(m), d.Sync(), d.Unlock())
 	}
 	err := errors.Join(errs...)
 	r.log.Info("prefdata: run end", "prompts", s.Prompt.In, "pairs_ai", s.PairsAI, "pairs_human", s.PairsHuman, "failed", s.Failures(), "elapsed", s.Elapsed, "err", err)

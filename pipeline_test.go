@@ -534,14 +534,17 @@ func TestRunDirIgnoresHalfWrittenLine(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `{"n":2}`, string(line))
 
-	// The next append cuts the broken tail off.
+	// The next append ends the broken tail (it is never cut: another
+	// process may be appending) and reports it; scans skip it.
 	require.NoError(t, d.Append("x.jsonl", map[string]int{"n": 3}))
 	require.NoError(t, d.Close())
 	scan()
-	assert.Equal(t, []string{`1@0:{"n":1}`, `2@8:{"n":2}`, `3@16:{"n":3}`}, got)
+	assert.Equal(t, []string{`1@0:{"n":1}`, `2@8:{"n":2}`, `4@22:{"n":3}`}, got)
 	b, err := os.ReadFile(filepath.Join(root, "x.jsonl"))
 	require.NoError(t, err)
-	assert.Equal(t, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n", string(b))
+	assert.Equal(t, "{\"n\":1}\n{\"n\":2}\n{\"n\":\n{\"n\":3}\n", string(b))
+	require.NotEmpty(t, d.Fragments())
+	assert.Equal(t, prefdata.Fragment{Path: filepath.Join(root, "x.jsonl"), Offset: 16, Size: 5}, d.Fragments()[0])
 
 	// A long line survives the scanner's buffer.
 	long := strings.Repeat("x", 200_000)

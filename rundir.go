@@ -1,171 +1,169 @@
 package prefdata
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/prefdata/prefdata/internal/journal"
 )
 
 // The files of a run directory. Each is JSONL, one record a line, appended
 // to and never rewritten, except the manifest.
 const (
 	FileManifest  = "manifest.json"
-	FilePrompts   = "prompts.jsonl"   // stage 1: every prompt read, kept or dropped and why
-	FileStage1    = "stage1.jsonl"    // stage 1: cached outputs of fingerprinted prompt filters
-	FileResponses = "responses.jsonl" // stage 2: one line per (generator, prompt) with its responses
-	FileScores    = "scores.jsonl"    // stage 3: cached outputs of fingerprinted filters
-	FileLabels    = "labels.jsonl"    // cached outputs of fingerprinted labelers
-	FilePairs     = "pairs.jsonl"     // one line per finished prompt with all its pairs
-	FileQueue     = "queue.jsonl"     // pairs waiting for people (stage 4)
-	FileFailures  = "failures.jsonl"  // one line per failed item
+	FilePrompts   = "prompts.jsonl"   // stage 1: every prompt read, kept or dropped and why ([PromptRecord])
+	FileStage1    = "stage1.jsonl"    // stage 1: cached outputs of fingerprinted prompt filters ([CacheRecord] of [Stage1Result])
+	FileResponses = "responses.jsonl" // stage 2: one line per (generator, prompt) with its responses ([CacheRecord])
+	FileScores    = "scores.jsonl"    // stage 3: cached outputs of fingerprinted filters ([CacheRecord])
+	FileLabels    = "labels.jsonl"    // cached outputs of fingerprinted labelers ([CacheRecord])
+	FileCalls     = "calls.jsonl"     // one line per paid call, written when its answer arrives ([CacheRecord])
+	FilePairs     = "pairs.jsonl"     // one line per finished prompt with all its pairs ([PairsRecord])
+	FileQueue     = "queue.jsonl"     // pairs waiting for people (stage 4), one [Pair] a line
+	FileFailures  = "failures.jsonl"  // one [Failure] a line
+	FileLock      = journal.LockFile  // the run lock: who holds it
 )
+
+// ManifestVersion is the manifest's version this package writes. A
+// directory whose manifest has a higher version is refused.
+const ManifestVersion = 2
 
 // DefaultSyncInterval is how often, at most, a run directory's files are
 // synced to disk when [RunDir.SyncInterval] is zero. Every record is written
 // to the operating system before it counts as done, so a killed process loses
 // nothing; a machine crash loses at most this much.
-const DefaultSyncInterval = time.Second
+const DefaultSyncInterval = journal.DefaultSyncInterval
+
+// StorageError is a failure of the run directory itself (a full disk, an
+// unwritable file), as opposed to one item's: Op, the file's Path and the
+// cause. Every error of a RunDir's file operations is one; match it with
+// errors.As.
+type StorageError = journal.Error
+
+// LockedError is returned by [RunDir.Lock] when another run holds the
+// directory: it names the holder (pid, host, start time).
+type LockedError = journal.LockedError
+
+// ErrLocked is matched by errors.Is when a run directory is locked by
+// another run.
+var ErrLocked = journal.ErrLocked
+
+// Fragment is a half-written line (a crash, a full disk) that was ended with
+// a newline so the next record starts on its own line.
+type Fragment = journal.Fragment
+
+// JournalFile is what a run directory needs of an open journal file; see
+// [RunDir.OpenFile].
+type JournalFile interface {
+	io.Writer
+	io.ReaderAt
+	io.Seeker
+	Stat() (os.FileInfo, error)
+	Sync() error
+	Close() error
+}
 
 // RunDir is a run directory: the embedded store of a run. It is a folder of
-// append-only JSONL files and a manifest. Records are appended with [Append]
-// and read back with [Scan]; a half-written last line, left by a crash, is
-// ignored by Scan and cut off before the next append.
+// append-only JSONL files, a manifest, a lock and on-disk indexes (index/).
+// Records are appended with [RunDir.Append] or [RunDir.Put] and read back
+// with [RunDir.Scan], [RunDir.Get] and the typed readers of package runstore.
 //
 // A RunDir is safe for concurrent use. Records are appended with O_APPEND,
 // each in one write, so several RunDirs (or processes) appending to the same
-// file do not overwrite each other's lines. Other packages keep their own
-// files in it (the labeling server's labels, say) through the same methods.
+// file do not overwrite each other's lines, and no file is ever truncated. A
+// half-written last line (a crash, a full disk) is ended with a newline
+// before the next record and reported ([RunDir.Fragments]). Only one run at
+// a time may use a directory ([RunDir.Lock]); other packages keep their own
+// files in it (the labeling server's labels, say) through the same methods
+// without the lock.
 type RunDir struct {
 	dir string
 	// SyncInterval bounds the time between fsyncs of a file that is being
 	// appended to; zero means DefaultSyncInterval, negative means sync after
 	// every record.
 	SyncInterval time.Duration
+	// OpenFile, if set before the first append, opens the journals for
+	// appending instead of the operating system (tests inject a disk that
+	// fills up). The file must behave like one opened with O_APPEND.
+	OpenFile func(path string) (JournalFile, error)
 
-	mu    sync.Mutex
-	files map[string]*journal
+	j *journal.Dir
+
+	once sync.Once
+	mu   sync.Mutex
+	idx  map[string]*journal.Index
+	lock *journal.Lock
 }
 
-type journal struct {
-	mu       sync.Mutex
-	f        *os.File // opened with O_APPEND: other writers' lines are never overwritten
-	lastSync time.Time
-	dirty    bool
-}
-
-// OpenRunDir opens the run directory at dir, creating it if needed.
+// OpenRunDir opens the run directory at dir, creating it if needed. It reads
+// nothing and truncates nothing.
 func OpenRunDir(dir string) (*RunDir, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("prefdata: run directory: %w", err)
+	j, err := journal.New(dir)
+	if err != nil {
+		return nil, err
 	}
-	return &RunDir{dir: dir, files: map[string]*journal{}}, nil
+	return &RunDir{dir: dir, j: j, idx: map[string]*journal.Index{}}, nil
 }
 
 // Dir returns the folder's path.
 func (d *RunDir) Dir() string { return d.dir }
 
 // Path returns the path of the named file inside the run directory.
-func (d *RunDir) Path(name string) string { return filepath.Join(d.dir, name) }
+func (d *RunDir) Path(name string) string { return d.j.Path(name) }
 
-func (d *RunDir) open(name string) (*journal, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if j, ok := d.files[name]; ok {
-		return j, nil
-	}
-	path := d.Path(name)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("prefdata: %w", err)
-	}
-	size, err := completeLength(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("prefdata: %s: %w", path, err)
-	}
-	// Cut off a half-written last line so the next record starts on a line of
-	// its own.
-	if err := f.Truncate(size); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("prefdata: %s: %w", path, err)
-	}
-	j := &journal{f: f, lastSync: time.Now()}
-	d.files[name] = j
-	return j, nil
+func (d *RunDir) setup() {
+	d.once.Do(func() {
+		if d.OpenFile != nil {
+			open := d.OpenFile
+			d.j.Open = func(p string) (journal.File, error) { return open(p) }
+		}
+	})
+	d.j.SetSyncInterval(d.SyncInterval)
 }
 
-// completeLength returns the length of f up to and including its last newline.
-func completeLength(f *os.File) (int64, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	size := st.Size()
-	buf := make([]byte, 4096)
-	for end := size; end > 0; {
-		start := max(end-int64(len(buf)), 0)
-		n, err := f.ReadAt(buf[:end-start], start)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return 0, err
-		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			return start + int64(i) + 1, nil
-		}
-		end = start
-	}
-	return 0, nil
-}
+// Fragments returns the half-written lines this RunDir found: at the end of
+// a file, ended before appending, and inside files, skipped by Scan.
+func (d *RunDir) Fragments() []Fragment { return d.j.Fragments() }
 
 // Append writes v as one JSON line at the end of the named file. When Append
-// returns nil the record is in the operating system's hands; it is synced to
-// disk within the directory's sync interval.
+// returns nil the whole record is in the operating system's hands; it is
+// synced to disk within the directory's sync interval. A failed write
+// returns a *[StorageError] naming the file.
 func (d *RunDir) Append(name string, v any) error {
-	_, err := d.appendAt(name, v)
+	_, _, err := d.appendAt(name, v)
 	return err
 }
 
-// appendAt appends like Append and returns the record's offset.
-func (d *RunDir) appendAt(name string, v any) (int64, error) {
+func (d *RunDir) appendAt(name string, v any) (off, end int64, err error) {
 	line, err := json.Marshal(v)
 	if err != nil {
-		return 0, fmt.Errorf("prefdata: %s: encode record: %w", name, err)
+		return 0, 0, &StorageError{Op: "encode record for", Path: d.Path(name), Err: err}
 	}
-	line = append(line, '\n')
-	j, err := d.open(name)
+	d.setup()
+	off, err = d.j.Append(name, line)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if _, err := j.f.Write(line); err != nil {
-		return 0, fmt.Errorf("prefdata: %s: %w", d.Path(name), err)
-	}
-	// With O_APPEND the write went to the end of the file, whoever else
-	// appends to it; this descriptor's offset is now the end of our line.
-	end, err := j.f.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return 0, fmt.Errorf("prefdata: %s: %w", d.Path(name), err)
-	}
-	off := end - int64(len(line))
-	j.dirty = true
-	interval := d.SyncInterval
-	if interval == 0 {
-		interval = DefaultSyncInterval
-	}
-	if time.Since(j.lastSync) >= interval {
-		if err := j.f.Sync(); err != nil {
-			return 0, fmt.Errorf("prefdata: %s: %w", d.Path(name), err)
+	end = off + int64(len(line)) + 1
+	d.mu.Lock()
+	x := d.idx[name]
+	d.mu.Unlock()
+	if x != nil {
+		// An indexed journal indexes every line appended through this
+		// RunDir, whoever appends it.
+		if k, ok := keyOf(name)(line); ok {
+			if err := x.Put(k, off, end); err != nil {
+				return 0, 0, err
+			}
 		}
-		j.lastSync, j.dirty = time.Now(), false
 	}
-	return off, nil
+	return off, end, nil
 }
 
 // Record is one complete line of a run-directory file.
@@ -176,88 +174,258 @@ type Record struct {
 }
 
 // Scan calls fn for every complete line of the named file, in order. A
-// missing file has no lines. A half-written last line (no newline: a crash
-// cut it) is skipped. Data is only valid during the call. An error from fn
-// stops the scan and is returned.
+// missing file has no lines. A half-written last line (no newline: being
+// written, or cut by a crash) is skipped, and so are the empty lines a
+// repair leaves. Data is only valid during the call. An error from fn stops
+// the scan and is returned.
 func (d *RunDir) Scan(name string, fn func(Record) error) error {
-	f, err := os.Open(d.Path(name))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("prefdata: %w", err)
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
-	var off int64
-	for line := 1; ; line++ {
-		data, err := r.ReadSlice('\n')
-		for errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer: gather it.
-			buf := append([]byte(nil), data...)
-			data, err = r.ReadSlice('\n')
-			data = append(buf, data...)
+	_, err := d.j.Scan(name, 0, func(l journal.Line) error {
+		if l.Data[0] == '{' && !json.Valid(l.Data) {
+			// A fragment a crash or a full disk left, ended by a later
+			// writer: skipped and reported. A record glued to it by a
+			// writer that did not know is recovered. Any other line that
+			// is not JSON is passed on, for the reader to name.
+			frag, rec, ok := SplitFragment(l.Data)
+			if ok || truncated(l.Data) {
+				d.j.Report(journal.Fragment{Path: d.Path(name), Offset: l.Offset, Size: int64(len(frag)), Line: l.Line})
+				if !ok {
+					return nil
+				}
+				l.Offset, l.Data = l.Offset+int64(len(frag)), rec
+			}
 		}
-		if errors.Is(err, io.EOF) {
-			return nil // data, if any, is a half-written last line
-		}
-		if err != nil {
-			return fmt.Errorf("prefdata: %s: %w", d.Path(name), err)
-		}
-		if err := fn(Record{Line: line, Offset: off, Data: data[:len(data)-1]}); err != nil {
-			return err
-		}
-		off += int64(len(data))
-	}
+		return fn(Record{Line: l.Line, Offset: l.Offset, Data: l.Data})
+	})
+	return err
 }
 
 // ReadLine returns the complete line that starts at offset in the named file,
-// as found by [Scan].
+// as found by [RunDir.Scan].
 func (d *RunDir) ReadLine(name string, offset int64) ([]byte, error) {
-	f, err := os.Open(d.Path(name))
-	if err != nil {
-		return nil, fmt.Errorf("prefdata: %w", err)
-	}
-	defer f.Close()
-	r := bufio.NewReader(io.NewSectionReader(f, offset, 1<<62))
-	line, err := r.ReadBytes('\n')
-	if err != nil {
-		return nil, fmt.Errorf("prefdata: %s at byte %d: %w", d.Path(name), offset, err)
-	}
-	return line[:len(line)-1], nil
+	return d.j.ReadLine(name, offset)
 }
 
-// Sync writes every file's pending records to disk.
-func (d *RunDir) Sync() error {
+// SplitFragment recovers a record glued to a fragment: a line that is not
+// one JSON value is split at the last `{` after which the rest is one. ok is
+// false when the line holds no such record.
+func SplitFragment(line []byte) (fragment, record []byte, ok bool) {
+	return journal.SplitFragment(line, json.Valid)
+}
+
+// truncated reports whether line is the start of a JSON value cut short.
+func truncated(line []byte) bool {
+	var v json.RawMessage
+	err := json.NewDecoder(bytes.NewReader(line)).Decode(&v)
+	return errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// Lock takes the run's exclusive lock (an flock on run.lock, released when
+// the process ends however it ends) and records the holder's pid, host and
+// start time in it. When another run holds it, Lock returns a
+// *[LockedError] naming the holder. The Pipeline takes it for the length of
+// a Run; the labeling server and imports append to their own files without
+// it.
+func (d *RunDir) Lock() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var errs []error
-	for name, j := range d.files {
-		j.mu.Lock()
-		if j.dirty {
-			if err := j.f.Sync(); err != nil {
-				errs = append(errs, fmt.Errorf("prefdata: %s: %w", d.Path(name), err))
-			}
-			j.lastSync, j.dirty = time.Now(), false
-		}
-		j.mu.Unlock()
+	if d.lock != nil {
+		return nil
 	}
+	l, err := d.j.Lock(strings.Join(os.Args, " "))
+	if err != nil {
+		return err
+	}
+	d.lock = l
+	return nil
+}
+
+// Unlock releases the lock taken by Lock.
+func (d *RunDir) Unlock() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := d.lock.Unlock()
+	d.lock = nil
+	return err
+}
+
+// keyOf returns the index key of a line of the named journal.
+func keyOf(name string) journal.KeyFunc {
+	switch name {
+	case FilePrompts:
+		return func(line []byte) (string, bool) {
+			if k, ok := fastKey(line); ok {
+				return k, true
+			}
+			var r PromptRecord
+			if json.Unmarshal(line, &r) != nil {
+				return "", false
+			}
+			if r.Key != "" {
+				return r.Key, true
+			}
+			return PromptKey(r.Prompt), true
+		}
+	case FileQueue:
+		return func(line []byte) (string, bool) {
+			var p struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(line, &p) != nil || p.ID == "" {
+				return "", false
+			}
+			return p.ID, true
+		}
+	}
+	return func(line []byte) (string, bool) {
+		if k, ok := fastKey(line); ok {
+			return k, true
+		}
+		var r struct {
+			Key string `json:"key"`
+		}
+		if json.Unmarshal(line, &r) != nil || r.Key == "" {
+			return "", false
+		}
+		return r.Key, true
+	}
+}
+
+// fastKey reads the "key" field of a record this package wrote (it comes
+// first, after "v"), without decoding the line.
+func fastKey(line []byte) (string, bool) {
+	head := line[:min(len(line), 24)]
+	i := bytes.Index(head, []byte(`"key":"`))
+	if i < 0 {
+		return "", false
+	}
+	rest := line[i+7:]
+	j := bytes.IndexByte(rest[:min(len(rest), 256)], '"')
+	if j <= 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:j]), true
+}
+
+// index returns the on-disk index of the named journal, opening (and
+// catching up) it on first use.
+func (d *RunDir) index(name string) (*journal.Index, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if x, ok := d.idx[name]; ok {
+		return x, nil
+	}
+	x, err := d.j.OpenIndex(name, keyOf(name))
+	if err != nil {
+		return nil, err
+	}
+	d.idx[name] = x
+	return x, nil
+}
+
+// Index opens the on-disk index of the named journal now (it is otherwise
+// opened on first use): a directory written without one is indexed by
+// scanning the journal once.
+func (d *RunDir) Index(name string) error {
+	_, err := d.index(name)
+	return err
+}
+
+// Put appends rec to the named journal and indexes it under rec.Key, so
+// that [RunDir.Get] finds it, in this run and the next. It returns once the
+// whole line is in the operating system's hands. V is set to RecordVersion.
+func (d *RunDir) Put(name string, rec CacheRecord) error {
+	rec.V = RecordVersion
+	return d.PutLine(name, rec.Key, rec)
+}
+
+// PutLine appends v, a record whose index key is key, to the named journal
+// and indexes it.
+func (d *RunDir) PutLine(name, key string, v any) error {
+	x, err := d.index(name)
+	if err != nil {
+		return err
+	}
+	line, err := json.Marshal(v)
+	if err != nil {
+		return &StorageError{Op: "encode record for", Path: d.Path(name), Err: err}
+	}
+	d.setup()
+	off, err := d.j.Append(name, line)
+	if err != nil {
+		return err
+	}
+	return x.Put(key, off, off+int64(len(line))+1)
+}
+
+// Get returns the latest record of the named journal put under key.
+func (d *RunDir) Get(name, key string) (CacheRecord, bool, error) {
+	var rec CacheRecord
+	line, ok, err := d.Lookup(name, key)
+	if err != nil || !ok {
+		return rec, false, err
+	}
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return rec, false, &StorageError{Op: "decode", Path: d.Path(name), Err: err}
+	}
+	return rec, rec.Key == key, nil
+}
+
+// Has reports whether the named journal has a line with the key: the done
+// key in FilePairs, [PromptKey] in FilePrompts, the pair ID in FileQueue,
+// Key in the cache journals.
+func (d *RunDir) Has(name, key string) (bool, error) {
+	_, ok, err := d.Lookup(name, key)
+	return ok, err
+}
+
+// Lookup returns the latest line of the named journal with the key.
+func (d *RunDir) Lookup(name, key string) ([]byte, bool, error) {
+	x, err := d.index(name)
+	if err != nil {
+		return nil, false, err
+	}
+	off, ok := x.Get(key)
+	if !ok {
+		return nil, false, nil
+	}
+	line, err := d.j.ReadLine(name, off)
+	if err != nil {
+		return nil, false, err
+	}
+	if !json.Valid(line) {
+		return nil, false, nil // a fragment: the work is done again
+	}
+	if k, ok := keyOf(name)(line); !ok || k != key {
+		return nil, false, nil // another key with the same hash
+	}
+	return line, true, nil
+}
+
+// Sync writes every file's pending records, and the indexes, to disk.
+func (d *RunDir) Sync() error {
+	errs := []error{d.j.Sync()}
+	d.mu.Lock()
+	for _, x := range d.idx {
+		errs = append(errs, x.Sync())
+	}
+	d.mu.Unlock()
 	return errors.Join(errs...)
 }
 
-// Close syncs and closes the directory's files. The RunDir may be used again
-// afterwards: files are reopened on the next Append.
+// Close syncs and closes the directory's files and indexes and releases the
+// lock. The RunDir may be used again afterwards: files are reopened on the
+// next use.
 func (d *RunDir) Close() error {
-	err := d.Sync()
+	errs := []error{d.j.Close()}
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	for name, j := range d.files {
-		if cerr := j.f.Close(); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-		delete(d.files, name)
+	for name, x := range d.idx {
+		errs = append(errs, x.Close())
+		delete(d.idx, name)
 	}
-	return err
+	errs = append(errs, d.lock.Unlock())
+	d.lock = nil
+	d.mu.Unlock()
+	return errors.Join(errs...)
 }
 
 // Manifest describes a run directory: written at the start and end of every
@@ -268,41 +436,60 @@ type Manifest struct {
 	Updated time.Time `json:"updated"`
 	// Started is when the latest run began; the journals are cumulative
 	// across runs, Stats are the latest run's.
-	Started    time.Time `json:"started"`
-	RunKey     string    `json:"run_key"`
-	Generators []string  `json:"generators,omitempty"`
-	Filters    []string  `json:"filters,omitempty"`
-	Labeler    string    `json:"labeler,omitempty"`
-	Stats      *Stats    `json:"stats,omitempty"`
+	Started time.Time `json:"started"`
+	// RunKey identifies the latest run's configuration: the pairs records
+	// with this run key are the current ones.
+	RunKey string `json:"run_key"`
+	// RunID identifies the latest run.
+	RunID      string   `json:"run_id,omitempty"`
+	Generators []string `json:"generators,omitempty"`
+	Filters    []string `json:"filters,omitempty"`
+	Labeler    string   `json:"labeler,omitempty"`
+	Stats      *Stats   `json:"stats,omitempty"`
 }
 
-// ReadManifest reads the manifest; ok is false when there is none yet.
+// ManifestError is a manifest that cannot be read, with what to do.
+type ManifestError struct {
+	Path string
+	Err  error
+}
+
+func (e *ManifestError) Error() string {
+	return fmt.Sprintf("prefdata: %s is damaged (%v). It only describes the run, the journals beside it hold the work: move it away (mv %s %s.bad) and run again; the next run writes a new one and resumes", e.Path, e.Err, e.Path, e.Path)
+}
+
+func (e *ManifestError) Unwrap() error { return e.Err }
+
+// ReadManifest reads the manifest; ok is false when there is none yet. A
+// manifest that is not JSON gives a *[ManifestError] saying what to do; one
+// written by a newer version of this package is refused.
 func (d *RunDir) ReadManifest() (m Manifest, ok bool, err error) {
-	b, err := os.ReadFile(d.Path(FileManifest))
+	path := d.Path(FileManifest)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Manifest{}, false, nil
 	}
 	if err != nil {
-		return Manifest{}, false, fmt.Errorf("prefdata: %w", err)
+		return Manifest{}, false, &StorageError{Op: "read", Path: path, Err: err}
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return Manifest{}, false, fmt.Errorf("prefdata: %s: %w", d.Path(FileManifest), err)
+		return Manifest{}, false, &ManifestError{Path: path, Err: err}
+	}
+	if m.Version > ManifestVersion {
+		return Manifest{}, false, fmt.Errorf("prefdata: %s has version %d, written by a newer prefdata than this one (which reads up to %d): upgrade prefdata to use this run directory", path, m.Version, ManifestVersion)
 	}
 	return m, true, nil
 }
 
-// WriteManifest replaces the manifest atomically.
+// WriteManifest replaces the manifest atomically: a temporary file is
+// written, synced and renamed over it.
 func (d *RunDir) WriteManifest(m Manifest) error {
+	if m.Version < ManifestVersion {
+		m.Version = ManifestVersion
+	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("prefdata: manifest: %w", err)
 	}
-	tmp := d.Path(FileManifest + ".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("prefdata: %w", err)
-	}
-	if err := os.Rename(tmp, d.Path(FileManifest)); err != nil {
-		return fmt.Errorf("prefdata: %w", err)
-	}
-	return nil
+	return d.j.WriteFile(FileManifest, append(b, '\n'))
 }

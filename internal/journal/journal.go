@@ -1,0 +1,411 @@
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Error is a storage failure: what was done (Op) to which file (Path).
+type Error struct {
+	Op   string // "open", "append", "sync", "read", "scan", "lock", "write", "index"
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string { return "prefdata: " + e.Op + " " + e.Path + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// File is what Dir needs of an open journal file. *os.File is one; tests
+// inject others (a disk that fills up).
+type File interface {
+	io.Writer
+	io.ReaderAt
+	io.Seeker
+	Stat() (os.FileInfo, error)
+	Sync() error
+	Close() error
+}
+
+// OpenFunc opens path for appending (O_RDWR|O_CREATE|O_APPEND).
+type OpenFunc func(path string) (File, error)
+
+func openAppend(path string) (File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+}
+
+// Fragment is a half-written line found at the end of a file (a crash, a
+// full disk) and ended with a newline so the next record starts on its own
+// line. Readers skip it (it is not valid JSON) or recover a record glued to
+// it with [SplitFragment].
+type Fragment struct {
+	Path   string
+	Offset int64 // where the fragment starts
+	Size   int64 // its bytes, without the newline added after it
+	Line   int   // its line number, when found by a scan
+}
+
+func (f Fragment) String() string {
+	if f.Line > 0 {
+		return fmt.Sprintf("%s:%d: skipped a half-written line of %d bytes at byte %d", f.Path, f.Line, f.Size, f.Offset)
+	}
+	return fmt.Sprintf("%s: a half-written line of %d bytes at byte %d was ended with a newline", f.Path, f.Size, f.Offset)
+}
+
+// DefaultSyncInterval is the most time between fsyncs of a file appended to.
+const DefaultSyncInterval = time.Second
+
+// Dir is a folder of journals. It is safe for concurrent use.
+type Dir struct {
+	path string
+	// Open opens a journal for appending; nil means the operating system's.
+	Open OpenFunc
+	// OnFragment, if set, is called for each repaired fragment.
+	OnFragment func(Fragment)
+
+	syncEvery atomic.Int64 // see SetSyncInterval
+
+	mu      sync.Mutex
+	files   map[string]*appender
+	readers map[string]*os.File
+	frags   []Fragment
+}
+
+// SetSyncInterval bounds the time between fsyncs of a file appended to;
+// zero means DefaultSyncInterval, negative means after every line.
+func (d *Dir) SetSyncInterval(t time.Duration) { d.syncEvery.Store(int64(t)) }
+
+// New returns the Dir at path, creating the folder if needed.
+func New(path string) (*Dir, error) {
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return nil, &Error{"open", path, err}
+	}
+	return &Dir{path: path, files: map[string]*appender{}, readers: map[string]*os.File{}}, nil
+}
+
+// Path returns the folder's path, or the path of a file in it.
+func (d *Dir) Path(name ...string) string {
+	return filepath.Join(append([]string{d.path}, name...)...)
+}
+
+// Fragments returns the fragments repaired so far.
+func (d *Dir) Fragments() []Fragment {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Fragment(nil), d.frags...)
+}
+
+// Report records a fragment found by a reader.
+func (d *Dir) Report(f Fragment) { d.fragment(f) }
+
+func (d *Dir) fragment(f Fragment) {
+	d.mu.Lock()
+	d.frags = append(d.frags, f)
+	cb := d.OnFragment
+	d.mu.Unlock()
+	if cb != nil {
+		cb(f)
+	}
+}
+
+type appender struct {
+	mu       sync.Mutex
+	path     string
+	f        File
+	lastSync time.Time
+	dirty    bool
+	torn     bool // the last write may have left a fragment: check before the next
+}
+
+func (d *Dir) appender(name string) (*appender, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if a, ok := d.files[name]; ok {
+		return a, nil
+	}
+	path := d.Path(name)
+	open := d.Open
+	if open == nil {
+		open = openAppend
+	}
+	f, err := open(path)
+	if err != nil {
+		return nil, &Error{"open", path, err}
+	}
+	// A file is never truncated: another process may be appending to it.
+	// A torn tail is checked for, and ended, before the first write.
+	a := &appender{path: path, f: f, lastSync: time.Now(), torn: true}
+	d.files[name] = a
+	return a, nil
+}
+
+// tornTail returns where a half-written last line starts and how long it
+// is, or size -1 when the file ends with a newline (or is empty).
+func tornTail(f io.ReaderAt, size int64) (start int64, err error) {
+	if size == 0 {
+		return -1, nil
+	}
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], size-1); err != nil {
+		return 0, err
+	}
+	if b[0] == '\n' {
+		return -1, nil
+	}
+	buf := make([]byte, 4096)
+	for end := size; end > 0; {
+		lo := max(end-int64(len(buf)), 0)
+		n, err := f.ReadAt(buf[:end-lo], lo)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return lo + int64(i) + 1, nil
+		}
+		end = lo
+	}
+	return 0, nil
+}
+
+// Append writes line (a newline is added) at the end of the named file in
+// one write and returns the offset where it starts. When it returns nil the
+// whole line is in the operating system's hands; it is synced to disk within
+// the sync interval.
+func (d *Dir) Append(name string, line []byte) (int64, error) {
+	a, err := d.appender(name)
+	if err != nil {
+		return 0, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	buf := make([]byte, 0, len(line)+2)
+	if a.torn {
+		st, err := a.f.Stat()
+		if err != nil {
+			return 0, &Error{"append", a.path, err}
+		}
+		start, err := tornTail(a.f, st.Size())
+		if err != nil {
+			return 0, &Error{"append", a.path, err}
+		}
+		if start >= 0 {
+			buf = append(buf, '\n')
+			d.fragment(Fragment{Path: a.path, Offset: start, Size: st.Size() - start})
+		}
+		a.torn = false
+	}
+	buf = append(buf, line...)
+	buf = append(buf, '\n')
+	n, err := a.f.Write(buf)
+	if err == nil && n < len(buf) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		a.torn = true
+		return 0, &Error{"append", a.path, err}
+	}
+	end, err := a.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, &Error{"append", a.path, err}
+	}
+	a.dirty = true
+	interval := time.Duration(d.syncEvery.Load())
+	if interval == 0 {
+		interval = DefaultSyncInterval
+	}
+	if interval < 0 || time.Since(a.lastSync) >= interval {
+		if err := a.sync(); err != nil {
+			return 0, err
+		}
+	}
+	return end - int64(len(line)) - 1, nil
+}
+
+func (a *appender) sync() error {
+	if !a.dirty {
+		return nil
+	}
+	if err := a.f.Sync(); err != nil {
+		return &Error{"sync", a.path, err}
+	}
+	a.lastSync, a.dirty = time.Now(), false
+	return nil
+}
+
+// Line is one complete line of a journal.
+type Line struct {
+	Line   int   // 1-based
+	Offset int64 // byte offset of the line
+	Data   []byte
+}
+
+// Scan calls fn for every complete line of the named file from byte from,
+// in order, and returns the offset after the last complete line. A missing
+// file has no lines. A last line without its newline (being written, or cut
+// by a crash) is not passed. Data is valid only during the call; empty lines
+// (left by a repair) are skipped. An error from fn stops the scan.
+func (d *Dir) Scan(name string, from int64, fn func(Line) error) (int64, error) {
+	path := d.Path(name)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return from, nil
+	}
+	if err != nil {
+		return from, &Error{"scan", path, err}
+	}
+	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return from, &Error{"scan", path, err}
+	}
+	r := bufio.NewReaderSize(f, 256<<10)
+	off := from
+	var big []byte
+	for n := 1; ; n++ {
+		data, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			big = append(big[:0], data...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				data, err = r.ReadSlice('\n')
+				big = append(big, data...)
+			}
+			data = big
+		}
+		if errors.Is(err, io.EOF) {
+			return off, nil
+		}
+		if err != nil {
+			return off, &Error{"scan", path, err}
+		}
+		if len(data) > 1 {
+			if err := fn(Line{Line: n, Offset: off, Data: data[:len(data)-1]}); err != nil {
+				return off, err
+			}
+		}
+		off += int64(len(data))
+	}
+}
+
+func (d *Dir) reader(name string) (*os.File, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if f, ok := d.readers[name]; ok {
+		return f, nil
+	}
+	f, err := os.Open(d.Path(name))
+	if err != nil {
+		return nil, &Error{"read", d.Path(name), err}
+	}
+	d.readers[name] = f
+	return f, nil
+}
+
+// ReadLine returns the complete line that starts at offset in the named
+// file, without its newline.
+func (d *Dir) ReadLine(name string, offset int64) ([]byte, error) {
+	f, err := d.reader(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	buf := make([]byte, 2048)
+	for {
+		n, err := f.ReadAt(buf, offset)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return append(out, buf[:i]...), nil
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = fmt.Errorf("no complete line at byte %d", offset)
+			}
+			return nil, &Error{"read", d.Path(name), err}
+		}
+		out = append(out, buf[:n]...)
+		offset += int64(n)
+	}
+}
+
+// Sync writes every file's pending lines to disk.
+func (d *Dir) Sync() error {
+	d.mu.Lock()
+	files := make([]*appender, 0, len(d.files))
+	for _, a := range d.files {
+		files = append(files, a)
+	}
+	d.mu.Unlock()
+	var errs []error
+	for _, a := range files {
+		a.mu.Lock()
+		errs = append(errs, a.sync())
+		a.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// Close syncs and closes the files; the Dir may be used again afterwards.
+func (d *Dir) Close() error {
+	err := d.Sync()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for name, a := range d.files {
+		if cerr := a.f.Close(); cerr != nil {
+			err = errors.Join(err, &Error{"close", a.path, cerr})
+		}
+		delete(d.files, name)
+	}
+	for name, f := range d.readers {
+		f.Close()
+		delete(d.readers, name)
+	}
+	return err
+}
+
+// SplitFragment splits a line that is not one JSON object into the fragment
+// a crash left and the JSON object glued after it, by finding the last `{`
+// from which the rest of the line is valid JSON. ok is false when there is
+// no such record (the whole line is a fragment).
+func SplitFragment(line []byte, valid func([]byte) bool) (frag, rec []byte, ok bool) {
+	for i := len(line) - 1; i > 0; i-- {
+		if line[i] == '{' && valid(line[i:]) {
+			return line[:i], line[i:], true
+		}
+	}
+	return line, nil, false
+}
+
+// WriteFile replaces the named file atomically: it writes a temporary file,
+// syncs it, renames it over the old one and syncs the folder.
+func (d *Dir) WriteFile(name string, data []byte) error {
+	path := d.Path(name)
+	tmp, err := os.CreateTemp(d.path, "."+name+".tmp*")
+	if err != nil {
+		return &Error{"write", path, err}
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return &Error{"write", path, err}
+	}
+	if df, err := os.Open(d.path); err == nil {
+		df.Sync() // best effort: some file systems cannot sync a folder
+		df.Close()
+	}
+	return nil
+}
+
+func filepathDir(p string) string { return filepath.Dir(p) }

@@ -1,0 +1,60 @@
+package prefdata
+
+import "encoding/json"
+
+// RecordVersion is the version of the journal records this package writes,
+// in their "v" field. Lines without one (v 0) were written before the run
+// store had versions; they are read the same way (see the README's
+// "Upgrading a run directory").
+const RecordVersion = 2
+
+// CacheRecord is one line of FileResponses, FileStage1, FileScores,
+// FileLabels and FileCalls: the output of a fingerprinted component (or of
+// one paid call) for one input, found again by Key.
+type CacheRecord struct {
+	V         int    `json:"v,omitempty"`
+	Key       string `json:"key"`
+	PromptID  string `json:"prompt_id"`
+	Component string `json:"component"`
+	// Run is the RunID of the run that wrote the record.
+	Run   string          `json:"run,omitempty"`
+	Value json.RawMessage `json:"value"`
+}
+
+// PairsRecord is one line of FilePairs: a prompt finished by a run, with
+// its pairs (none when nothing came of it).
+type PairsRecord struct {
+	V int `json:"v,omitempty"`
+	// Key is the done key: the run key, the prompt's ID and messages.
+	Key      string `json:"key"`
+	PromptID string `json:"prompt_id"`
+	// RunKey is the configuration that made these pairs ([Manifest.RunKey]):
+	// a later run with another configuration (one more model) finishes the
+	// prompt again, and its line is the current one.
+	RunKey string `json:"run_key,omitempty"`
+	Run    string `json:"run,omitempty"`
+	Pairs  []Pair `json:"pairs"`
+}
+
+// PromptRecord is one line of FilePrompts: a prompt read by stage 1, kept
+// (DroppedBy empty) or dropped and why.
+type PromptRecord struct {
+	V int `json:"v,omitempty"`
+	// Key is [PromptKey] of the prompt; empty on lines of version 0.
+	Key       string `json:"key,omitempty"`
+	Prompt    Prompt `json:"prompt"`
+	DroppedBy string `json:"dropped_by,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// Stage1Result is a prompt filter's decision: the Value of a FileStage1
+// record.
+type Stage1Result struct {
+	Prompt   Prompt `json:"prompt"`
+	Rejected bool   `json:"rejected,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// PromptKey tells prompts apart by ID and content (two files may number
+// different prompts alike): the key of a [PromptRecord].
+func PromptKey(p Prompt) string { return p.ID + " " + ContentID(p.Messages) }
