@@ -174,24 +174,60 @@ type codec interface {
 }
 
 func codecOf(f Format) (codec, error) {
+	var c codec
 	switch f {
 	case TRLStandard:
-		return trlStandard{}, nil
+		c = trlStandard{}
 	case TRLConversational:
-		return trlConversational{}, nil
+		c = trlConversational{}
 	case Hub:
-		return hubCodec{}, nil
+		c = hubCodec{}
 	case OpenAI:
-		return openaiCodec{}, nil
+		c = openaiCodec{}
 	case HHRLHF:
-		return hhCodec{}, nil
+		c = hhCodec{}
 	case Alpaca:
-		return alpacaCodec{}, nil
+		c = alpacaCodec{}
 	case ShareGPT:
-		return sharegptCodec{}, nil
+		c = sharegptCodec{}
+	default:
+		_, err := ParseFormat(string(f))
+		return nil, err
 	}
-	_, err := ParseFormat(string(f))
-	return nil, err
+	return idCodec{c}, nil
+}
+
+// idCodec gives every pair it reads the IDs its row did not carry.
+type idCodec struct{ codec }
+
+func (c idCodec) decode(line []byte) (prefdata.Pair, error) {
+	p, err := c.codec.decode(line)
+	if err == nil {
+		fillIDs(&p)
+	}
+	return p, err
+}
+
+// fillIDs derives the IDs a row did not carry from its content, so that
+// pairs of any format (HH-RLHF, alpaca, rows written without provenance)
+// can be split by prompt and deduplicated: the prompt's [prefdata.ContentID],
+// a response ID from the prompt ID and the response's text, and the
+// [prefdata.PairID] of the two. IDs the row had are kept.
+func fillIDs(p *prefdata.Pair) {
+	if p.Prompt.ID == "" {
+		p.Prompt.ID = prefdata.ContentID(p.Prompt.Messages)
+	}
+	for _, r := range []*prefdata.Response{&p.Chosen, &p.Rejected} {
+		if r.PromptID == "" {
+			r.PromptID = p.Prompt.ID
+		}
+		if r.ID == "" {
+			r.ID = "r-" + prefdata.Hash("dataset.content", p.Prompt.ID, r.Text)[:16]
+		}
+	}
+	if p.ID == "" {
+		p.ID = prefdata.PairID(p.Prompt.ID, p.Chosen.ID, p.Rejected.ID)
+	}
 }
 
 // decodeStrict decodes one JSON line into v, refusing unknown columns (a file
@@ -591,46 +627,56 @@ func HHTranscript(msgs []prefdata.Message) (string, error) {
 }
 
 // ParseHHTranscript splits an HH-RLHF transcript into messages: text before
-// the first turn becomes a system message.
+// the first turn becomes a system message. It reads s once (time linear in
+// its length).
 func ParseHHTranscript(s string) ([]prefdata.Message, error) {
+	if s == "" {
+		return nil, nil
+	}
+	at, marker := nextHHTurn(s, 0)
+	if at < 0 {
+		return nil, errors.New("no \"\\n\\nHuman: \" turn")
+	}
 	var msgs []prefdata.Message
-	first := true
-	for len(s) > 0 {
-		h, a := strings.Index(s, hhHuman), strings.Index(s, hhAssistant)
-		next := -1
-		switch {
-		case h >= 0 && (a < 0 || h < a):
-			next = h
-		case a >= 0:
-			next = a
+	if at > 0 {
+		msgs = append(msgs, prefdata.Message{Role: prefdata.RoleSystem, Content: s[:at]})
+	}
+	for at >= 0 {
+		role := prefdata.RoleUser
+		if marker == hhAssistant {
+			role = prefdata.RoleAssistant
 		}
-		if first {
-			first = false
-			if next != 0 {
-				if next < 0 {
-					return nil, errors.New("no \"\\n\\nHuman: \" turn")
-				}
-				msgs = append(msgs, prefdata.Message{Role: prefdata.RoleSystem, Content: s[:next]})
-				s = s[next:]
-				continue
-			}
+		start := at + len(marker)
+		next, nextMarker := nextHHTurn(s, start)
+		end := next
+		if end < 0 {
+			end = len(s)
 		}
-		role, marker := prefdata.RoleUser, hhHuman
-		if strings.HasPrefix(s, hhAssistant) {
-			role, marker = prefdata.RoleAssistant, hhAssistant
-		}
-		s = s[len(marker):]
-		end := len(s)
-		if i := strings.Index(s, hhHuman); i >= 0 {
-			end = i
-		}
-		if i := strings.Index(s, hhAssistant); i >= 0 && i < end {
-			end = i
-		}
-		msgs = append(msgs, prefdata.Message{Role: role, Content: s[:end]})
-		s = s[end:]
+		msgs = append(msgs, prefdata.Message{Role: role, Content: s[start:end]})
+		at, marker = next, nextMarker
 	}
 	return msgs, nil
+}
+
+// nextHHTurn returns where the first "\n\nHuman: " or "\n\nAssistant: " at
+// or after from starts in s, and which; -1 when there is none. Each blank
+// line is looked at once, so a whole transcript is read in linear time.
+func nextHHTurn(s string, from int) (int, string) {
+	for i := from; i < len(s); {
+		k := strings.Index(s[i:], "\n\n")
+		if k < 0 {
+			return -1, ""
+		}
+		at := i + k
+		switch rest := s[at:]; {
+		case strings.HasPrefix(rest, hhHuman):
+			return at, hhHuman
+		case strings.HasPrefix(rest, hhAssistant):
+			return at, hhAssistant
+		}
+		i = at + 1 // "\n\n\nHuman: " holds a marker one byte on
+	}
+	return -1, ""
 }
 
 func (hhCodec) encode(p prefdata.Pair, o Options) (any, error) {

@@ -107,6 +107,7 @@ func carried(f Format, o Options, p prefdata.Pair) prefdata.Pair {
 		q.ScoreChosen, q.ScoreRejected = p.ScoreChosen, p.ScoreRejected
 		q.Chosen.Model, q.Rejected.Model = p.Chosen.Model, p.Rejected.Model
 	}
+	fillIDs(&q) // what the row did not carry is derived from its content
 	return q
 }
 
