@@ -93,7 +93,9 @@ type PairwiseJudge struct {
 	// {{.Rubric}} (the default template's "more correct first, ...").
 	Rubric string
 
-	plain atomic.Bool // the server refused the JSON schema
+	// plain is 1 once the server refused the parser's options; an int32
+	// used with sync/atomic (not an atomic.Bool) so the judge may be copied.
+	plain int32
 }
 
 var _ prefdata.Filter = (*PairwiseJudge)(nil)
@@ -229,7 +231,7 @@ func sign(x float64) int {
 // judge asks for one verdict with x shown as A and y as B.
 func (j *PairwiseJudge) judge(ctx context.Context, p prefdata.Prompt, x, y prefdata.Response) orderResult {
 	var res orderResult
-	plain := j.plain.Load()
+	plain := atomic.LoadInt32(&j.plain) == 1
 	for {
 		parser := j.parser(plain)
 		msgs, err := j.messages(p, x, y, parser)
@@ -250,7 +252,7 @@ func (j *PairwiseJudge) judge(ctx context.Context, p prefdata.Prompt, x, y prefd
 			// The server refused what the parser asks for (a JSON schema,
 			// logprobs): ask in plain text, and go on asking this judge's
 			// later pairs in plain text.
-			j.plain.Store(true)
+			atomic.StoreInt32(&j.plain, 1)
 			plain = true
 			continue
 		}
