@@ -26,12 +26,15 @@ import (
 // undecided order, as [PairwiseJudge] does. A Panel is safe for concurrent
 // use; do not change it while it runs.
 type Panel struct {
-	// Judges compare every pair. A judge's own PairsFrom, if nil, is the
-	// panel's.
+	// Judges compare every pair (each with its own settings: model,
+	// template, parser, scale).
 	Judges []*PairwiseJudge
 	// PairsFrom, if set, makes the judges compare only the pairs this
-	// builder makes (two calls a pair and judge); give it the Router's or
-	// the routing plan's Pairs. Nil: every two responses.
+	// builder makes, the chosen response shown first in the first order
+	// (two calls a pair and judge); give it the Router's or the
+	// RoutePlanner's Pairs and leave the judges' own PairsFrom nil. Nil:
+	// each judge compares what it would alone (every two responses, or its
+	// own PairsFrom).
 	PairsFrom *Pairs
 	// Cascade, if set, adds a strong tier asked only where needed.
 	Cascade *Cascade
@@ -82,7 +85,7 @@ func (pn *Panel) Fingerprint() string {
 		parts = append(parts, pn.PairsFrom.fingerprint())
 	}
 	for _, j := range pn.Judges {
-		parts = append(parts, pn.judge(j).Fingerprint())
+		parts = append(parts, j.Fingerprint())
 	}
 	if cs := pn.Cascade; cs != nil {
 		parts = append(parts, "cascade", cs.sure(), cs.Probability != nil, cs.Version)
@@ -94,7 +97,8 @@ func (pn *Panel) Fingerprint() string {
 }
 
 // Stats returns the judge calls the panel made since it was created
-// (Asked; both orders count) and, with a cascade, the strong judges' calls
+// (Asked: two per comparison, re-asks of unreadable replies not counted)
+// and, with a cascade, the strong judges' calls
 // it did not need (Saved). Set them in [prefdata.Pipeline.AddStats].
 func (pn *Panel) Stats() prefdata.CascadeStats {
 	return prefdata.CascadeStats{Asked: int(pn.asked.Load()), Saved: int(pn.saved.Load())}
@@ -107,20 +111,6 @@ func (cs *Cascade) sure() float64 {
 	return cs.Sure
 }
 
-// judge returns j as the panel runs it: with the panel's pairs when it has
-// none, and its calls counted.
-func (pn *Panel) judge(j *PairwiseJudge) *PairwiseJudge {
-	jj := *j
-	if jj.PairsFrom == nil {
-		jj.PairsFrom = pn.PairsFrom
-	}
-	if jj.Model == "" {
-		jj.Model = j.model()
-	}
-	jj.Generator = countingGen{Generator: j.Generator, n: &pn.asked}
-	return &jj
-}
-
 // Filter asks every judge about c's pairs and, with a cascade, the strong
 // judges about the doubtful ones; it returns c with all their comparisons
 // appended, in the judges' order.
@@ -128,11 +118,14 @@ func (pn *Panel) Filter(ctx context.Context, c prefdata.Candidate) (prefdata.Can
 	if len(pn.Judges) == 0 {
 		return c, errors.New("filter: Panel has no judges")
 	}
-	judges := make([]*PairwiseJudge, len(pn.Judges))
-	for i, j := range pn.Judges {
-		judges[i] = pn.judge(j)
+	units := []prefdata.Candidate{c}
+	if pn.PairsFrom != nil {
+		units = units[:0]
+		for _, p := range pn.PairsFrom.Build(c) {
+			units = append(units, twoOf(c, p.Chosen, p.Rejected))
+		}
 	}
-	cmps, err := askAll(ctx, judges, c)
+	cmps, err := pn.askAll(ctx, pn.Judges, units)
 	if err != nil {
 		return c, err
 	}
@@ -149,16 +142,33 @@ func (pn *Panel) Filter(ctx context.Context, c prefdata.Candidate) (prefdata.Can
 	return out, nil
 }
 
-// askAll runs the judges on c at the same time and returns their new
-// comparisons in the judges' order.
-func askAll(ctx context.Context, judges []*PairwiseJudge, c prefdata.Candidate) ([]prefdata.Comparison, error) {
-	outs := make([]prefdata.Candidate, len(judges))
-	errs := make([]error, len(judges))
-	forEach(ctx, len(judges), len(judges), func(i int) {
-		outs[i], errs[i] = judges[i].Filter(ctx, c)
-		if errs[i] != nil {
-			errs[i] = fmt.Errorf("judge %s: %w", judges[i].model(), errs[i])
+// twoOf is the candidate of c's prompt with only a and b (a first) and
+// their scores: a judge with no PairsFrom compares exactly that pair.
+func twoOf(c prefdata.Candidate, a, b prefdata.Response) prefdata.Candidate {
+	sub := prefdata.Candidate{Prompt: c.Prompt, Responses: []prefdata.Response{a, b}}
+	for _, s := range c.Scores {
+		if s.ResponseID == a.ID || s.ResponseID == b.ID {
+			sub.Scores = append(sub.Scores, s)
 		}
+	}
+	return sub
+}
+
+// askAll runs every judge on every unit, at the same time (at most
+// panelConcurrency judge-units at once, each judge with its own
+// Concurrency), and returns the new comparisons, judge by judge.
+func (pn *Panel) askAll(ctx context.Context, judges []*PairwiseJudge, units []prefdata.Candidate) ([]prefdata.Comparison, error) {
+	n := len(judges) * len(units)
+	outs := make([][]prefdata.Comparison, n)
+	errs := make([]error, n)
+	forEach(ctx, n, panelConcurrency, func(k int) {
+		j, u := judges[k/len(units)], units[k%len(units)]
+		out, err := j.Filter(ctx, u)
+		if err != nil {
+			errs[k] = fmt.Errorf("judge %s: %w", j.model(), err)
+			return
+		}
+		outs[k] = out.Comparisons[len(u.Comparisons):]
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -168,10 +178,14 @@ func askAll(ctx context.Context, judges []*PairwiseJudge, c prefdata.Candidate) 
 	}
 	var cmps []prefdata.Comparison
 	for _, o := range outs {
-		cmps = append(cmps, o.Comparisons[len(c.Comparisons):]...)
+		cmps = append(cmps, o...)
 	}
+	pn.asked.Add(int64(2 * len(cmps)))
 	return cmps, nil
 }
+
+// panelConcurrency bounds the (judge, pair) jobs of one candidate in flight.
+const panelConcurrency = 8
 
 // escalate asks the strong judges about the pairs of the first tier's
 // comparisons cmps on which the first tier is not sure.
@@ -203,37 +217,18 @@ func (pn *Panel) escalate(ctx context.Context, c prefdata.Candidate, cmps []pref
 	if err != nil {
 		return nil, err
 	}
-	strong := make([]*PairwiseJudge, len(cs.Strong))
-	for i, j := range cs.Strong {
-		jj := pn.judge(j)
-		jj.PairsFrom, jj.MaxResponses = nil, 0 // exactly the two responses given
-		strong[i] = jj
-	}
-	var doubtful []pair
+	var doubtful []prefdata.Candidate
 	for i, p := range pairs {
 		if probs[i] >= cs.sure() {
-			pn.saved.Add(int64(2 * len(strong)))
+			pn.saved.Add(int64(2 * len(cs.Strong)))
 			continue
 		}
-		doubtful = append(doubtful, p)
+		doubtful = append(doubtful, twoOf(c, p.a, p.b))
 	}
-	results := make([][]prefdata.Comparison, len(doubtful))
-	errs := make([]error, len(doubtful))
-	forEach(ctx, len(doubtful), 4, func(i int) {
-		sub := prefdata.Candidate{Prompt: c.Prompt, Responses: []prefdata.Response{doubtful[i].a, doubtful[i].b}}
-		results[i], errs[i] = askAll(ctx, strong, sub)
-	})
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if len(doubtful) == 0 {
+		return nil, nil
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	var out []prefdata.Comparison
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out, nil
+	return pn.askAll(ctx, cs.Strong, doubtful)
 }
 
 func (cs *Cascade) probabilities(evs []Evidence) ([]float64, error) {
@@ -256,22 +251,6 @@ func (cs *Cascade) probabilities(evs []Evidence) ([]float64, error) {
 	}
 	return out, nil
 }
-
-// countingGen counts the calls made through it and keeps the wrapped
-// generator's name, model and fingerprint.
-type countingGen struct {
-	prefdata.Generator
-	n *atomic.Int64
-}
-
-func (g countingGen) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
-	g.n.Add(1)
-	return g.Generator.Generate(ctx, p)
-}
-
-func (g countingGen) Name() string        { return modelOf(g.Generator) }
-func (g countingGen) Model() string       { return modelOf(g.Generator) }
-func (g countingGen) Fingerprint() string { return genFingerprint(g.Generator) }
 
 // JudgeVariant returns gen as a judge of its own for a [Panel]: named name
 // (its comparisons' Scorer is "judge:" + name) and with the system message
