@@ -153,6 +153,9 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r.stop = cancel
+	if r.calls != nil {
+		ctx = context.WithValue(ctx, callsKey{}, r.calls)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	read := make(chan Prompt)
 	selected := make(chan job)
@@ -190,7 +193,8 @@ type run struct {
 	seq    int64 // next job.seq, set by selected (one goroutine)
 	// stop cancels the run with a cause: a storage failure that a
 	// component's journaled call could only report this way.
-	stop context.CancelCauseFunc
+	stop  context.CancelCauseFunc
+	calls *callJournal // FileCalls, with Dir
 
 	// The resume state is in the run directory's on-disk indexes, not in
 	// memory: runID names this run's records.
@@ -232,6 +236,10 @@ func (p *Pipeline) newRun() (*run, error) {
 	r.runKey = Hash(keyParts...)[:32]
 	if p.Dir != nil {
 		if err := r.load(); err != nil {
+			return nil, err
+		}
+		var err error
+		if r.calls, err = r.newCallJournal(); err != nil {
 			return nil, err
 		}
 		m, ok, err := p.Dir.ReadManifest()
@@ -451,12 +459,19 @@ func (r *run) applyPromptFilters(ctx context.Context, filters []int, pr Prompt) 
 		name := nameOf(f, "prompt-filter", i)
 		in := pr
 		res, hit, err := cached(r, FileStage1, f, []any{in}, in.ID, name, func() (Stage1Result, error) {
-			next, err := f.FilterPrompt(ctx, in)
+			fctx, incomplete := withIncomplete(ctx)
+			next, err := f.FilterPrompt(fctx, in)
 			if reason, ok := Rejection(err); ok {
-				return Stage1Result{Prompt: in, Rejected: true, Reason: reason}, nil
+				return Stage1Result{Prompt: in, Rejected: true, Reason: reason}, uncachedIf(incomplete, nil)
 			}
-			return Stage1Result{Prompt: next}, err
+			return Stage1Result{Prompt: next}, uncachedIf(incomplete, err)
 		})
+		if errors.Is(err, errIncomplete) {
+			err = nil // used, not cached: the next run asks again
+		}
+		if isStorage(err) {
+			return pr, false, err
+		}
 		if errors.Is(err, ErrStopRun) {
 			return pr, false, stopRun(StagePrompt, pr.ID, name, err)
 		}
@@ -589,9 +604,10 @@ func (r *run) generate(ctx context.Context, in <-chan job, out chan<- job) error
 // assembly gathers one prompt's responses from all generators.
 type assembly struct {
 	job
-	slots   [][]Response
-	failed  atomic.Bool
-	pending atomic.Int32
+	slots      [][]Response
+	failed     atomic.Bool
+	incomplete atomic.Bool
+	pending    atomic.Int32
 }
 
 func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- job) error {
@@ -602,8 +618,17 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	item := pr.ID + "/" + name
 	r.st.update(func(s *Stats) { s.Generate.In++; s.countGen(name, func(g *StageStats) { g.In++ }) })
 	rs, hit, err := cached(r, FileResponses, gen, []any{pr.ID, pr.Messages}, pr.ID, name, func() ([]Response, error) {
-		return gen.Generate(ctx, pr)
+		gctx, incomplete := withIncomplete(ctx)
+		rs, err := gen.Generate(gctx, pr)
+		return rs, uncachedIf(incomplete, err)
 	})
+	if errors.Is(err, errIncomplete) {
+		err = nil
+		a.incomplete.Store(true) // not done: the next run asks again
+	}
+	if isStorage(err) {
+		return err
+	}
 	if errors.Is(err, ErrStopRun) {
 		return stopRun(StageGenerate, item, name, err)
 	}
@@ -644,7 +669,7 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 		// Every generator failed: the prompt ends here.
 		return send(ctx, out, job{seq: a.seq, prompt: pr, dead: true, failed: failed, incomplete: true})
 	}
-	return send(ctx, out, job{seq: a.seq, prompt: pr, cand: c, incomplete: failed, failed: failed})
+	return send(ctx, out, job{seq: a.seq, prompt: pr, cand: c, incomplete: failed || a.incomplete.Load(), failed: failed})
 }
 
 // cached calls compute, or reads its result back from the run directory when
@@ -721,8 +746,18 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		name := r.fltNames[i]
 		in := c
 		next, hit, err := cached(r, FileScores, f, []any{in}, c.Prompt.ID, name, func() (Candidate, error) {
-			return f.Filter(ctx, in)
+			fctx, incomplete := withIncomplete(ctx)
+			out, err := f.Filter(fctx, in)
+			return out, uncachedIf(incomplete, err)
 		})
+		if errors.Is(err, errIncomplete) {
+			// A call behind this output failed: use it, do not cache it,
+			// and do not count the prompt as done.
+			err, o.incomplete = nil, true
+		}
+		if isStorage(err) {
+			return o, false, err
+		}
 		if errors.Is(err, ErrStopRun) {
 			return o, false, stopRun(StageFilter, c.Prompt.ID, name, err)
 		}
@@ -760,8 +795,16 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 	}
 	r.st.update(func(s *Stats) { s.Label.In++ })
 	pairs, hit, err := cached(r, FileLabels, r.p.Labeler, []any{c}, c.Prompt.ID, r.lblName, func() ([]Pair, error) {
-		return r.p.Labeler.Label(ctx, c)
+		lctx, incomplete := withIncomplete(ctx)
+		pairs, err := r.p.Labeler.Label(lctx, c)
+		return pairs, uncachedIf(incomplete, err)
 	})
+	if errors.Is(err, errIncomplete) {
+		err, o.incomplete = nil, true
+	}
+	if isStorage(err) {
+		return o, false, err
+	}
 	if errors.Is(err, ErrStopRun) {
 		return o, false, stopRun(StageLabel, c.Prompt.ID, r.lblName, err)
 	}
@@ -1013,4 +1056,13 @@ func storageError(d *RunDir, file, op string, err error) error {
 		return err
 	}
 	return &StorageError{Op: op, Path: d.Path(file), Err: err}
+}
+
+// uncachedIf returns errIncomplete in place of a nil err when the
+// component marked its output incomplete.
+func uncachedIf(incomplete *atomic.Bool, err error) error {
+	if err == nil && incomplete.Load() {
+		return errIncomplete
+	}
+	return err
 }

@@ -37,6 +37,9 @@ type Stats struct {
 	// Label counts candidates: In labeled, Out yielding at least one pair,
 	// Failed.
 	Label StageStats `json:"label"`
+	// Calls counts the calls inside components journaled in this run (see
+	// [JournalGenerator]); Cached.Calls those read back instead.
+	Calls int `json:"calls,omitempty"`
 	// FailedPrompts counts the prompts with at least one failed item (in
 	// any stage, each prompt once): the unit of [ErrorBudget].
 	FailedPrompts int `json:"failed_prompts"`
@@ -157,6 +160,10 @@ type CacheStats struct {
 	Filters       int `json:"filters"`
 	Labels        int `json:"labels"`
 	Prompts       int `json:"prompts"`
+	// Calls counts the calls inside components (a judge's requests, a
+	// reward model's batches, through [JournalGenerator] and
+	// [JournalScorer]) answered from the run directory.
+	Calls int `json:"calls"`
 }
 
 // Failures returns the number of failed items over all stages.
