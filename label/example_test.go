@@ -84,14 +84,15 @@ func ExampleHuman() {
 	fmt.Println("first run: pairs for people:", st.PairsHuman)
 
 	// The annotator's session, over HTTP.
-	srv, err := label.NewServer(label.Config{Dir: dir, Annotators: []label.Annotator{{Name: "alice", Token: "secret"}}})
+	secret := label.NewToken() // the token in alice's link
+	srv, err := label.NewServer(label.Config{Dir: dir, Annotators: []label.Annotator{{Name: "alice", Token: secret}}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	get, _ := http.NewRequest("GET", ts.URL+"/api/next", nil)
-	get.Header.Set("Authorization", "Bearer secret")
+	get.Header.Set("Authorization", "Bearer "+secret)
 	resp, err := http.DefaultClient.Do(get)
 	if err != nil {
 		log.Fatal(err)
@@ -101,7 +102,7 @@ func ExampleHuman() {
 	resp.Body.Close()
 	form := url.Values{"csrf": {item.CSRF}, "item": {item.Item}, "choice": {label.ChoiceA}, "strength": {"3"}}
 	post, _ := http.NewRequest("POST", ts.URL+"/label", strings.NewReader(form.Encode()))
-	post.Header.Set("Authorization", "Bearer secret")
+	post.Header.Set("Authorization", "Bearer "+secret)
 	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	post.Header.Set("Accept", "application/json")
 	resp, err = http.DefaultClient.Do(post)

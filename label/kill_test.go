@@ -26,7 +26,7 @@ func TestHelperServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(Config{Dir: dir, Annotators: []Annotator{{Name: "alice", Token: "tok-alice"}}})
+	srv, err := NewServer(Config{Dir: dir, Annotators: []Annotator{{Name: "alice", Token: testToken("alice")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func call(t *testing.T, method, u string, form url.Values) (*http.Response, []by
 	} else {
 		req, _ = http.NewRequest(method, u, nil)
 	}
-	req.Header.Set("Authorization", "Bearer tok-alice")
+	req.Header.Set("Authorization", "Bearer "+testToken("alice"))
 	req.Header.Set("Accept", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -116,7 +116,7 @@ func TestKillLosesNothing(t *testing.T) {
 		if err := json.Unmarshal(body, &n); err != nil {
 			t.Fatal(err)
 		}
-		resp, body = call(t, "POST", base+"/label", url.Values{"csrf": {n.CSRF}, "item": {n.Item}, "choice": {"b"}})
+		resp, body = call(t, "POST", base+"/label", url.Values{"csrf": {n.CSRF}, "item": {n.Item}, "choice": {"b"}, "strength": {"3"}})
 		if resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("label: %s %s", resp.Status, body)
 		}

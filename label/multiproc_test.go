@@ -87,12 +87,12 @@ func TestHalfWrittenLabelLine(t *testing.T) {
 		t.Errorf("bad lines %q, want line 2 named", bad)
 	}
 	// The dashboard lists it.
-	srv, err := NewServer(Config{Dir: dir, Annotators: []Annotator{{Name: "ann"}}, AdminToken: "adm"})
+	srv, err := NewServer(Config{Dir: dir, Annotators: []Annotator{{Name: "ann"}}, AdminToken: testToken("admin")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest("GET", "/admin", nil)
-	r.Header.Set("Authorization", "Bearer adm")
+	r.Header.Set("Authorization", "Bearer "+testToken("admin"))
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, r)
 	if !strings.Contains(w.Body.String(), `id="badlines"`) || !strings.Contains(w.Body.String(), FileHumanLabels+":2:") {

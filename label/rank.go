@@ -150,5 +150,5 @@ func (s *Server) postRank(w http.ResponseWriter, r *http.Request, name, tok stri
 		}
 	}
 	_, err := s.submitRanking(name, f["item"], ranks, f.Get("comment"))
-	answerPost(w, r, err, "/label")
+	s.answerPost(w, r, err, "/label?m=saved")
 }

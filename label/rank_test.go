@@ -28,11 +28,11 @@ func TestRankingView(t *testing.T) {
 		}
 	}
 	f := fixtureOn(t, dir, Policy{}, "alice")
-	code, body, _ := f.do("GET", "/label", "tok-alice", nil, nil)
+	code, body, _ := f.do("GET", "/label", testToken("alice"), nil, nil)
 	if code != 200 || !strings.Contains(body, `id="rankform"`) || strings.Count(body, `<select name="rank_`) != 3 {
 		t.Fatalf("ranking page: %d %s", code, body)
 	}
-	if strings.Contains(body, "<b>answer") || !strings.Contains(body, "&lt;b&gt;answer") {
+	if strings.Contains(body, "<b>answer") || !strings.Contains(body, "&lt;b&gt;") {
 		t.Error("a response is not escaped in the ranking view")
 	}
 	order := rankOrder("test", "alice", []prefdata.Pair{p1, p2})
@@ -41,11 +41,11 @@ func TestRankingView(t *testing.T) {
 		letter[r.ID] = r.Letter
 	}
 	post := func(ranks map[string]string, items ...string) (int, string) {
-		form := url.Values{"csrf": {csrfToken("tok-alice")}, "item": items}
+		form := url.Values{"csrf": {csrfToken(testToken("alice"))}, "item": items}
 		for l, v := range ranks {
 			form.Set("rank_"+l, v)
 		}
-		code, body, _ := f.do("POST", "/rank", "tok-alice", form, nil)
+		code, body, _ := f.do("POST", "/rank", testToken("alice"), form, nil)
 		return code, body
 	}
 	good := map[string]string{letter[p1.Chosen.ID]: "1", letter[r3.ID]: "1", letter[p1.Rejected.ID]: "3"}
@@ -80,7 +80,7 @@ func TestRankingView(t *testing.T) {
 		t.Errorf("pair 2 label = %+v, want a tie", l2)
 	}
 	// Next comes the other prompt's single pair, in the pairwise view.
-	code, body, _ = f.do("GET", "/label", "tok-alice", nil, nil)
+	code, body, _ = f.do("GET", "/label", testToken("alice"), nil, nil)
 	if code != 200 || !strings.Contains(body, `id="labelform"`) || !strings.Contains(body, other.ID) {
 		t.Errorf("after the ranking: %d", code)
 	}

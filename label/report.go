@@ -20,6 +20,14 @@ type AnnotatorReport struct {
 	// AgreeAI is the share of this annotator's labels that keep the AI
 	// judge's tentative order.
 	AgreeAI float64 `json:"agree_ai"`
+	// Skipped and Flagged count the items passed on and flagged as broken.
+	Skipped int `json:"skipped"`
+	Flagged int `json:"flagged"`
+	// Gold counts the gold items answered, GoldCorrect those answered as
+	// known; GoldAccuracy is their share (meaningless when Gold is 0).
+	Gold         int     `json:"gold"`
+	GoldCorrect  int     `json:"gold_correct"`
+	GoldAccuracy float64 `json:"gold_accuracy"`
 }
 
 // Report summarizes the labeling of a queue: the dashboard's figures.
@@ -36,9 +44,18 @@ type Report struct {
 	AlphaOK   bool    `json:"alpha_ok"`
 	AlphaNote string  `json:"alpha_note,omitempty"`
 	// PercentAgreement is the mean share of agreeing pairs of labels over
-	// the same items.
-	PercentAgreement float64           `json:"percent_agreement"`
-	Annotators       []AnnotatorReport `json:"annotators"`
+	// the same items; PercentAgreementOK is false when no item has two
+	// labels (it is then undefined, not 0).
+	PercentAgreement   float64           `json:"percent_agreement"`
+	PercentAgreementOK bool              `json:"percent_agreement_ok"`
+	Annotators         []AnnotatorReport `json:"annotators"`
+	// Skipped, Flagged and Gold count the events of [FileLabelEvents] (see
+	// [AddEvents]).
+	Skipped int `json:"skipped"`
+	Flagged int `json:"flagged"`
+	Gold    int `json:"gold"`
+	// Broken lists the flags as broken, with their reasons.
+	Broken []Event `json:"broken,omitempty"`
 }
 
 var categoryCode = map[string]int{catAI: 0, catOther: 1, string(VerdictTie): 2, string(VerdictBothBad): 3}
@@ -108,7 +125,9 @@ func Summarize(pairs []prefdata.Pair, labels []Label, pol Policy) Report {
 	default:
 		rep.AlphaNote = "every label is the same: no variation to measure agreement on"
 	}
-	rep.PercentAgreement, _ = PercentAgreement(ratings)
+	if pa, err := PercentAgreement(ratings); err == nil {
+		rep.PercentAgreement, rep.PercentAgreementOK = pa, true
+	}
 	for name, a := range per {
 		ar := AnnotatorReport{Name: name, Labels: a.n, Compared: a.compared}
 		if a.n > 0 {
@@ -129,4 +148,45 @@ func Summarize(pairs []prefdata.Pair, labels []Label, pol Policy) Report {
 	}
 	sort.Slice(rep.Annotators, func(i, j int) bool { return rep.Annotators[i].Name < rep.Annotators[j].Name })
 	return rep
+}
+
+// AddEvents adds to rep the skips, flags and gold answers of events (those
+// that count, as read from [FileLabelEvents]): per annotator, and the flags
+// with their reasons.
+func AddEvents(rep *Report, events []Event) {
+	idx := map[string]int{}
+	for i, a := range rep.Annotators {
+		idx[a.Name] = i
+	}
+	get := func(name string) *AnnotatorReport {
+		i, ok := idx[name]
+		if !ok {
+			i = len(rep.Annotators)
+			idx[name] = i
+			rep.Annotators = append(rep.Annotators, AnnotatorReport{Name: name})
+		}
+		return &rep.Annotators[i]
+	}
+	for _, ev := range events {
+		switch ev.Kind {
+		case EventSkip:
+			rep.Skipped++
+			get(ev.Annotator).Skipped++
+		case EventBroken:
+			rep.Flagged++
+			get(ev.Annotator).Flagged++
+			rep.Broken = append(rep.Broken, ev)
+		case EventGold:
+			rep.Gold++
+			a := get(ev.Annotator)
+			a.Gold++
+			if ev.Correct {
+				a.GoldCorrect++
+			}
+			a.GoldAccuracy = float64(a.GoldCorrect) / float64(a.Gold)
+		default:
+			get(ev.Annotator) // the annotator's line, even without figures
+		}
+	}
+	sort.Slice(rep.Annotators, func(i, j int) bool { return rep.Annotators[i].Name < rep.Annotators[j].Name })
 }

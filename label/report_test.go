@@ -115,7 +115,7 @@ func TestServerReopensPairAfterImport(t *testing.T) {
 	if n := f.next("ben"); n.Item != p.ID {
 		t.Fatalf("after the tie ben got %q, want %q", n.Item, p.ID)
 	}
-	_, body, _ := f.do("GET", "/api/progress", "tok-ben", nil, nil)
+	_, body, _ := f.do("GET", "/api/progress", testToken("ben"), nil, nil)
 	if !strings.Contains(body, `"remaining": 1`) {
 		t.Errorf("ben's progress = %s, want 1 remaining", body)
 	}
@@ -161,7 +161,7 @@ func TestSummarizeAlphaUndefined(t *testing.T) {
 	if rep.AlphaOK || rep.PercentAgreement != 1 || !strings.Contains(rep.AlphaNote, "same") {
 		t.Errorf("report alpha %v (ok %v), note %q, agreement %v", rep.Alpha, rep.AlphaOK, rep.AlphaNote, rep.PercentAgreement)
 	}
-	_, body, _ := f.do("GET", "/admin", "admin-secret", nil, nil)
+	_, body, _ := f.do("GET", "/admin", testToken("admin"), nil, nil)
 	if strings.Contains(body, "no item has two labels") || !strings.Contains(body, rep.AlphaNote) {
 		t.Errorf("dashboard alpha cell: %s", body)
 	}

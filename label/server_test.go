@@ -1,6 +1,8 @@
 package label
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,8 +82,8 @@ func fixtureOn(t *testing.T, dir *prefdata.RunDir, pol Policy, annotators ...str
 	f := &fixture{t: t, dir: dir, clk: &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, tok: map[string]string{}}
 	var as []Annotator
 	for _, a := range annotators {
-		as = append(as, Annotator{Name: a, Token: "tok-" + a})
-		f.tok[a] = "tok-" + a
+		as = append(as, Annotator{Name: a, Token: testToken(a)})
+		f.tok[a] = testToken(a)
 	}
 	f.start(pol, as)
 	return f
@@ -89,7 +91,7 @@ func fixtureOn(t *testing.T, dir *prefdata.RunDir, pol Policy, annotators ...str
 
 func (f *fixture) start(pol Policy, as []Annotator) {
 	f.t.Helper()
-	srv, err := NewServer(Config{Dir: f.dir, Annotators: as, AdminToken: "admin-secret", Policy: pol, Lease: time.Minute, Now: f.clk.Now, Seed: "test"})
+	srv, err := NewServer(Config{Dir: f.dir, Annotators: as, AdminToken: testToken("admin"), Policy: pol, Lease: time.Minute, Now: f.clk.Now, Seed: "test"})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -138,6 +140,9 @@ func (f *fixture) next(who string) NextItem {
 func (f *fixture) submit(who, item, choice string, extra url.Values) (int, string) {
 	f.t.Helper()
 	form := url.Values{"csrf": {csrfToken(f.tok[who])}, "item": {item}, "choice": {choice}}
+	if choice == ChoiceA || choice == ChoiceB {
+		form.Set("strength", "2") // needed; extra may change it
+	}
 	for k, v := range extra {
 		form[k] = v
 	}
@@ -164,13 +169,13 @@ func TestTokens(t *testing.T) {
 	}{
 		{"no token", "/label", "", http.StatusUnauthorized},
 		{"wrong token", "/label", "nope", http.StatusUnauthorized},
-		{"annotator", "/label", "tok-alice", http.StatusOK},
+		{"annotator", "/label", testToken("alice"), http.StatusOK},
 		{"api without token", "/api/next", "", http.StatusUnauthorized},
 		{"guidelines without token", "/guidelines", "", http.StatusUnauthorized},
 		{"admin without token", "/admin", "", http.StatusUnauthorized},
-		{"admin with annotator token", "/admin", "tok-alice", http.StatusUnauthorized},
-		{"admin", "/admin", "admin-secret", http.StatusOK},
-		{"admin token on labeling page", "/label", "admin-secret", http.StatusForbidden},
+		{"admin with annotator token", "/admin", testToken("alice"), http.StatusUnauthorized},
+		{"admin", "/admin", testToken("admin"), http.StatusOK},
+		{"admin token on labeling page", "/label", testToken("admin"), http.StatusForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body, _ := f.do("GET", tc.path, tc.tok, nil, nil)
@@ -180,21 +185,21 @@ func TestTokens(t *testing.T) {
 		})
 	}
 	// A token in the link becomes a cookie and is stripped from the URL.
-	code, _, hdr := f.do("GET", "/label?token=tok-bob", "", nil, nil)
+	code, _, hdr := f.do("GET", "/label?token="+testToken("bob"), "", nil, nil)
 	if code != http.StatusSeeOther || hdr.Get("Location") != "/label" {
 		t.Fatalf("token link: %d, Location %q", code, hdr.Get("Location"))
 	}
 	cookie := hdr.Get("Set-Cookie")
-	if !strings.Contains(cookie, "tok-bob") || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
+	if !strings.Contains(cookie, testToken("bob")) || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
 		t.Fatalf("cookie = %q", cookie)
 	}
-	code, body, _ := f.do("GET", "/label", "", nil, map[string]string{"Cookie": cookieName + "=tok-bob"})
+	code, body, _ := f.do("GET", "/label", "", nil, map[string]string{"Cookie": cookieName + "=" + testToken("bob")})
 	if code != http.StatusOK || !strings.Contains(body, "bob") {
 		t.Fatalf("with cookie: %d", code)
 	}
 	// The root keeps the token on its way to /label.
-	code, _, hdr = f.do("GET", "/?token=tok-bob", "", nil, nil)
-	if code != http.StatusSeeOther || hdr.Get("Location") != "/label?token=tok-bob" {
+	code, _, hdr = f.do("GET", "/?token="+testToken("bob"), "", nil, nil)
+	if code != http.StatusSeeOther || hdr.Get("Location") != "/label?token="+testToken("bob") {
 		t.Fatalf("root with token: %d, Location %q", code, hdr.Get("Location"))
 	}
 	// A wrong token in the link is not set as a cookie.
@@ -214,10 +219,10 @@ func TestCSRF(t *testing.T) {
 		hdr  map[string]string
 	}{
 		{"no token", "", nil},
-		{"wrong token", csrfToken("tok-bob"), nil},
-		{"the annotator token itself", "tok-alice", nil},
-		{"right token, cross-site origin", csrfToken("tok-alice"), map[string]string{"Origin": "https://evil.example"}},
-		{"right token, cross-site fetch", csrfToken("tok-alice"), map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		{"wrong token", csrfToken(testToken("bob")), nil},
+		{"the annotator token itself", testToken("alice"), nil},
+		{"right token, cross-site origin", csrfToken(testToken("alice")), map[string]string{"Origin": "https://evil.example"}},
+		{"right token, cross-site fetch", csrfToken(testToken("alice")), map[string]string{"Sec-Fetch-Site": "cross-site"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			form := url.Values{}
@@ -227,7 +232,7 @@ func TestCSRF(t *testing.T) {
 			if tc.csrf != "" {
 				form.Set("csrf", tc.csrf)
 			}
-			code, body, _ := f.do("POST", "/label", "tok-alice", form, tc.hdr)
+			code, body, _ := f.do("POST", "/label", testToken("alice"), form, tc.hdr)
 			if code != http.StatusForbidden {
 				t.Errorf("%d, want 403: %s", code, body)
 			}
@@ -237,12 +242,12 @@ func TestCSRF(t *testing.T) {
 		t.Fatalf("refused posts wrote %d bytes of labels", n)
 	}
 	// Undo is protected too.
-	if code, _, _ := f.do("POST", "/undo", "tok-alice", url.Values{}, nil); code != http.StatusForbidden {
+	if code, _, _ := f.do("POST", "/undo", testToken("alice"), url.Values{}, nil); code != http.StatusForbidden {
 		t.Errorf("undo without CSRF token: %d", code)
 	}
 	// The same request with the page's token (and a same-origin Origin) goes through.
-	form := url.Values{"csrf": {csrfToken("tok-alice")}, "item": {item}, "choice": {"a"}}
-	code, body, _ := f.do("POST", "/label", "tok-alice", form, map[string]string{"Origin": "http://example.com"})
+	form := url.Values{"csrf": {csrfToken(testToken("alice"))}, "item": {item}, "choice": {"a"}, "strength": {"1"}}
+	code, body, _ := f.do("POST", "/label", testToken("alice"), form, map[string]string{"Origin": "http://example.com"})
 	if code != http.StatusSeeOther {
 		t.Fatalf("good post: %d %s", code, body)
 	}
@@ -386,12 +391,12 @@ func TestHostileOutputIsEscaped(t *testing.T) {
 	if err := dir.Append(prefdata.FileQueue, p); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(Config{Dir: dir, Annotators: []Annotator{{Name: "alice", Token: "t"}}})
+	srv, err := NewServer(Config{Dir: dir, Annotators: []Annotator{{Name: "alice", Token: testToken("t")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest("GET", "/label", nil)
-	r.Header.Set("Authorization", "Bearer t")
+	r.Header.Set("Authorization", "Bearer "+testToken("t"))
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, r)
 	body := w.Body.String()
@@ -426,8 +431,8 @@ func TestRestartKeepsLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.dir = dir2
-	f.start(Policy{}, []Annotator{{Name: "alice", Token: "tok-alice"}, {Name: "bob", Token: "tok-bob"}})
-	code, body, _ := f.do("GET", "/api/progress", "tok-alice", nil, nil)
+	f.start(Policy{}, []Annotator{{Name: "alice", Token: testToken("alice")}, {Name: "bob", Token: testToken("bob")}})
+	code, body, _ := f.do("GET", "/api/progress", testToken("alice"), nil, nil)
 	var pr Progress
 	if err := json.Unmarshal([]byte(body), &pr); err != nil || code != 200 {
 		t.Fatalf("%d %s %v", code, body, err)
@@ -461,7 +466,7 @@ func TestUndo(t *testing.T) {
 	if f.srv.Store().Count(first.Item) != 1 {
 		t.Fatal("label not stored")
 	}
-	code, body, hdr := f.do("POST", "/undo", "tok-alice", url.Values{"csrf": {csrfToken("tok-alice")}}, nil)
+	code, body, hdr := f.do("POST", "/undo", testToken("alice"), url.Values{"csrf": {csrfToken(testToken("alice"))}}, nil)
 	if code != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "undone") {
 		t.Fatalf("undo: %d %s", code, body)
 	}
@@ -482,7 +487,7 @@ func TestUndo(t *testing.T) {
 	// Undo twice in a row: the second has nothing of this item left but
 	// undoes the relabel; a third finds nothing.
 	for i, want := range []int{http.StatusSeeOther, http.StatusConflict} {
-		code, body, _ := f.do("POST", "/undo", "tok-alice", url.Values{"csrf": {csrfToken("tok-alice")}}, nil)
+		code, body, _ := f.do("POST", "/undo", testToken("alice"), url.Values{"csrf": {csrfToken(testToken("alice"))}}, nil)
 		if code != want {
 			t.Fatalf("undo %d: %d %s", i, code, body)
 		}
@@ -540,7 +545,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("second label of the same item: %d %s", code, body)
 	}
 	// Wrong methods and paths.
-	if code, _, _ := f.do("GET", "/undo", "tok-alice", nil, nil); code != http.StatusMethodNotAllowed {
+	if code, _, _ := f.do("GET", "/undo", testToken("alice"), nil, nil); code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /undo: %d", code)
 	}
 }
@@ -548,12 +553,12 @@ func TestBadInput(t *testing.T) {
 func TestPagesRender(t *testing.T) {
 	f := newFixture(t, 1, Policy{Labels: 2}, "alice", "bob")
 	f.srv.cfg.Guidelines = "Prefer <correct> answers."
-	code, body, _ := f.do("GET", "/guidelines", "tok-alice", nil, nil)
-	if code != 200 || !strings.Contains(body, "Prefer &lt;correct&gt; answers.") {
+	code, body, _ := f.do("GET", "/guidelines", testToken("alice"), nil, nil)
+	if code != 200 || !strings.Contains(body, "&lt;correct&gt;") || strings.Contains(body, "<correct>") {
 		t.Errorf("guidelines: %d %s", code, body)
 	}
-	_, body, _ = f.do("GET", "/label", "tok-alice", nil, nil)
-	for _, want := range []string{`id="choice-a"`, `id="choice-both_bad"`, `name="strength"`, `name="comment"`, "remaining", "question 0", csrfToken("tok-alice")} {
+	_, body, _ = f.do("GET", "/label", testToken("alice"), nil, nil)
+	for _, want := range []string{`id="choice-a"`, `id="choice-both_bad"`, `name="strength"`, `name="comment"`, "remaining", "question 0", csrfToken(testToken("alice"))} {
 		if !strings.Contains(body, want) {
 			t.Errorf("label page lacks %q", want)
 		}
@@ -564,11 +569,11 @@ func TestPagesRender(t *testing.T) {
 			t.Fatalf("%d %s", code, body)
 		}
 	}
-	code, body, _ = f.do("GET", "/label", "tok-alice", nil, nil)
+	code, body, _ = f.do("GET", "/label", testToken("alice"), nil, nil)
 	if code != 200 || !strings.Contains(body, `id="alldone"`) {
 		t.Errorf("done page: %d %s", code, body)
 	}
-	code, body, _ = f.do("GET", "/admin", "admin-secret", nil, nil)
+	code, body, _ = f.do("GET", "/admin", testToken("admin"), nil, nil)
 	if code != 200 || !strings.Contains(body, "alice") || !strings.Contains(body, "Decided") {
 		t.Errorf("admin: %d %s", code, body)
 	}
@@ -595,7 +600,7 @@ func TestConcurrentUndo(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, body, _ := f.do("POST", "/undo", "tok-alice", url.Values{"csrf": {csrfToken("tok-alice")}}, nil)
+			code, body, _ := f.do("POST", "/undo", testToken("alice"), url.Values{"csrf": {csrfToken(testToken("alice"))}}, nil)
 			codes <- fmt.Sprintf("%d %s", code, strings.TrimSpace(body))
 		}()
 	}
@@ -614,9 +619,9 @@ func TestConcurrentUndo(t *testing.T) {
 // A form that cannot be parsed is a 400 naming the problem, not a 413.
 func TestMalformedForm(t *testing.T) {
 	f := newFixture(t, 1, Policy{}, "alice")
-	r := httptest.NewRequest("POST", "/label", strings.NewReader("csrf="+csrfToken("tok-alice")+"&item=%zz&choice=a"))
+	r := httptest.NewRequest("POST", "/label", strings.NewReader("csrf="+csrfToken(testToken("alice"))+"&item=%zz&choice=a"))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Authorization", "Bearer tok-alice")
+	r.Header.Set("Authorization", "Bearer "+testToken("alice"))
 	w := httptest.NewRecorder()
 	f.srv.ServeHTTP(w, r)
 	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "form") {
@@ -725,4 +730,10 @@ func TestOverlapLeasesExpire(t *testing.T) {
 	if fmt.Sprint(who) != "[ann dan eve]" {
 		t.Errorf("labels by %v, want [ann dan eve]", who)
 	}
+}
+
+// testToken is a strong token fixed per name, for tests.
+func testToken(name string) string {
+	h := sha256.Sum256([]byte(name))
+	return "t_" + hex.EncodeToString(h[:16])
 }

@@ -3,8 +3,14 @@
 //
 //	go run ./examples/label-server -run DIR -annotators alice,bob,carol -overlap 3
 //
-// It prints each annotator's link (with a generated token, unless given as
-// name=token) and the dashboard's. Labels go to DIR/human_labels.jsonl as
+// It prints each new annotator's link (with a generated token, unless given
+// as name=token; a weak token is refused) and the dashboard's. Tokens are
+// kept, hashed, in DIR/label_accounts.jsonl: on a restart the links handed
+// out keep working (they are not printed again: only their hashes are
+// stored). Annotators can be added and revoked from the dashboard.
+// -gold FILE mixes items with known answers (label.GoldItem, one JSON a
+// line) among the queue's at -gold-rate, to measure each annotator's
+// accuracy. Labels go to DIR/human_labels.jsonl as
 // they are made; a later pipeline run over DIR with label.Human picks them
 // up. It can also export the queue for Label Studio or Argilla and import
 // their exports:
@@ -23,7 +29,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -35,7 +40,9 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout); errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "label-server:", err)
 		os.Exit(1)
 	}
@@ -51,7 +58,11 @@ func run(args []string, stdout io.Writer) error {
 		runDir     = fl.String("run", "", "run directory (required)")
 		addr       = fl.String("addr", defaultAddr, "address to listen on (loopback by default)")
 		annotators = fl.String("annotators", "annotator", "comma-separated annotators, each name or name=token")
-		admin      = fl.String("admin-token", "", "dashboard token (generated when empty)")
+		admin      = fl.String("admin-token", "", "dashboard token (kept from the last start, or generated, when empty)")
+		newAdmin   = fl.Bool("new-admin-token", false, "replace the dashboard's token by a new one (the old link stops working)")
+		goldFile   = fl.String("gold", "", "file of gold items (label.GoldItem, one JSON a line) mixed in unmarked")
+		goldRate   = fl.Float64("gold-rate", 0.1, "share of the items served that are gold ones (with -gold)")
+		optional   = fl.Bool("strength-optional", false, "let A or B be chosen without saying how much better")
 		overlap    = fl.Int("overlap", 1, "distinct annotators per pair")
 		minAgree   = fl.Float64("min-agreement", 0, "share of labels that must agree with the majority (0: none)")
 		more       = fl.Bool("more-labels", false, "on a tie or low agreement ask for another label instead of dropping the pair")
@@ -152,9 +163,24 @@ func run(args []string, stdout io.Writer) error {
 			as = append(as, label.Annotator{Name: name, Token: tok})
 		}
 	}
+	if *newAdmin && *admin == "" {
+		*admin = label.NewToken()
+	}
+	var gold []label.GoldItem
+	if *goldFile != "" {
+		f, err := os.Open(*goldFile)
+		if err != nil {
+			return err
+		}
+		gold, err = label.ReadGold(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *goldFile, err)
+		}
+	}
 	srv, err := label.NewServer(label.Config{
 		Dir: dir, Annotators: as, AdminToken: *admin, Policy: pol, Lease: *lease,
-		Guidelines: guide, Title: *title,
+		Guidelines: guide, Title: *title, StrengthOptional: *optional, Gold: gold, GoldRate: *goldRate,
 	})
 	if err != nil {
 		return err
@@ -166,11 +192,19 @@ func run(args []string, stdout io.Writer) error {
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "serving %d queued pairs from %s, %d annotator(s) per pair\n", srv.Queue().Len(), *runDir, pol.Labels)
 	for _, a := range srv.Annotators() {
+		if a.Token == "" {
+			fmt.Fprintf(stdout, "  %-12s link unchanged (handed out before; revoke and add again from the dashboard for a new one)\n", a.Name)
+			continue
+		}
 		fmt.Fprintf(stdout, "  %-12s %s/?token=%s\n", a.Name, base, a.Token)
 	}
-	fmt.Fprintf(stdout, "  %-12s %s/admin?token=%s\n", "dashboard", base, srv.AdminToken())
+	if tok := srv.AdminToken(); tok != "" {
+		fmt.Fprintf(stdout, "  %-12s %s/admin?token=%s\n", "dashboard", base, tok)
+	} else {
+		fmt.Fprintf(stdout, "  %-12s %s/admin (link unchanged; -new-admin-token makes a new one)\n", "dashboard", base)
+	}
 
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := label.NewHTTPServer(srv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)

@@ -32,6 +32,9 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// aliceToken is the token in alice's link.
+var aliceToken = label.NewToken()
+
 func pair(i int, a, b string) prefdata.Pair {
 	msgs := []prefdata.Message{
 		{Role: prefdata.RoleUser, Content: fmt.Sprintf("Question %d?", i)},
@@ -65,7 +68,7 @@ func TestLabelThreeItemsWithTheKeyboard(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv, err := label.NewServer(label.Config{Dir: dir, Annotators: []label.Annotator{{Name: "alice", Token: "alice-token"}}})
+	srv, err := label.NewServer(label.Config{Dir: dir, Annotators: []label.Annotator{{Name: "alice", Token: aliceToken}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +95,7 @@ func TestLabelThreeItemsWithTheKeyboard(t *testing.T) {
 	defer bcancel()
 
 	if err := chromedp.Do(bctx,
-		chromedp.Navigate(ts.URL+"/?token=alice-token"),
+		chromedp.Navigate(ts.URL+"/?token="+aliceToken),
 		chromedp.WaitVisible(chromedp.CSS("#labelform")),
 	); err != nil {
 		t.Fatal(err)
@@ -122,7 +125,7 @@ func TestLabelThreeItemsWithTheKeyboard(t *testing.T) {
 	if title == "pwned" {
 		t.Fatal("a script in a model response ran")
 	}
-	both := text("#side-a pre") + text("#side-b pre")
+	both := text("#side-a .view-md") + text("#side-b .view-md")
 	if !strings.Contains(both, `<script>document.title="pwned"</script>`) || !strings.Contains(both, `<img src=x onerror=`) {
 		t.Errorf("the hostile responses are not shown as text: %q", both)
 	}
@@ -135,8 +138,8 @@ func TestLabelThreeItemsWithTheKeyboard(t *testing.T) {
 	}
 
 	// Three items: "much better" A with the 3 and ArrowLeft keys, B with the
-	// b key, a tie with t.
-	keys := [][]string{{"3", kb.ArrowLeft}, {"b"}, {"t"}}
+	// b key and then 2 (A or B waits for a strength), a tie with t.
+	keys := [][]string{{"3", kb.ArrowLeft}, {"b", "2"}, {"t"}}
 	var items []string
 	cur := first
 	for i, ks := range keys {

@@ -1,0 +1,113 @@
+// Command screenshots makes the README's pictures of the labeling app: it
+// queues demo items in a temporary run directory, serves them on loopback,
+// and has headless Chromium take the labeling page, its difference view and
+// the dashboard.
+//
+//	cd label/browsertest && go run ./cmd/screenshots -out ../../docs/screenshots
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/label"
+	"github.com/prefdata/prefdata/label/browsertest"
+)
+
+func main() {
+	if err := run(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, "screenshots:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fl := flag.NewFlagSet("screenshots", flag.ContinueOnError)
+	out := fl.String("out", "screenshots", "folder to write the PNG files to")
+	width := fl.Int("width", 1400, "window width in pixels")
+	height := fl.Int("height", 1000, "window height in pixels")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	exe := browsertest.Chromium()
+	if exe == "" {
+		return errors.New("no browser: set PREFDATA_CHROMIUM or install Debian's chromium")
+	}
+	tmp, err := os.MkdirTemp("", "prefdata-screenshots-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	dir, err := prefdata.OpenRunDir(filepath.Join(tmp, "run"))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := browsertest.QueueDemo(dir, browsertest.DemoPairs()); err != nil {
+		return err
+	}
+	alice, bob, admin := label.NewToken(), label.NewToken(), label.NewToken()
+	srv, err := label.NewServer(label.Config{
+		Dir:        dir,
+		Annotators: []label.Annotator{{Name: "alice", Token: alice}, {Name: "bob", Token: bob}},
+		AdminToken: admin, Policy: label.Policy{Labels: 2}, Title: "prefdata labeling",
+	})
+	if err != nil {
+		return err
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bctx, stop := browsertest.Browser(ctx, exe, filepath.Join(tmp, "profile"), *width, *height)
+	defer stop()
+
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			png, err := chromedp.CaptureScreenshot()(ctx, t)
+			if err != nil {
+				return chromedp.Void{}, err
+			}
+			path := filepath.Join(*out, name)
+			fmt.Println(path)
+			return chromedp.Void{}, os.WriteFile(path, png, 0o644)
+		}
+	}
+	return chromedp.Do(bctx,
+		// Bob labels the first item, so the dashboard has figures.
+		chromedp.Navigate(ts.URL+"/?token="+bob),
+		chromedp.WaitVisible(chromedp.CSS("#labelform")),
+		chromedp.KeyEvent("2"), chromedp.KeyEvent("a"),
+		chromedp.WaitVisible(chromedp.CSS("#flash")),
+		// Alice's view of the same item.
+		chromedp.Navigate(ts.URL+"/?token="+alice),
+		chromedp.WaitVisible(chromedp.CSS("#labelform")),
+		shot("label.png"),
+		chromedp.KeyEvent("d"),
+		chromedp.WaitVisible(chromedp.CSS("#side-a .view-diff")),
+		shot("label-diff.png"),
+		chromedp.KeyEvent("d"),
+		chromedp.KeyEvent("b"),
+		chromedp.WaitVisible(chromedp.CSS("#hint")),
+		shot("label-strength.png"),
+		chromedp.KeyEvent("3"),
+		chromedp.WaitVisible(chromedp.CSS("#flash")),
+		chromedp.Navigate(ts.URL+"/admin?token="+admin),
+		chromedp.WaitVisible(chromedp.CSS("#annotators")),
+		shot("dashboard.png"),
+	)
+}
