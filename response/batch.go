@@ -111,6 +111,14 @@ type batchRecord struct {
 	Status      string   `json:"status,omitempty"`
 }
 
+// batchLine is one line of a batch input file.
+type batchLine struct {
+	CustomID string      `json:"custom_id"`
+	Method   string      `json:"method"`
+	URL      string      `json:"url"`
+	Body     chatRequest `json:"body"`
+}
+
 // resultRecord is one line of FileBatchResults.
 type resultRecord struct {
 	Generator string `json:"generator"`
@@ -288,9 +296,9 @@ func (b *BatchGenerator) Submit(ctx context.Context, src prefdata.PromptSource) 
 				continue
 			}
 			sys := b.g.systemFor(p, i)
-			line, err := json.Marshal(openai.BatchChatCompletionRequest{
-				CustomID: cid, Method: "POST", URL: openai.BatchEndpointChatCompletions,
-				Body: b.g.request(messages(p, sys), []int{i}, 1),
+			line, err := json.Marshal(batchLine{
+				CustomID: cid, Method: "POST", URL: string(openai.BatchEndpointChatCompletions),
+				Body: b.g.request(p.Options, messages(p, sys), []int{i}, 1).withLimit(b.ep.field()),
 			})
 			if err != nil {
 				return total, fmt.Errorf("response: batch request %s: %w", cid, err)
@@ -685,7 +693,7 @@ func (b *BatchGenerator) result(ol outputLine) batchResult {
 		}
 		return batchResult{Error: se.Error()}
 	}
-	var resp openai.ChatCompletionResponse
+	var resp chatResponse
 	if err := json.Unmarshal(ol.Response.Body, &resp); err != nil {
 		return batchResult{Error: fmt.Sprintf("malformed response body: %v", err)}
 	}
@@ -695,7 +703,7 @@ func (b *BatchGenerator) result(ol outputLine) batchResult {
 	// The prompt's system prompt is a function of its ID and the sample.
 	sys := b.g.systemFor(prefdata.Prompt{ID: pid}, i)
 	rs := make([]prefdata.Response, b.g.cfg.Samples)
-	b.g.convert(pid, sys, b.g.allIdx[i:i+1], &resp, 1, 0, rs)
+	b.g.convert(prefdata.Prompt{ID: pid}, sys, b.g.allIdx[i:i+1], &resp, 1, 0, rs)
 	return batchResult{Response: &rs[i]}
 }
 
@@ -726,6 +734,12 @@ func (b *BatchGenerator) Generate(ctx context.Context, p prefdata.Prompt) ([]pre
 		case ok && r.Response != nil:
 			resp := *r.Response
 			resp.PromptID = p.ID
+			if p.Options != nil {
+				// The line was converted without the prompt; its
+				// options change the settings recorded and the ID.
+				resp.Sampling = b.g.sampling(p.Options)
+				resp.ID = b.g.responseID(p, resp.System, i)
+			}
 			rs = append(rs, resp)
 		case ok:
 			errs = append(errs, fmt.Errorf("sample %d: %s", i, r.Error))

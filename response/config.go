@@ -42,6 +42,36 @@ func (m NMode) String() string {
 	return fmt.Sprintf("nmode(%d)", int(m))
 }
 
+// MaxTokensField says which request field carries the completion limit
+// (Sampling.MaxTokens).
+type MaxTokensField int
+
+const (
+	// MaxTokensAuto sends max_completion_tokens to OpenAI's and Azure's
+	// APIs (where max_tokens is deprecated and refused by reasoning models)
+	// and max_tokens to other servers (vLLM, Ollama, llama.cpp and TGI read
+	// it; Ollama ignores max_completion_tokens). A 400 answer that names the
+	// field sent as unsupported switches that endpoint to the other field
+	// for good, and the request is sent again at once.
+	MaxTokensAuto MaxTokensField = iota
+	// MaxCompletionTokens always sends max_completion_tokens.
+	MaxCompletionTokens
+	// MaxTokensLegacy always sends max_tokens.
+	MaxTokensLegacy
+)
+
+func (f MaxTokensField) String() string {
+	switch f {
+	case MaxTokensAuto:
+		return "auto"
+	case MaxCompletionTokens:
+		return "max_completion_tokens"
+	case MaxTokensLegacy:
+		return "max_tokens"
+	}
+	return fmt.Sprintf("maxtokensfield(%d)", int(f))
+}
+
 // Retry bounds the retries of one request. Zero fields take the defaults
 // shown.
 type Retry struct {
@@ -132,6 +162,16 @@ type Config struct {
 	Seed int64
 	// N says how several samples are asked for (default NAuto).
 	N NMode
+	// MaxTokensField says which field carries Sampling.MaxTokens (default
+	// MaxTokensAuto). It is not part of the fingerprint.
+	MaxTokensField MaxTokensField
+	// ThinkInText leaves a leading <think>…</think> block in
+	// Response.Text. By default, when the server gives no reasoning field,
+	// such a block (the reasoning of a model served without a reasoning
+	// parser) goes to Response.Reasoning, and an unclosed one (cut by the
+	// limit) leaves Text empty: the reasoning is never taken for the
+	// answer.
+	ThinkInText bool
 	// Retry bounds retries and the per-request timeout.
 	Retry Retry
 	// Limiter, if set, holds this generator's requests to a rate. Share one
@@ -205,6 +245,9 @@ func (c Config) validate() error {
 	}
 	if s.TopLogprobs < 0 || s.TopLogprobs > 20 {
 		errs = append(errs, fmt.Errorf("Sampling.TopLogprobs is %d, want 0..20", s.TopLogprobs))
+	}
+	if c.MaxTokensField < MaxTokensAuto || c.MaxTokensField > MaxTokensLegacy {
+		errs = append(errs, fmt.Errorf("MaxTokensField is %d, not a known field", c.MaxTokensField))
 	}
 	if c.N < NAuto || c.N > NSeparate {
 		errs = append(errs, fmt.Errorf("N is %d, not a known NMode", c.N))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,9 +42,10 @@ var ErrFewerChoices = errors.New("response: server returned fewer choices than a
 // StatusError is an HTTP error answer of the API.
 type StatusError struct {
 	StatusCode int
-	// Code and Type are the error's "code" and "type" fields, when the body
-	// was an OpenAI-style error.
-	Code, Type string
+	// Code, Type and Param are the error's "code", "type" and "param"
+	// fields, when the body was an OpenAI-style error (Param names the
+	// request field at fault).
+	Code, Type, Param string
 	// Message is the server's message (or the start of its body).
 	Message string
 	// RetryAfter is the wait the server asked for (Retry-After or
@@ -108,6 +110,7 @@ type attemptError struct {
 	retry      bool          // may succeed if sent again
 	retryAfter time.Duration // the server's ask, 0 when none
 	replica    bool          // the replica looks unwell
+	switched   bool          // the completion limit's field was switched: send again at once
 }
 
 // classify turns the error of one attempt into an attemptError. ctx is the
@@ -118,7 +121,10 @@ func classify(ctx context.Context, err error, hdr http.Header) attemptError {
 	}
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
+	var se *StatusError
 	switch {
+	case errors.As(err, &se):
+		return statusAttempt(se, hdr)
 	case errors.As(err, &apiErr) && apiErr.HTTPStatusCode > 0:
 		se := &StatusError{StatusCode: apiErr.HTTPStatusCode, Type: apiErr.Type, Message: apiErr.Message}
 		se.Code = codeString(apiErr.Code)
@@ -147,6 +153,85 @@ func classify(ctx context.Context, err error, hdr http.Header) attemptError {
 		return attemptError{err: err, retry: true}
 	}
 	return attemptError{err: err}
+}
+
+// unsupportedRE matches a message that says a request field is not
+// supported (OpenAI's unsupported_parameter, vLLM's and TGI's validation of
+// unknown fields).
+var unsupportedRE = regexp.MustCompile(`(?i)unsupported|not supported|unknown|unrecogni[sz]ed|not permitted|extra (fields|inputs)|not allowed`)
+
+// names reports whether the 400 answer se says the field name is not
+// supported.
+func (e *StatusError) names(name string) bool {
+	if e.StatusCode != http.StatusBadRequest || e.contextLength() {
+		return false
+	}
+	if e.Param == name {
+		return true
+	}
+	if !strings.Contains(e.Message, name) || !(e.Code == "unsupported_parameter" || unsupportedRE.MatchString(e.Message)) {
+		return false
+	}
+	// "max_tokens" must not match inside another name.
+	for i := 0; ; {
+		j := strings.Index(e.Message[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before := j == 0 || !isNameByte(e.Message[j-1])
+		end := j + len(name)
+		after := end == len(e.Message) || !isNameByte(e.Message[end])
+		if before && after {
+			return true
+		}
+		i = end
+	}
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// refused looks at a 400 answer to req, sent to ep with the completion
+// limit in field: a refusal of that field switches the endpoint to the
+// other one (in MaxTokensAuto mode) and marks a to be sent again at once;
+// a refusal of an option the request set makes a's error match
+// prefdata.ErrUnsupportedOption.
+func (g *Generator) refused(ep *endpoint, req *chatRequest, field string, a *attemptError) {
+	var se *StatusError
+	if !errors.As(a.err, &se) || se.StatusCode != http.StatusBadRequest {
+		return
+	}
+	if req.limit > 0 && g.cfg.MaxTokensField == MaxTokensAuto && se.names(field) {
+		if field == fieldMaxTokens {
+			ep.limitField.CompareAndSwap(limitMaxTokens, limitMaxCompletionTokens)
+		} else {
+			ep.limitField.CompareAndSwap(limitMaxCompletionTokens, limitMaxTokens)
+		}
+		a.switched = true
+		return
+	}
+	var sent []string
+	if req.ResponseFormat != nil {
+		sent = append(sent, "response_format")
+	}
+	if len(req.Tools) > 0 {
+		sent = append(sent, "tools", "tool_choice")
+	}
+	if req.Logprobs {
+		sent = append(sent, "top_logprobs", "logprobs")
+	}
+	if req.ReasoningEffort != "" {
+		sent = append(sent, "reasoning_effort")
+	}
+	for _, f := range sent {
+		if se.names(f) {
+			a.err = fmt.Errorf("%w: %s: %w", prefdata.ErrUnsupportedOption, f, a.err)
+			a.retry = false
+			return
+		}
+	}
 }
 
 func statusAttempt(se *StatusError, hdr http.Header) attemptError {

@@ -2,12 +2,15 @@ package response
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +41,7 @@ type Generator struct {
 	// transportTimeout: the HTTP transport enforces Retry.Timeout.
 	transportTimeout bool
 	ids              *idMaker
+	doer             headerDoer
 
 	randMu sync.Mutex
 	rand   func() float64
@@ -51,8 +55,13 @@ var (
 
 // endpoint is one base URL (one replica).
 type endpoint struct {
-	url    string
-	client *openai.Client
+	url     string
+	chatURL string
+	client  *openai.Client // for the files and batches of batch mode
+	// limitField is the field the completion limit goes in, as an int32
+	// (limitMaxTokens or limitMaxCompletionTokens); a 400 naming it
+	// switches it, in MaxTokensAuto mode.
+	limitField atomic.Int32
 
 	mu         sync.Mutex
 	fails      int
@@ -102,6 +111,7 @@ func New(cfg Config) (*Generator, error) {
 	if g.transportTimeout {
 		doer.bodyTimeout = g.retry.Timeout
 	}
+	g.doer = doer
 	for _, u := range cfg.baseURLs() {
 		oc := openai.DefaultConfig(cfg.APIKey)
 		if cfg.AzureAPIVersion != "" {
@@ -111,15 +121,52 @@ func New(cfg Config) (*Generator, error) {
 		}
 		oc.BaseURL = u
 		oc.HTTPClient = doer
-		g.eps = append(g.eps, &endpoint{url: u, client: openai.NewClientWithConfig(oc)})
+		ep := &endpoint{url: u, chatURL: g.chatURL(u), client: openai.NewClientWithConfig(oc)}
+		ep.limitField.Store(g.initialLimitField(u))
+		g.eps = append(g.eps, ep)
 	}
 	return g, nil
+}
+
+const (
+	limitMaxTokens           int32 = 1
+	limitMaxCompletionTokens int32 = 2
+)
+
+var openAIHost = regexp.MustCompile(`(^|\.)(api\.openai\.com|openai\.azure\.com)$`)
+
+// initialLimitField returns the field an endpoint first sends the
+// completion limit in.
+func (g *Generator) initialLimitField(base string) int32 {
+	switch g.cfg.MaxTokensField {
+	case MaxTokensLegacy:
+		return limitMaxTokens
+	case MaxCompletionTokens:
+		return limitMaxCompletionTokens
+	}
+	if g.cfg.AzureAPIVersion != "" {
+		return limitMaxCompletionTokens
+	}
+	if u, err := url.Parse(base); err == nil && openAIHost.MatchString(strings.ToLower(u.Hostname())) {
+		return limitMaxCompletionTokens
+	}
+	return limitMaxTokens
+}
+
+func (ep *endpoint) field() string {
+	if ep.limitField.Load() == limitMaxCompletionTokens {
+		return fieldMaxCompletionTokens
+	}
+	return fieldMaxTokens
 }
 
 func fingerprint(c Config) string {
 	parts := []any{"response.Generator/1", c.Model, c.Samples, c.Sampling, c.System, c.N}
 	if len(c.Principles) > 0 {
 		parts = append(parts, c.Principles, c.Seed)
+	}
+	if c.ThinkInText {
+		parts = append(parts, "think-in-text")
 	}
 	return prefdata.Hash(parts...)[:32]
 }
@@ -229,6 +276,9 @@ func (g *Generator) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata
 	if p.ID == "" {
 		p.ID = prefdata.ContentID(p.Messages)
 	}
+	if err := checkOptions(p.Options); err != nil {
+		return nil, fmt.Errorf("response: %s: prompt %q: %w", g.name, p.ID, err)
+	}
 	k := g.cfg.Samples
 	out := make([]prefdata.Response, k) // out[i].ID == "": sample i missing
 	errs := make([]error, k)
@@ -301,7 +351,45 @@ func (g *Generator) collect(ctx context.Context, out []prefdata.Response, errs [
 }
 
 func (g *Generator) cacheKey(p prefdata.Prompt, sys string, i int) string {
-	return prefdata.Hash("response-cache", prefdata.ResponseID(p.ID, g.cfg.Model, sys, g.cfg.Sampling, i), p.Messages, g.cfg.N)[:32]
+	return prefdata.Hash("response-cache", g.responseID(p, sys, i), p.Messages, g.cfg.N)[:32]
+}
+
+// sampling returns the settings a generation for a prompt with options o
+// uses: the generator's, with o applied.
+func (g *Generator) sampling(o *prefdata.GenerateOptions) prefdata.Sampling {
+	s := g.cfg.Sampling
+	if o == nil {
+		return s
+	}
+	if o.MaxTokens > 0 {
+		s.MaxTokens = o.MaxTokens
+	}
+	if o.Temperature != nil {
+		s.Temperature = o.Temperature
+	}
+	if o.ReasoningEffort != "" {
+		s.ReasoningEffort = o.ReasoningEffort
+	}
+	if o.Logprobs || o.TopLogprobs > 0 {
+		s.Logprobs = true
+	}
+	s.TopLogprobs = max(s.TopLogprobs, o.TopLogprobs)
+	return s
+}
+
+// responseID returns the ID of sample i of p with system prompt sys:
+// prefdata.ResponseID of the settings used, with the hash of a schema and
+// tools mixed in when the prompt asks for them.
+func (g *Generator) responseID(p prefdata.Prompt, sys string, i int) string {
+	o := p.Options
+	if o == nil {
+		return g.ids.id(p.ID, sys, i)
+	}
+	s := g.sampling(o)
+	if o.JSONSchema == nil && len(o.Tools) == 0 {
+		return prefdata.ResponseID(p.ID, g.cfg.Model, sys, s, i)
+	}
+	return "r-" + prefdata.Hash(p.ID, g.cfg.Model, sys, s, i, o.JSONSchema, o.Tools, o.ToolChoice)[:16]
 }
 
 // generateGroup produces the samples idx of p, which share the system
@@ -351,7 +439,7 @@ func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys st
 }
 
 // one asks for sample i alone.
-func (g *Generator) one(ctx context.Context, p prefdata.Prompt, sys string, msgs []openai.ChatCompletionMessage, i int, out []prefdata.Response, errs []error) {
+func (g *Generator) one(ctx context.Context, p prefdata.Prompt, sys string, msgs []chatMessage, i int, out []prefdata.Response, errs []error) {
 	got, err := g.call(ctx, p, sys, msgs, g.allIdx[i:i+1], 1, out)
 	switch {
 	case got > 0:
@@ -364,7 +452,7 @@ func (g *Generator) one(ctx context.Context, p prefdata.Prompt, sys string, msgs
 }
 
 // separate asks for the samples idx one request each, at once.
-func (g *Generator) separate(ctx context.Context, p prefdata.Prompt, sys string, msgs []openai.ChatCompletionMessage, idx []int, out []prefdata.Response, errs []error) {
+func (g *Generator) separate(ctx context.Context, p prefdata.Prompt, sys string, msgs []chatMessage, idx []int, out []prefdata.Response, errs []error) {
 	var wg sync.WaitGroup
 	for _, i := range idx {
 		wg.Add(1)
@@ -379,10 +467,10 @@ func (g *Generator) separate(ctx context.Context, p prefdata.Prompt, sys string,
 // call sends one request for the samples idx (n = len(idx) when n > 1, else
 // one request for idx[0]) with retries, and converts the choices into
 // out[idx[j]]. It returns how many samples it filled, the first ones of idx.
-func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msgs []openai.ChatCompletionMessage, idx []int, n int, out []prefdata.Response) (int, error) {
-	req := g.request(msgs, idx, n)
+func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msgs []chatMessage, idx []int, n int, out []prefdata.Response) (int, error) {
+	req := g.request(p.Options, msgs, idx, n)
 	est := estimateTokens(msgs)
-	completion := g.cfg.Sampling.MaxTokens
+	completion := req.limit
 	if completion <= 0 {
 		completion = DefaultCompletionTokens
 	}
@@ -392,7 +480,7 @@ func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msg
 	if err != nil {
 		return 0, err
 	}
-	got := g.convert(p.ID, sys, idx, &resp, attempts, latency, out)
+	got := g.convert(p, sys, idx, &resp, attempts, latency, out)
 	if g.cfg.Cache != nil {
 		for j, i := range idx[:got] {
 			if err := g.cfg.Cache.put(g.cacheKey(p, sys, i), out[i]); err != nil {
@@ -403,29 +491,45 @@ func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msg
 	return got, nil
 }
 
-// request builds the request for samples idx of one system-prompt group.
-func (g *Generator) request(msgs []openai.ChatCompletionMessage, idx []int, n int) openai.ChatCompletionRequest {
-	s := g.cfg.Sampling
-	req := openai.ChatCompletionRequest{
-		Model:    g.cfg.Model,
-		Messages: msgs,
-		//lint:ignore SA1019 max_tokens is what vLLM, Ollama, llama.cpp and TGI read; OpenAI still accepts it for non-reasoning models.
-		MaxTokens:   s.MaxTokens,
-		Stop:        s.Stop,
-		LogProbs:    s.Logprobs,
-		TopLogProbs: s.TopLogprobs,
+// request builds the request for samples idx of one system-prompt group,
+// for a prompt with options o. The completion limit is put in its field
+// when the request is sent (see chatRequest.withLimit).
+func (g *Generator) request(o *prefdata.GenerateOptions, msgs []chatMessage, idx []int, n int) chatRequest {
+	s := g.sampling(o)
+	req := chatRequest{
+		Model:           g.cfg.Model,
+		Messages:        msgs,
+		Stop:            s.Stop,
+		Logprobs:        s.Logprobs,
+		Temperature:     s.Temperature,
+		TopP:            s.TopP,
+		ReasoningEffort: s.ReasoningEffort,
+		limit:           s.MaxTokens,
+		options:         o,
+	}
+	if s.Logprobs && s.TopLogprobs > 0 {
+		top := s.TopLogprobs
+		req.TopLogprobs = &top
 	}
 	if n > 1 {
 		req.N = n
 	}
-	// go-openai drops a zero temperature or top_p (omitempty); its documented
-	// workaround is the smallest positive float32, which servers treat as 0
-	// (greedy decoding).
-	if s.Temperature != nil {
-		req.Temperature = nonZero32(*s.Temperature)
-	}
-	if s.TopP != nil {
-		req.TopP = nonZero32(*s.TopP)
+	if o != nil {
+		if o.JSONSchema != nil {
+			req.ResponseFormat = &responseFormat{Type: "json_schema", JSONSchema: o.JSONSchema}
+		}
+		for _, t := range o.Tools {
+			req.Tools = append(req.Tools, chatTool{Type: "function", Function: t})
+		}
+		switch o.ToolChoice {
+		case "":
+		case "auto", "none", "required":
+			req.ToolChoice = o.ToolChoice
+		default:
+			var tc namedToolChoice
+			tc.Type, tc.Function.Name = "function", o.ToolChoice
+			req.ToolChoice = tc
+		}
 	}
 	if s.Seed != nil {
 		seed := *s.Seed
@@ -438,13 +542,13 @@ func (g *Generator) request(msgs []openai.ChatCompletionMessage, idx []int, n in
 }
 
 // messages returns the chat messages sent for p with system prompt sys.
-func messages(p prefdata.Prompt, sys string) []openai.ChatCompletionMessage {
-	msgs := make([]openai.ChatCompletionMessage, 0, len(p.Messages)+1)
+func messages(p prefdata.Prompt, sys string) []chatMessage {
+	msgs := make([]chatMessage, 0, len(p.Messages)+1)
 	if sys != "" {
-		msgs = append(msgs, openai.ChatCompletionMessage{Role: prefdata.RoleSystem, Content: sys})
+		msgs = append(msgs, chatMessage{Role: prefdata.RoleSystem, Content: sys})
 	}
 	for _, m := range p.Messages {
-		msgs = append(msgs, openai.ChatCompletionMessage{Role: m.Role, Content: m.Content})
+		msgs = append(msgs, chatMessage{Role: m.Role, Content: m.Content})
 	}
 	return msgs
 }
@@ -452,55 +556,87 @@ func messages(p prefdata.Prompt, sys string) []openai.ChatCompletionMessage {
 // convert turns the choices of resp into the responses for samples idx,
 // written to out[idx[j]], and returns how many it wrote. Usage is split so
 // that the responses add up to the request's.
-func (g *Generator) convert(promptID, sys string, idx []int, resp *openai.ChatCompletionResponse, attempts int, latency time.Duration, out []prefdata.Response) int {
-	s := g.cfg.Sampling
+func (g *Generator) convert(p prefdata.Prompt, sys string, idx []int, resp *chatResponse, attempts int, latency time.Duration, out []prefdata.Response) int {
+	s := g.sampling(p.Options)
 	m := min(len(resp.Choices), len(idx))
 	ct := resp.Usage.CompletionTokens
+	rt := -1 // the server's reasoning tokens, -1 when it does not say
+	if d := resp.Usage.CompletionTokensDetails; d != nil {
+		rt = d.ReasoningTokens
+	}
 	for j := range m {
 		c := &resp.Choices[j]
 		i := idx[j]
 		u := prefdata.Usage{CompletionTokens: ct / len(resp.Choices)}
+		if rt >= 0 {
+			u.ReasoningTokens = rt / len(resp.Choices)
+		}
 		if j == 0 {
 			u.Requests = attempts
 			u.PromptTokens = resp.Usage.PromptTokens
 			u.CompletionTokens += ct % len(resp.Choices)
+			if rt >= 0 {
+				u.ReasoningTokens += rt % len(resp.Choices)
+			}
+		}
+		msg := &c.Message
+		text := deref(msg.Content)
+		reasoning := deref(msg.ReasoningContent)
+		if reasoning == "" {
+			reasoning = deref(msg.Reasoning)
+		}
+		if reasoning == "" && !g.cfg.ThinkInText {
+			if a, r, ok := splitThink(text); ok {
+				text, reasoning = a, r
+			}
+		}
+		if rt < 0 && reasoning != "" {
+			u.ReasoningTokens = (len(reasoning) + 3) / 4
+			if u.CompletionTokens > 0 {
+				u.ReasoningTokens = min(u.ReasoningTokens, u.CompletionTokens)
+			}
 		}
 		if g.cfg.Prices != nil {
 			u.Cost = g.cfg.Prices.Cost(u)
 		}
 		r := &out[i]
 		*r = prefdata.Response{
-			ID:           g.ids.id(promptID, sys, i),
-			PromptID:     promptID,
+			ID:           g.responseID(p, sys, i),
+			PromptID:     p.ID,
 			Model:        g.cfg.Model,
 			System:       sys,
 			Sampling:     s,
 			Sample:       i,
-			Text:         c.Message.Content,
-			FinishReason: string(c.FinishReason),
+			Text:         text,
+			Reasoning:    reasoning,
+			Refusal:      deref(msg.Refusal),
+			FinishReason: c.FinishReason,
 			Usage:        u,
 			Latency:      latency,
 		}
-		if c.LogProbs != nil && s.Logprobs {
-			r.Logprobs = convertLogprobs(c.LogProbs.Content)
+		for _, tc := range msg.ToolCalls {
+			r.ToolCalls = append(r.ToolCalls, prefdata.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: toolArguments(tc.Function.Arguments)})
+		}
+		if c.Logprobs != nil && s.Logprobs {
+			r.Logprobs = convertLogprobs(c.Logprobs.Content)
 		}
 	}
 	return m
 }
 
-func nonZero32(v float64) float32 {
-	if v == 0 {
-		return math.SmallestNonzeroFloat32
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	return float32(v)
+	return *s
 }
 
-func convertLogprobs(in []openai.LogProb) []prefdata.TokenLogprob {
+func convertLogprobs(in []wireLogprob) []prefdata.TokenLogprob {
 	out := make([]prefdata.TokenLogprob, len(in))
 	for i, t := range in {
-		out[i] = prefdata.TokenLogprob{Token: t.Token, Logprob: t.LogProb}
-		for _, a := range t.TopLogProbs {
-			out[i].Top = append(out[i].Top, prefdata.TokenLogprob{Token: a.Token, Logprob: a.LogProb})
+		out[i] = prefdata.TokenLogprob{Token: t.Token, Logprob: t.Logprob}
+		for _, a := range t.TopLogprobs {
+			out[i].Top = append(out[i].Top, prefdata.TokenLogprob{Token: a.Token, Logprob: a.Logprob})
 		}
 	}
 	return out
@@ -508,7 +644,7 @@ func convertLogprobs(in []openai.LogProb) []prefdata.TokenLogprob {
 
 // estimateTokens guesses the prompt tokens of msgs: a token per 4 bytes and
 // 4 per message for the chat template.
-func estimateTokens(msgs []openai.ChatCompletionMessage) int {
+func estimateTokens(msgs []chatMessage) int {
 	n := 0
 	for _, m := range msgs {
 		n += (len(m.Content)+3)/4 + 4
@@ -518,21 +654,31 @@ func estimateTokens(msgs []openai.ChatCompletionMessage) int {
 
 // send sends req with retries. It returns the response and the number of
 // attempts made.
-func (g *Generator) send(ctx context.Context, req *openai.ChatCompletionRequest, estPrompt, estTotal, estCompletion int) (openai.ChatCompletionResponse, int, error) {
+func (g *Generator) send(ctx context.Context, req *chatRequest, estPrompt, estTotal, estCompletion int) (chatResponse, int, error) {
+	sent, switched := 0, false
 	for attempt := 1; ; attempt++ {
 		resp, a := g.attempt(ctx, req, estPrompt, estTotal, estCompletion)
+		sent++
 		if a.err == nil {
-			return resp, attempt, nil
+			return resp, sent, nil
+		}
+		if a.switched && !switched {
+			// The server named the limit's field as unsupported: the
+			// endpoint now sends the other one. Once per request, and not
+			// counted as a failed attempt.
+			switched = true
+			attempt--
+			continue
 		}
 		if !a.retry {
-			return resp, attempt, a.err
+			return resp, sent, a.err
 		}
 		if attempt >= g.retry.Attempts {
-			return resp, attempt, fmt.Errorf("gave up after %d attempts: %w", attempt, a.err)
+			return resp, sent, fmt.Errorf("gave up after %d attempts: %w", sent, a.err)
 		}
 		wait := a.retryAfter
 		if wait > g.retry.MaxRetryAfter {
-			return resp, attempt, fmt.Errorf("%w (server asked to retry after %s, more than the %s allowed)", a.err, wait, g.retry.MaxRetryAfter)
+			return resp, sent, fmt.Errorf("%w (server asked to retry after %s, more than the %s allowed)", a.err, wait, g.retry.MaxRetryAfter)
 		}
 		if wait <= 0 {
 			wait = g.backoff(attempt)
@@ -541,7 +687,7 @@ func (g *Generator) send(ctx context.Context, req *openai.ChatCompletionRequest,
 			continue // another replica is fine: go there at once
 		}
 		if err := g.cfg.Sleep(ctx, wait); err != nil {
-			return resp, attempt, err
+			return resp, sent, err
 		}
 	}
 }
@@ -577,15 +723,15 @@ func (g *Generator) backoff(attempt int) time.Duration {
 }
 
 // attempt makes one try: rate limit, budget, the request itself.
-func (g *Generator) attempt(ctx context.Context, req *openai.ChatCompletionRequest, estPrompt, estTotal, estCompletion int) (openai.ChatCompletionResponse, attemptError) {
+func (g *Generator) attempt(ctx context.Context, req *chatRequest, estPrompt, estTotal, estCompletion int) (chatResponse, attemptError) {
 	if err := ctx.Err(); err != nil {
-		return openai.ChatCompletionResponse{}, attemptError{err: err}
+		return chatResponse{}, attemptError{err: err}
 	}
 	var estCost float64
 	if g.cfg.Budget != nil && g.cfg.Prices != nil {
 		estCost = g.cfg.Prices.Cost(prefdata.Usage{PromptTokens: estPrompt, CompletionTokens: estCompletion})
 		if err := g.cfg.Budget.reserve(estCost); err != nil {
-			return openai.ChatCompletionResponse{}, attemptError{err: err}
+			return chatResponse{}, attemptError{err: err}
 		}
 	}
 	charged := false
@@ -596,17 +742,22 @@ func (g *Generator) attempt(ctx context.Context, req *openai.ChatCompletionReque
 	}()
 	rsv, err := g.cfg.Limiter.Wait(ctx, estTotal)
 	if err != nil {
-		return openai.ChatCompletionResponse{}, attemptError{err: err}
+		return chatResponse{}, attemptError{err: err}
 	}
 	ep := g.pick()
+	field := ep.field()
+	body, err := json.Marshal(req.withLimit(field))
+	if err != nil {
+		return chatResponse{}, attemptError{err: fmt.Errorf("encoding the request: %w", err)}
+	}
 	var hdr http.Header
 	actx := context.WithValue(ctx, headerKey{}, &hdr)
-	var resp openai.ChatCompletionResponse
+	var resp chatResponse
 	if g.transportTimeout {
-		resp, err = ep.client.CreateChatCompletion(actx, *req)
+		resp, err = g.post(actx, ep, body)
 	} else {
 		tctx, cancel := context.WithTimeout(actx, g.retry.Timeout)
-		resp, err = ep.client.CreateChatCompletion(tctx, *req)
+		resp, err = g.post(tctx, ep, body)
 		cancel()
 	}
 	if err == nil && len(resp.Choices) == 0 {
@@ -623,6 +774,7 @@ func (g *Generator) attempt(ctx context.Context, req *openai.ChatCompletionReque
 	}
 	if err != nil {
 		a := classify(ctx, err, hdr)
+		g.refused(ep, req, field, &a)
 		a.err = fmt.Errorf("%s: %w", ep.url, a.err)
 		if a.replica {
 			g.avoid(ep, a.retryAfter)

@@ -221,15 +221,12 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			status, body = errorBody(http.StatusBadRequest, "invalid_request_error", "", fmt.Sprintf("line %d: %v", line, err))
 		} else {
-			var wr wireRequest
-			if err := json.Unmarshal(bl.Body, &wr); err != nil {
+			req, err := parseRequest(bl.Body)
+			if err != nil {
 				status, body = errorBody(http.StatusBadRequest, "invalid_request_error", "", fmt.Sprintf("line %d: body: %v", line, err))
 			} else {
-				req := wr.Request
-				if req.MaxTokens == 0 {
-					req.MaxTokens = wr.MaxCompletionTokens
-				}
 				req.Seq, req.Time, req.Auth = -1, s.cfg.Now(), "Bearer "+s.cfg.APIKey
+				req.id = fmt.Sprintf("chatcmpl-%s-%d", b.ID, line)
 				fault := FaultNone
 				if s.cfg.Fault != nil {
 					fault = s.cfg.Fault(req)

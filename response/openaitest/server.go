@@ -26,11 +26,24 @@ type Request struct {
 	Seed        *int               `json:"seed,omitempty"`
 	Temperature *float64           `json:"temperature,omitempty"`
 	TopP        *float64           `json:"top_p,omitempty"`
-	MaxTokens   int                `json:"max_tokens,omitempty"`
-	Stop        []string           `json:"stop,omitempty"`
-	Logprobs    bool               `json:"logprobs,omitempty"`
-	TopLogprobs int                `json:"top_logprobs,omitempty"`
-	Stream      bool               `json:"stream,omitempty"`
+	// MaxTokens is the completion limit the request set, by max_tokens or
+	// max_completion_tokens; MaxCompletionTokens is the latter alone.
+	MaxTokens           int      `json:"max_tokens,omitempty"`
+	MaxCompletionTokens int      `json:"max_completion_tokens,omitempty"`
+	Stop                []string `json:"stop,omitempty"`
+	Logprobs            bool     `json:"logprobs,omitempty"`
+	TopLogprobs         int      `json:"top_logprobs,omitempty"`
+	Stream              bool     `json:"stream,omitempty"`
+	ReasoningEffort     string   `json:"reasoning_effort,omitempty"`
+	// ResponseFormat is the request's response_format, Tools its tools and
+	// ToolChoice its tool_choice as sent (a string or an object).
+	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
+	Tools          []ToolDef       `json:"tools,omitempty"`
+	ToolChoice     json.RawMessage `json:"tool_choice,omitempty"`
+
+	// Body is the request's JSON body as received: tests check the wire
+	// with it (temperature 0 sent as 0, which fields were sent at all).
+	Body json.RawMessage `json:"-"`
 
 	// Seq numbers the requests the server received, from 0, in arrival
 	// order (over all endpoints).
@@ -42,6 +55,31 @@ type Request struct {
 	// Auth is the request's Authorization header (Azure's api-key header is
 	// shown as "Bearer <key>").
 	Auth string `json:"-"`
+
+	id string // the completion's ID (batch lines have no Seq of their own)
+}
+
+// Sent reports whether the request's body has the top-level field name
+// (with any value, null included).
+func (r Request) Sent(name string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(r.Body, &m) != nil {
+		return false
+	}
+	_, ok := m[name]
+	return ok
+}
+
+// ResponseFormat is a request's response_format.
+type ResponseFormat struct {
+	Type       string               `json:"type"`
+	JSONSchema *prefdata.JSONSchema `json:"json_schema,omitempty"`
+}
+
+// ToolDef is one of a request's tools.
+type ToolDef struct {
+	Type     string        `json:"type"`
+	Function prefdata.Tool `json:"function"`
 }
 
 // Reply is what the server answers for one choice of a request.
@@ -54,6 +92,18 @@ type Reply struct {
 	// estimated from the text (a token per 4 bytes, at least one).
 	// PromptTokens is read from the reply of choice 0 only.
 	PromptTokens, CompletionTokens int
+	// Reasoning is the reasoning text, served as [Config.ReasoningField]
+	// says; its tokens (ReasoningTokens, or estimated) are part of the
+	// completion tokens and reported in completion_tokens_details.
+	Reasoning       string
+	ReasoningTokens int
+	// Refusal, if set, is served as the message's refusal (with content
+	// null when Content is empty).
+	Refusal string
+	// ToolCalls, if set, are served as the message's tool_calls (IDs made
+	// up when empty), with content null when Content is empty and
+	// finish_reason "tool_calls" unless FinishReason says otherwise.
+	ToolCalls []prefdata.ToolCall
 }
 
 // Fault is a scripted failure of one request.
@@ -151,6 +201,20 @@ type Config struct {
 	// /v1/batches) that succeed on the server but are answered 500, as
 	// when the answer is lost on the way back.
 	LostBatchCreates int
+	// ReasoningField says how a reply's Reasoning is served:
+	// "reasoning_content" (the default: vLLM's and DeepSeek's field),
+	// "reasoning" (newer vLLM, OpenRouter), or "think" (a <think> block
+	// before the content, as a server without a reasoning parser sends).
+	ReasoningField string
+	// MaxTokensParam, if set, is the only completion-limit field the server
+	// takes: "max_completion_tokens" answers a request that sets max_tokens
+	// with OpenAI's 400 unsupported_parameter (as its reasoning models do);
+	// "max_tokens" answers max_completion_tokens so.
+	MaxTokensParam string
+	// Unsupported lists request fields ("response_format", "tools",
+	// "logprobs", "reasoning_effort") the server refuses with 400
+	// unsupported_parameter naming the field.
+	Unsupported []string
 }
 
 // Server is a running fake OpenAI-compatible server on loopback. It serves
@@ -227,10 +291,17 @@ func (s *Server) MaxInFlight() int {
 	return s.maxIn
 }
 
-// wireRequest is the JSON body of a chat-completion request.
-type wireRequest struct {
-	Request
-	MaxCompletionTokens int `json:"max_completion_tokens,omitempty"`
+// parseRequest decodes a chat-completion request body.
+func parseRequest(body []byte) (Request, error) {
+	var req Request
+	if err := json.Unmarshal(body, &req); err != nil {
+		return req, err
+	}
+	req.Body = append(json.RawMessage(nil), body...)
+	if req.MaxTokens == 0 {
+		req.MaxTokens = req.MaxCompletionTokens
+	}
+	return req, nil
 }
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
@@ -239,14 +310,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "cannot read body: "+err.Error())
 		return
 	}
-	var wr wireRequest
-	if err := json.Unmarshal(body, &wr); err != nil {
+	req, err := parseRequest(body)
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "", "malformed JSON body: "+err.Error())
 		return
-	}
-	req := wr.Request
-	if req.MaxTokens == 0 {
-		req.MaxTokens = wr.MaxCompletionTokens
 	}
 	req.Auth = r.Header.Get("Authorization")
 	if k := r.Header.Get("api-key"); k != "" { // Azure
@@ -337,6 +404,17 @@ func (s *Server) complete(req Request, fault Fault) (int, any) {
 	if len(req.Messages) == 0 {
 		return errorBody(http.StatusBadRequest, "invalid_request_error", "", "'messages' must contain at least one message")
 	}
+	switch {
+	case s.cfg.MaxTokensParam == "max_completion_tokens" && req.Sent("max_tokens"):
+		return unsupported("max_tokens", "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.")
+	case s.cfg.MaxTokensParam == "max_tokens" && req.Sent("max_completion_tokens"):
+		return unsupported("max_completion_tokens", "Unsupported parameter: 'max_completion_tokens' is not supported with this model. Use 'max_tokens' instead.")
+	}
+	for _, f := range s.cfg.Unsupported {
+		if req.Sent(f) {
+			return unsupported(f, fmt.Sprintf("Unsupported parameter: '%s' is not supported with this model.", f))
+		}
+	}
 	n := max(req.N, 1)
 	switch {
 	case n > 1 && s.cfg.N == NRefuse:
@@ -356,8 +434,12 @@ func (s *Server) complete(req Request, fault Fault) (int, any) {
 	if reply == nil {
 		reply = DefaultReply
 	}
+	id := req.id
+	if id == "" {
+		id = fmt.Sprintf("chatcmpl-%d", req.Seq)
+	}
 	resp := chatResponse{
-		ID:      fmt.Sprintf("chatcmpl-%d", req.Seq),
+		ID:      id,
 		Object:  "chat.completion",
 		Created: req.Time.Unix(),
 		Model:   req.Model,
@@ -368,21 +450,33 @@ func (s *Server) complete(req Request, fault Fault) (int, any) {
 		if rep.FinishReason == "" {
 			rep.FinishReason = "stop"
 		}
+		if len(rep.ToolCalls) > 0 && rep.FinishReason == "stop" {
+			rep.FinishReason = "tool_calls"
+		}
 		if fault == FaultLength {
 			rep.FinishReason = "length"
 		}
-		if req.MaxTokens > 0 && EstimateTokens(rep.Content) > req.MaxTokens {
-			rep.Content = truncateTokens(rep.Content, req.MaxTokens)
+		rt := rep.ReasoningTokens
+		if rt == 0 {
+			rt = EstimateTokens(rep.Reasoning)
+		}
+		if req.MaxTokens > 0 && rt+EstimateTokens(rep.Content) > req.MaxTokens {
+			// The reasoning comes first and counts against the limit.
+			if rt >= req.MaxTokens {
+				rep.Reasoning, rt, rep.Content = truncateTokens(rep.Reasoning, req.MaxTokens), req.MaxTokens, ""
+			} else {
+				rep.Content = truncateTokens(rep.Content, req.MaxTokens-rt)
+			}
 			rep.FinishReason = "length"
 		}
 		ct := rep.CompletionTokens
 		if ct == 0 {
-			ct = EstimateTokens(rep.Content)
+			ct = EstimateTokens(rep.Content) + rt
 		}
 		if i == 0 && rep.PromptTokens > 0 {
 			promptTokens = rep.PromptTokens
 		}
-		c := choice{Index: i, Message: message{Role: prefdata.RoleAssistant, Content: rep.Content}, FinishReason: rep.FinishReason}
+		c := choice{Index: i, Message: s.message(req, i, rep), FinishReason: rep.FinishReason}
 		if req.Logprobs {
 			lp := rep.Logprobs
 			if lp == nil {
@@ -392,6 +486,12 @@ func (s *Server) complete(req Request, fault Fault) (int, any) {
 		}
 		resp.Choices = append(resp.Choices, c)
 		resp.Usage.CompletionTokens += ct
+		if rep.Reasoning != "" || rep.ReasoningTokens > 0 {
+			if resp.Usage.Details == nil {
+				resp.Usage.Details = &tokenDetails{}
+			}
+			resp.Usage.Details.ReasoningTokens += rt
+		}
 	}
 	resp.Usage.PromptTokens = promptTokens
 	resp.Usage.TotalTokens = resp.Usage.PromptTokens + resp.Usage.CompletionTokens
@@ -399,6 +499,44 @@ func (s *Server) complete(req Request, fault Fault) (int, any) {
 		resp.Choices = []choice{}
 	}
 	return http.StatusOK, resp
+}
+
+// message renders the message of choice i.
+func (s *Server) message(req Request, i int, rep Reply) message {
+	m := message{Role: prefdata.RoleAssistant}
+	content := rep.Content
+	switch {
+	case rep.Reasoning == "":
+	case s.cfg.ReasoningField == "reasoning":
+		m.Reasoning = rep.Reasoning
+	case s.cfg.ReasoningField == "think":
+		content = "<think>\n" + rep.Reasoning + "\n</think>\n\n" + content
+	default:
+		m.ReasoningContent = rep.Reasoning
+	}
+	if content != "" || (rep.Refusal == "" && len(rep.ToolCalls) == 0) {
+		m.Content = &content
+	}
+	if rep.Refusal != "" {
+		m.Refusal = &rep.Refusal
+	}
+	for k, tc := range rep.ToolCalls {
+		id := tc.ID
+		if id == "" {
+			id = fmt.Sprintf("call_%s_%d_%d", strings.TrimPrefix(req.id, "chatcmpl-"), i, k)
+			if req.id == "" {
+				id = fmt.Sprintf("call_%d_%d_%d", req.Seq, i, k)
+			}
+		}
+		m.ToolCalls = append(m.ToolCalls, toolCall{ID: id, Type: "function", Function: functionCall{Name: tc.Name, Arguments: tc.Arguments}})
+	}
+	return m
+}
+
+func unsupported(param, msg string) (int, any) {
+	code := "unsupported_parameter"
+	e := apiError{Message: msg, Type: "invalid_request_error", Param: &param, Code: &code}
+	return http.StatusBadRequest, errorResponse{Error: e}
 }
 
 // answerFault writes the answer of a fault that replaces the normal one and
@@ -490,9 +628,13 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 func writeStream(w http.ResponseWriter, resp chatResponse) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	for _, c := range resp.Choices {
+		content := ""
+		if c.Message.Content != nil {
+			content = *c.Message.Content
+		}
 		chunk := map[string]any{
 			"id": resp.ID, "object": "chat.completion.chunk", "created": resp.Created, "model": resp.Model,
-			"choices": []any{map[string]any{"index": c.Index, "delta": map[string]string{"role": c.Message.Role, "content": c.Message.Content}, "finish_reason": c.FinishReason}},
+			"choices": []any{map[string]any{"index": c.Index, "delta": map[string]string{"role": c.Message.Role, "content": content}, "finish_reason": c.FinishReason}},
 		}
 		b, _ := json.Marshal(chunk)
 		fmt.Fprintf(w, "data: %s\n\n", b)
@@ -510,39 +652,84 @@ type chatResponse struct {
 }
 
 type usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
+	PromptTokens     int           `json:"prompt_tokens"`
+	CompletionTokens int           `json:"completion_tokens"`
+	TotalTokens      int           `json:"total_tokens"`
+	Details          *tokenDetails `json:"completion_tokens_details,omitempty"`
 }
 
+type tokenDetails struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
+}
+
+// choice is one choice as the spec has it: logprobs is required (null when
+// not asked for).
 type choice struct {
 	Index        int       `json:"index"`
 	Message      message   `json:"message"`
 	FinishReason string    `json:"finish_reason"`
-	Logprobs     *logprobs `json:"logprobs,omitempty"`
+	Logprobs     *logprobs `json:"logprobs"`
 }
 
+// message is a reply message: content and refusal are required by the
+// spec, and null when absent.
 type message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role             string     `json:"role"`
+	Content          *string    `json:"content"`
+	Refusal          *string    `json:"refusal"`
+	ReasoningContent string     `json:"reasoning_content,omitempty"`
+	Reasoning        string     `json:"reasoning,omitempty"`
+	ToolCalls        []toolCall `json:"tool_calls,omitempty"`
 }
 
+type toolCall struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"`
+	Function functionCall `json:"function"`
+}
+
+type functionCall struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// logprobs holds a choice's log-probabilities: content and refusal are
+// required by the spec (refusal null: the fake never refuses token by
+// token).
 type logprobs struct {
 	Content []wireLogprob `json:"content"`
+	Refusal []wireLogprob `json:"refusal"`
 }
 
+// wireLogprob is one token's entry; its alternatives are topLogprobs,
+// which carry no alternatives of their own.
 type wireLogprob struct {
-	Token       string        `json:"token"`
-	Logprob     float64       `json:"logprob"`
-	TopLogprobs []wireLogprob `json:"top_logprobs"`
+	Token       string       `json:"token"`
+	Logprob     float64      `json:"logprob"`
+	Bytes       []int        `json:"bytes"`
+	TopLogprobs []topLogprob `json:"top_logprobs"`
+}
+
+type topLogprob struct {
+	Token   string  `json:"token"`
+	Logprob float64 `json:"logprob"`
+	Bytes   []int   `json:"bytes"`
+}
+
+func tokenBytes(s string) []int {
+	out := make([]int, len(s))
+	for i := range len(s) {
+		out[i] = int(s[i])
+	}
+	return out
 }
 
 func wireLogprobs(lp []prefdata.TokenLogprob) []wireLogprob {
 	out := make([]wireLogprob, len(lp))
 	for i, t := range lp {
-		out[i] = wireLogprob{Token: t.Token, Logprob: t.Logprob, TopLogprobs: []wireLogprob{}}
+		out[i] = wireLogprob{Token: t.Token, Logprob: t.Logprob, Bytes: tokenBytes(t.Token), TopLogprobs: []topLogprob{}}
 		for _, a := range t.Top {
-			out[i].TopLogprobs = append(out[i].TopLogprobs, wireLogprob{Token: a.Token, Logprob: a.Logprob, TopLogprobs: []wireLogprob{}})
+			out[i].TopLogprobs = append(out[i].TopLogprobs, topLogprob{Token: a.Token, Logprob: a.Logprob, Bytes: tokenBytes(a.Token)})
 		}
 	}
 	return out
