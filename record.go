@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Chat roles used in [Message.Role].
@@ -119,14 +121,15 @@ func (p Prompt) Text() string {
 }
 
 // ContentID returns a stable ID for a conversation: "p-" and 16 hex digits of
-// a hash of its roles and contents with whitespace collapsed and letters
-// lowered, so trivially different copies of a prompt share an ID.
+// a hash of its roles and contents in Unicode NFC with whitespace collapsed
+// and letters lowered, so trivially different copies of a prompt (an accent
+// composed or decomposed) share an ID.
 func ContentID(msgs []Message) string {
 	h := sha256.New()
 	for _, m := range msgs {
 		h.Write([]byte(m.Role))
 		h.Write([]byte{0})
-		h.Write([]byte(strings.ToLower(strings.Join(strings.Fields(m.Content), " "))))
+		h.Write([]byte(strings.ToLower(strings.Join(strings.Fields(norm.NFC.String(m.Content)), " "))))
 		h.Write([]byte{0})
 	}
 	return "p-" + hex.EncodeToString(h.Sum(nil)[:8])

@@ -4,14 +4,18 @@ import (
 	"strings"
 	"unicode"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/prefdata/prefdata"
 )
 
-// Normalize returns s lowered, with punctuation and symbols turned into
+// Normalize returns s in Unicode NFC (so an accent composed or decomposed
+// is one letter), lowered, with punctuation and symbols turned into
 // spaces and runs of whitespace collapsed to one space: the form exact
 // dedup, near-dup shingling and decontamination compare. "Hello,  World!"
 // and "hello world" normalize to the same text.
 func Normalize(s string) string {
+	s = norm.NFC.String(s) // s itself when already NFC, as most text is
 	var b strings.Builder
 	b.Grow(len(s))
 	space := true // drop leading spaces
