@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,17 +40,18 @@ func lastHash(req openaitest.Request) int {
 	return int(h[0])
 }
 
-// judgedPipeline is a run against the fake server at url: one model's two
-// samples, each graded by a journaled judge that does not retry.
-func judgedPipeline(t testing.TB, url string, n int, dir *prefdata.RunDir, sink prefdata.Sink) *prefdata.Pipeline {
-	gen, err := response.New(response.Config{BaseURL: url, APIKey: "test", Model: "a", Samples: 2, Sampling: prefdata.Sampling{Seed: prefdata.Int(1)}})
+// judgedPipeline is a run against the fake server at url: one model's
+// samples, graded one after the other by a journaled judge that does not
+// retry.
+func judgedPipeline(t testing.TB, url string, n, samples int, dir *prefdata.RunDir, sink prefdata.Sink) *prefdata.Pipeline {
+	gen, err := response.New(response.Config{BaseURL: url, APIKey: "test", Model: "a", Samples: samples, Sampling: prefdata.Sampling{Seed: prefdata.Int(1)}})
 	require.NoError(t, err)
 	judge, err := response.New(response.Config{BaseURL: url, APIKey: "test", Model: judgeModel, Retry: response.Retry{Attempts: 1}})
 	require.NoError(t, err)
 	return &prefdata.Pipeline{
 		Source:     prefdatatest.CountingSource(n),
 		Generators: []prefdata.Generator{gen},
-		Filters:    []prefdata.Filter{filter.Scores(&filter.RubricJudge{Generator: prefdata.JournalGenerator(judge), Style: filter.StyleSingle})},
+		Filters:    []prefdata.Filter{filter.Scores(&filter.RubricJudge{Generator: prefdata.JournalGenerator(judge), Style: filter.StyleSingle, Concurrency: 1})},
 		Labeler:    prefdatatest.Labeler{},
 		Sink:       sink,
 		Dir:        dir,
@@ -84,7 +89,7 @@ func TestTransientJudgeFailureIsRetriedNextRun(t *testing.T) {
 	dir, err := prefdata.OpenRunDir(t.TempDir())
 	require.NoError(t, err)
 	defer dir.Close()
-	_, err = judgedPipeline(t, srv.URL, n, dir, &prefdatatest.Sink{}).Run(context.Background())
+	_, err = judgedPipeline(t, srv.URL, n, 2, dir, &prefdatatest.Sink{}).Run(context.Background())
 	require.NoError(t, err)
 	answered1, failed1 := judgeRequests(srv, 0)
 	require.Positive(t, failed1, "some judge calls failed")
@@ -93,7 +98,7 @@ func TestTransientJudgeFailureIsRetriedNextRun(t *testing.T) {
 	failing = false
 	before := srv.Requests()
 	sink := &prefdatatest.Sink{}
-	st, err := judgedPipeline(t, srv.URL, n, dir, sink).Run(context.Background())
+	st, err := judgedPipeline(t, srv.URL, n, 2, dir, sink).Run(context.Background())
 	require.NoError(t, err)
 	answered2, failed2 := judgeRequests(srv, before)
 	assert.Zero(t, failed2)
@@ -108,7 +113,7 @@ func TestTransientJudgeFailureIsRetriedNextRun(t *testing.T) {
 	require.NoError(t, err)
 	defer cleanDir.Close()
 	want := &prefdatatest.Sink{}
-	_, err = judgedPipeline(t, clean.URL, n, cleanDir, want).Run(context.Background())
+	_, err = judgedPipeline(t, clean.URL, n, 2, cleanDir, want).Run(context.Background())
 	require.NoError(t, err)
 	require.NotEmpty(t, want.Pairs())
 	assert.Equal(t, pairIDs(want.Pairs()), pairIDs(sink.Pairs()))
@@ -125,7 +130,7 @@ func TestStorageFailureStopsTheRun(t *testing.T) {
 			dir, err := prefdata.OpenRunDir(root)
 			require.NoError(t, err)
 			defer dir.Close()
-			p := judgedPipeline(t, srv.URL, 30, dir, &prefdatatest.Sink{})
+			p := judgedPipeline(t, srv.URL, 30, 2, dir, &prefdatatest.Sink{})
 			p.Budget = prefdata.ErrorBudget{MaxFailures: 1000}
 			// Once the first generation is journaled, before any candidate
 			// reaches stage 3, a directory takes the journal's place: every
@@ -165,4 +170,79 @@ func TestJournalGeneratorKeepsIdentity(t *testing.T) {
 	plain := prefdata.GeneratorFunc(func(context.Context, prefdata.Prompt) ([]prefdata.Response, error) { return nil, errors.New("x") })
 	_, isFP := prefdata.JournalGenerator(plain).(prefdata.Fingerprinter)
 	assert.False(t, isFP, "a generator without a fingerprint is returned as is")
+}
+
+// The killed run: each prompt's six answers are judged one after the
+// other, so an unfinished candidate has answered judge calls behind it.
+const judgedPrompts, judgedSamples = 150, 6
+
+// judgedChild is the child process of TestKillRepaysAtMostWhatWasInFlight:
+// a judged run against the parent's fake server.
+func judgedChild(url, dirPath, outPath string) error {
+	dir, err := prefdata.OpenRunDir(dirPath)
+	if err != nil {
+		return err
+	}
+	out, err := os.Create(outPath)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	var t childT
+	_, err = judgedPipeline(&t, url, judgedPrompts, judgedSamples, dir, newJSONLSink(out)).Run(context.Background())
+	return errors.Join(err, dir.Close())
+}
+
+// childT lets judgedPipeline's require calls run outside a test.
+type childT struct{ testing.TB }
+
+func (*childT) Helper()                   {}
+func (*childT) Errorf(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
+func (*childT) FailNow()                  { os.Exit(2) }
+
+// kill -9 in the middle of a judged run: the next run pays again for at
+// most what was in flight at the server, as its own counters show.
+func TestKillRepaysAtMostWhatWasInFlight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts subprocesses")
+	}
+	srv := openaitest.NewServer(openaitest.Config{Reply: judgeReplies, Latency: 5 * time.Millisecond})
+	defer srv.Close()
+	root := t.TempDir()
+	runDir, outPath := filepath.Join(root, "run"), filepath.Join(root, "out.jsonl")
+	child := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "PREFDATA_JUDGED_CHILD="+srv.URL, "PREFDATA_DIR="+runDir, "PREFDATA_OUT="+outPath)
+		cmd.Stderr = os.Stderr
+		return cmd
+	}
+	lines := func(file string) int {
+		b, _ := os.ReadFile(filepath.Join(runDir, file))
+		return strings.Count(string(b), "\n")
+	}
+
+	first := child()
+	require.NoError(t, first.Start())
+	waitFor(t, "the run to be under way", func() bool { return srv.Requests() >= judgedPrompts })
+	require.NoError(t, first.Process.Signal(syscall.SIGKILL))
+	_ = first.Wait()
+	require.Less(t, lines(prefdata.FilePairs), judgedPrompts, "killed before the end")
+	peak := srv.MaxInFlight()
+
+	require.NoError(t, child().Run())
+	paid := srv.Requests()
+
+	// An uninterrupted run of the same work, on a server of its own.
+	clean := openaitest.NewServer(openaitest.Config{Reply: judgeReplies})
+	defer clean.Close()
+	cleanDir, err := prefdata.OpenRunDir(filepath.Join(root, "clean"))
+	require.NoError(t, err)
+	defer cleanDir.Close()
+	want := &prefdatatest.Sink{}
+	_, err = judgedPipeline(t, clean.URL, judgedPrompts, judgedSamples, cleanDir, want).Run(context.Background())
+	require.NoError(t, err)
+
+	t.Logf("requests: %d with a kill, %d without; peak in flight %d", paid, clean.Requests(), peak)
+	assert.LessOrEqual(t, paid-clean.Requests(), peak, "paid again for more than was in flight")
+	assert.Equal(t, pairIDs(want.Pairs()), pairIDs(readJSONL[prefdata.Pair](t, outPath)))
 }

@@ -24,6 +24,13 @@ import (
 // The crash test runs the pipeline in a child process (this test binary,
 // re-executed), kills it mid-run, and runs it again.
 func TestMain(m *testing.M) {
+	if url := os.Getenv("PREFDATA_JUDGED_CHILD"); url != "" {
+		if err := judgedChild(url, os.Getenv("PREFDATA_DIR"), os.Getenv("PREFDATA_OUT")); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv("PREFDATA_CRASH_CHILD") != "" {
 		if err := crashChild(os.Getenv("PREFDATA_DIR"), os.Getenv("PREFDATA_OUT"), os.Getenv("PREFDATA_CALLS")); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
