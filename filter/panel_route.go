@@ -174,6 +174,13 @@ type RoutePlan struct {
 	pairs []plannedPair
 }
 
+// Index returns the position of the pair with the given ID in
+// Calibration.Pairs and Routing.Decisions.
+func (rp *RoutePlan) Index(pairID string) (int, bool) {
+	i, ok := rp.index[pairID]
+	return i, ok
+}
+
 // Decision returns the decision of the pair with the given ID.
 func (rp *RoutePlan) Decision(pairID string) (Decision, bool) {
 	i, ok := rp.index[pairID]

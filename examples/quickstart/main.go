@@ -66,6 +66,8 @@ type options struct {
 	rmURL, rmModel, rmAPI               string
 	concurrency, samples, maxTokens     int
 	threshold, maxFailures              float64
+	target, audit                       float64
+	humanBudget                         int
 	wait, estimate                      bool
 	progress                            time.Duration
 	priceIn, priceOut, budget           float64
@@ -97,7 +99,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 16, "requests in flight per stage")
 	fs.IntVar(&o.samples, "samples", 2, "answers per model and prompt")
 	fs.IntVar(&o.maxTokens, "max-tokens", 512, "most tokens per answer (answers cut there are dropped as truncated)")
-	fs.Float64Var(&o.threshold, "confidence", 0.7, "confidence at or above which the AI's label stands; below, a person decides")
+	fs.Float64Var(&o.target, "target", 0.9, "accuracy the AI-labeled pairs must keep: the calibrated router labels by AI the pairs it is surest of for as long as their predicted accuracy stays at or above it, and sends the rest to people")
+	fs.Float64Var(&o.audit, "audit", 0.05, "fraction of the AI-labeled pairs also sent to people, unmarked, to measure the AI's accuracy")
+	fs.IntVar(&o.humanBudget, "human-budget", 0, "send this many pairs to people, where a person adds the most (instead of -target)")
+	fs.Float64Var(&o.threshold, "confidence", 0, "route by this fixed confidence threshold instead (the uncalibrated router: at or above it the AI's label stands); 0: calibrated routing")
 	fs.Float64Var(&o.maxFailures, "max-failures", 0.2, "stop when more than this fraction of items fail")
 	fs.DurationVar(&o.progress, "progress", 2*time.Second, "print progress to stderr this often (0: never)")
 	fs.StringVar(&o.rmURL, "rm", "", "base URL of a reward-model server (vLLM, e.g. http://127.0.0.1:8000) that scores every answer beside the judge")
@@ -113,6 +118,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.concurrency < 1 || o.samples < 1 {
 		return o, errors.New("-concurrency and -samples must be at least 1")
+	}
+	if o.target <= 0 || o.target > 1 || o.audit < 0 || o.audit > 1 || o.threshold < 0 || o.threshold > 1 || o.humanBudget < 0 {
+		return o, errors.New("-target and -confidence must be in (0, 1], -audit in [0, 1], -human-budget at least 0")
 	}
 	if o.rmURL != "" {
 		if _, ok := rmAPI(o.rmAPI); !ok {
@@ -141,21 +149,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	// Stage 1: prompts.
-	var src *prompt.Reader
-	if o.prompts == "" {
-		src = prompt.NewReader(strings.NewReader(builtinPrompts), prompt.ReaderConfig{Name: "builtin-prompts.jsonl", SkipBad: true})
-	} else {
-		if src, err = prompt.Open(o.prompts, prompt.ReaderConfig{SkipBad: true}); err != nil {
-			return err
+	// Opened once per pass: calibrated routing reads the prompts twice.
+	openPrompts := func() (*prompt.Reader, error) {
+		if o.prompts == "" {
+			return prompt.NewReader(strings.NewReader(builtinPrompts), prompt.ReaderConfig{Name: "builtin-prompts.jsonl", SkipBad: true}), nil
 		}
-		defer src.Close()
+		return prompt.Open(o.prompts, prompt.ReaderConfig{SkipBad: true})
 	}
-
-	near, err := prompt.NewNearDedup(prompt.NearDedupConfig{})
+	src, err := openPrompts()
 	if err != nil {
 		return err
 	}
-	promptFilters := []prefdata.PromptFilter{prompt.NewExactDedup(), near}
+	defer src.Close()
+
+	// Dedup filters remember what they saw: new ones for each pass.
+	newPromptFilters := func() []prefdata.PromptFilter {
+		return []prefdata.PromptFilter{prompt.NewExactDedup(), prompt.MustNearDedup(prompt.NearDedupConfig{})}
+	}
+	promptFilters := newPromptFilters()
 
 	// Stage 2: every model answers every prompt. One price list and one
 	// budget for the models and the judge.
@@ -210,6 +221,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		&filter.PairwiseJudge{Generator: judge, Scale: filter.ThreeWay, Mode: filter.ConsistentOnly, MaxResponses: pairwiseMax},
 	}
 	router := filter.Router{Threshold: o.threshold}
+	calibrated := o.threshold == 0
 	if o.rmURL != "" {
 		rm, err := rewardModel(o)
 		if err != nil {
@@ -220,7 +232,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		judging = append([]prefdata.Filter{filter.Scores(rm)}, judging...)
 		router.Pairs.Combine.Normalize = filter.ZScore
 	}
-	labeler := label.Human(router, dir, label.HumanOptions{Wait: o.wait})
+	var labeler prefdata.Labeler = label.Human(router, dir, label.HumanOptions{Wait: o.wait})
 
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
@@ -234,6 +246,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	written := &aiPairs{Sink: sink}
 
 	p := &prefdata.Pipeline{
 		Source:        src,
@@ -241,14 +254,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Generators:    generators(gens),
 		Filters:       append(rules, judging...),
 		Labeler:       labeler,
-		Sink:          sink,
+		Sink:          written,
 		Dir:           dir,
 		Limits:        prefdata.Limits{Generate: o.concurrency, Filter: max(1, o.concurrency/4)},
 		Budget:        prefdata.ErrorBudget{MaxFraction: o.maxFailures},
 		Hooks:         prefdata.Hooks{Progress: progressPrinter(os.Stderr, o.progress)},
 	}
+	// Calibrated routing: a first pass through stages 1-3 collects every
+	// pair's judgments, the calibrator is fitted on them (and on people's
+	// labels so far) and routes by the goal; the second pass labels,
+	// reading every generation and judgment back from the run directory.
+	var plan *filter.RoutePlan
+	if calibrated {
+		planner := &filter.RoutePlanner{Pairs: router.Pairs}
+		var first prefdata.Stats
+		plan, first, err = calibratedPlan(ctx, *p, planner, o)
+		if err != nil {
+			printFunnel(stdout, first, src.Report())
+			return err
+		}
+		if p.Source, err = openPrompts(); err != nil {
+			return err
+		}
+		p.PromptFilters = newPromptFilters()
+		p.Labeler = label.Human(planner.Router(plan), dir, label.HumanOptions{Wait: o.wait})
+		p.AddStats = func(s *prefdata.Stats) {
+			firstPass(s, first)
+			s.Routing = routingStats(plan, written.ids)
+		}
+	}
 	st, runErr := p.Run(ctx)
-	printFunnel(stdout, st, src.Report())
+	if r, ok := p.Source.(*prompt.Reader); ok {
+		printFunnel(stdout, st, r.Report())
+		if r != src {
+			r.Close()
+		}
+	}
+	printRouting(stdout, st.Routing, st.Cascade)
 	if runErr != nil {
 		return runErr
 	}

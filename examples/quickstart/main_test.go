@@ -51,11 +51,21 @@ func TestQuickstartOnTheFakeServer(t *testing.T) {
 	aiPairs := number(t, first, `pairs labeled by AI: (\d+)`)
 	human := number(t, first, `sent to people: (\d+)`)
 	assert.Equal(t, aiPairs, len(pairs))
-	assert.Positive(t, human, "the fake judge's close calls go to people")
-	assert.Equal(t, human, number(t, first, `human/judge-inconsistent=(\d+)`), "the position-biased close calls are why")
+	// Routed by the calibrated router to the default target, with a 5%
+	// audit of the AI-labeled pairs in the queue, unmarked for people but
+	// flagged in the record.
+	assert.Contains(t, first, "Routing  goal: target 0.9;")
+	predicted := fraction(t, first, `predicted accuracy of the AI-labeled pairs: ([\d.]+)`)
+	assert.GreaterOrEqual(t, predicted, 0.9)
+	audits := number(t, first, `(\d+) AI-labeled pairs audited`)
+	assert.Positive(t, audits)
+	assert.Equal(t, audits, number(t, first, `human/audit=(\d+)`))
+	assert.Equal(t, human, audits+count(t, first, `human/doubtful=(\d+)`))
 	queue, err := os.ReadFile(filepath.Join(runDir, prefdata.FileQueue))
 	require.NoError(t, err)
 	assert.Equal(t, human, strings.Count(string(queue), "\n"))
+	assert.Equal(t, audits, strings.Count(string(queue), `"audit":true`), "the audit sample is in the queue")
+	assert.Contains(t, string(queue), `"value":`, "queued pairs carry their value for most-informative-first")
 
 	// The card and the report are written beside the pairs.
 	card, err := os.ReadFile(filepath.Join(tmp, "out", dataset.FileCard))
@@ -121,6 +131,24 @@ func TestQuickstartOnOllama(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// count is number, or 0 when the pattern is absent.
+func count(t *testing.T, s, pattern string) int {
+	t.Helper()
+	if !regexp.MustCompile(pattern).MatchString(s) {
+		return 0
+	}
+	return number(t, s, pattern)
+}
+
+func fraction(t *testing.T, s, pattern string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	require.NotNil(t, m, "no %q in:\n%s", pattern, s)
+	v, err := strconv.ParseFloat(m[1], 64)
+	require.NoError(t, err)
+	return v
+}
+
 func number(t *testing.T, s, pattern string) int {
 	t.Helper()
 	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
@@ -156,12 +184,15 @@ func TestQuickstartReportsBadPromptLines(t *testing.T) {
 func TestQuickstartCollectsHumanLabels(t *testing.T) {
 	tmp := t.TempDir()
 	runDir, out := filepath.Join(tmp, "run"), filepath.Join(tmp, "out", "pairs.jsonl")
-	args := []string{"-run", runDir, "-out", out}
+	// Four pairs where people add the most, and a 20% audit.
+	args := []string{"-run", runDir, "-out", out, "-human-budget", "4", "-audit", "0.2"}
 	var stdout bytes.Buffer
 	require.NoError(t, run(context.Background(), args, noEnv, &stdout))
 	human := number(t, stdout.String(), `sent to people: (\d+)`)
 	aiFirst := number(t, stdout.String(), `pairs labeled by AI: (\d+)`)
 	require.Positive(t, human)
+	assert.Contains(t, stdout.String(), "calibrated from the judges' agreement alone")
+	assert.Equal(t, 4, number(t, stdout.String(), `human/doubtful=(\d+)`), "the human budget")
 
 	dir, err := prefdata.OpenRunDir(runDir)
 	require.NoError(t, err)
@@ -170,11 +201,18 @@ func TestQuickstartCollectsHumanLabels(t *testing.T) {
 	store, err := label.OpenStore(dir)
 	require.NoError(t, err)
 	wantChosen := map[string]string{} // prompt text → the text people chose
+	audited, auditAgreed := 0, 0
 	for i, p := range queue.Pairs() {
 		// The person prefers the AI's rejected side every other time.
 		pref, text := p.Chosen.ID, p.Chosen.Text
 		if i%2 == 1 {
 			pref, text = p.Rejected.ID, p.Rejected.Text
+		}
+		if p.Provenance.Audit {
+			audited++
+			if i%2 == 0 {
+				auditAgreed++
+			}
 		}
 		wantChosen[p.Prompt.Text()] = text
 		require.NoError(t, store.Add(label.Label{
@@ -208,6 +246,29 @@ func TestQuickstartCollectsHumanLabels(t *testing.T) {
 	agreed, flippedN := number(t, second, `ai/human-agrees=(\d+)`), number(t, second, `ai/human-flipped=(\d+)`)
 	assert.Equal(t, human, agreed+flippedN)
 	assert.Equal(t, human/2, flippedN, "every other pair was flipped")
+
+	// The second run recalibrated on people's labels and measured the
+	// audit: people agreed with the AI on the audited pairs they kept.
+	require.Positive(t, audited)
+	assert.Equal(t, human, number(t, second, `calibrated with (\d+) people's labels`), second)
+	assert.Equal(t, human, number(t, second, `(\d+) decided by people`))
+	assert.Equal(t, auditAgreed, number(t, second, `people agreed on (\d+) of \d+ audited pairs`))
+	assert.Equal(t, audited, number(t, second, `people agreed on \d+ of (\d+) audited pairs`))
+}
+
+// -confidence keeps the fixed threshold of the uncalibrated router.
+func TestQuickstartFixedThreshold(t *testing.T) {
+	tmp := t.TempDir()
+	var stdout bytes.Buffer
+	args := []string{"-run", filepath.Join(tmp, "run"), "-out", filepath.Join(tmp, "out", "p.jsonl"), "-confidence", "0.7"}
+	require.NoError(t, run(context.Background(), args, noEnv, &stdout))
+	out := stdout.String()
+	human := number(t, out, `sent to people: (\d+)`)
+	assert.Positive(t, human, "the fake judge's close calls go to people")
+	assert.Equal(t, human, number(t, out, `human/judge-inconsistent=(\d+)`), "the position-biased close calls are why")
+	assert.NotContains(t, out, "Routing  goal:")
+	err := run(context.Background(), []string{"-target", "1.5"}, noEnv, io.Discard)
+	require.ErrorContains(t, err, "-target")
 }
 
 func TestQuickstartEndpoint(t *testing.T) {

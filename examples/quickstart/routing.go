@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/filter"
+	"github.com/prefdata/prefdata/label"
+)
+
+// goal is the routing goal of the flags: the fixed threshold (-confidence)
+// when set, else a human budget (-human-budget) when set, else the target
+// accuracy (-target); with the audit fraction (-audit).
+func (o options) goal() filter.Goal {
+	var g filter.Goal
+	switch {
+	case o.humanBudget > 0:
+		g = filter.HumanBudget(o.humanBudget)
+	default:
+		g = filter.TargetAccuracy(o.target)
+	}
+	g.Audit, g.Seed = o.audit, 1
+	return g
+}
+
+// peopleSaid reads what people said so far from the run directory: the
+// queue and, for each queued pair people decided (by the label server's
+// policy), the response they preferred.
+func peopleSaid(dir *prefdata.RunDir, policy label.Policy) (filter.PeopleSaid, error) {
+	queue, err := label.OpenQueue(dir)
+	if err != nil {
+		return filter.PeopleSaid{}, err
+	}
+	store, err := label.OpenStore(dir)
+	if err != nil {
+		return filter.PeopleSaid{}, err
+	}
+	defer store.Close()
+	said := filter.PeopleSaid{Preferred: map[string]string{}, Queue: queue.Pairs()}
+	for _, p := range said.Queue {
+		d := policy.Decide(p, store.ForPair(p.ID))
+		if d.Status == label.Decided && d.Verdict == label.VerdictPrefer {
+			said.Preferred[p.ID] = d.Preferred
+		}
+	}
+	return said, nil
+}
+
+// calibratedPlan runs stages 1-3 once with the pipeline in FiltersOnly mode
+// and the planner as its last filter (paying for what the run directory
+// does not hold yet), then fits the calibrator on every pair, with people's
+// labels, and routes by the goal.
+func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.RoutePlanner, o options) (*filter.RoutePlan, prefdata.Stats, error) {
+	p.Filters = append(append([]prefdata.Filter(nil), p.Filters...), planner)
+	p.Labeler, p.Sink, p.Queue, p.FiltersOnly = nil, nil, nil, true
+	st, err := p.Run(ctx)
+	if err != nil {
+		return nil, st, err
+	}
+	said, err := peopleSaid(p.Dir, label.Policy{})
+	if err != nil {
+		return nil, st, err
+	}
+	plan, err := planner.Plan(filter.Calibrator{Seed: 1}, o.goal(), said)
+	return plan, st, err
+}
+
+// firstPass carries the figures of the FiltersOnly pass into the stats of
+// the labeling pass, which reads every generation back: the quickstart's
+// two passes are one run.
+func firstPass(s *prefdata.Stats, first prefdata.Stats) {
+	s.Generate, s.Generators, s.Responses, s.Usage = first.Generate, first.Generators, first.Responses, first.Usage
+	s.Filter = first.Filter
+	s.Cached.PromptFilters, s.Cached.Generations, s.Cached.Filters = first.Cached.PromptFilters, first.Cached.Generations, first.Cached.Filters
+}
+
+// aiPairs is a Sink decorator that keeps the IDs of the pairs the AI
+// labeled (written with Provenance.Stage 3), for the predicted accuracy of
+// what was written.
+type aiPairs struct {
+	prefdata.Sink
+	mu  sync.Mutex
+	ids []string
+}
+
+func (s *aiPairs) WritePair(ctx context.Context, p prefdata.Pair) error {
+	if p.Provenance.Stage == prefdata.StageFilter {
+		s.mu.Lock()
+		s.ids = append(s.ids, p.ID)
+		s.mu.Unlock()
+	}
+	return s.Sink.WritePair(ctx, p)
+}
+
+func (s *aiPairs) Flush() error {
+	if f, ok := s.Sink.(interface{ Flush() error }); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
+// routingStats are the plan's figures, counted as the output stands after
+// the run: pairs of prompts finished by an earlier run keep the labels that
+// run gave them, so the AI-labeled pairs are those written with
+// Provenance.Stage 3 (their predicted accuracy under this run's
+// calibration), and every other pair is with people (decided, or waiting).
+func routingStats(plan *filter.RoutePlan, written []string) *prefdata.RoutingStats {
+	st := plan.Stats()
+	ai := map[string]bool{}
+	var idx []int
+	for _, id := range written {
+		if i, ok := plan.Index(id); ok && !ai[id] {
+			ai[id] = true
+			idx = append(idx, i)
+		}
+	}
+	st.Human, st.Labeled, st.Audit = 0, 0, 0
+	for i, d := range plan.Routing.Decisions {
+		if d.Audit {
+			st.Audit++
+		}
+		switch {
+		case ai[d.ID]:
+		case plan.Calibration.Pairs[i].Labeled:
+			st.Labeled++
+		case !d.Audit:
+			st.Human++
+		}
+	}
+	if st.Pairs > 0 {
+		st.HumanFraction = float64(st.Pairs-len(idx)) / float64(st.Pairs)
+	}
+	iv := plan.Calibration.Accuracy(idx)
+	st.Predicted = prefdata.Estimate{Est: iv.Est, Lo: iv.Lo, Hi: iv.Hi}
+	return st
+}
+
+// printRouting prints the goal, where the pairs went, the predicted and
+// audited accuracy, and what the calibrator learned of each judge.
+func printRouting(w io.Writer, st *prefdata.RoutingStats, cascade prefdata.CascadeStats) {
+	if st == nil {
+		return
+	}
+	goal := fmt.Sprintf("%s %g", st.Goal, st.Target)
+	if st.Goal == "budget" {
+		goal = fmt.Sprintf("human budget %d", st.Budget)
+	}
+	fmt.Fprintf(w, "Routing  goal: %s; %d pairs: %d with people for their label, %d decided by people, %d AI-labeled pairs audited by people (human share %.1f%%)\n",
+		goal, st.Pairs, st.Human, st.Labeled, st.Audit, 100*st.HumanFraction)
+	fmt.Fprintf(w, "         predicted accuracy of the AI-labeled pairs: %.3f [%.3f, %.3f]\n", st.Predicted.Est, st.Predicted.Lo, st.Predicted.Hi)
+	if a := st.Audited; a != nil {
+		fmt.Fprintf(w, "         audited accuracy: %.3f [%.3f, %.3f], people agreed on %d of %d audited pairs\n", a.Est, a.Lo, a.Hi, a.Agree, a.N)
+	} else {
+		fmt.Fprintln(w, "         audited accuracy: not yet measured (no audited pair labeled by people)")
+	}
+	if st.HumanLabels > 0 {
+		fmt.Fprintf(w, "         calibrated with %d people's labels and the judges' agreement\n", st.HumanLabels)
+	} else {
+		fmt.Fprintln(w, "         calibrated from the judges' agreement alone (no people's labels yet)")
+	}
+	for _, j := range st.Judges {
+		fmt.Fprintf(w, "         %s: accuracy %.3f [%.3f, %.3f], position bias %+.3f, consistent across orders %.0f%%\n",
+			j.Judge, j.Accuracy.Est, j.Accuracy.Lo, j.Accuracy.Hi, j.PositionBias.Est, 100*j.Consistency)
+	}
+	if cascade.Saved > 0 {
+		fmt.Fprintf(w, "         judge cascade: %d calls asked, %d saved\n", cascade.Asked, cascade.Saved)
+	}
+}
