@@ -179,7 +179,19 @@ type Record struct {
 // repair leaves. Data is only valid during the call. An error from fn stops
 // the scan and is returned.
 func (d *RunDir) Scan(name string, fn func(Record) error) error {
-	_, err := d.j.Scan(name, 0, func(l journal.Line) error {
+	_, _, err := d.ScanFrom(name, 0, 0, fn, nil)
+	return err
+}
+
+// ScanFrom scans like Scan from byte offset from (the start of a line, a
+// value ScanFrom returned), numbering lines from line+1, and returns the
+// offset after the last complete line and the number of that line: a reader
+// that follows a file others append to calls it again from there.
+//
+// onFragment, if not nil, is also called for each half-written line skipped.
+func (d *RunDir) ScanFrom(name string, from int64, line int, fn func(Record) error, onFragment func(Fragment)) (end int64, lastLine int, err error) {
+	end, n, err := d.j.Scan(name, from, func(l journal.Line) error {
+		l.Line += line
 		if l.Data[0] == '{' && !json.Valid(l.Data) {
 			// A fragment a crash or a full disk left, ended by a later
 			// writer: skipped and reported. A record glued to it by a
@@ -187,7 +199,11 @@ func (d *RunDir) Scan(name string, fn func(Record) error) error {
 			// is not JSON is passed on, for the reader to name.
 			frag, rec, ok := SplitFragment(l.Data)
 			if ok || truncated(l.Data) {
-				d.j.Report(journal.Fragment{Path: d.Path(name), Offset: l.Offset, Size: int64(len(frag)), Line: l.Line})
+				f := journal.Fragment{Path: d.Path(name), Offset: l.Offset, Size: int64(len(frag)), Line: l.Line}
+				d.j.Report(f)
+				if onFragment != nil {
+					onFragment(f)
+				}
 				if !ok {
 					return nil
 				}
@@ -196,8 +212,12 @@ func (d *RunDir) Scan(name string, fn func(Record) error) error {
 		}
 		return fn(Record{Line: l.Line, Offset: l.Offset, Data: l.Data})
 	})
-	return err
+	return end, line + n, err
 }
+
+// CloseFile syncs and closes the named file if it is open for appending; the
+// next Append opens it again.
+func (d *RunDir) CloseFile(name string) error { return d.j.CloseFile(name) }
 
 // ReadLine returns the complete line that starts at offset in the named file,
 // as found by [RunDir.Scan].

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/runstore"
 )
 
 // Summary holds the figures of a run directory: what the report draws and
@@ -232,7 +233,7 @@ type HumanSummary struct {
 
 // fileHumanLabels is the label package's labels file; its lines are read
 // for id, pair_id, annotator and undoes (the id of a retracted label) only.
-const fileHumanLabels = "human_labels.jsonl"
+const fileHumanLabels = runstore.FileHumanLabels
 
 // HistogramBins is the number of bins of score and gap histograms.
 const HistogramBins = 10
@@ -253,30 +254,22 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 		}
 	}
 	a := newAccum()
-	steps := []struct {
-		file string
-		fn   func([]byte) error
-	}{
-		{prefdata.FilePrompts, a.prompt},
-		{prefdata.FileResponses, a.responseLine},
-		{prefdata.FileScores, a.candidate},
-		{prefdata.FilePairs, a.pairLine},
-		{prefdata.FileQueue, a.queue},
-		{prefdata.FileFailures, a.failure},
-		{fileHumanLabels, a.humanLabel},
+	rs, err := runstore.Open(d)
+	if err != nil {
+		return s, err
 	}
-	for _, st := range steps {
-		err := d.Scan(st.file, func(r prefdata.Record) error {
-			if len(r.Data) == 0 {
-				return nil
-			}
-			if err := st.fn(r.Data); err != nil {
-				return fmt.Errorf("dataset: %s:%d: %w", d.Path(st.file), r.Line, err)
-			}
-			return nil
-		})
-		if err != nil {
-			return s, err
+	steps := []func() error{
+		func() error { return rs.Prompts(a.prompt) },
+		func() error { return rs.Responses(a.responseRecord) },
+		func() error { return rs.Scores(a.candidate) },
+		func() error { return rs.Pairs(a.pairLine) },
+		func() error { return rs.Queue(a.queue, nil) },
+		func() error { return rs.Failures(a.failure) },
+		func() error { return rs.HumanLabels(a.humanLabel) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return s, fmt.Errorf("dataset: %w", err)
 		}
 	}
 	a.fill(&s)
@@ -285,7 +278,7 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 
 // accum gathers the files' records, each item once.
 type accum struct {
-	prompts   map[string]promptLine // ID and content ID
+	prompts   map[string]prefdata.PromptRecord // ID and content ID
 	responses map[string]prefdata.Response
 	scores    map[string]prefdata.Score      // response/scorer/aspect
 	comps     map[string]prefdata.Comparison // a/b/scorer
@@ -293,32 +286,18 @@ type accum struct {
 	queued    map[string]prefdata.Pair
 	genItems  map[string]map[string]bool // generator → prompt IDs answered
 	genModels map[string]map[string]bool
-	failures  map[string]prefdata.Failure // stage/item/component
-	labels    map[string]humanLabel       // by label ID
-	undone    map[string]bool             // IDs of retracted labels
-}
-
-// humanLabel is what the summary reads of a line of fileHumanLabels.
-type humanLabel struct {
-	ID        string `json:"id"`
-	PairID    string `json:"pair_id"`
-	Annotator string `json:"annotator"`
-	Undoes    string `json:"undoes"`
-}
-
-type promptLine struct {
-	Prompt    prefdata.Prompt `json:"prompt"`
-	DroppedBy string          `json:"dropped_by"`
-	Reason    string          `json:"reason"`
+	failures  map[string]prefdata.Failure  // stage/item/component
+	labels    map[string]runstore.LabelRef // by label ID
+	undone    map[string]bool              // IDs of retracted labels
 }
 
 func newAccum() *accum {
 	return &accum{
-		prompts: map[string]promptLine{}, responses: map[string]prefdata.Response{},
+		prompts: map[string]prefdata.PromptRecord{}, responses: map[string]prefdata.Response{},
 		scores: map[string]prefdata.Score{}, comps: map[string]prefdata.Comparison{},
 		pairs: map[string]prefdata.Pair{}, queued: map[string]prefdata.Pair{},
 		genItems: map[string]map[string]bool{}, genModels: map[string]map[string]bool{},
-		failures: map[string]prefdata.Failure{}, labels: map[string]humanLabel{}, undone: map[string]bool{},
+		failures: map[string]prefdata.Failure{}, labels: map[string]runstore.LabelRef{}, undone: map[string]bool{},
 	}
 }
 
@@ -329,34 +308,14 @@ func addTo(m map[string]map[string]bool, k, v string) {
 	m[k][v] = true
 }
 
-func (a *accum) prompt(b []byte) error {
-	var pl promptLine
-	if err := json.Unmarshal(b, &pl); err != nil {
-		return err
-	}
+func (a *accum) prompt(pl prefdata.PromptRecord) error {
 	// Keyed as the pipeline keys prompts: by ID and content, since two
 	// source files may number different prompts alike.
-	a.prompts[pl.Prompt.ID+"\x00"+prefdata.ContentID(pl.Prompt.Messages)] = pl
+	a.prompts[prefdata.PromptKey(pl.Prompt)] = pl
 	return nil
 }
 
-// cacheLine is a line of responses.jsonl, scores.jsonl or labels.jsonl.
-type cacheLine struct {
-	Key       string          `json:"key"`
-	PromptID  string          `json:"prompt_id"`
-	Component string          `json:"component"`
-	Value     json.RawMessage `json:"value"`
-}
-
-func (a *accum) responseLine(b []byte) error {
-	var cl cacheLine
-	if err := json.Unmarshal(b, &cl); err != nil {
-		return err
-	}
-	var rs []prefdata.Response
-	if err := json.Unmarshal(cl.Value, &rs); err != nil {
-		return fmt.Errorf("value: %w", err)
-	}
+func (a *accum) responseRecord(cl prefdata.CacheRecord, rs []prefdata.Response) error {
 	addTo(a.genItems, cl.Component, cl.PromptID)
 	for _, r := range rs {
 		a.addResponse(r)
@@ -377,15 +336,7 @@ func (a *accum) addScores(ss []prefdata.Score) {
 	}
 }
 
-func (a *accum) candidate(b []byte) error {
-	var cl cacheLine
-	if err := json.Unmarshal(b, &cl); err != nil {
-		return err
-	}
-	var c prefdata.Candidate
-	if err := json.Unmarshal(cl.Value, &c); err != nil {
-		return fmt.Errorf("value: %w", err)
-	}
+func (a *accum) candidate(_ prefdata.CacheRecord, c prefdata.Candidate) error {
 	for _, r := range c.Responses {
 		a.addResponse(r)
 	}
@@ -402,14 +353,7 @@ func (a *accum) addPairResponses(p prefdata.Pair) {
 	a.addScores(p.Scores)
 }
 
-func (a *accum) pairLine(b []byte) error {
-	var rec struct {
-		PromptID string          `json:"prompt_id"`
-		Pairs    []prefdata.Pair `json:"pairs"`
-	}
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return err
-	}
+func (a *accum) pairLine(rec prefdata.PairsRecord, _ bool) error {
 	for _, p := range rec.Pairs {
 		a.addPairResponses(p)
 		a.pairs[pairKey(p, rec.PromptID)] = p
@@ -424,30 +368,18 @@ func pairKey(p prefdata.Pair, promptID string) string {
 	return prefdata.PairID(promptID, p.Chosen.ID, p.Rejected.ID)
 }
 
-func (a *accum) queue(b []byte) error {
-	var p prefdata.Pair
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
+func (a *accum) queue(p prefdata.Pair) error {
 	a.addPairResponses(p)
 	a.queued[pairKey(p, p.Prompt.ID)] = p
 	return nil
 }
 
-func (a *accum) failure(b []byte) error {
-	var f prefdata.Failure
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
+func (a *accum) failure(f prefdata.Failure) error {
 	a.failures[f.Stage.String()+"\x00"+f.Item+"\x00"+f.Component] = f
 	return nil
 }
 
-func (a *accum) humanLabel(b []byte) error {
-	var l humanLabel
-	if err := json.Unmarshal(b, &l); err != nil {
-		return err
-	}
+func (a *accum) humanLabel(l runstore.LabelRef, _ []byte) error {
 	if l.Undoes != "" {
 		a.undone[l.Undoes] = true
 		return nil

@@ -10,12 +10,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/runstore"
 )
 
 // FileHumanLabels is the run-directory file that holds every human label,
 // one [Label] per line, from the web app and from imports alike. It is
 // append-only: an undo is a later line that retracts an earlier one.
-const FileHumanLabels = "human_labels.jsonl"
+const FileHumanLabels = runstore.FileHumanLabels
 
 // Verdict is what an annotator decided about a pair.
 type Verdict string

@@ -1,12 +1,10 @@
 package label
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"sync"
@@ -16,9 +14,10 @@ import (
 )
 
 // tail reads the complete lines appended to a run-directory file since the
-// last call. Another process (the pipeline, an import, the server) may be
-// appending to it at the same time: a half-written last line is left for the
-// next call.
+// last call, through the run store's scan (a half-written line a crash left
+// is skipped and reported, a record glued to it recovered). Another process
+// (the pipeline, an import, the server) may be appending to it at the same
+// time: a line being written is left for the next call.
 type tail struct {
 	dir  *prefdata.RunDir
 	name string
@@ -26,16 +25,11 @@ type tail struct {
 	line int
 }
 
-func (t *tail) read(fn func(line int, data []byte) error) error {
-	f, err := os.Open(t.dir.Path(t.name))
+func (t *tail) read(fn func(line int, data []byte) error, bad func(string)) error {
+	st, err := os.Stat(t.dir.Path(t.name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("label: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("label: %w", err)
 	}
@@ -45,25 +39,20 @@ func (t *tail) read(fn func(line int, data []byte) error) error {
 	if st.Size() == t.off {
 		return nil
 	}
-	r := bufio.NewReaderSize(io.NewSectionReader(f, t.off, st.Size()-t.off), 64<<10)
-	for {
-		data, err := r.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			return nil // nothing, or a half-written line: read it next time
-		}
-		if err != nil {
-			return fmt.Errorf("label: %s: %w", t.dir.Path(t.name), err)
-		}
-		t.off += int64(len(data))
-		t.line++
-		data = bytes.TrimSpace(data)
+	end, line, err := t.dir.ScanFrom(t.name, t.off, t.line, func(r prefdata.Record) error {
+		data := bytes.TrimSpace(r.Data)
 		if len(data) == 0 {
-			continue
+			return nil
 		}
-		if err := fn(t.line, data); err != nil {
-			return err
-		}
+		return fn(r.Line, data)
+	}, func(f prefdata.Fragment) {
+		bad(f.String())
+	})
+	if err != nil {
+		return fmt.Errorf("label: %w", err)
 	}
+	t.off, t.line = end, line
+	return nil
 }
 
 var errNilDir = errors.New("label: the run directory is nil")
@@ -118,7 +107,7 @@ func (q *Queue) Refresh() (int, error) {
 		q.pairs = append(q.pairs, p)
 		n++
 		return nil
-	})
+	}, func(f string) { q.bad = append(q.bad, f) })
 	return n, err
 }
 
@@ -238,7 +227,7 @@ func (s *Store) refresh() (changed bool, err error) {
 		}
 		s.index(l)
 		return nil
-	})
+	}, func(f string) { s.bad = append(s.bad, f) })
 	return s.version != v, err
 }
 
@@ -269,91 +258,25 @@ func (s *Store) Close() error {
 
 // appender appends lines to a run-directory file that other processes may
 // append to at the same time (an import while the server runs, a second
-// server). It opens the file with O_APPEND, so every line lands at the end
-// of the file as it is then; RunDir.Append remembers where the end was and
-// would write over lines another process added since.
+// server), through the run store: each line in one O_APPEND write, a label
+// acknowledged only once the whole line is written, and a fragment left by a
+// failed write (a full disk) ended before the next line.
 type appender struct {
-	dir      *prefdata.RunDir
-	name     string
-	f        *os.File
-	lastSync time.Time
-	dirty    bool
+	dir  *prefdata.RunDir
+	name string
 }
 
 func (a *appender) write(line []byte) error {
-	if a.f == nil {
-		path := a.dir.Path(a.name)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			return fmt.Errorf("label: %w", err)
-		}
-		// A crash may have left a half-written last line: end it, so that
-		// this record starts on a line of its own.
-		if cut, err := endsMidLine(path); err != nil || cut {
-			if err == nil {
-				_, err = f.Write([]byte{'\n'})
-			}
-			if err != nil {
-				f.Close()
-				return fmt.Errorf("label: %s: %w", path, err)
-			}
-		}
-		a.f, a.lastSync = f, time.Now()
-	}
-	if _, err := a.f.Write(line); err != nil {
-		return fmt.Errorf("label: %s: %w", a.dir.Path(a.name), err)
-	}
-	a.dirty = true
-	interval := a.dir.SyncInterval
-	if interval == 0 {
-		interval = prefdata.DefaultSyncInterval
-	}
-	if time.Since(a.lastSync) >= interval {
-		return a.sync()
+	// RunDir.Append adds the newline and encodes nothing more: line is JSON.
+	if err := a.dir.Append(a.name, json.RawMessage(bytes.TrimSuffix(line, []byte{'\n'}))); err != nil {
+		return fmt.Errorf("label: %w", err)
 	}
 	return nil
 }
 
-func (a *appender) sync() error {
-	if a.f == nil || !a.dirty {
-		return nil
-	}
-	if err := a.f.Sync(); err != nil {
-		return fmt.Errorf("label: %s: %w", a.dir.Path(a.name), err)
-	}
-	a.lastSync, a.dirty = time.Now(), false
-	return nil
-}
+func (a *appender) sync() error { return a.dir.Sync() }
 
-func (a *appender) close() error {
-	if a.f == nil {
-		return nil
-	}
-	err := a.sync()
-	if cerr := a.f.Close(); err == nil {
-		err = cerr
-	}
-	a.f = nil
-	return err
-}
-
-// endsMidLine reports whether the file's last byte is not a newline.
-func endsMidLine(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.Size() == 0 {
-		return false, err
-	}
-	b := make([]byte, 1)
-	if _, err := f.ReadAt(b, st.Size()-1); err != nil {
-		return false, err
-	}
-	return b[0] != '\n', nil
-}
+func (a *appender) close() error { return a.dir.CloseFile(a.name) }
 
 // appendLabel writes l as one line of the labels file. s.mu is held.
 func (s *Store) appendLabel(l Label) error {

@@ -150,7 +150,7 @@ func (x *Index) reset(f *os.File, n uint64) error {
 }
 
 func (x *Index) catchUp() error {
-	end, err := x.d.Scan(x.name, x.covered, func(l Line) error {
+	end, _, err := x.d.Scan(x.name, x.covered, func(l Line) error {
 		if k, ok := x.keyOf(l.Data); ok {
 			return x.put(Hash64(k), l.Offset)
 		}

@@ -247,22 +247,23 @@ type Line struct {
 }
 
 // Scan calls fn for every complete line of the named file from byte from,
-// in order, and returns the offset after the last complete line. A missing
-// file has no lines. A last line without its newline (being written, or cut
-// by a crash) is not passed. Data is valid only during the call; empty lines
-// (left by a repair) are skipped. An error from fn stops the scan.
-func (d *Dir) Scan(name string, from int64, fn func(Line) error) (int64, error) {
+// in order, numbering them from 1, and returns the offset after the last
+// complete line and how many lines it read. A missing file has no lines. A
+// last line without its newline (being written, or cut by a crash) is not
+// passed. Data is valid only during the call; empty lines (left by a repair)
+// are counted but not passed. An error from fn stops the scan.
+func (d *Dir) Scan(name string, from int64, fn func(Line) error) (end int64, lines int, err error) {
 	path := d.Path(name)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return from, nil
+		return from, 0, nil
 	}
 	if err != nil {
-		return from, &Error{"scan", path, err}
+		return from, 0, &Error{"scan", path, err}
 	}
 	defer f.Close()
 	if _, err := f.Seek(from, io.SeekStart); err != nil {
-		return from, &Error{"scan", path, err}
+		return from, 0, &Error{"scan", path, err}
 	}
 	r := bufio.NewReaderSize(f, 256<<10)
 	off := from
@@ -278,14 +279,14 @@ func (d *Dir) Scan(name string, from int64, fn func(Line) error) (int64, error) 
 			data = big
 		}
 		if errors.Is(err, io.EOF) {
-			return off, nil
+			return off, n - 1, nil
 		}
 		if err != nil {
-			return off, &Error{"scan", path, err}
+			return off, n - 1, &Error{"scan", path, err}
 		}
 		if len(data) > 1 {
 			if err := fn(Line{Line: n, Offset: off, Data: data[:len(data)-1]}); err != nil {
-				return off, err
+				return off, n - 1, err
 			}
 		}
 		off += int64(len(data))
@@ -346,6 +347,24 @@ func (d *Dir) Sync() error {
 		a.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// CloseFile syncs and closes the named file if it is open for appending.
+func (d *Dir) CloseFile(name string) error {
+	d.mu.Lock()
+	a, ok := d.files[name]
+	delete(d.files, name)
+	d.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	err := a.sync()
+	if cerr := a.f.Close(); err == nil && cerr != nil {
+		err = &Error{"close", a.path, cerr}
+	}
+	return err
 }
 
 // Close syncs and closes the files; the Dir may be used again afterwards.

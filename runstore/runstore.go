@@ -1,0 +1,236 @@
+package runstore
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/prefdata/prefdata"
+)
+
+// FileHumanLabels is the run-directory file of human labels (written by
+// package label, one label.Label a line).
+const FileHumanLabels = "human_labels.jsonl"
+
+// LineError is a line of a journal that is not the record it should be.
+type LineError struct {
+	Path string
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Store reads a run directory. It holds nothing of the journals in memory
+// between calls; each reader scans its file.
+type Store struct {
+	d        *prefdata.RunDir
+	manifest prefdata.Manifest
+	has      bool
+}
+
+// Open reads the manifest of d (a torn one gives a *prefdata.ManifestError
+// saying what to do).
+func Open(d *prefdata.RunDir) (*Store, error) {
+	m, ok, err := d.ReadManifest()
+	if err != nil {
+		return nil, err
+	}
+	return &Store{d: d, manifest: m, has: ok}, nil
+}
+
+// OpenDir opens the run directory at path and reads it.
+func OpenDir(path string) (*Store, error) {
+	d, err := prefdata.OpenRunDir(path)
+	if err != nil {
+		return nil, err
+	}
+	return Open(d)
+}
+
+// Dir returns the run directory.
+func (s *Store) Dir() *prefdata.RunDir { return s.d }
+
+// Manifest returns the manifest; ok is false when no run has written one.
+func (s *Store) Manifest() (m prefdata.Manifest, ok bool) { return s.manifest, s.has }
+
+// Fragments returns the half-written lines the readers skipped so far.
+func (s *Store) Fragments() []prefdata.Fragment { return s.d.Fragments() }
+
+// scan decodes every line of file into a T and calls fn with it.
+func scan[T any](s *Store, file string, fn func(line int, v T) error) error {
+	return s.d.Scan(file, func(r prefdata.Record) error {
+		var v T
+		if err := json.Unmarshal(r.Data, &v); err != nil {
+			return &LineError{Path: s.d.Path(file), Line: r.Line, Err: err}
+		}
+		return fn(r.Line, v)
+	})
+}
+
+// Lines calls fn with every line of the named file decoded into a T: the
+// reader of a journal this package has no typed reader for.
+func Lines[T any](s *Store, file string, fn func(line int, v T) error) error {
+	return scan(s, file, fn)
+}
+
+// Prompts calls fn for every line of the prompts journal: each prompt read
+// by stage 1, kept or dropped and why.
+func (s *Store) Prompts(fn func(prefdata.PromptRecord) error) error {
+	return scan(s, prefdata.FilePrompts, func(_ int, r prefdata.PromptRecord) error { return fn(r) })
+}
+
+// CacheRecords calls fn for every record of a cache journal
+// (FileResponses, FileStage1, FileScores, FileLabels, FileCalls).
+func (s *Store) CacheRecords(file string, fn func(prefdata.CacheRecord) error) error {
+	return scan(s, file, func(_ int, r prefdata.CacheRecord) error { return fn(r) })
+}
+
+// value decodes a cache record's value, naming the file and line.
+func value[T any](s *Store, file string, fn func(prefdata.CacheRecord, T) error) error {
+	return scan(s, file, func(line int, r prefdata.CacheRecord) error {
+		var v T
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			return &LineError{Path: s.d.Path(file), Line: line, Err: fmt.Errorf("value: %w", err)}
+		}
+		return fn(r, v)
+	})
+}
+
+// Responses calls fn for every generation record: one generator's responses
+// to one prompt (rec.Component is the generator).
+func (s *Store) Responses(fn func(rec prefdata.CacheRecord, rs []prefdata.Response) error) error {
+	return value(s, prefdata.FileResponses, fn)
+}
+
+// Scores calls fn for every record of a fingerprinted filter: the candidate
+// it returned (scores, comparisons, drops).
+func (s *Store) Scores(fn func(rec prefdata.CacheRecord, c prefdata.Candidate) error) error {
+	return value(s, prefdata.FileScores, fn)
+}
+
+// Judgments calls fn for every record of a fingerprinted labeler: the pairs
+// it made of a candidate.
+func (s *Store) Judgments(fn func(rec prefdata.CacheRecord, pairs []prefdata.Pair) error) error {
+	return value(s, prefdata.FileLabels, fn)
+}
+
+// Pairs calls fn for every pairs record, in file order, saying whether it is
+// current (see the package doc). It keeps one entry per done key (or, for
+// lines of version 0, per prompt) in memory.
+func (s *Store) Pairs(fn func(rec prefdata.PairsRecord, current bool) error) error {
+	last := map[string]int{} // done key (or prompt ID of v0 lines) → last line
+	err := scan(s, prefdata.FilePairs, func(line int, r prefdata.PairsRecord) error {
+		last[pairsKey(r)] = line
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return scan(s, prefdata.FilePairs, func(line int, r prefdata.PairsRecord) error {
+		cur := last[pairsKey(r)] == line
+		if r.V > 0 {
+			cur = cur && s.has && r.RunKey == s.manifest.RunKey
+		}
+		return fn(r, cur)
+	})
+}
+
+func pairsKey(r prefdata.PairsRecord) string {
+	if r.V == 0 {
+		return "\x00" + r.PromptID
+	}
+	return r.Key
+}
+
+// LatestPairs returns the pairs of the latest run: the current pairs
+// records' pairs, in file order.
+func (s *Store) LatestPairs() ([]prefdata.Pair, error) {
+	var out []prefdata.Pair
+	err := s.Pairs(func(r prefdata.PairsRecord, current bool) error {
+		if current {
+			out = append(out, r.Pairs...)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Queue calls fn for every pair queued for people, once per pair ID, in
+// queue order. A line that is not a pair is passed to bad (file:line: error)
+// and skipped, so one bad line never keeps the other pairs from people; bad
+// may be nil, and then such a line stops the scan with its error.
+func (s *Store) Queue(fn func(prefdata.Pair) error, bad func(error)) error {
+	seen := map[string]bool{}
+	return s.d.Scan(prefdata.FileQueue, func(r prefdata.Record) error {
+		var p prefdata.Pair
+		err := json.Unmarshal(r.Data, &p)
+		if err == nil && p.ID == "" {
+			err = fmt.Errorf("pair without an id")
+		}
+		if err != nil {
+			le := &LineError{Path: s.d.Path(prefdata.FileQueue), Line: r.Line, Err: err}
+			if bad == nil {
+				return le
+			}
+			bad(le)
+			return nil
+		}
+		if seen[p.ID] {
+			return nil
+		}
+		seen[p.ID] = true
+		return fn(p)
+	})
+}
+
+// Failures calls fn for every failure record.
+func (s *Store) Failures(fn func(prefdata.Failure) error) error {
+	return scan(s, prefdata.FileFailures, func(_ int, f prefdata.Failure) error { return fn(f) })
+}
+
+// LabelRef is what the store reads of a human label line (package label's
+// Label is the full record): who labeled which pair, and which label a
+// retraction line retracts.
+type LabelRef struct {
+	ID        string `json:"id"`
+	PairID    string `json:"pair_id"`
+	Annotator string `json:"annotator"`
+	Undoes    string `json:"undoes,omitempty"`
+}
+
+// HumanLabels calls fn for every human label line (retractions too), with
+// its raw line for the full record (label.Label).
+func (s *Store) HumanLabels(fn func(ref LabelRef, raw []byte) error) error {
+	return s.d.Scan(FileHumanLabels, func(r prefdata.Record) error {
+		var l LabelRef
+		if err := json.Unmarshal(r.Data, &l); err != nil {
+			return &LineError{Path: s.d.Path(FileHumanLabels), Line: r.Line, Err: err}
+		}
+		return fn(l, r.Data)
+	})
+}
+
+// CurrentLabels returns the human labels that count: not retracted, by
+// label ID.
+func (s *Store) CurrentLabels() (map[string]LabelRef, error) {
+	labels, undone := map[string]LabelRef{}, map[string]bool{}
+	n := 0
+	err := s.HumanLabels(func(l LabelRef, _ []byte) error {
+		if l.Undoes != "" {
+			undone[l.Undoes] = true
+			return nil
+		}
+		key := l.ID
+		if key == "" { // not the label package's: count it, once per line
+			key = fmt.Sprintf("\x00line %d", n)
+		}
+		n++
+		labels[key] = l
+		return nil
+	})
+	for id := range undone {
+		delete(labels, id)
+	}
+	return labels, err
+}
