@@ -291,7 +291,7 @@ func (s *Server) batchObject(b *Batch, poll bool) map[string]any {
 	obj := map[string]any{
 		"id": b.ID, "object": "batch", "endpoint": b.Endpoint, "input_file_id": b.InputFileID,
 		"completion_window": b.CompletionWindow, "status": b.Status, "created_at": 0,
-		"output_file_id": nil, "error_file_id": nil, "metadata": b.Metadata,
+		"metadata":       b.Metadata, // output_file_id and error_file_id: absent until there are such files (the spec has them non-nullable)
 		"request_counts": map[string]int{"total": b.Total, "completed": 0, "failed": 0},
 	}
 	if b.Status != "in_progress" {
