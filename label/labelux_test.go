@@ -396,6 +396,9 @@ func TestSkipAndFlag(t *testing.T) {
 	if code, _, hdr := f.post("/skip", "alice", url.Values{"item": {n.Item}, "action": {"skip"}, "reason": {"I cannot judge this subject"}}); code != http.StatusSeeOther || hdr.Get("Location") != "/label?m=skip" {
 		t.Fatalf("skip: %d %s", code, hdr.Get("Location"))
 	}
+	if body := f.page("/label?m=skip", testToken("alice")); !strings.Contains(body, `id="flash"`) || !strings.Contains(body, "Skipped") {
+		t.Error("the page after a skip does not say so")
+	}
 	m := f.next("alice")
 	if m.Item == n.Item || m.Item == "" {
 		t.Fatalf("after a skip alice got %q (skipped %q)", m.Item, n.Item)

@@ -1054,7 +1054,7 @@ func (s *Server) render(w http.ResponseWriter, name string, data any) {
 // to show (by key, so a link cannot put words on the page).
 var flashes = map[string]string{
 	"saved":    "Saved.",
-	"skipped":  "Skipped: the reason is recorded.",
+	"skip":     "Skipped: the reason is recorded.",
 	"broken":   "Flagged as broken: the reason is recorded.",
 	"undone":   "Your last action was undone: do the item again.",
 	"strength": "Choose how much better (1, 2 or 3), then A or B.",
