@@ -1,7 +1,9 @@
 // Package response is stage 2 of the framework: it answers prompts with
 // models behind any OpenAI-compatible chat completions API (OpenAI, Azure,
-// vLLM, SGLang, Ollama, llama.cpp's server, hosted providers). Go-openai's
-// request types stay inside this package: callers see prefdata's records.
+// vLLM, SGLang, Ollama, llama.cpp's server, hosted providers). The
+// generator writes its own chat-completions body (go-openai, used for the
+// files and batches of batch mode, cannot send a temperature of 0), and
+// callers see prefdata's records only.
 //
 // # One model
 //
@@ -12,7 +14,24 @@
 // are given, cost. Several samples go in one request with n where the server
 // honours it; a server that returns fewer choices (Ollama) or refuses n > 1
 // (llama.cpp) is detected and then asked one sample at a time ([NMode]).
-// Temperature 0 is sent (go-openai would drop it), so judges decode greedily.
+// Temperature 0 is sent as 0, so judges decode greedily.
+//
+// # Reasoning models and structured replies
+//
+// The completion limit goes out as max_completion_tokens to OpenAI and
+// Azure and as max_tokens elsewhere ([MaxTokensField]); a 400 that names
+// the field sent switches the endpoint to the other one. Sampling's
+// ReasoningEffort is sent as reasoning_effort. The reply's reasoning
+// (reasoning_content, reasoning, or a leading <think> block) is kept in
+// Response.Reasoning, never in Text, with its tokens in
+// Usage.ReasoningTokens. A caller holding only a [prefdata.Generator] (a
+// judge) asks per prompt, with [prefdata.Prompt].Options, for a JSON
+// schema (response_format), tools and tool_choice (the calls come back in
+// Response.ToolCalls), logprobs and top alternatives, a limit, a
+// temperature or an effort of its own; a server that refuses one of them
+// gives an error matching [prefdata.ErrUnsupportedOption]. The nested
+// module response/spectest validates every request sent and every answer
+// of the fake server against OpenAI's OpenAPI description.
 //
 // # Never break, never pay twice
 //
