@@ -163,9 +163,18 @@ type Calibrator struct {
 	// (default 0.7); its tie rate is 0.1.
 	PriorAccuracy float64
 	// Temper multiplies the judges' and scorers' log-likelihood ratio of
-	// each pair (1: plain EM). 0 means automatic: fitted on the labeled
-	// pairs when there are at least MinLabels, else 1.
-	Temper float64
+	// each pair (1: plain EM), and Ceiling caps the probability that the
+	// AI's winner is right (1: no cap; it stands for the errors all judges
+	// share). Temper 0 means both are fitted on the labeled pairs (a
+	// posterior over a grid, so its uncertainty is in the intervals) when
+	// there are at least MinLabels, else Temper is 1/sqrt(verdicts per
+	// pair), which treats a panel's verdicts as strongly correlated, and
+	// Ceiling 1.
+	Temper, Ceiling float64
+	// Difficulty adds a latent difficulty to each pair (easy or hard),
+	// each judge with its own verdict distributions on each: judges that
+	// err together on hard pairs then count for less there.
+	Difficulty bool
 	// MinLabels is the number of labeled pairs from which Temper is fitted
 	// (default 10).
 	MinLabels int
@@ -214,14 +223,22 @@ type Calibration struct {
 	Scorers []ScorerStats
 	// PriorA is the estimated share of pairs on which people prefer a.
 	PriorA float64
-	// Temper is the temper used (see Calibrator.Temper).
-	Temper float64
+	// Temper and Ceiling are the confidence map's (posterior means): a
+	// pair's probability that the AI's winner is right is
+	// 0.5 + (Ceiling-0.5)*(2*logistic(Temper*s)-1), s the absolute
+	// log-odds of the untempered fit.
+	Temper, Ceiling float64
 	// Labeled counts the pairs a human label clamped.
 	Labeled    int
 	Iterations int
 
-	// boot[r][i] is replicate r's P(people prefer a) for pair i.
+	// boot[r][i] is replicate r's probability that pair i's AI winner is
+	// right.
 	boot [][]float64
+	// strength[i] is pair i's absolute untempered log-odds.
+	strength []float64
+	// grid is the posterior over the confidence map's parameters.
+	grid []confPoint
 }
 
 // Posterior is one pair's calibrated result.
@@ -292,7 +309,10 @@ type margObs struct {
 }
 
 type model struct {
-	theta [][9]float64 // per judge: joint over (u, w) cells C/W/T
+	// theta[d][j] is judge j's joint distribution over the (u, w) cells
+	// C/W/T on pairs of difficulty d.
+	theta [][][9]float64
+	eta   []float64 // share of pairs of each difficulty
 	mu    []float64
 	sigma []float64
 	pi    float64
@@ -316,30 +336,48 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 	if err != nil {
 		return nil, err
 	}
-	prior := c.prior()
+	prior := c.priors()
 	m := d.initModel(prior)
 	it := d.em(&m, prior, c.PriorStrength, c.MaxIter, nil)
 
-	temper := c.Temper
 	labeled := 0
 	for _, l := range d.label {
 		if l != 0 {
 			labeled++
 		}
 	}
-	if temper <= 0 {
-		temper = 1
-		if labeled >= c.MinLabels {
-			temper = d.fitTemper(&m)
+	raw := d.logits(&m)
+	cal := &Calibration{Labeled: labeled, Iterations: it, PriorA: m.pi, strength: make([]float64, len(pairs))}
+	winners := make([]Choice, len(pairs))
+	for i, r := range raw {
+		cal.strength[i] = math.Abs(r)
+		winners[i] = ChoiceA
+		if r < 0 {
+			winners[i] = ChoiceB
 		}
 	}
-	cal := &Calibration{Temper: temper, Labeled: labeled, Iterations: it, PriorA: m.pi}
-	pa := d.posteriors(&m, temper, false)
+	switch {
+	case c.Temper > 0:
+		ceil := c.Ceiling
+		if ceil <= 0.5 || ceil > 1 {
+			ceil = 1
+		}
+		cal.grid = []confPoint{{c.Temper, ceil, 1}}
+	case labeled >= c.MinLabels:
+		cal.grid = fitConfidence(raw, d.label, d.defaultTemper())
+	default:
+		cal.grid = []confPoint{{d.defaultTemper(), 1, 1}}
+	}
+	for _, g := range cal.grid {
+		cal.Temper += g.w * g.temper
+		cal.Ceiling += g.w * g.ceil
+	}
 	cal.Pairs = make([]Posterior, len(pairs))
 	for i, ev := range pairs {
-		post := Posterior{ID: ev.ID, PA: pa[i], Winner: ChoiceA, P: pa[i]}
-		if pa[i] < 0.5 {
-			post.Winner, post.P = ChoiceB, 1-pa[i]
+		p := cal.confidence(cal.strength[i])
+		post := Posterior{ID: ev.ID, Winner: winners[i], P: p, PA: p}
+		if winners[i] == ChoiceB {
+			post.PA = 1 - p
 		}
 		switch d.label[i] {
 		case 1:
@@ -350,10 +388,13 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 		cal.Pairs[i] = post
 	}
 
-	// Bootstrap: refit on pairs drawn with replacement, warm-started.
+	// Bootstrap: refit on pairs drawn with replacement, warm-started; each
+	// replicate's probability that the AI's winner (of the full fit) is
+	// right, through the fitted confidence map.
 	var bootModels []model
 	if c.Bootstrap > 0 && len(pairs) > 1 {
 		rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
+		mapT, mapC := cal.mapPoint()
 		for r := 0; r < c.Bootstrap; r++ {
 			idx := make([]int, len(pairs))
 			for k := range idx {
@@ -362,7 +403,15 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 			bm := m.clone()
 			d.em(&bm, prior, c.PriorStrength, 50, idx)
 			bootModels = append(bootModels, bm)
-			cal.boot = append(cal.boot, d.posteriors(&bm, temper, false))
+			rep := make([]float64, len(pairs))
+			for i, l := range d.logits(&bm) {
+				p := confMap(math.Abs(l), mapT, mapC)
+				if (l < 0) != (winners[i] == ChoiceB) {
+					p = 1 - p
+				}
+				rep[i] = p
+			}
+			cal.boot = append(cal.boot, rep)
 		}
 	}
 	cal.Judges = d.judgeStats(&m, bootModels, judges)
@@ -381,18 +430,26 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 	return cal, nil
 }
 
-// prior is the Dirichlet mean over the nine (u, w) cells: two independent
-// orders of accuracy PriorAccuracy and tie rate 0.1.
-func (c Calibrator) prior() [9]float64 {
-	const tie = 0.1
-	one := [3]float64{c.PriorAccuracy * (1 - tie), (1 - c.PriorAccuracy) * (1 - tie), tie}
-	var p [9]float64
-	for u := 0; u < 3; u++ {
-		for w := 0; w < 3; w++ {
-			p[u*3+w] = one[u] * one[w]
+// priors are the Dirichlet means over the nine (u, w) cells, one per
+// difficulty: two independent orders of the difficulty's accuracy, tie
+// rate 0.1. With Difficulty, easy pairs centre on PriorAccuracy + 0.15
+// (at most 0.95) and hard ones on 0.55.
+func (c Calibrator) priors() [][9]float64 {
+	one := func(acc float64) [9]float64 {
+		const tie = 0.1
+		o := [3]float64{acc * (1 - tie), (1 - acc) * (1 - tie), tie}
+		var p [9]float64
+		for u := 0; u < 3; u++ {
+			for w := 0; w < 3; w++ {
+				p[u*3+w] = o[u] * o[w]
+			}
 		}
+		return p
 	}
-	return p
+	if !c.Difficulty {
+		return [][9]float64{one(c.PriorAccuracy)}
+	}
+	return [][9]float64{one(math.Min(0.95, c.PriorAccuracy+0.15)), one(0.55)}
 }
 
 func buildDataset(pairs []Evidence, labels map[string]Choice) (*dataset, []string, []string, error) {
@@ -513,21 +570,30 @@ func buildDataset(pairs []Evidence, labels map[string]Choice) (*dataset, []strin
 }
 
 func (m model) clone() model {
+	th := make([][][9]float64, len(m.theta))
+	for d := range th {
+		th[d] = append([][9]float64(nil), m.theta[d]...)
+	}
 	return model{
-		theta: append([][9]float64(nil), m.theta...),
+		theta: th,
+		eta:   append([]float64(nil), m.eta...),
 		mu:    append([]float64(nil), m.mu...),
 		sigma: append([]float64(nil), m.sigma...),
 		pi:    m.pi,
 	}
 }
 
-func (d *dataset) initModel(prior [9]float64) model {
-	m := model{theta: make([][9]float64, d.nJudge), mu: make([]float64, d.nScorer), sigma: make([]float64, d.nScorer), pi: 0.5}
-	for j := range m.theta {
-		m.theta[j] = prior
+func (d *dataset) initModel(prior [][9]float64) model {
+	m := model{theta: make([][][9]float64, len(prior)), eta: make([]float64, len(prior)),
+		mu: make([]float64, d.nScorer), sigma: make([]float64, d.nScorer), pi: 0.5}
+	for k := range prior {
+		m.theta[k] = make([][9]float64, d.nJudge)
+		for j := range m.theta[k] {
+			m.theta[k][j] = prior[k]
+		}
+		m.eta[k] = 1 / float64(len(prior))
 	}
-	// Scorers start from the spread of their margins, oriented by the
-	// judges' majority where there are judges, else by their sign.
+	// Scorers start from the spread of their margins.
 	for s := range m.mu {
 		var sum, sq, n float64
 		for _, ms := range d.margins {
@@ -563,76 +629,132 @@ func cellProb(th *[9]float64, u, w int8) float64 {
 	return 1
 }
 
-// llr is pair i's log-likelihood ratio of "people prefer a" over "b" from
-// the judges and scorers.
-func (d *dataset) llr(m *model, i int) float64 {
-	var l float64
-	for _, o := range d.obs[i] {
-		th := &m.theta[o.j]
-		l += math.Log(cellProb(th, o.uA, o.wA)) - math.Log(cellProb(th, o.uB, o.wB))
-	}
+// classLL is pair i's log-likelihood under each class: people prefer a
+// (z = 0) or b (z = 1), on a pair of difficulty k, at index z*nD+k; the
+// class prior and the difficulty shares included.
+func (d *dataset) classLL(m *model, i int, out []float64) {
+	nd := len(m.eta)
+	var marg float64
 	for _, o := range d.margins[i] {
 		// N(v; mu, s) / N(v; -mu, s) = exp(2 mu v / s^2)
 		s := m.sigma[o.s]
-		l += 2 * m.mu[o.s] * o.v / (s * s)
+		marg += 2 * m.mu[o.s] * o.v / (s * s)
 	}
-	return l
+	for k := 0; k < nd; k++ {
+		la := math.Log(m.pi) + math.Log(m.eta[k]) + marg/2
+		lb := math.Log(1-m.pi) + math.Log(m.eta[k]) - marg/2
+		for _, o := range d.obs[i] {
+			th := &m.theta[k][o.j]
+			la += math.Log(cellProb(th, o.uA, o.wA))
+			lb += math.Log(cellProb(th, o.uB, o.wB))
+		}
+		out[k], out[nd+k] = la, lb
+	}
 }
 
-// posteriors returns P(people prefer a) per pair; clamp uses the labels.
-func (d *dataset) posteriors(m *model, temper float64, clamp bool) []float64 {
-	out := make([]float64, len(d.obs))
-	lp := math.Log(m.pi) - math.Log(1-m.pi)
-	for i := range d.obs {
-		if clamp && d.label[i] != 0 {
-			out[i] = float64(d.label[i]+1) / 2
-			continue
+// resp is pair i's class responsibilities (clamped by its label) into
+// out, and its log-likelihood.
+func (d *dataset) resp(m *model, i int, out []float64) float64 {
+	d.classLL(m, i, out)
+	nd := len(m.eta)
+	switch d.label[i] {
+	case 1:
+		for k := 0; k < nd; k++ {
+			out[nd+k] = math.Inf(-1)
 		}
-		out[i] = logistic(lp + temper*d.llr(m, i))
+	case -1:
+		for k := 0; k < nd; k++ {
+			out[k] = math.Inf(-1)
+		}
 	}
-	return out
+	mx := math.Inf(-1)
+	for _, l := range out {
+		mx = math.Max(mx, l)
+	}
+	var sum float64
+	for k, l := range out {
+		out[k] = math.Exp(l - mx)
+		sum += out[k]
+	}
+	for k := range out {
+		out[k] /= sum
+	}
+	return mx + math.Log(sum)
 }
 
 // em runs EM from m (in place) on the pairs idx (nil: all, once each) and
 // returns the iterations done.
-func (d *dataset) em(m *model, prior [9]float64, strength float64, maxIter int, idx []int) int {
+func (d *dataset) em(m *model, prior [][9]float64, strength float64, maxIter int, idx []int) int {
 	if idx == nil {
 		idx = make([]int, len(d.obs))
 		for i := range idx {
 			idx[i] = i
 		}
 	}
-	counts := make([][9]float64, d.nJudge)
+	nd := len(m.eta)
+	counts := make([][][9]float64, nd)
+	for k := range counts {
+		counts[k] = make([][9]float64, d.nJudge)
+	}
+	r := make([]float64, 2*nd)
+	rs := make([][]float64, len(d.obs))
 	it := 0
 	prev := math.Inf(-1)
 	for it = 1; it <= maxIter; it++ {
-		r := d.posteriors(m, 1, true)
-		for j := range counts {
-			counts[j] = [9]float64{}
+		var ll float64
+		for _, i := range idx {
+			if rs[i] == nil {
+				rs[i] = make([]float64, 2*nd)
+			}
 		}
-		var sumR float64
+		for i := range rs {
+			if rs[i] != nil {
+				ll += 0 // computed below per occurrence
+			}
+		}
+		for k := range counts {
+			for j := range counts[k] {
+				counts[k][j] = [9]float64{}
+			}
+		}
+		var sumA float64
+		etaSum := make([]float64, nd)
 		mnum := make([]float64, d.nScorer)
 		mn := make([]float64, d.nScorer)
+		rA := make([]float64, len(d.obs))
 		for _, i := range idx {
-			ri := r[i]
-			sumR += ri
-			for _, o := range d.obs[i] {
-				addCounts(&counts[o.j], &m.theta[o.j], o.uA, o.wA, ri)
-				addCounts(&counts[o.j], &m.theta[o.j], o.uB, o.wB, 1-ri)
+			ll += d.resp(m, i, r)
+			var ri float64
+			for k := 0; k < nd; k++ {
+				ri += r[k]
+				etaSum[k] += r[k] + r[nd+k]
+				for _, o := range d.obs[i] {
+					addCounts(&counts[k][o.j], &m.theta[k][o.j], o.uA, o.wA, r[k])
+					addCounts(&counts[k][o.j], &m.theta[k][o.j], o.uB, o.wB, r[nd+k])
+				}
 			}
+			rA[i] = ri
+			sumA += ri
 			for _, o := range d.margins[i] {
 				mnum[o.s] += (2*ri - 1) * o.v
 				mn[o.s]++
 			}
 		}
-		for j := range m.theta {
-			var tot float64
-			for k := range counts[j] {
-				tot += counts[j][k]
+		if it > 1 && ll-prev < 1e-7*math.Max(1, math.Abs(ll)) {
+			break
+		}
+		prev = ll
+		for k := range m.theta {
+			for j := range m.theta[k] {
+				var tot float64
+				for c := range counts[k][j] {
+					tot += counts[k][j][c]
+				}
+				for c := range counts[k][j] {
+					m.theta[k][j][c] = (counts[k][j][c] + strength*prior[k][c]) / (tot + strength)
+				}
 			}
-			for k := range counts[j] {
-				m.theta[j][k] = (counts[j][k] + strength*prior[k]) / (tot + strength)
-			}
+			m.eta[k] = (etaSum[k] + 2) / (float64(len(idx)) + 2*float64(nd))
 		}
 		for s := range m.mu {
 			if mn[s] == 0 {
@@ -643,7 +765,7 @@ func (d *dataset) em(m *model, prior [9]float64, strength float64, maxIter int, 
 			for _, i := range idx {
 				for _, o := range d.margins[i] {
 					if o.s == s {
-						ss += r[i]*sq(o.v-m.mu[s]) + (1-r[i])*sq(o.v+m.mu[s])
+						ss += rA[i]*sq(o.v-m.mu[s]) + (1-rA[i])*sq(o.v+m.mu[s])
 					}
 				}
 			}
@@ -651,12 +773,7 @@ func (d *dataset) em(m *model, prior [9]float64, strength float64, maxIter int, 
 			// margins from a zero deviation.
 			m.sigma[s] = math.Sqrt((ss + 1e-6) / mn[s])
 		}
-		m.pi = (sumR + 2) / (float64(len(idx)) + 4)
-		ll := d.logLik(m, idx)
-		if ll-prev < 1e-7*math.Max(1, math.Abs(ll)) {
-			break
-		}
-		prev = ll
+		m.pi = (sumA + 2) / (float64(len(idx)) + 4)
 	}
 	return min(it, maxIter)
 }
@@ -680,59 +797,130 @@ func addCounts(counts, th *[9]float64, u, w int8, weight float64) {
 	}
 }
 
-// logLik is the observed-data log-likelihood (labels clamped).
-func (d *dataset) logLik(m *model, idx []int) float64 {
-	var ll float64
-	for _, i := range idx {
-		la, lb := math.Log(m.pi), math.Log(1-m.pi)
+// defaultTemper is the temper without labels: the pair's evidence counts
+// as much as the square root of its number of verdicts (and margins) would
+// if they were independent, 1/sqrt(mean count), in [0.05, 1]. Judges of a
+// panel share much of their errors; on the real judged sets the temper
+// fitted on all human labels was 0.25-0.35 for 16 verdicts a pair and
+// 0.5-0.6 for 2 (see BENCHMARKS.md).
+func (d *dataset) defaultTemper() float64 {
+	var n, pairs float64
+	for i := range d.obs {
+		k := len(d.margins[i])
 		for _, o := range d.obs[i] {
-			th := &m.theta[o.j]
-			la += math.Log(cellProb(th, o.uA, o.wA))
-			lb += math.Log(cellProb(th, o.uB, o.wB))
+			if o.uA != cellMiss {
+				k++
+			}
+			if o.wA != cellMiss {
+				k++
+			}
 		}
-		for _, o := range d.margins[i] {
-			s := m.sigma[o.s]
-			la += -sq(o.v-m.mu[o.s]) / (2 * s * s)
-			lb += -sq(o.v+m.mu[o.s]) / (2 * s * s)
-		}
-		switch d.label[i] {
-		case 1:
-			ll += la
-		case -1:
-			ll += lb
-		default:
-			ll += logSumExp(la, lb)
+		if k > 0 {
+			n += float64(k)
+			pairs++
 		}
 	}
-	return ll
+	if pairs == 0 {
+		return 1
+	}
+	return math.Round(100*math.Min(1, math.Max(0.05, 1/math.Sqrt(n/pairs)))) / 100
 }
 
-// fitTemper picks the temper that maximizes the likelihood of the human
-// labels under the machines-only posterior, on a grid, with a weak pull to
-// 1 so that a handful of labels cannot push it far.
-func (d *dataset) fitTemper(m *model) float64 {
-	lp := math.Log(m.pi) - math.Log(1-m.pi)
-	type lab struct{ llr, y float64 }
+// confPoint is one (temper, ceiling) of the confidence map with its
+// posterior weight.
+type confPoint struct{ temper, ceil, w float64 }
+
+// confMap is the probability that the AI's winner is right given the
+// strength s (the absolute log-odds of the untempered fit): the evidence
+// is tempered, and a ceiling below 1 stands for the errors all judges
+// share, which no agreement among them removes.
+func confMap(s, temper, ceil float64) float64 {
+	return 0.5 + (ceil-0.5)*(2*logistic(temper*s)-1)
+}
+
+// fitConfidence is the posterior over a grid of tempers and ceilings given
+// the labeled pairs (raw logits, labels 1 for a, -1 for b): a log-normal
+// prior on the temper around centre (sd 0.5 in log) and a flat one on the
+// ceiling in [0.5, 1]. Points of negligible weight are left out.
+func fitConfidence(raw []float64, labels []int8, centre float64) []confPoint {
+	type lab struct {
+		s     float64
+		right bool
+	}
 	var labs []lab
-	for i, l := range d.label {
+	for i, l := range labels {
 		if l != 0 {
-			labs = append(labs, lab{d.llr(m, i), float64(l+1) / 2})
+			labs = append(labs, lab{math.Abs(raw[i]), (raw[i] >= 0) == (l > 0)})
 		}
 	}
-	best, bestLL := 1.0, math.Inf(-1)
+	var pts []confPoint
+	best := math.Inf(-1)
 	for t := 0.05; t <= 2.0001; t += 0.05 {
-		var ll float64
-		for _, x := range labs {
-			p := logistic(lp + t*x.llr)
-			p = math.Min(math.Max(p, 1e-9), 1-1e-9)
-			ll += x.y*math.Log(p) + (1-x.y)*math.Log(1-p)
-		}
-		ll -= sq(math.Log(t)) // log-normal prior around 1
-		if ll > bestLL {
-			best, bestLL = t, ll
+		for c := 0.6; c <= 1.0001; c += 0.005 {
+			ll := -sq(math.Log(t/centre)) / (2 * 0.25)
+			for _, x := range labs {
+				p := math.Min(math.Max(confMap(x.s, t, c), 1e-9), 1-1e-9)
+				if x.right {
+					ll += math.Log(p)
+				} else {
+					ll += math.Log(1 - p)
+				}
+			}
+			pts = append(pts, confPoint{t, math.Min(c, 1), ll})
+			best = math.Max(best, ll)
 		}
 	}
-	return math.Round(best*100) / 100
+	var sum float64
+	kept := pts[:0]
+	for _, p := range pts {
+		if p.w-best < -12 {
+			continue
+		}
+		p.w = math.Exp(p.w - best)
+		sum += p.w
+		kept = append(kept, p)
+	}
+	for k := range kept {
+		kept[k].w /= sum
+	}
+	return kept
+}
+
+// confidence is the posterior mean of the confidence map at strength s.
+func (c *Calibration) confidence(s float64) float64 {
+	var p float64
+	for _, g := range c.grid {
+		p += g.w * confMap(s, g.temper, g.ceil)
+	}
+	return p
+}
+
+// mapPoint is the grid point of largest weight.
+func (c *Calibration) mapPoint() (temper, ceil float64) {
+	best := -1.0
+	for _, g := range c.grid {
+		if g.w > best {
+			best, temper, ceil = g.w, g.temper, g.ceil
+		}
+	}
+	return temper, ceil
+}
+
+// logits are the untempered log-odds that people prefer a, per pair, from
+// the machines alone.
+func (d *dataset) logits(m *model) []float64 {
+	out := make([]float64, len(d.obs))
+	nd := len(m.eta)
+	ll := make([]float64, 2*nd)
+	for i := range d.obs {
+		d.classLL(m, i, ll)
+		la, lb := ll[0], ll[nd]
+		for k := 1; k < nd; k++ {
+			la, lb = logSumExp(la, ll[k]), logSumExp(lb, ll[nd+k])
+		}
+		out[i] = la - lb
+	}
+	return out
 }
 
 func (d *dataset) judgeStats(m *model, boots []model, names []string) []JudgeStats {
@@ -752,12 +940,12 @@ func (d *dataset) judgeStats(m *model, boots []model, names []string) []JudgeSta
 		return acc, bias
 	}
 	for j, name := range names {
-		acc, bias := stat(&m.theta[j])
+		acc, bias := stat(m.marginal(j))
 		st := JudgeStats{Judge: name, Accuracy: Interval{acc, acc, acc}, PositionBias: Interval{bias, bias, bias}}
 		if len(boots) > 1 {
 			accs, biases := make([]float64, len(boots)), make([]float64, len(boots))
 			for r := range boots {
-				accs[r], biases[r] = stat(&boots[r].theta[j])
+				accs[r], biases[r] = stat(boots[r].marginal(j))
 			}
 			st.Accuracy.Lo, st.Accuracy.Hi = percentileInterval(accs)
 			st.PositionBias.Lo, st.PositionBias.Hi = percentileInterval(biases)
@@ -787,6 +975,17 @@ func (d *dataset) judgeStats(m *model, boots []model, names []string) []JudgeSta
 		out[j] = st
 	}
 	return out
+}
+
+// marginal is judge j's cell distribution over all difficulties.
+func (m *model) marginal(j int) *[9]float64 {
+	var out [9]float64
+	for k := range m.theta {
+		for c := range out {
+			out[c] += m.eta[k] * m.theta[k][j][c]
+		}
+	}
+	return &out
 }
 
 // percentileInterval returns the 2.5% and 97.5% quantiles of xs.
@@ -826,15 +1025,25 @@ func (c *Calibration) Accuracy(idx []int) Interval {
 		for r, pa := range c.boot {
 			var s float64
 			for _, i := range idx {
-				if c.Pairs[i].Winner == ChoiceA {
-					s += pa[i]
-				} else {
-					s += 1 - pa[i]
-				}
+				s += pa[i]
 			}
 			reps[r] = s / n
 		}
 		variance += varianceOf(reps)
+	}
+	if len(c.grid) > 1 {
+		// the confidence map's own uncertainty
+		var m1, m2 float64
+		for _, g := range c.grid {
+			var s float64
+			for _, i := range idx {
+				s += confMap(c.strength[i], g.temper, g.ceil)
+			}
+			s /= n
+			m1 += g.w * s
+			m2 += g.w * s * s
+		}
+		variance += math.Max(0, m2-m1*m1)
 	}
 	sd := math.Sqrt(variance)
 	return Interval{est, math.Max(0, est-1.96*sd), math.Min(1, est+1.96*sd)}
@@ -846,9 +1055,12 @@ func Wilson(agree, n int) Interval {
 	if n <= 0 {
 		return Interval{0, 0, 1}
 	}
+	return wilsonP(float64(agree)/float64(n), float64(n))
+}
+
+// wilsonP is the Wilson interval of proportion p on nn trials.
+func wilsonP(p, nn float64) Interval {
 	const z = 1.959963984540054
-	p := float64(agree) / float64(n)
-	nn := float64(n)
 	den := 1 + z*z/nn
 	centre := (p + z*z/(2*nn)) / den
 	half := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn)) / den

@@ -34,7 +34,14 @@ type Goal struct {
 	// drawn at random with Seed; their agreement with the AI is the
 	// measured accuracy ([Wilson]).
 	Audit float64
-	Seed  uint64
+	// AuditByDoubt draws the audit with a probability that grows with the
+	// AI's doubt (half uniform, half in proportion to 1-P), so the labels
+	// also land where they are likely to correct the AI; [Measured]
+	// weights each audited pair back by its inverse probability, so the
+	// measured accuracy stays unbiased. Decision.AuditWeight holds the
+	// weights.
+	AuditByDoubt bool
+	Seed         uint64
 }
 
 // TargetAccuracy is the goal of an AI-labeled set at least t accurate.
@@ -91,6 +98,9 @@ type Decision struct {
 	// Audit marks an AI-labeled pair also sent to people to measure the
 	// AI's accuracy.
 	Audit bool
+	// AuditWeight is the inverse of the pair's probability of being
+	// audited, for [Measured] (0 when not audited).
+	AuditWeight float64
 	// Value is the expected gain in this pair's accuracy from one human
 	// label, 1 - P (the label counts as right); 0 for a pair already
 	// labeled. Offer the highest Value first.
@@ -145,33 +155,53 @@ func Route(cal *Calibration, g Goal) Routing {
 		rng := rand.New(rand.NewPCG(g.Seed, 0xa0d17))
 		pick := append([]int(nil), ai...)
 		sort.Ints(pick)
-		rng.Shuffle(len(pick), func(x, y int) { pick[x], pick[y] = pick[y], pick[x] })
-		for _, i := range pick[:k] {
-			rt.Decisions[i].Audit = true
+		if !g.AuditByDoubt {
+			rng.Shuffle(len(pick), func(x, y int) { pick[x], pick[y] = pick[y], pick[x] })
+			for _, i := range pick[:k] {
+				rt.Decisions[i].Audit = true
+				rt.Decisions[i].AuditWeight = 1
+			}
+			rt.Audit = k
+		} else {
+			// Poisson sampling: pair i is audited with probability
+			// min(1, k q_i), q_i half uniform, half in proportion to doubt.
+			var doubt float64
+			for _, i := range pick {
+				doubt += 1 - cal.Pairs[i].P
+			}
+			for _, i := range pick {
+				q := 0.5 / float64(len(pick))
+				if doubt > 0 {
+					q += 0.5 * (1 - cal.Pairs[i].P) / doubt
+				} else {
+					q *= 2
+				}
+				pi := math.Min(1, float64(k)*q)
+				if rng.Float64() < pi {
+					rt.Decisions[i].Audit = true
+					rt.Decisions[i].AuditWeight = 1 / pi
+					rt.Audit++
+				}
+			}
 		}
-		rt.Audit = k
 	}
 	return rt
 }
 
 // CurvePoint is one point of [Calibration.Curve].
 type CurvePoint struct {
-	Human     int     // pairs with people (labeled ones included)
+	Human     int     // pairs with people
 	Fraction  float64 // Human over all pairs
 	Predicted float64 // predicted accuracy of the AI-labeled rest (1 if none)
 }
 
 // Curve is the human share against the predicted accuracy of the
-// AI-labeled rest, one point per number of pairs sent to people, from
-// none of the unlabeled pairs to all of them, the least confident first.
+// AI-labeled rest, one point per number of pairs sent to people, from none
+// to all, the least confident first; labels are not looked at, so the
+// curve is the one a run without any would follow.
 func (c *Calibration) Curve() []CurvePoint {
-	var open []float64
-	labeled := 0
+	open := make([]float64, 0, len(c.Pairs))
 	for _, p := range c.Pairs {
-		if p.Labeled {
-			labeled++
-			continue
-		}
 		open = append(open, p.P)
 	}
 	sort.Sort(sort.Reverse(sort.Float64Slice(open)))
@@ -179,19 +209,44 @@ func (c *Calibration) Curve() []CurvePoint {
 	for k, p := range open {
 		prefix[k+1] = prefix[k] + p
 	}
-	n := len(c.Pairs)
-	out := make([]CurvePoint, 0, len(open)+1)
-	for h := 0; h <= len(open); h++ {
-		keep := len(open) - h
+	n := len(open)
+	out := make([]CurvePoint, 0, n+1)
+	for h := 0; h <= n; h++ {
+		keep := n - h
 		pred := 1.0
 		if keep > 0 {
 			pred = prefix[keep] / float64(keep)
 		}
-		frac := 0.0
-		if n > 0 {
-			frac = float64(labeled+h) / float64(n)
-		}
-		out = append(out, CurvePoint{Human: labeled + h, Fraction: frac, Predicted: pred})
+		out = append(out, CurvePoint{Human: h, Fraction: float64(h) / float64(max(n, 1)), Predicted: pred})
 	}
 	return out
+}
+
+// Measured is the audit's measured accuracy: the share of audited pairs on
+// which people's winner (people, by pair ID; pairs without a winner a or b
+// are left out) is the AI's, each weighted by its AuditWeight, with a
+// Wilson interval on the effective sample size; n counts the pairs used.
+// With none, the estimate is 0 and the interval [0, 1].
+func Measured(decisions []Decision, people map[string]Choice) (iv Interval, n int) {
+	var w, wRight, w2 float64
+	for _, d := range decisions {
+		c, ok := people[d.ID]
+		if !d.Audit || !ok || (c != ChoiceA && c != ChoiceB) {
+			continue
+		}
+		wt := d.AuditWeight
+		if wt <= 0 {
+			wt = 1
+		}
+		n++
+		w += wt
+		w2 += wt * wt
+		if c == d.Winner {
+			wRight += wt
+		}
+	}
+	if n == 0 {
+		return Interval{0, 0, 1}, 0
+	}
+	return wilsonP(wRight/w, w*w/w2), n
 }

@@ -22,6 +22,46 @@ type JudgedPair struct {
 	Scores   []JudgedScore   `json:"scores"`
 }
 
+// UnmarshalJSON reads a pair line. A response (a or b) that is a JSON
+// number or boolean rather than a string is kept as its JSON text: some
+// upstream sets store an answer of "True" as true.
+func (p *JudgedPair) UnmarshalJSON(b []byte) error {
+	type plain JudgedPair
+	var raw struct {
+		plain
+		A json.RawMessage `json:"a"`
+		B json.RawMessage `json:"b"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	*p = JudgedPair(raw.plain)
+	var err error
+	if p.A, err = responseText("a", raw.A); err != nil {
+		return err
+	}
+	p.B, err = responseText("b", raw.B)
+	return err
+}
+
+func responseText(field string, raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	case '{', '[':
+		return "", fmt.Errorf("field %q: an object or a list, not a response text", field)
+	}
+	return string(raw), nil // a number or a boolean
+}
+
 // JudgedVerdict is one judge's verdict in one order.
 type JudgedVerdict struct {
 	// Judge names the judge, prompting strategy included; a judge's two
