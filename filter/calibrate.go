@@ -167,7 +167,7 @@ type Calibrator struct {
 	// AI's winner is right (1: no cap; it stands for the errors all judges
 	// share). Temper 0 means both are fitted on the labeled pairs (a
 	// posterior over a grid, so its uncertainty is in the intervals) when
-	// there are at least MinLabels, else Temper is 1/sqrt(verdicts per
+	// there are at least MinLabels, else Temper is 1/sqrt(judges per
 	// pair), which treats a panel's verdicts as strongly correlated, and
 	// Ceiling 1.
 	Temper, Ceiling float64
@@ -275,7 +275,9 @@ type JudgeStats struct {
 }
 
 // ScorerStats describes one reward model: its margin is normal with mean
-// +Mu when people prefer a, -Mu when they prefer b, and deviation Sigma.
+// +Mu when people prefer a, -Mu when they prefer b, and deviation Sigma
+// (the margins' root mean square, so that a scorer with few distinct
+// margins cannot become the truth).
 type ScorerStats struct {
 	Scorer    string
 	Mu, Sigma float64
@@ -472,6 +474,33 @@ func buildDataset(pairs []Evidence, labels map[string]Choice) (*dataset, []strin
 			}
 		}
 	}
+	// A scorer whose margins (almost) all have one sign most likely
+	// ordered the pairs itself (a = its chosen response): without labels
+	// its accuracy cannot be told apart from the share of pairs people
+	// prefer a on, and the fit would make it the truth. It is left out.
+	sign := map[string][2]int{}
+	for _, ev := range pairs {
+		for _, mg := range ev.Margins {
+			c := sign[mg.Scorer]
+			switch {
+			case mg.Value > 0:
+				c[0]++
+			case mg.Value < 0:
+				c[1]++
+			}
+			sign[mg.Scorer] = c
+		}
+	}
+	kept := scorers[:0]
+	for _, n := range scorers {
+		c := sign[n]
+		if lo := min(c[0], c[1]); float64(lo) >= 0.05*float64(c[0]+c[1]) && lo > 0 {
+			kept = append(kept, n)
+		} else {
+			delete(sIdx, n)
+		}
+	}
+	scorers = kept
 	sort.Strings(judges)
 	sort.Strings(scorers)
 	for k, n := range judges {
@@ -557,7 +586,7 @@ func buildDataset(pairs []Evidence, labels map[string]Choice) (*dataset, []strin
 			d.obs[i] = append(d.obs[i], o)
 		}
 		for _, mg := range ev.Margins {
-			if math.IsNaN(mg.Value) || math.IsInf(mg.Value, 0) {
+			if _, ok := sIdx[mg.Scorer]; !ok || math.IsNaN(mg.Value) || math.IsInf(mg.Value, 0) {
 				continue
 			}
 			d.margins[i] = append(d.margins[i], margObs{s: sIdx[mg.Scorer], v: mg.Value})
@@ -761,17 +790,20 @@ func (d *dataset) em(m *model, prior [][9]float64, strength float64, maxIter int
 				continue
 			}
 			m.mu[s] = mnum[s] / mn[s]
+			// The deviation is the margins' root mean square about zero,
+			// not about +-mu: a class-conditional deviation collapses to
+			// zero when the margins take few values (the fit then makes
+			// the scorer the truth). This bounds a margin's log-likelihood
+			// ratio by 2|v|/rms.
 			var ss float64
 			for _, i := range idx {
 				for _, o := range d.margins[i] {
 					if o.s == s {
-						ss += rA[i]*sq(o.v-m.mu[s]) + (1-rA[i])*sq(o.v+m.mu[s])
+						ss += o.v * o.v
 					}
 				}
 			}
-			// a weak prior on the variance keeps a scorer with a few
-			// margins from a zero deviation.
-			m.sigma[s] = math.Sqrt((ss + 1e-6) / mn[s])
+			m.sigma[s] = math.Sqrt((ss + 1e-9) / mn[s])
 		}
 		m.pi = (sumA + 2) / (float64(len(idx)) + 4)
 	}
@@ -797,24 +829,17 @@ func addCounts(counts, th *[9]float64, u, w int8, weight float64) {
 	}
 }
 
-// defaultTemper is the temper without labels: the pair's evidence counts
-// as much as the square root of its number of verdicts (and margins) would
-// if they were independent, 1/sqrt(mean count), in [0.05, 1]. Judges of a
-// panel share much of their errors; on the real judged sets the temper
-// fitted on all human labels was 0.25-0.35 for 16 verdicts a pair and
-// 0.5-0.6 for 2 (see BENCHMARKS.md).
+// defaultTemper is the temper without labels: a pair's evidence counts as
+// much as the square root of its number of judges (and scorers) would if
+// they erred independently, 1/sqrt(mean count), in [0.05, 1]. (A judge's
+// two orders are one joint observation already.) Judges of a panel share
+// much of their errors: on the real judged sets the temper fitted on all
+// people's labels was 0.25-0.35 with 8 judges and 0.5-0.6 with 2 (see
+// BENCHMARKS.md).
 func (d *dataset) defaultTemper() float64 {
 	var n, pairs float64
 	for i := range d.obs {
-		k := len(d.margins[i])
-		for _, o := range d.obs[i] {
-			if o.uA != cellMiss {
-				k++
-			}
-			if o.wA != cellMiss {
-				k++
-			}
-		}
+		k := len(d.margins[i]) + len(d.obs[i])
 		if k > 0 {
 			n += float64(k)
 			pairs++
@@ -1064,7 +1089,8 @@ func wilsonP(p, nn float64) Interval {
 	den := 1 + z*z/nn
 	centre := (p + z*z/(2*nn)) / den
 	half := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn)) / den
-	return Interval{p, math.Max(0, centre-half), math.Min(1, centre+half)}
+	// min and max: rounding must not leave p outside its own interval.
+	return Interval{p, math.Max(0, math.Min(p, centre-half)), math.Min(1, math.Max(p, centre+half))}
 }
 
 func varianceOf(xs []float64) float64 {

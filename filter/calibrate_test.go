@@ -88,7 +88,7 @@ func TestCalibratorRecoversSimulatedJudges(t *testing.T) {
 			t.Errorf("judge %s: accuracy interval %v does not hold its estimate", j.Name, st.Accuracy)
 		}
 	}
-	// Without labels the temper is conservative (1/sqrt(verdicts)): the
+	// Without labels the temper is conservative (1/sqrt(judges)): the
 	// target is met, with people doing more than they need to. A hundred
 	// random labels fit the confidence map: the target is still met, with
 	// far fewer pairs to people.
