@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -19,9 +21,32 @@ import (
 )
 
 func main() {
+	if err := parseArgs(os.Args[1:], os.Stderr); errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, "custom-filter:", err)
+		os.Exit(2)
+	}
 	if err := run(os.Stdout); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// parseArgs checks the command line: the command takes no flags or
+// arguments; -h prints what it does (flag.ErrHelp).
+func parseArgs(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("custom-filter", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: custom-filter\n\nRuns a pipeline offline with a custom stage-3 filter (canned model answers) and prints the pairs. It takes no flags.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: the command takes no arguments", fs.Arg(0))
+	}
+	return nil
 }
 
 func run(w io.Writer) error {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/prompt"
 	"github.com/prefdata/prefdata/response"
 	"github.com/prefdata/prefdata/response/openaitest"
 )
@@ -32,7 +33,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout); errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "generate:", err)
 		os.Exit(1)
 	}
@@ -58,7 +61,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	temperature := fs.Float64("temperature", 0.8, "sampling temperature")
 	maxTokens := fs.Int("max-tokens", 512, "max tokens per response")
 	seed := fs.Int64("seed", 1, "seed of the model draw")
-	in := fs.String("in", "", "prompt file, one prompt per line (default: a few built-in prompts)")
+	in := fs.String("in", "", "prompt file in any format the prompt package reads (JSONL or JSON, .gz too: ShareGPT, Alpaca, HH-RLHF, MT-Bench, TRL, ...), or a .txt file of one prompt a line (default: a few built-in prompts)")
 	dir := fs.String("dir", "", "run directory (default: a temporary one)")
 	rpm := fs.Int("rpm", 0, "requests per minute for the endpoint (0: no limit)")
 	tpm := fs.Int("tpm", 0, "tokens per minute for the endpoint (0: no limit)")
@@ -72,17 +75,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
-	texts := builtinPrompts
-	if *in != "" {
-		var err error
-		if texts, err = readLines(*in); err != nil {
-			return err
-		}
-	}
-	var ps []prefdata.Prompt
-	for _, t := range texts {
-		msgs := []prefdata.Message{{Role: prefdata.RoleUser, Content: t}}
-		ps = append(ps, prefdata.Prompt{ID: prefdata.ContentID(msgs), Messages: msgs, Source: *in})
+	ps, err := readPrompts(ctx, *in)
+	if err != nil {
+		return err
 	}
 
 	url := *baseURL
@@ -223,6 +218,47 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "run directory:", runPath)
 	return err
+}
+
+// readPrompts reads the prompts of -in: a .txt file a prompt a line,
+// anything else with prompt.Open (its formats and schemas); the built-in
+// prompts when path is empty. A bad record is an error naming the file and
+// line.
+func readPrompts(ctx context.Context, path string) ([]prefdata.Prompt, error) {
+	var ps []prefdata.Prompt
+	if path == "" || strings.HasSuffix(path, ".txt") {
+		texts := builtinPrompts
+		if path != "" {
+			var err error
+			if texts, err = readLines(path); err != nil {
+				return nil, err
+			}
+		}
+		for _, t := range texts {
+			msgs := []prefdata.Message{{Role: prefdata.RoleUser, Content: t}}
+			ps = append(ps, prefdata.Prompt{ID: prefdata.ContentID(msgs), Messages: msgs, Source: path})
+		}
+		return ps, nil
+	}
+	r, err := prompt.Open(path, prompt.ReaderConfig{})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	for {
+		p, err := r.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("%s: no prompts", path)
+	}
+	return ps, nil
 }
 
 func readLines(path string) ([]string, error) {

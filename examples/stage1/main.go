@@ -38,7 +38,9 @@ func (f *files) Set(s string) error { *f = append(*f, s); return nil }
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout); errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // -h: the usage was printed
+	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "stage1:", err)
 		os.Exit(1)
 	}
