@@ -74,7 +74,7 @@ func next(cur string) chromedp.Action[chromedp.Void] {
 // clear empties a text field.
 func clear(sel string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Evaluate[string](`(document.querySelector("` + sel + `").value = "")`)(ctx, t)
+		_, err := chromedp.Evaluate[string](`(document.querySelector("`+sel+`").value = "")`)(ctx, t)
 		return chromedp.Void{}, err
 	}
 }
@@ -92,7 +92,9 @@ func newDir(t *testing.T, pairs ...prefdata.Pair) *prefdata.RunDir {
 	return dir
 }
 
-func user(q string) []prefdata.Message { return []prefdata.Message{{Role: prefdata.RoleUser, Content: q}} }
+func user(q string) []prefdata.Message {
+	return []prefdata.Message{{Role: prefdata.RoleUser, Content: q}}
+}
 
 // Markdown renders (bold, tables, fenced code, turn by turn), and hostile
 // HTML inside it stays inert: shown as text, nothing runs, no element
