@@ -158,7 +158,7 @@ func classify(ctx context.Context, err error, hdr http.Header) attemptError {
 // unsupportedRE matches a message that says a request field is not
 // supported (OpenAI's unsupported_parameter, vLLM's and TGI's validation of
 // unknown fields).
-var unsupportedRE = regexp.MustCompile(`(?i)unsupported|not supported|unknown|unrecogni[sz]ed|not permitted|extra (fields|inputs)|not allowed`)
+var unsupportedRE = regexp.MustCompile(`(?i)unsupported|not supported|does not support|unknown|unrecogni[sz]ed|not permitted|extra (fields|inputs)|not allowed`)
 
 // names reports whether the 400 answer se says the field name is not
 // supported.
@@ -166,8 +166,10 @@ func (e *StatusError) names(name string) bool {
 	if e.StatusCode != http.StatusBadRequest || e.contextLength() {
 		return false
 	}
-	if e.Param == name {
-		return true
+	if e.Param != "" {
+		// The server says which field: its message may name others
+		// ("Use 'max_completion_tokens' instead").
+		return e.Param == name
 	}
 	if !strings.Contains(e.Message, name) || !(e.Code == "unsupported_parameter" || unsupportedRE.MatchString(e.Message)) {
 		return false

@@ -35,3 +35,26 @@ func TestRetryAfterHeader(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusErrorNamesAField(t *testing.T) {
+	for _, c := range []struct {
+		se    StatusError
+		field string
+		want  bool
+	}{
+		{StatusError{StatusCode: 400, Param: "max_tokens", Code: "unsupported_parameter", Message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."}, "max_tokens", true},
+		{StatusError{StatusCode: 400, Param: "max_tokens", Message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."}, "max_completion_tokens", false},
+		{StatusError{StatusCode: 400, Message: "registry.ollama.ai/library/tiny-a:latest does not support tools"}, "tools", true},
+		{StatusError{StatusCode: 400, Message: "registry.ollama.ai/library/tiny-a:latest does not support tools"}, "tool_choice", false},
+		{StatusError{StatusCode: 400, Message: "1 validation error: max_completion_tokens: Extra inputs are not permitted"}, "max_completion_tokens", true},
+		{StatusError{StatusCode: 400, Message: "1 validation error: max_completion_tokens: Extra inputs are not permitted"}, "max_tokens", false},
+		// A limit too large for the context is not a refusal of the field.
+		{StatusError{StatusCode: 400, Message: "'max_tokens' is too large: 9000. This model's maximum context length is 8192 tokens and your request has 20 input tokens (9000 > 8192 - 20)."}, "max_tokens", false},
+		{StatusError{StatusCode: 400, Message: "max_tokens must be at least 1, got 0."}, "max_tokens", false},
+		{StatusError{StatusCode: 500, Param: "tools"}, "tools", false},
+	} {
+		if got := c.se.names(c.field); got != c.want {
+			t.Errorf("%q names %s = %v, want %v", c.se.Message, c.field, got, c.want)
+		}
+	}
+}

@@ -113,3 +113,26 @@ func TestOllamaPipelineTwoModels(t *testing.T) {
 	assert.Equal(t, n, st.Cached.Prompts)
 	assert.Empty(t, st.Usage, "nothing paid again")
 }
+
+// Ollama reads the generator's own request body: a JSON schema is taken
+// (constrained decoding), and tools offered to a model whose template has
+// none are refused with a 400 that the generator reports as an
+// unsupported option.
+func TestOllamaOptions(t *testing.T) {
+	url, models := ollama(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g := newGen(t, response.Config{BaseURL: url, Model: models[0], Sampling: prefdata.Sampling{Temperature: prefdata.Float(0), MaxTokens: 8}})
+	p := prompt("Which is better, A or B?")
+	p.Options = &prefdata.GenerateOptions{JSONSchema: &prefdata.JSONSchema{Name: "verdict", Schema: verdictSchema}}
+	rs, err := g.Generate(ctx, p)
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	assert.LessOrEqual(t, rs[0].Usage.CompletionTokens, 8, "max_tokens reached Ollama")
+
+	p.Options = &prefdata.GenerateOptions{Tools: []prefdata.Tool{{Name: "verdict", Parameters: verdictSchema}}}
+	_, err = g.Generate(ctx, p)
+	require.Error(t, err, "the tiny model's template has no tools")
+	assert.ErrorIs(t, err, prefdata.ErrUnsupportedOption, "Ollama says \"does not support tools\"")
+	assert.Contains(t, err.Error(), "tools")
+}
