@@ -300,7 +300,6 @@ type obs struct {
 	j        int
 	uA, wA   int8 // if people prefer a
 	uB, wB   int8 // if people prefer b
-	agreeOK  bool // both orders readable and decisive
 	agreeSet bool // both orders readable and decisive or tie
 	agree    bool
 }
