@@ -41,7 +41,7 @@ func ExampleAllOf() {
 	// all(empty,refusal,no-url)
 	// kept r1
 	// dropped r2 by empty: empty or whitespace-only text
-	// dropped r3 by refusal: refusal pattern "i'm sorry, but i can"
+	// dropped r3 by refusal: refusal pattern "i'm sorry, but i can't"
 	// dropped r4 by no-url: contains a link
 }
 
