@@ -193,8 +193,11 @@ type run struct {
 	seq    int64 // next job.seq, set by selected (one goroutine)
 	// stop cancels the run with a cause: a storage failure that a
 	// component's journaled call could only report this way.
-	stop  context.CancelCauseFunc
-	calls *callJournal // FileCalls, with Dir
+	stop context.CancelCauseFunc
+	// genKeys tells apart, in the cache, generators that share a
+	// fingerprint (one model on two endpoints, named apart): their names.
+	genKeys []string
+	calls   *callJournal // FileCalls, with Dir
 
 	// The resume state is in the run directory's on-disk indexes, not in
 	// memory: runID names this run's records.
@@ -230,6 +233,9 @@ func (p *Pipeline) newRun() (*run, error) {
 	for i, x := range p.Filters {
 		r.fltNames = append(r.fltNames, nameOf(x, "filter", i))
 		keyParts = append(keyParts, componentKey(x, "filter", i))
+	}
+	if err := r.generatorIdentities(); err != nil {
+		return nil, err
 	}
 	r.lblName = nameOf(p.Labeler, "labeler", 0)
 	keyParts = append(keyParts, componentKey(p.Labeler, "labeler", 0))
@@ -617,9 +623,16 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	gen, name, pr := r.p.Generators[i], r.genNames[i], a.prompt
 	item := pr.ID + "/" + name
 	r.st.update(func(s *Stats) { s.Generate.In++; s.countGen(name, func(g *StageStats) { g.In++ }) })
-	rs, hit, err := cached(r, FileResponses, gen, []any{pr.ID, pr.Messages}, pr.ID, name, func() ([]Response, error) {
+	input := []any{pr.ID, pr.Messages}
+	if r.genKeys[i] != "" {
+		input = append(input, r.genKeys[i])
+	}
+	rs, hit, err := cached(r, FileResponses, gen, input, pr.ID, name, func() ([]Response, error) {
 		gctx, incomplete := withIncomplete(ctx)
 		rs, err := gen.Generate(gctx, pr)
+		if cerr := checkResponses("generator "+name, pr.ID, rs); cerr != nil {
+			return nil, errors.Join(cerr, err) // none of them is trusted
+		}
 		return rs, uncachedIf(incomplete, err)
 	})
 	if errors.Is(err, errIncomplete) {
@@ -661,7 +674,18 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	}
 	// The last generator to return sends the candidate on.
 	c := Candidate{Prompt: pr}
-	for _, s := range a.slots {
+	owner := map[string]int{}
+	for k, s := range a.slots {
+		if dup := r.collision(owner, k, s); dup != nil {
+			// Two generators made one response ID: the later one's answers
+			// cannot be told apart, so its item fails.
+			first := a.failed.CompareAndSwap(false, true)
+			r.st.update(func(s *Stats) { s.Generate.Failed++; s.countGen(r.genNames[k], func(g *StageStats) { g.Failed++ }) })
+			if err := r.fail(StageGenerate, pr.ID+"/"+r.genNames[k], r.genNames[k], dup, first); err != nil {
+				return err
+			}
+			continue
+		}
 		c.Responses = append(c.Responses, s...)
 	}
 	failed := a.failed.Load()
@@ -748,6 +772,9 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		next, hit, err := cached(r, FileScores, f, []any{in}, c.Prompt.ID, name, func() (Candidate, error) {
 			fctx, incomplete := withIncomplete(ctx)
 			out, err := f.Filter(fctx, in)
+			if err == nil {
+				err = checkCandidate("filter "+name, in, out)
+			}
 			return out, uncachedIf(incomplete, err)
 		})
 		if errors.Is(err, errIncomplete) {
@@ -797,6 +824,9 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 	pairs, hit, err := cached(r, FileLabels, r.p.Labeler, []any{c}, c.Prompt.ID, r.lblName, func() ([]Pair, error) {
 		lctx, incomplete := withIncomplete(ctx)
 		pairs, err := r.p.Labeler.Label(lctx, c)
+		if err == nil {
+			err = checkPairs("labeler "+r.lblName, c, pairs)
+		}
 		return pairs, uncachedIf(incomplete, err)
 	})
 	if errors.Is(err, errIncomplete) {
@@ -1065,4 +1095,49 @@ func uncachedIf(incomplete *atomic.Bool, err error) error {
 		return errIncomplete
 	}
 	return err
+}
+
+// generatorIdentities refuses generators that cannot be told apart (equal
+// fingerprints and names: their responses would share IDs and cached
+// answers) and keys the cache of generators that share a fingerprint by
+// their names.
+func (r *run) generatorIdentities() error {
+	r.genKeys = make([]string, len(r.p.Generators))
+	byFP := map[string][]int{}
+	for i, g := range r.p.Generators {
+		if fp, ok := g.(Fingerprinter); ok {
+			byFP[fp.Fingerprint()] = append(byFP[fp.Fingerprint()], i)
+		}
+	}
+	for i, g := range r.p.Generators {
+		fp, ok := g.(Fingerprinter)
+		if !ok {
+			continue
+		}
+		same := byFP[fp.Fingerprint()]
+		if len(same) < 2 {
+			continue
+		}
+		for _, j := range same {
+			if j < i && r.genNames[j] == r.genNames[i] {
+				return fmt.Errorf("prefdata: generators %d and %d are named %q and have the same fingerprint: their responses would share IDs and cached answers; give them distinct names (response.Config.Name)", j, i, r.genNames[i])
+			}
+		}
+		r.genKeys[i] = "generator " + r.genNames[i]
+	}
+	return nil
+}
+
+// collision returns a ContractError when a response of generator k has the
+// ID of another generator's response, and records k's IDs otherwise.
+func (r *run) collision(owner map[string]int, k int, rs []Response) error {
+	for _, resp := range rs {
+		if j, ok := owner[resp.ID]; ok {
+			return &ContractError{"generator " + r.genNames[k], fmt.Sprintf("its response %s to prompt %s has the ID of a response of generator %s: response IDs must include the generator's identity (prefdata.NewResponse with its own name)", resp.ID, resp.PromptID, r.genNames[j])}
+		}
+	}
+	for _, resp := range rs {
+		owner[resp.ID] = k
+	}
+	return nil
 }

@@ -212,6 +212,33 @@ type namedFingerprintFilter struct {
 
 func (n namedFingerprintFilter) Fingerprint() string { return n.fp.Fingerprint() }
 
+// NamedGenerator gives g a name for stats, failure records and the
+// pipeline's checks. It keeps g's fingerprint.
+func NamedGenerator(name string, g Generator) Generator {
+	if fp, ok := g.(Fingerprinter); ok {
+		return namedFingerprintGenerator{namedGenerator{name, g}, fp}
+	}
+	return namedGenerator{name, g}
+}
+
+type namedGenerator struct {
+	name string
+	g    Generator
+}
+
+func (n namedGenerator) Name() string { return n.name }
+
+func (n namedGenerator) Generate(ctx context.Context, p Prompt) ([]Response, error) {
+	return n.g.Generate(ctx, p)
+}
+
+type namedFingerprintGenerator struct {
+	namedGenerator
+	fp Fingerprinter
+}
+
+func (n namedFingerprintGenerator) Fingerprint() string { return n.fp.Fingerprint() }
+
 // NamedPromptFilter gives f a name for stats and drop records. It keeps f's
 // fingerprint.
 func NamedPromptFilter(name string, f PromptFilter) PromptFilter {

@@ -129,7 +129,9 @@ func (p Prices) Cost(u prefdata.Usage) float64 {
 // endpoint (or several replicas of it).
 type Config struct {
 	// Name names the generator in stats and failure records (default: the
-	// model name). It is not part of the fingerprint.
+	// model name). It is not part of the fingerprint, but a name other than
+	// the model's is part of the response IDs: two deployments of one model
+	// (fp16 and int4 on different endpoints) named apart never share IDs.
 	Name string
 	// BaseURL is the API's base URL, ending in "/v1" (default
 	// "https://api.openai.com/v1"). BaseURLs, if set, lists replicas of the

@@ -103,7 +103,7 @@ func New(cfg Config) (*Generator, error) {
 		g.name = cfg.Model
 	}
 	g.fp = fingerprint(cfg)
-	g.ids = newIDMaker(cfg.Model, cfg.Sampling)
+	g.ids = newIDMaker(cfg.identity(), cfg.Sampling)
 	for i := range cfg.Samples {
 		g.allIdx = append(g.allIdx, i)
 	}
@@ -387,9 +387,9 @@ func (g *Generator) responseID(p prefdata.Prompt, sys string, i int) string {
 	}
 	s := g.sampling(o)
 	if o.JSONSchema == nil && len(o.Tools) == 0 {
-		return prefdata.ResponseID(p.ID, g.cfg.Model, sys, s, i)
+		return prefdata.ResponseID(p.ID, g.cfg.identity(), sys, s, i)
 	}
-	return "r-" + prefdata.Hash(p.ID, g.cfg.Model, sys, s, i, o.JSONSchema, o.Tools, o.ToolChoice)[:16]
+	return "r-" + prefdata.Hash(p.ID, g.cfg.identity(), sys, s, i, o.JSONSchema, o.Tools, o.ToolChoice)[:16]
 }
 
 // generateGroup produces the samples idx of p, which share the system

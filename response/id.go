@@ -69,3 +69,14 @@ func (m *idMaker) id(promptID, sys string, i int) string {
 	hex.Encode(hx[:], sum[:8])
 	return "r-" + string(hx[:])
 }
+
+// identity is the model name the response IDs are made from: the model,
+// and the generator's name when it differs from the model's, so two
+// generators of one model named apart never collide (and unnamed
+// generators keep the IDs they always had).
+func (c Config) identity() string {
+	if c.Name == "" || c.Name == c.Model {
+		return c.Model
+	}
+	return c.Model + "@" + c.Name
+}
