@@ -100,3 +100,23 @@ func TestRunNeedsARunDirectory(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A weak token on the command line is refused with a message saying why,
+// before anything listens.
+func TestWeakTokenOnCommandLine(t *testing.T) {
+	runDir := t.TempDir()
+	for _, args := range [][]string{
+		{"-annotators", "alice=d"},
+		{"-annotators", "alice=<script>"},
+		{"-annotators", "alice", "-admin-token", "adm2"},
+	} {
+		var out bytes.Buffer
+		err := run(append([]string{"-run", runDir, "-addr", "127.0.0.1:0"}, args...), &out)
+		if err == nil || !strings.Contains(err.Error(), "weak token refused") {
+			t.Errorf("%v: err = %v, want a weak-token refusal", args, err)
+		}
+		if strings.Contains(out.String(), "serving") {
+			t.Errorf("%v: the server started: %s", args, out.String())
+		}
+	}
+}

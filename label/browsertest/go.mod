@@ -12,6 +12,7 @@ require (
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/yuin/goldmark v1.8.7 // indirect
 	golang.org/x/sync v0.16.0 // indirect
+	golang.org/x/text v0.23.0 // indirect
 )
 
 replace github.com/prefdata/prefdata => ../..

@@ -71,8 +71,8 @@ func next(cur string) chromedp.Action[chromedp.Void] {
 	return chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#labelform:not([data-item="%s"]), #alldone`, cur)))
 }
 
-// clear empties a text field.
-func clear(sel string) chromedp.Action[chromedp.Void] {
+// clearField empties a text field.
+func clearField(sel string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		_, err := chromedp.Evaluate[string](`(document.querySelector("`+sel+`").value = "")`)(ctx, t)
 		return chromedp.Void{}, err
@@ -190,7 +190,7 @@ func TestSkipAndFlagInBrowser(t *testing.T) {
 		t.Errorf("after a skip the page says %q", f)
 	}
 	second := s.item()
-	s.do("flag", chromedp.KeyEvent("s"), chromedp.WaitVisible(chromedp.CSS("#reason")), clear("#reason"),
+	s.do("flag", chromedp.KeyEvent("s"), chromedp.WaitVisible(chromedp.CSS("#reason")), clearField("#reason"),
 		chromedp.SendKeys(chromedp.CSS("#reason"), "A response is empty or cut off"), chromedp.Click(chromedp.CSS("#flag")), next(second), chromedp.WaitVisible(chromedp.CSS("#flash")))
 	if f := s.text("#flash"); !strings.Contains(f, "broken") {
 		t.Errorf("after a flag the page says %q", f)
