@@ -15,7 +15,7 @@ require (
 	github.com/sashabaranov/go-openai v1.43.0 // indirect
 	go.yaml.in/yaml/v4 v4.0.0 // indirect
 	golang.org/x/sync v0.16.0 // indirect
-	golang.org/x/text v0.14.0 // indirect
+	golang.org/x/text v0.23.0 // indirect
 )
 
 replace github.com/prefdata/prefdata => ../..

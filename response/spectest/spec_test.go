@@ -284,6 +284,29 @@ func TestChatCompletionsKeepTheSpec(t *testing.T) {
 	c.done("/chat/completions 200", "/chat/completions 400", "/chat/completions 404", "ErrorResponse")
 }
 
+// TestFaultAnswersKeepTheSpec validates the error bodies of the faults the
+// fake server scripts as the API would answer them (the HTML of a proxy's
+// 502 and 504, a reset, a hang and a truncated body are not API answers).
+func TestFaultAnswersKeepTheSpec(t *testing.T) {
+	c := newChecker(t)
+	faults := []openaitest.Fault{openaitest.Fault429, openaitest.Fault500, openaitest.Fault503, openaitest.Fault400,
+		openaitest.Fault401, openaitest.Fault403, openaitest.Fault404, openaitest.FaultContextLength, openaitest.FaultEmptyChoices, openaitest.FaultLength}
+	srv := openaitest.NewServer(openaitest.Config{Faults: faults})
+	defer srv.Close()
+	g, err := response.New(response.Config{BaseURL: srv.URL, Model: "m", HTTPClient: c.client(), Retry: response.Retry{Attempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range faults {
+		_, _ = g.Generate(context.Background(), prompt("x"))
+	}
+	if srv.Requests() != len(faults) {
+		t.Fatalf("%d requests for %d faults", srv.Requests(), len(faults))
+	}
+	c.done("/chat/completions 429", "/chat/completions 500", "/chat/completions 503", "/chat/completions 401",
+		"/chat/completions 403", "/chat/completions 404", "/chat/completions 400", "/chat/completions 200")
+}
+
 // TestBatchesKeepTheSpec runs batch mode: the upload of the input file, the
 // batch creation, listing and polling, the download of the output and
 // error files; each input line's body is validated as a chat request and
