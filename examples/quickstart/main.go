@@ -32,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -105,7 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.audit, "audit", 0.05, "fraction of the AI-labeled pairs also sent to people, unmarked, to measure the AI's accuracy")
 	fs.IntVar(&o.humanBudget, "human-budget", 0, "send this many pairs to people, where a person adds the most (instead of -target)")
 	fs.Float64Var(&o.threshold, "confidence", 0, "route by this fixed confidence threshold instead (the uncalibrated router: at or above it the AI's label stands); 0: calibrated routing")
-	fs.Float64Var(&o.maxFailures, "max-failures", 0.2, "stop when more than this fraction of items fail")
+	fs.Float64Var(&o.maxFailures, "max-failures", 0.2, "stop when more than this fraction of the prompts fail (0: none may fail; 1: no limit)")
 	fs.DurationVar(&o.progress, "progress", 2*time.Second, "print progress to stderr this often (0: never)")
 	fs.StringVar(&o.rmURL, "rm", "", "base URL of a reward-model server (vLLM, e.g. http://127.0.0.1:8000) that scores every answer beside the judge")
 	fs.StringVar(&o.rmModel, "rm-model", "", "the reward model's name on that server")
@@ -219,8 +220,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		filter.Empty(), filter.Truncated(), filter.Refusal(filter.RefusalConfig{}), filter.Repetition(filter.RepetitionConfig{}),
 	}
 	judging := []prefdata.Filter{
-		filter.Scores(&filter.RubricJudge{Generator: judge, Style: filter.StyleSingle}),
-		&filter.PairwiseJudge{Generator: judge, Scale: filter.ThreeWay, Mode: filter.ConsistentOnly, MaxResponses: pairwiseMax},
+		// Each judge call is journaled as its answer arrives: a killed run
+		// loses only what was in flight, and a call that failed is asked
+		// again by the next run rather than kept as "not scored".
+		filter.Scores(&filter.RubricJudge{Generator: prefdata.JournalGenerator(judge), Style: filter.StyleSingle}),
+		&filter.PairwiseJudge{Generator: prefdata.JournalGenerator(judge), Scale: filter.ThreeWay, Mode: filter.ConsistentOnly, MaxResponses: pairwiseMax},
 	}
 	router := filter.Router{Threshold: o.threshold}
 	calibrated := o.threshold == 0
@@ -231,7 +235,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		// A reward model's logits and the judge's 1-10 grades are on
 		// different scales: standardize each before they are averaged.
-		judging = append([]prefdata.Filter{filter.Scores(rm)}, judging...)
+		judging = append([]prefdata.Filter{filter.Scores(prefdata.JournalScorer(rm))}, judging...)
 		router.Pairs.Combine.Normalize = filter.ZScore
 	}
 	var labeler prefdata.Labeler = label.Human(router, dir, label.HumanOptions{Wait: o.wait})
@@ -239,11 +243,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}
-	outFile, err := os.Create(o.out)
+	// The pairs go to a temporary file, renamed over -out only when the run
+	// succeeded: a failed run never empties the previous output.
+	outFile, err := os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".tmp*")
 	if err != nil {
 		return err
 	}
-	defer outFile.Close()
+	defer func() {
+		outFile.Close()
+		os.Remove(outFile.Name()) // gone already after the rename
+	}()
 	sink, err := dataset.NewWriter(outFile, dataset.TRLConversational, dataset.Options{})
 	if err != nil {
 		return err
@@ -259,7 +268,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Sink:          written,
 		Dir:           dir,
 		Limits:        prefdata.Limits{Generate: o.concurrency, Filter: max(1, o.concurrency/4)},
-		Budget:        prefdata.ErrorBudget{MaxFraction: o.maxFailures},
+		Budget:        errorBudget(o.maxFailures),
 		Hooks:         prefdata.Hooks{Progress: progressPrinter(os.Stderr, o.progress)},
 	}
 	// Calibrated routing: a first pass through stages 1-3 collects every
@@ -295,6 +304,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	printRouting(stdout, st.Routing, st.Cascade)
 	if runErr != nil {
 		return runErr
+	}
+	if err := outFile.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(outFile.Name(), o.out); err != nil {
+		return err
 	}
 
 	// The card and the report, from the run directory.
@@ -506,4 +521,16 @@ func rmAPI(name string) (filter.RMAPI, bool) {
 		return filter.VLLMPooling, true
 	}
 	return 0, false
+}
+
+// errorBudget is the -max-failures budget, a fraction of the prompts: 0
+// lets no prompt fail, 1 or more any number.
+func errorBudget(fraction float64) prefdata.ErrorBudget {
+	switch {
+	case fraction >= 1:
+		return prefdata.ErrorBudget{}
+	case fraction <= 0:
+		return prefdata.ErrorBudget{MaxFailures: 0, MaxFraction: math.SmallestNonzeroFloat64, MinItems: 1}
+	}
+	return prefdata.ErrorBudget{MaxFraction: fraction}
 }
