@@ -585,8 +585,10 @@ func (g *Generator) convert(p prefdata.Prompt, sys string, idx []int, resp *chat
 		if reasoning == "" {
 			reasoning = deref(msg.Reasoning)
 		}
+		thinkBytes := 0 // the bytes of a <think> block taken out of the content
 		if reasoning == "" && !g.cfg.ThinkInText {
 			if a, r, ok := splitThink(text); ok {
+				thinkBytes = len(text) - len(a)
 				text, reasoning = a, r
 			}
 		}
@@ -618,10 +620,22 @@ func (g *Generator) convert(p prefdata.Prompt, sys string, idx []int, resp *chat
 			r.ToolCalls = append(r.ToolCalls, prefdata.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: toolArguments(tc.Function.Arguments)})
 		}
 		if c.Logprobs != nil && s.Logprobs {
-			r.Logprobs = convertLogprobs(c.Logprobs.Content)
+			r.Logprobs = convertLogprobs(skipBytes(c.Logprobs.Content, thinkBytes))
 		}
 	}
 	return m
+}
+
+// skipBytes drops the leading tokens that spell the first n bytes of the
+// content (a <think> block taken out of it), so the logprobs are the
+// answer's: a judge reading the first token's alternatives reads the
+// verdict, not "<think>".
+func skipBytes(toks []wireLogprob, n int) []wireLogprob {
+	for n > 0 && len(toks) > 0 && len(toks[0].Token) <= n {
+		n -= len(toks[0].Token)
+		toks = toks[1:]
+	}
+	return toks
 }
 
 func deref(s *string) string {

@@ -260,3 +260,26 @@ func TestBadOptionsFailBeforeSending(t *testing.T) {
 	}
 	assert.Zero(t, srv.Requests())
 }
+
+// The logprobs of a <think> block taken out of the content are dropped
+// with it: the first entry is the answer's first token.
+func TestLogprobsOfTheThinkBlockAreDropped(t *testing.T) {
+	toks := []string{"<think>", "\n", "A", " or", " B", "?", "\n", "</think>", "\n\n", "B"}
+	var lp []prefdata.TokenLogprob
+	for _, tok := range toks {
+		lp = append(lp, prefdata.TokenLogprob{Token: tok, Logprob: -0.5, Top: []prefdata.TokenLogprob{{Token: tok, Logprob: -0.5}}})
+	}
+	lp[len(lp)-1].Top = append(lp[len(lp)-1].Top, prefdata.TokenLogprob{Token: "A", Logprob: -1.2})
+	srv := openaitest.NewServer(openaitest.Config{Reply: func(openaitest.Request, int) openaitest.Reply {
+		return openaitest.Reply{Content: strings.Join(toks, ""), Logprobs: lp}
+	}})
+	defer srv.Close()
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "qwq", Sampling: prefdata.Sampling{Logprobs: true, TopLogprobs: 2}})
+	rs, err := g.Generate(context.Background(), prompt("A or B?"))
+	require.NoError(t, err)
+	assert.Equal(t, "B", rs[0].Text)
+	assert.Equal(t, "A or B?", rs[0].Reasoning)
+	require.Len(t, rs[0].Logprobs, 1)
+	assert.Equal(t, "B", rs[0].Logprobs[0].Token)
+	assert.Len(t, rs[0].Logprobs[0].Top, 2)
+}
