@@ -58,3 +58,11 @@ func TestStatusErrorNamesAField(t *testing.T) {
 		}
 	}
 }
+
+func TestToolArgumentsAsStringOrObject(t *testing.T) {
+	for raw, want := range map[string]string{`"{\"a\":1}"`: `{"a":1}`, `{"a":1}`: `{"a":1}`, `null`: ``, `""`: ``} {
+		if got := toolArguments([]byte(raw)); got != want {
+			t.Errorf("toolArguments(%s) = %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -283,3 +283,30 @@ func TestLogprobsOfTheThinkBlockAreDropped(t *testing.T) {
 	assert.Equal(t, "B", rs[0].Logprobs[0].Token)
 	assert.Len(t, rs[0].Logprobs[0].Top, 2)
 }
+
+// The per-sample cache keys a sample by the prompt's options too: the same
+// judge prompt asked for JSON and for logprobs is two answers, each read
+// back on its own.
+func TestCacheKeepsOptionsApart(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{})
+	defer srv.Close()
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	cache, err := response.NewCache(dir)
+	require.NoError(t, err)
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "judge", Cache: cache})
+	p := prompt("A or B?")
+	asks := []*prefdata.GenerateOptions{nil, {JSONSchema: &prefdata.JSONSchema{Name: "v", Schema: verdictSchema}}, {TopLogprobs: 3}}
+	ids := map[string]bool{}
+	for round := range 2 {
+		for _, o := range asks {
+			p.Options = o
+			rs, err := g.Generate(context.Background(), p)
+			require.NoError(t, err)
+			ids[rs[0].ID] = true
+		}
+		assert.Equal(t, len(asks), srv.Requests(), "round %d: one request per ask, then all from the cache", round)
+	}
+	assert.Len(t, ids, len(asks))
+}
