@@ -21,7 +21,9 @@ import (
 // dangerous scheme (javascript:) are left out by goldmark, and the pages'
 // Content-Security-Policy blocks scripts and images from anywhere else.
 var markdown = goldmark.New(
-	goldmark.WithExtensions(extension.Table, extension.Strikethrough),
+	// Column alignment as align="…", not style="…", which the pages'
+	// Content-Security-Policy (style-src 'self') would block.
+	goldmark.WithExtensions(extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)), extension.Strikethrough),
 	goldmark.WithRendererOptions(
 		// Model answers break lines where they mean to: keep them.
 		html.WithHardWraps(),

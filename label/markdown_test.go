@@ -6,11 +6,14 @@ import (
 )
 
 func TestRenderMarkdown(t *testing.T) {
-	got := string(RenderMarkdown("# Title\n\n**bold** and `code`\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```go\nfunc main() {}\n```\n\n- one\n- two\nline\nbreak"))
-	for _, want := range []string{"<h1>Title</h1>", "<strong>bold</strong>", "<code>code</code>", "<table>", "<td>1</td>", `<code class="language-go">func main() {}`, "<li>one</li>", "line<br>"} {
+	got := string(RenderMarkdown("# Title\n\n**bold** and `code`\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n```go\nfunc main() {}\n```\n\n- one\n- two\nline\nbreak"))
+	for _, want := range []string{"<h1>Title</h1>", "<strong>bold</strong>", "<code>code</code>", "<table>", "<td>1</td>", `<td align="right">2</td>`, `<code class="language-go">func main() {}`, "<li>one</li>", "line<br>"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in %s", want, got)
 		}
+	}
+	if strings.Contains(got, "style=") {
+		t.Errorf("inline style, blocked by the pages' CSP: %s", got)
 	}
 }
 

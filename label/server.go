@@ -404,7 +404,7 @@ func (s *Server) linkToken(w http.ResponseWriter, r *http.Request) bool {
 	}
 	a, ok := s.accounts.lookup(q.Get("token"))
 	if !ok {
-		s.httpError(w, r, http.StatusUnauthorized, "this link's token is not valid: it was mistyped, or revoked. Ask the person who runs the labeling for your link.")
+		s.httpError(w, r, http.StatusUnauthorized, "This link's token is not valid: it was mistyped, or revoked. Ask the person who runs the labeling for your link.")
 		return true
 	}
 	q.Del("token")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/prefdata/prefdata"
 	"github.com/prefdata/prefdata/label"
@@ -37,6 +38,7 @@ func run(args []string) error {
 	out := fl.String("out", "screenshots", "folder to write the PNG files to")
 	width := fl.Int("width", 1400, "window width in pixels")
 	height := fl.Int("height", 1000, "window height in pixels")
+	review := fl.Bool("review", false, "also take the other pages (ranking, skip box, done, errors, dashboard after changes), to look at")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -54,7 +56,15 @@ func run(args []string) error {
 		return err
 	}
 	defer dir.Close()
-	if err := browsertest.QueueDemo(dir, browsertest.DemoPairs()); err != nil {
+	pairs := browsertest.DemoPairs()
+	if *review {
+		// A prompt with three responses: the ranking view.
+		msgs := []prefdata.Message{{Role: prefdata.RoleUser, Content: "Write a one-line **slogan** for a bakery."}}
+		a, b, c := "Fresh from *our* oven to your table.", "Bread. Good.", "We knead you every morning."
+		p1, p2 := browsertest.Pair(msgs, a, b, 0.6), browsertest.Pair(msgs, a, c, 0.6)
+		pairs = append(pairs, p1, p2)
+	}
+	if err := browsertest.QueueDemo(dir, pairs); err != nil {
 		return err
 	}
 	alice, bob, admin := label.NewToken(), label.NewToken(), label.NewToken()
@@ -87,7 +97,7 @@ func run(args []string) error {
 			return chromedp.Void{}, os.WriteFile(path, png, 0o644)
 		}
 	}
-	return chromedp.Do(bctx,
+	if err := chromedp.Do(bctx,
 		// Bob labels the first item, so the dashboard has figures.
 		chromedp.Navigate(ts.URL+"/?token="+bob),
 		chromedp.WaitVisible(chromedp.CSS("#labelform")),
@@ -109,5 +119,32 @@ func run(args []string) error {
 		chromedp.Navigate(ts.URL+"/admin?token="+admin),
 		chromedp.WaitVisible(chromedp.CSS("#annotators")),
 		shot("dashboard.png"),
+	); err != nil || !*review {
+		return err
+	}
+	return chromedp.Do(bctx,
+		chromedp.Navigate(ts.URL+"/label"),
+		chromedp.WaitVisible(chromedp.CSS("#rankform")),
+		shot("review-rank.png"),
+		chromedp.KeyEvent("s"),
+		chromedp.WaitVisible(chromedp.CSS("#reason")),
+		chromedp.KeyEvent(kb.End),
+		shot("review-skip.png"),
+		chromedp.SendKeys(chromedp.CSS("#reason"), "The prompt is unclear"),
+		chromedp.Click(chromedp.CSS("#flag")),
+		chromedp.WaitVisible(chromedp.CSS("#flash")),
+		shot("review-after-flag.png"),
+		chromedp.Navigate(ts.URL+"/guidelines"),
+		chromedp.WaitVisible(chromedp.CSS("#guidelines")),
+		shot("review-guidelines.png"),
+		chromedp.Navigate(ts.URL+"/admin"),
+		chromedp.WaitVisible(chromedp.CSS("#newname")),
+		chromedp.SendKeys(chromedp.CSS("#newname"), "carol"),
+		chromedp.Click(chromedp.CSS("#add")),
+		chromedp.WaitVisible(chromedp.CSS("#newlink")),
+		shot("review-dashboard-added.png"),
+		chromedp.Navigate(ts.URL+"/label?token=nope"),
+		chromedp.WaitVisible(chromedp.CSS("#error-message")),
+		shot("review-error.png"),
 	)
 }
