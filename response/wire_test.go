@@ -310,3 +310,20 @@ func TestCacheKeepsOptionsApart(t *testing.T) {
 	}
 	assert.Len(t, ids, len(asks))
 }
+
+// Reasoning models by their OpenAI names can be asked with a limit: the
+// old go-openai path refused them before sending anything ("this model is
+// not supported MaxTokens").
+func TestReasoningModelNamesAreAsked(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{MaxTokensParam: "max_completion_tokens"})
+	defer srv.Close()
+	for _, model := range []string{"o1", "o3-mini", "gpt-5"} {
+		g := newGen(t, response.Config{BaseURL: srv.URL, Model: model, Sampling: prefdata.Sampling{MaxTokens: 100, ReasoningEffort: "high"}})
+		rs, err := g.Generate(context.Background(), prompt("x"))
+		require.NoError(t, err, model)
+		require.Len(t, rs, 1, model)
+		last := srv.Log()[srv.Requests()-1]
+		assert.Equal(t, 100, last.MaxCompletionTokens, model)
+		assert.Equal(t, "high", last.ReasoningEffort, model)
+	}
+}
