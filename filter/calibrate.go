@@ -196,7 +196,7 @@ func (c Calibrator) withDefaults() Calibrator {
 		c.PriorAccuracy = 0.7
 	}
 	if c.MinLabels <= 0 {
-		c.MinLabels = 10
+		c.MinLabels = 3
 	}
 	if c.MaxIter <= 0 {
 		c.MaxIter = 200
@@ -881,7 +881,7 @@ func fitConfidence(raw []float64, labels []int8, centre float64) []confPoint {
 	best := math.Inf(-1)
 	for t := 0.05; t <= 2.0001; t += 0.05 {
 		for c := 0.6; c <= 1.0001; c += 0.005 {
-			ll := -sq(math.Log(t/centre)) / (2 * 0.25)
+			ll := -sq(math.Log(t/centre))/(2*0.25) + 5*math.Log(math.Max((c-0.5)/0.5, 1e-9))
 			for _, x := range labs {
 				p := math.Min(math.Max(confMap(x.s, t, c), 1e-9), 1-1e-9)
 				if x.right {
