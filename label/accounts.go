@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 	"unicode"
@@ -52,11 +53,21 @@ type accounts struct {
 	list  []account // live accounts, in the order first made
 	names map[string]int
 	bad   []string
+	size  int64 // of the file when last read
 }
 
 func openAccounts(dir *prefdata.RunDir) (*accounts, error) {
-	a := &accounts{dir: dir, names: map[string]int{}}
-	err := dir.Scan(FileAccounts, func(r prefdata.Record) error {
+	a := &accounts{dir: dir}
+	return a, a.load()
+}
+
+// load (re)reads the file. a.mu is held (or a is not shared yet).
+func (a *accounts) load() error {
+	a.list, a.names, a.bad = nil, map[string]int{}, nil
+	if st, err := os.Stat(a.dir.Path(FileAccounts)); err == nil {
+		a.size = st.Size()
+	}
+	return a.dir.Scan(FileAccounts, func(r prefdata.Record) error {
 		var l accountLine
 		if err := json.Unmarshal(r.Data, &l); err != nil || l.Name == "" {
 			a.bad = append(a.bad, fmt.Sprintf("%s line %d: not an account", FileAccounts, r.Line))
@@ -74,7 +85,24 @@ func openAccounts(dir *prefdata.RunDir) (*accounts, error) {
 		a.apply(l, h)
 		return nil
 	})
-	return a, err
+}
+
+// refresh rereads the file when it grew: another server on the same run
+// directory added or revoked an account.
+func (a *accounts) refresh() {
+	st, err := os.Stat(a.dir.Path(FileAccounts))
+	if err != nil {
+		return
+	}
+	a.mu.RLock()
+	same := st.Size() == a.size
+	a.mu.RUnlock()
+	if same {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_ = a.load() // on a read error the accounts read so far stand
 }
 
 // apply sets or revokes one account. a.mu is held (or a is not shared yet).
@@ -110,7 +138,15 @@ func (a *accounts) set(name, role, tok string, now time.Time) error {
 		return err
 	}
 	a.apply(l, h)
+	a.grew()
 	return nil
+}
+
+// grew notes the file's size after an append of ours. a.mu is held.
+func (a *accounts) grew() {
+	if st, err := os.Stat(a.dir.Path(FileAccounts)); err == nil {
+		a.size = st.Size()
+	}
 }
 
 func (a *accounts) revoke(name string, now time.Time) error {
@@ -124,6 +160,7 @@ func (a *accounts) revoke(name string, now time.Time) error {
 		return err
 	}
 	a.apply(l, [sha256.Size]byte{})
+	a.grew()
 	return nil
 }
 
@@ -137,6 +174,7 @@ func (a *accounts) has(name string) bool {
 // annotators returns the live annotators' names in the order they were
 // first made.
 func (a *accounts) annotators() []string {
+	a.refresh()
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	var out []string
@@ -156,6 +194,7 @@ func (a *accounts) lookup(tok string) (account, bool) {
 	if tok == "" {
 		return account{}, false
 	}
+	a.refresh()
 	h := sha256.Sum256([]byte(tok))
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -209,4 +248,10 @@ func checkName(name string) error {
 		}
 	}
 	return nil
+}
+
+func (a *accounts) badLines() []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return append([]string(nil), a.bad...)
 }

@@ -56,7 +56,7 @@ func (s *Server) adminPage(r *http.Request, tok string) (adminPage, error) {
 	for _, name := range s.accounts.annotators() {
 		page.Accounts = append(page.Accounts, adminAccount{Name: name, Count: s.store.CountBy(name)})
 	}
-	page.BadLines = append(append(append(s.queue.BadLines(), s.store.BadLines()...), s.events.badLines()...), s.accounts.bad...)
+	page.BadLines = append(append(append(s.queue.BadLines(), s.store.BadLines()...), s.events.badLines()...), s.accounts.badLines()...)
 	switch m := r.URL.Query().Get("m"); m {
 	case "revoked":
 		page.Flash = "The annotator's link no longer works. Their labels stay."

@@ -585,3 +585,34 @@ func TestAddAndRevokeFromDashboard(t *testing.T) {
 	}
 	f.page("/label", testToken("alice"))
 }
+
+// Two servers on one run directory: an annotator added or revoked on one
+// is let in or refused by the other.
+func TestAccountsSharedByServers(t *testing.T) {
+	f := newFixture(t, 2, Policy{}, "alice")
+	other, err := NewServer(Config{Dir: f.dir, Now: f.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(srv *Server, tok string) int {
+		r := httptest.NewRequest("GET", "/label", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		return w.Code
+	}
+	_, body, _ := f.post("/admin/annotators", "admin", url.Values{"name": {"carol"}})
+	m := regexp.MustCompile(`/\?token=([A-Za-z0-9_-]+)`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no link for carol")
+	}
+	if code := get(other, m[1]); code != http.StatusOK {
+		t.Errorf("carol on the other server: %d", code)
+	}
+	if code, _, _ := f.post("/admin/revoke", "admin", url.Values{"name": {"alice"}}); code != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", code)
+	}
+	if code := get(other, testToken("alice")); code != http.StatusUnauthorized {
+		t.Errorf("alice, revoked, on the other server: %d", code)
+	}
+}

@@ -67,7 +67,7 @@ func run(args []string, stdout io.Writer) error {
 		minAgree   = fl.Float64("min-agreement", 0, "share of labels that must agree with the majority (0: none)")
 		more       = fl.Bool("more-labels", false, "on a tie or low agreement ask for another label instead of dropping the pair")
 		lease      = fl.Duration("lease", 10*time.Minute, "time an annotator holds an item before it goes back to the queue")
-		guidelines = fl.String("guidelines", "", "file with the labeling guidelines (plain text)")
+		guidelines = fl.String("guidelines", "", "file with the labeling guidelines (Markdown)")
 		title      = fl.String("title", "", "page title")
 		syncEach   = fl.Bool("fsync-each", false, "fsync every label before answering (default: fsync at least once a second)")
 		exportLS   = fl.String("export-labelstudio", "", "write the queue as Label Studio tasks to this file and exit (the labeling config goes to FILE.xml)")
