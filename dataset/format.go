@@ -637,7 +637,11 @@ func ParseHHTranscript(s string) ([]prefdata.Message, error) {
 	if at < 0 {
 		return nil, errors.New("no \"\\n\\nHuman: \" turn")
 	}
-	var msgs []prefdata.Message
+	n := 1 // turns, counted first so the slice is allocated once
+	for i, _ := nextHHTurn(s, at+1); i >= 0; i, _ = nextHHTurn(s, i+1) {
+		n++
+	}
+	msgs := make([]prefdata.Message, 0, n+1)
 	if at > 0 {
 		msgs = append(msgs, prefdata.Message{Role: prefdata.RoleSystem, Content: s[:at]})
 	}

@@ -10,7 +10,12 @@
 // [Empty], [Truncated], [Refusal], [Repetition], [Length], [NearDuplicate]
 // and [Script] drop single responses with [prefdata.Candidate.Without]; each
 // has a name (NameEmpty, ...) under which the pipeline counts its drops, and
-// records why it dropped each response. [AllOf], [AnyOf], [Not] and [Named]
+// records why it dropped each response. They hold beyond English: Refusal's
+// phrases cover the languages of [RefusalLanguages] and an apology followed
+// by help is kept; Length counts each character of a script written without
+// spaces as a word ([CountWords]) and can bound completion tokens;
+// Repetition takes a run of symbols in an answer with words for
+// placeholders. [AllOf], [AnyOf], [Not] and [Named]
 // compose filters; [prefdata.ResponseFilterFunc] writes a custom rule as a
 // function.
 //
@@ -26,10 +31,27 @@
 //
 // [PairwiseJudge] compares every two responses in both orders and appends
 // [prefdata.Comparison]s: a verdict counts only if both orders agree
-// (ConsistentOnly) or is averaged over them (Averaged). [ParseRating] and
-// [ParseVerdict] read judge replies and refuse to guess: no verdict, two
-// different verdicts or a verdict cut off ("Rating: [[1" at the end) is a
-// [*ParseError] that keeps the raw reply, and the judge is asked again.
+// (ConsistentOnly) or is averaged over them (Averaged). By default it asks
+// for a JSON verdict constrained by a schema, through
+// [prefdata.Prompt.Options], and in plain text when the server refuses it.
+//
+// # Judges you shape
+//
+// A judge's prompt is a [Template] (Go text/template; placeholders
+// {{.Prompt}}, {{.Responses}}, {{.Reference}}, {{.Rubric}}, {{.Format}},
+// {{.Messages}}) and its reply is read by a [VerdictParser] or
+// [RatingParser], one-method interfaces with Func adapters. A parser may
+// say how to write its verdict ([FormatHinter]) and ask for what it needs
+// ([Optioner]: a JSON schema, a forced function call, logprobs). Built in:
+// [BracketVerdict] ("[[A]]", Arena-Hard's "[[A>>B]]"), [OutputVerdict]
+// ("Output (a)"), [JSONVerdict] (schema output or a function call),
+// [RankingVerdict] (AlpacaEval's ordered_models), [LogprobVerdict] (a
+// one-token verdict's probabilities as a soft preference), [BracketRating]
+// and [PlainRating] ("8/10", "Rating: 8"); [ParseRating] and [ParseVerdict]
+// read text directly. All refuse to guess: no verdict, two different
+// verdicts ("[[A]]. [[Wait, [[B]]") or a verdict cut off ("Rating: [[1" at
+// the end, a JSON object cut short) is a [*ParseError] that keeps the raw
+// reply, and the judge is asked again.
 //
 // Scorers and judges have fingerprints, so a pipeline with a run directory
 // caches their output and a rerun does not pay for them twice.

@@ -142,6 +142,30 @@ func TestRefusalFixture(t *testing.T) {
 	}
 	t.Log(b.String())
 
+	// Length: words per line as Length counts them now (a character of a
+	// script without spaces is a word) and as it did (white space only).
+	type counts struct{ lines, now, before int }
+	words := map[string]*counts{}
+	for _, c := range cases {
+		if c.Src != "" {
+			continue
+		}
+		if words[c.Lang] == nil {
+			words[c.Lang] = &counts{}
+		}
+		w := words[c.Lang]
+		w.lines++
+		w.now += filter.CountWords(c.Text)
+		w.before += len(strings.Fields(c.Text))
+	}
+	b.Reset()
+	for _, l := range filter.RefusalLanguages() {
+		if w := words[l]; w != nil {
+			fmt.Fprintf(&b, "\n%s: %d lines, words per line %.1f now, %.1f counted by white space", l, w.lines, float64(w.now)/float64(w.lines), float64(w.before)/float64(w.lines))
+		}
+	}
+	t.Log(b.String())
+
 	// Regression bounds, just above the figures measured when the fixture
 	// was labeled (BENCHMARKS.md).
 	for _, g := range groups {
