@@ -8,12 +8,22 @@
 //
 //   - [Server] is the annotation web app, an [net/http.Handler] built on the
 //     standard library with embedded assets (no CDN, works offline): a
-//     pairwise view with keyboard shortcuts, strength, comment, undo and
-//     progress; a guidelines page; an admin dashboard. Each annotator has a
-//     token; POSTs carry a CSRF token; each pair goes to Policy.Labels
-//     distinct annotators with leases that expire; the sides are shuffled per
-//     annotator and item and the order shown is stored with the label. Every
-//     label is appended to [FileHumanLabels] before the response returns.
+//     pairwise view with keyboard shortcuts, strength (never preselected),
+//     comment, skip and "flag as broken" (with a reason), undo and progress;
+//     prompts shown turn by turn and all text rendered as Markdown by
+//     [RenderMarkdown] (raw HTML shown escaped, never run), with a view that
+//     highlights where the two responses differ; a guidelines page; an admin
+//     dashboard with per-annotator figures, accounts and exports. Pairs are
+//     served by Provenance.Value, highest first; audit pairs are unmarked.
+//     [GoldItem]s with known answers are mixed in at Config.GoldRate to
+//     measure each annotator's accuracy. Tokens are strong random ones
+//     ([CheckToken]), kept hashed in [FileAccounts] so links survive
+//     restarts; the admin's cookie is separate from the annotators'. POSTs
+//     carry a CSRF token; each pair goes to Policy.Labels distinct annotators
+//     with leases that expire; the sides are shuffled per annotator and item
+//     and the order shown is stored with the label. Every label is appended
+//     to [FileHumanLabels] before the response returns; skips, flags and gold
+//     answers to [FileLabelEvents]. Serve it with [NewHTTPServer].
 //   - [Human] wraps the AI [prefdata.Labeler]: on a later run (or, with
 //     HumanOptions.Wait, while the server runs) it replaces each NeedsHuman
 //     pair by the pair people decided, aggregated by a [Policy] (majority,
