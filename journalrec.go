@@ -28,6 +28,10 @@ type PairsRecord struct {
 	// Key is the done key: the run key, the prompt's ID and messages.
 	Key      string `json:"key"`
 	PromptID string `json:"prompt_id"`
+	// Pos is the prompt's position in the source (every item the source
+	// yielded counts): the shards of a sharded run read one source, so
+	// their pairs merge in source order by it.
+	Pos int64 `json:"pos,omitempty"`
 	// RunKey is the configuration that made these pairs ([Manifest.RunKey]):
 	// a later run with another configuration (one more model) finishes the
 	// prompt again, and its line is the current one.

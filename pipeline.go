@@ -116,6 +116,7 @@ type Pipeline struct {
 // the pairs of a prompt finished in an earlier run, to replay to the sink.
 type job struct {
 	seq    int64 // position among the prompts that passed stage 1
+	pos    int64 // position in the source
 	prompt Prompt
 	cand   Candidate
 	replay []Pair
@@ -157,7 +158,7 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 		ctx = context.WithValue(ctx, callsKey{}, r.calls)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	read := make(chan Prompt)
+	read := make(chan sourced)
 	selected := make(chan job)
 	cands := make(chan job)
 	outs := make(chan outcome)
@@ -301,8 +302,8 @@ func (r *run) load() error {
 }
 
 // read is the source stage.
-func (r *run) read(ctx context.Context, out chan<- Prompt) error {
-	for {
+func (r *run) read(ctx context.Context, out chan<- sourced) error {
+	for pos := int64(0); ; pos++ {
 		pr, err := r.p.Source.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -343,34 +344,42 @@ func (r *run) read(ctx context.Context, out chan<- Prompt) error {
 		if pr.ID == "" {
 			pr.ID = ContentID(pr.Messages)
 		}
-		if err := send(ctx, out, pr); err != nil {
+		if err := send(ctx, out, sourced{pos, pr}); err != nil {
 			return err
 		}
 	}
+}
+
+// sourced is a prompt with its position in the source (every item the
+// source yielded counts, kept, dropped or bad): the same on every machine of
+// a sharded run, so the shards' pairs merge in source order.
+type sourced struct {
+	pos int64
+	pr  Prompt
 }
 
 // selectPrompts is stage 1. The prompt filters are cut into segments: a run
 // of filters with a fingerprint (stateless: an LLM classifier) works on up to
 // Limits.Prompt prompts at once, keeping their order; a filter without one
 // (dedup) sees prompts one at a time, in source order.
-func (r *run) selectPrompts(ctx context.Context, in <-chan Prompt, out chan<- job) error {
+func (r *run) selectPrompts(ctx context.Context, in <-chan sourced, out chan<- job) error {
 	g, ctx := errgroup.WithContext(ctx)
 	cur := in
 	for _, seg := range r.segments() {
-		next := make(chan Prompt)
+		next := make(chan sourced)
 		src := cur
 		g.Go(func() error {
 			defer close(next)
 			if seg.parallel && r.limits.Prompt > 1 {
 				return r.parallelSegment(ctx, seg.filters, src, next)
 			}
-			for pr := range src {
-				pr, keep, err := r.applyPromptFilters(ctx, seg.filters, pr)
+			for sp := range src {
+				pr, keep, err := r.applyPromptFilters(ctx, seg.filters, sp.pr)
 				if err != nil {
 					return err
 				}
 				if keep {
-					if err := send(ctx, next, pr); err != nil {
+					if err := send(ctx, next, sourced{sp.pos, pr}); err != nil {
 						return err
 					}
 				}
@@ -380,8 +389,8 @@ func (r *run) selectPrompts(ctx context.Context, in <-chan Prompt, out chan<- jo
 		cur = next
 	}
 	g.Go(func() error {
-		for pr := range cur {
-			if err := r.selected(ctx, pr, out); err != nil {
+		for sp := range cur {
+			if err := r.selected(ctx, sp, out); err != nil {
 				return err
 			}
 		}
@@ -412,9 +421,9 @@ func (r *run) segments() []segment {
 
 // parallelSegment runs stateless filters on up to Limits.Prompt prompts at
 // once and passes the kept ones on in their input order.
-func (r *run) parallelSegment(ctx context.Context, filters []int, in <-chan Prompt, out chan<- Prompt) error {
+func (r *run) parallelSegment(ctx context.Context, filters []int, in <-chan sourced, out chan<- sourced) error {
 	type slot struct {
-		pr   Prompt
+		sourced
 		keep bool
 		done chan struct{}
 	}
@@ -424,15 +433,15 @@ func (r *run) parallelSegment(ctx context.Context, filters []int, in <-chan Prom
 	pending := make(chan *slot, r.limits.Prompt-1)
 	g.Go(func() error {
 		defer close(pending)
-		for pr := range in {
-			s := &slot{done: make(chan struct{})}
+		for sp := range in {
+			s := &slot{sourced: sp, done: make(chan struct{})}
 			if err := send(ctx, pending, s); err != nil {
 				return err
 			}
 			g.Go(func() error {
 				defer close(s.done)
 				var err error
-				s.pr, s.keep, err = r.applyPromptFilters(ctx, filters, pr)
+				s.pr, s.keep, err = r.applyPromptFilters(ctx, filters, sp.pr)
 				return err
 			})
 		}
@@ -446,7 +455,7 @@ func (r *run) parallelSegment(ctx context.Context, filters []int, in <-chan Prom
 				return ctx.Err()
 			}
 			if s.keep {
-				if err := send(ctx, out, s.pr); err != nil {
+				if err := send(ctx, out, s.sourced); err != nil {
 					return err
 				}
 			}
@@ -510,7 +519,8 @@ func (r *run) applyPromptFilters(ctx context.Context, filters []int, pr Prompt) 
 
 // selected passes a prompt that survived stage 1 on: to generation, or, when
 // an earlier run finished it, as pairs to replay.
-func (r *run) selected(ctx context.Context, pr Prompt, out chan<- job) error {
+func (r *run) selected(ctx context.Context, sp sourced, out chan<- job) error {
+	pr := sp.pr
 	r.st.update(func(s *Stats) { s.Prompt.Out++ })
 	if err := r.recordPrompt(PromptRecord{Prompt: pr}); err != nil {
 		return err
@@ -523,7 +533,7 @@ func (r *run) selected(ctx context.Context, pr Prompt, out chan<- job) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	j := job{seq: r.seq, prompt: pr}
+	j := job{seq: r.seq, pos: sp.pos, prompt: pr}
 	r.seq++
 	if r.p.Dir != nil && !r.p.FiltersOnly {
 		rec, ok, err := r.donePairs(pr)
@@ -691,9 +701,9 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	failed := a.failed.Load()
 	if len(c.Responses) == 0 {
 		// Every generator failed: the prompt ends here.
-		return send(ctx, out, job{seq: a.seq, prompt: pr, dead: true, failed: failed, incomplete: true})
+		return send(ctx, out, job{seq: a.seq, pos: a.pos, prompt: pr, dead: true, failed: failed, incomplete: true})
 	}
-	return send(ctx, out, job{seq: a.seq, prompt: pr, cand: c, incomplete: failed || a.incomplete.Load(), failed: failed})
+	return send(ctx, out, job{seq: a.seq, pos: a.pos, prompt: pr, cand: c, incomplete: failed || a.incomplete.Load(), failed: failed})
 }
 
 // cached calls compute, or reads its result back from the run directory when
@@ -934,7 +944,7 @@ func (r *run) writeOne(ctx context.Context, o outcome) error {
 		if pairs == nil {
 			pairs = []Pair{}
 		}
-		if err := r.p.Dir.Append(FilePairs, PairsRecord{V: RecordVersion, Key: o.doneKey, PromptID: o.prompt.ID, RunKey: r.runKey, Run: r.runID, Pairs: pairs}); err != nil {
+		if err := r.p.Dir.Append(FilePairs, PairsRecord{V: RecordVersion, Key: o.doneKey, PromptID: o.prompt.ID, Pos: o.pos, RunKey: r.runKey, Run: r.runID, Pairs: pairs}); err != nil {
 			return storageError(r.p.Dir, FilePairs, "append", err)
 		}
 	}
