@@ -4,6 +4,9 @@
 // the dashboard.
 //
 //	cd label/browsertest && go run ./cmd/screenshots -out ../../docs/screenshots
+//
+// With -report FILE it also takes a run report (report.html, as the
+// quickstart writes it) as report.png.
 package main
 
 import (
@@ -38,6 +41,7 @@ func run(args []string) error {
 	out := fl.String("out", "screenshots", "folder to write the PNG files to")
 	width := fl.Int("width", 1400, "window width in pixels")
 	height := fl.Int("height", 1000, "window height in pixels")
+	report := fl.String("report", "", "also take this report.html (as written by dataset.WriteReportFiles, e.g. by the quickstart) as report.png")
 	review := fl.Bool("review", false, "also take the other pages (ranking, skip box, done, errors, dashboard after changes), to look at")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -119,8 +123,27 @@ func run(args []string) error {
 		chromedp.Navigate(ts.URL+"/admin?token="+admin),
 		chromedp.WaitVisible(chromedp.CSS("#annotators")),
 		shot("dashboard.png"),
-	); err != nil || !*review {
+	); err != nil {
 		return err
+	}
+	if *report != "" {
+		abs, err := filepath.Abs(*report)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return err
+		}
+		if err := chromedp.Do(bctx,
+			chromedp.Navigate("file://"+filepath.ToSlash(abs)),
+			chromedp.WaitVisible(chromedp.CSS("body")),
+			shot("report.png"),
+		); err != nil {
+			return err
+		}
+	}
+	if !*review {
+		return nil
 	}
 	return chromedp.Do(bctx,
 		chromedp.Navigate(ts.URL+"/label"),
