@@ -3,6 +3,7 @@ package label
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -55,11 +56,19 @@ type events struct {
 	byID    map[string]Event //
 	bad     []string
 	version uint64
+	size    int64 // of the file when last read or written by us
 }
 
 func openEvents(dir *prefdata.RunDir) (*events, error) {
-	e := &events{dir: dir, live: map[string]bool{}, passed: map[string]bool{}, byID: map[string]Event{}}
-	err := dir.Scan(FileLabelEvents, func(r prefdata.Record) error {
+	e := &events{dir: dir}
+	return e, e.load()
+}
+
+// load (re)reads the file. e.mu is held (or e is not shared yet).
+func (e *events) load() error {
+	e.list, e.live, e.passed, e.byID, e.bad = nil, map[string]bool{}, map[string]bool{}, map[string]Event{}, nil
+	e.size = e.fileSize()
+	return e.dir.Scan(FileLabelEvents, func(r prefdata.Record) error {
 		var ev Event
 		if err := json.Unmarshal(r.Data, &ev); err != nil || ev.ID == "" || ev.Annotator == "" {
 			e.bad = append(e.bad, fmt.Sprintf("%s line %d: not an event", FileLabelEvents, r.Line))
@@ -68,7 +77,25 @@ func openEvents(dir *prefdata.RunDir) (*events, error) {
 		e.index(ev)
 		return nil
 	})
-	return e, err
+}
+
+func (e *events) fileSize() int64 {
+	st, err := os.Stat(e.dir.Path(FileLabelEvents))
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// refresh rereads the file when another process (a second server on the
+// same run directory) appended to it.
+func (e *events) refresh() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fileSize() == e.size {
+		return nil
+	}
+	return e.load()
 }
 
 // index adds ev to the in-memory state. e.mu is held (or e is not shared
@@ -96,6 +123,7 @@ func (e *events) add(ev Event) error {
 		return err
 	}
 	e.index(ev)
+	e.size = e.fileSize()
 	return nil
 }
 

@@ -615,4 +615,21 @@ func TestAccountsSharedByServers(t *testing.T) {
 	if code := get(other, testToken("alice")); code != http.StatusUnauthorized {
 		t.Errorf("alice, revoked, on the other server: %d", code)
 	}
+	// A skip on one server is seen by the other: carol is not offered the
+	// item she skipped there.
+	f.tok["carol"] = m[1]
+	n := f.next("carol")
+	if code, _, _ := f.post("/skip", "carol", url.Values{"item": {n.Item}, "action": {"skip"}, "reason": {"unsure"}}); code != http.StatusSeeOther {
+		t.Fatalf("skip: %d", code)
+	}
+	other.mu.Lock()
+	other.cursor = 0
+	other.mu.Unlock()
+	group, _, err := other.next("carol")
+	if err != nil || len(group) != 1 || group[0].ID == n.Item {
+		t.Errorf("the other server offers carol %v (%v), not the item she skipped (%s)", group, err, n.Item)
+	}
+	if pr := other.progress("carol"); pr.Skipped != 1 {
+		t.Errorf("the other server counts %d skips for carol", pr.Skipped)
+	}
 }

@@ -522,6 +522,9 @@ func (s *Server) refresh() error {
 	if _, err := s.queue.Refresh(); err != nil {
 		return err
 	}
+	if err := s.events.refresh(); err != nil {
+		return err
+	}
 	changed, err := s.store.refresh()
 	if changed {
 		// A label from elsewhere can reopen a settled pair (a tie that asks
