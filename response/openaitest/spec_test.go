@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -176,4 +177,46 @@ func get(t *testing.T, url string) (int, []byte, map[string]any) {
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
 	return resp.StatusCode, raw, out
+}
+
+// A fake judge that answers a function-call verdict when tools are offered
+// and a JSON one under a schema; the request's body shows what was asked.
+func ExampleConfig_structuredJudge() {
+	srv := openaitest.NewServer(openaitest.Config{Reply: func(req openaitest.Request, _ int) openaitest.Reply {
+		switch {
+		case len(req.Tools) > 0:
+			return openaitest.Reply{ToolCalls: []prefdata.ToolCall{{Name: req.Tools[0].Function.Name, Arguments: `{"winner":"B"}`}}}
+		case req.ResponseFormat != nil:
+			return openaitest.Reply{Content: `{"winner":"B"}`}
+		}
+		return openaitest.Reply{Reasoning: "B is right.", Content: "[[B]]"}
+	}})
+	defer srv.Close()
+	for _, body := range []string{
+		`{"model":"j","messages":[{"role":"user","content":"A or B?"}],"tools":[{"type":"function","function":{"name":"verdict"}}],"tool_choice":"required"}`,
+		`{"model":"j","messages":[{"role":"user","content":"A or B?"}],"response_format":{"type":"json_schema","json_schema":{"name":"v","schema":{"type":"object"}}}}`,
+		`{"model":"j","messages":[{"role":"user","content":"A or B?"}],"temperature":0}`,
+	} {
+		resp, err := http.Post(srv.URL+"/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		var out struct {
+			Choices []struct {
+				Message      map[string]any `json:"message"`
+				FinishReason string         `json:"finish_reason"`
+			}
+		}
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		m := out.Choices[0].Message
+		fmt.Println(out.Choices[0].FinishReason, m["content"], m["reasoning_content"], m["tool_calls"] != nil)
+	}
+	fmt.Println("temperature sent:", srv.Log()[2].Sent("temperature"), *srv.Log()[2].Temperature)
+	// Output:
+	// tool_calls <nil> <nil> true
+	// stop {"winner":"B"} <nil> false
+	// stop [[B]] B is right. false
+	// temperature sent: true 0
 }
