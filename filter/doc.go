@@ -69,6 +69,55 @@
 // emits the pair set of stage 2 (scores only), for comparing the data of
 // each stage.
 //
+// # Calibrated routing
+//
+// [Calibrator] turns what the judges said about a pair ([Evidence]: each
+// judge's verdict in each presentation order, reward-model margins; built
+// with [EvidenceOf] from a candidate, or [JudgedPair.Evidence]) into the
+// probability that the AI's winner is the one people would choose. It is a
+// latent-class model in the spirit of Dawid and Skene, fitted by EM with
+// priors: it needs no human label to estimate each judge's accuracy and
+// position bias ([JudgeStats], with bootstrap intervals), and human labels
+// clamp their pairs and fit a two-parameter confidence map (a temper for
+// the judges' shared errors and a ceiling), so it sharpens as labels
+// arrive without a handful of them making it overconfident. Without
+// labels its temper assumes a correlated panel (1/sqrt(judges)): that
+// is conservative for judges that err independently and can still be
+// optimistic for judges that agree on wrong answers, which only labels
+// reveal.
+//
+// [Route] routes a fitted [Calibration] by a [Goal]: [TargetAccuracy] (the
+// most confident pairs are labeled by AI for as long as their predicted
+// accuracy stays at the target), [HumanBudget] (the N pairs where a label
+// adds the most expected accuracy, [Decision].Value) or [FixedThreshold].
+// Goal.Audit sends a random share of the AI-labeled pairs to people too
+// (uniform, or by doubt with weights); [Measured] turns their labels into
+// the measured accuracy with a Wilson interval, to set beside
+// [Calibration.Accuracy]'s prediction. [Calibration.Curve] is the human
+// share against the predicted accuracy over the whole range.
+//
+// # Import format: judged pairs
+//
+// A user with verdicts of their own routes them without generating
+// anything: [ReadJudged] reads the library's import format, one JSON
+// object a line:
+//
+//	{"id": "p1", "prompt": "...", "a": "response text", "b": "response text",
+//	 "verdicts": [{"judge": "gpt-4o/plain", "first": "a", "winner": "a", "reply": "..."},
+//	              {"judge": "gpt-4o/plain", "first": "b", "winner": "a"}],
+//	 "scores": [{"scorer": "some-reward-model", "a": 1.25, "b": -0.5}]}
+//
+// "first" is the response the judge was shown first; "winner" is in the
+// pair's own terms ("a", "b", "tie"), or null where the reply had no
+// readable verdict; a judge's name includes its prompting strategy, and
+// its two entries are its two orders (one order alone is fine). "reply"
+// and "scores" are optional; a response that is a JSON number or boolean
+// is kept as its text. [ReadHumanLabels] reads people's labels, one
+// {"id", "annotator", "winner"} a line ("a", "b" or "tie"). Both return
+// every good line and an error naming file:line for each bad one
+// ([*LineError]); unknown fields and duplicate IDs are errors.
+// examples/route-study routes such files by a goal and reports the result.
+//
 // # Testing
 //
 // [CheckFilter] checks that any Filter keeps the contract (no change to its
