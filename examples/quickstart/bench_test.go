@@ -128,7 +128,7 @@ func plainRequests(log []openaitest.Request) []openai.ChatCompletionRequest {
 		for k, m := range r.Messages {
 			msgs[k] = openai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
 		}
-		out[i] = openai.ChatCompletionRequest{Model: r.Model, Messages: msgs, N: r.N, MaxTokens: r.MaxTokens, Seed: r.Seed}
+		out[i] = openai.ChatCompletionRequest{Model: r.Model, Messages: msgs, N: r.N, MaxCompletionTokens: r.MaxTokens, Seed: r.Seed}
 		if r.Temperature != nil {
 			out[i].Temperature = float32(*r.Temperature)
 		}
