@@ -1,0 +1,89 @@
+package prefdata_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/prefdatatest"
+)
+
+// benchGen answers every prompt at once with two short responses; its
+// fingerprint makes its output cached in the run directory.
+type benchGen struct{}
+
+func (benchGen) Name() string        { return "bench" }
+func (benchGen) Fingerprint() string { return "bench/v1" }
+func (benchGen) Generate(_ context.Context, p prefdata.Prompt) ([]prefdata.Response, error) {
+	return []prefdata.Response{
+		{ID: p.ID + "-0", PromptID: p.ID, Model: "m", Text: "short"},
+		{ID: p.ID + "-1", PromptID: p.ID, Model: "m", Sample: 1, Text: "a longer answer"},
+	}, nil
+}
+
+// BenchmarkRunDir runs n prompts through a Pipeline with a run directory,
+// then resumes the finished run (every prompt replayed from the journal):
+// prompts/s and peak heap of each, the journal's bytes per prompt against
+// the bytes of the response texts, and the resume's time.
+//
+//	go test -run '^$' -bench BenchmarkRunDir -benchtime 1x .
+func BenchmarkRunDir(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("prompts=%d", n), func(b *testing.B) {
+			for range b.N {
+				root := b.TempDir()
+				run := func() (time.Duration, uint64) {
+					d, err := prefdata.OpenRunDir(root)
+					if err != nil {
+						b.Fatal(err)
+					}
+					var pairs atomic.Int64
+					sink := prefdata.SinkFunc(func(context.Context, prefdata.Pair) error { pairs.Add(1); return nil })
+					runtime.GC()
+					stop := peakHeap()
+					start := time.Now()
+					_, err = (&prefdata.Pipeline{
+						Source:     prefdatatest.CountingSource(n),
+						Generators: []prefdata.Generator{benchGen{}},
+						Filters:    []prefdata.Filter{lengthScores()},
+						Labeler:    prefdatatest.Labeler{},
+						Sink:       sink,
+						Dir:        d,
+					}).Run(context.Background())
+					el, peak := time.Since(start), stop()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := d.Close(); err != nil {
+						b.Fatal(err)
+					}
+					if got := pairs.Load(); got != int64(n) {
+						b.Fatalf("%d pairs, want %d", got, n)
+					}
+					return el, peak
+				}
+				first, firstPeak := run()
+				resume, resumePeak := run()
+				var journal int64
+				filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+					if err == nil && !fi.IsDir() && filepath.Ext(p) == ".jsonl" {
+						journal += fi.Size()
+					}
+					return nil
+				})
+				b.ReportMetric(float64(n)/first.Seconds(), "prompts/s")
+				b.ReportMetric(float64(firstPeak)/(1<<20), "peak-heap-MB")
+				b.ReportMetric(resume.Seconds(), "resume-s")
+				b.ReportMetric(float64(resumePeak)/(1<<20), "resume-peak-heap-MB")
+				b.ReportMetric(float64(journal)/float64(n), "journal-B/prompt")
+				b.ReportMetric(float64(len("short")+len("a longer answer")), "text-B/prompt")
+			}
+		})
+	}
+}
