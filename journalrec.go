@@ -1,6 +1,9 @@
 package prefdata
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // RecordVersion is the version of the journal records this package writes,
 // in their "v" field. Lines without one (v 0) were written before the run
@@ -17,8 +20,51 @@ type CacheRecord struct {
 	PromptID  string `json:"prompt_id"`
 	Component string `json:"component"`
 	// Run is the RunID of the run that wrote the record.
-	Run   string          `json:"run,omitempty"`
+	Run string `json:"run,omitempty"`
+	// Refs is set when responses in Value are references ({"id": ...}
+	// only) to responses stored before: the component's input, whose
+	// responses come from FileResponses. See [ExpandRefs].
+	Refs  bool            `json:"refs,omitempty"`
 	Value json.RawMessage `json:"value"`
+}
+
+// appendJSON appends rec as one JSON line, Value as it is (it must be
+// valid JSON: json.Marshal's output), without a second pass over it.
+func (rec CacheRecord) appendJSON(b []byte) []byte {
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, int64(rec.V), 10)
+	b = append(b, `,"key":`...)
+	b = appendString(b, rec.Key)
+	b = append(b, `,"prompt_id":`...)
+	b = appendString(b, rec.PromptID)
+	b = append(b, `,"component":`...)
+	b = appendString(b, rec.Component)
+	if rec.Run != "" {
+		b = append(b, `,"run":`...)
+		b = appendString(b, rec.Run)
+	}
+	if rec.Refs {
+		b = append(b, `,"refs":true`...)
+	}
+	b = append(b, `,"value":`...)
+	if len(rec.Value) == 0 {
+		b = append(b, "null"...)
+	}
+	b = append(b, rec.Value...)
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // PairsRecord is one line of FilePairs: a prompt finished by a run, with

@@ -291,7 +291,8 @@ func (r *run) load() error {
 		return err
 	}
 	host, _ := os.Hostname()
-	r.runID = fmt.Sprintf("%s-%s-%d", time.Now().UTC().Format("20060102T150405.000Z"), host, os.Getpid())
+	// Short: it is on every record. The manifest has the time and place.
+	r.runID = Hash(time.Now().UnixNano(), host, os.Getpid())[:12]
 	for _, file := range []string{FilePairs, FileStage1, FileResponses, FileScores, FileLabels, FilePrompts, FileQueue} {
 		if err := d.Index(file); err != nil {
 			d.Unlock()
@@ -724,17 +725,29 @@ func cached[T any](r *run, file string, component any, input []any, promptID, na
 		if err := json.Unmarshal(rec.Value, &v); err != nil {
 			return v, false, &StorageError{Op: "decode " + name + " output in", Path: r.p.Dir.Path(file), Err: err}
 		}
+		if rec.Refs {
+			known := refsOf(input)
+			ExpandRefs(&v, func(id string) (Response, bool) {
+				k, ok := known[id]
+				if !ok {
+					return Response{}, false
+				}
+				return *k, true
+			})
+		}
 		return v, true, nil
 	}
 	v, err = compute()
 	if err != nil {
 		return v, false, err
 	}
-	raw, err := json.Marshal(v)
+	// Responses the component returns unchanged are stored as references.
+	stored, refs := compact(v, refsOf(input))
+	raw, err := json.Marshal(stored)
 	if err != nil {
 		return v, false, fmt.Errorf("prefdata: %s: encode %s output: %w", file, name, err)
 	}
-	if err := r.p.Dir.Put(file, CacheRecord{Key: key, PromptID: promptID, Component: name, Run: r.runID, Value: raw}); err != nil {
+	if err := r.p.Dir.Put(file, CacheRecord{Key: key, PromptID: promptID, Component: name, Run: r.runID, Refs: refs, Value: raw}); err != nil {
 		return v, false, err
 	}
 	return v, false, nil

@@ -355,7 +355,20 @@ func (d *RunDir) Index(name string) error {
 // whole line is in the operating system's hands. V is set to RecordVersion.
 func (d *RunDir) Put(name string, rec CacheRecord) error {
 	rec.V = RecordVersion
-	return d.PutLine(name, rec.Key, rec)
+	if !json.Valid(rec.Value) && len(rec.Value) > 0 {
+		return &StorageError{Op: "encode record for", Path: d.Path(name), Err: errors.New("value is not JSON")}
+	}
+	x, err := d.index(name)
+	if err != nil {
+		return err
+	}
+	line := rec.appendJSON(make([]byte, 0, 160+len(rec.Value)))
+	d.setup()
+	off, err := d.j.Append(name, line)
+	if err != nil {
+		return err
+	}
+	return x.Put(rec.Key, off, off+int64(len(line))+1)
 }
 
 // PutLine appends v, a record whose index key is key, to the named journal

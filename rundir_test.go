@@ -320,3 +320,37 @@ func TestRunDirPutGet(t *testing.T) {
 	check(d3)
 	require.NoError(t, d3.Close())
 }
+
+// Each response text is stored once: the filter's and the labeler's cache
+// records refer to the responses by ID; the next run and the runstore
+// readers get them whole.
+func TestRunDirStoresEachTextOnce(t *testing.T) {
+	root := t.TempDir()
+	run := func() []prefdata.Pair {
+		d, err := prefdata.OpenRunDir(root)
+		require.NoError(t, err)
+		defer d.Close()
+		sink := &prefdatatest.Sink{}
+		_, err = (&prefdata.Pipeline{
+			Source:     prefdata.Prompts(testPrompts(5)...),
+			Generators: []prefdata.Generator{&prefdatatest.Generator{Model: "m", Samples: 3}},
+			Filters:    []prefdata.Filter{lengthScores()}, Labeler: prefdatatest.Labeler{}, Sink: sink, Dir: d,
+		}).Run(context.Background())
+		require.NoError(t, err)
+		return sink.Pairs()
+	}
+	first := run()
+	require.NotEmpty(t, first)
+	text := first[0].Chosen.Text
+	require.NotEmpty(t, text)
+	for file, want := range map[string]int{prefdata.FileResponses: 1, prefdata.FileScores: 0, prefdata.FileLabels: 0} {
+		b, err := os.ReadFile(filepath.Join(root, file))
+		require.NoError(t, err)
+		assert.Equal(t, want, strings.Count(string(b), strconv.Quote(text)), "copies of a response text in %s", file)
+	}
+	// The cache records are read back whole: the same pairs, from the
+	// caches (rerun with the pairs journal moved away).
+	require.NoError(t, os.Rename(filepath.Join(root, prefdata.FilePairs), filepath.Join(root, "old-pairs")))
+	require.NoError(t, os.RemoveAll(filepath.Join(root, "index")))
+	assert.Equal(t, first, run())
+}

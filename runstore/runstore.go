@@ -21,12 +21,13 @@ type LineError struct {
 func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err) }
 func (e *LineError) Unwrap() error { return e.Err }
 
-// Store reads a run directory. It holds nothing of the journals in memory
-// between calls; each reader scans its file.
+// Store reads a run directory. Each reader scans its file; only
+// [Store.Response] keeps what it read (the responses, by ID).
 type Store struct {
-	d        *prefdata.RunDir
-	manifest prefdata.Manifest
-	has      bool
+	d         *prefdata.RunDir
+	manifest  prefdata.Manifest
+	has       bool
+	responses map[string]prefdata.Response // by ID, read on first use
 }
 
 // Open reads the manifest of d (a torn one gives a *prefdata.ManifestError
@@ -104,15 +105,63 @@ func (s *Store) Responses(fn func(rec prefdata.CacheRecord, rs []prefdata.Respon
 }
 
 // Scores calls fn for every record of a fingerprinted filter: the candidate
-// it returned (scores, comparisons, drops).
+// it returned (scores, comparisons, drops). Responses stored as references
+// are filled in from the responses journal (see [Store.Response]).
 func (s *Store) Scores(fn func(rec prefdata.CacheRecord, c prefdata.Candidate) error) error {
-	return value(s, prefdata.FileScores, fn)
+	return value(s, prefdata.FileScores, func(rec prefdata.CacheRecord, c prefdata.Candidate) error {
+		if rec.Refs {
+			if err := s.expand(&c); err != nil {
+				return err
+			}
+		}
+		return fn(rec, c)
+	})
 }
 
 // Judgments calls fn for every record of a fingerprinted labeler: the pairs
-// it made of a candidate.
+// it made of a candidate, references filled in like Scores'.
 func (s *Store) Judgments(fn func(rec prefdata.CacheRecord, pairs []prefdata.Pair) error) error {
-	return value(s, prefdata.FileLabels, fn)
+	return value(s, prefdata.FileLabels, func(rec prefdata.CacheRecord, ps []prefdata.Pair) error {
+		if rec.Refs {
+			if err := s.expand(&ps); err != nil {
+				return err
+			}
+		}
+		return fn(rec, ps)
+	})
+}
+
+// Response returns the response with the given ID as the responses journal
+// has it (the last generation record with it). The first call reads the
+// journal's responses into memory.
+func (s *Store) Response(id string) (prefdata.Response, bool, error) {
+	if s.responses == nil {
+		s.responses = map[string]prefdata.Response{}
+		err := s.Responses(func(_ prefdata.CacheRecord, rs []prefdata.Response) error {
+			for _, r := range rs {
+				s.responses[r.ID] = r
+			}
+			return nil
+		})
+		if err != nil {
+			s.responses = nil
+			return prefdata.Response{}, false, err
+		}
+	}
+	r, ok := s.responses[id]
+	return r, ok, nil
+}
+
+func (s *Store) expand(v any) error {
+	var err error
+	prefdata.ExpandRefs(v, func(id string) (prefdata.Response, bool) {
+		r, ok, e := s.Response(id)
+		if e != nil {
+			err = e
+		}
+		return r, ok
+	})
+	return err
 }
 
 // Pairs calls fn for every pairs record, in file order, saying whether it is

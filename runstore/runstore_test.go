@@ -108,3 +108,43 @@ func TestLineErrorNamesFileAndLine(t *testing.T) {
 	assert.Equal(t, 2, le.Line)
 	assert.Contains(t, err.Error(), prefdata.FileFailures+":2")
 }
+
+// Scores and judgments stored with references are read back whole.
+func TestScoresExpandReferences(t *testing.T) {
+	d, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer d.Close()
+	score := prefdata.Named("by-sample", fingerprinted{scoreBySample})
+	_, err = (&prefdata.Pipeline{
+		Source: prefdata.Prompts(prompts(3)...), Generators: []prefdata.Generator{&prefdatatest.Generator{Model: "a", Samples: 2}},
+		Filters: []prefdata.Filter{score}, Labeler: prefdatatest.Labeler{}, Dir: d,
+	}).Run(context.Background())
+	require.NoError(t, err)
+	s, err := runstore.Open(d)
+	require.NoError(t, err)
+	n := 0
+	require.NoError(t, s.Scores(func(rec prefdata.CacheRecord, c prefdata.Candidate) error {
+		assert.True(t, rec.Refs)
+		for _, r := range c.Responses {
+			assert.NotEmpty(t, r.Text)
+			assert.Equal(t, "a", r.Model)
+			n++
+		}
+		return nil
+	}))
+	assert.Equal(t, 6, n)
+	require.NoError(t, s.Judgments(func(rec prefdata.CacheRecord, ps []prefdata.Pair) error {
+		for _, p := range ps {
+			assert.NotEmpty(t, p.Chosen.Text)
+			assert.NotEmpty(t, p.Rejected.Text)
+		}
+		return nil
+	}))
+}
+
+type fingerprinted struct{ f prefdata.Filter }
+
+func (f fingerprinted) Filter(ctx context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
+	return f.f.Filter(ctx, c)
+}
+func (fingerprinted) Fingerprint() string { return "by-sample/v1" }
