@@ -18,8 +18,10 @@
 // one-method interfaces each stage implements ([PromptSource],
 // [PromptFilter], [Generator], [Filter], [Labeler], [Sink]) with Func
 // adapters, the [Pipeline] that wires them with bounded concurrency, and the
-// [RunDir], an append-only journal that makes a run resumable: a rerun never
-// pays twice for a generation, a score or a label.
+// [RunDir], the run store's handle: append-only journals of exported,
+// versioned records ([CacheRecord], [PairsRecord], [PromptRecord]), a run
+// lock and on-disk indexes, that make a run resumable: a rerun never pays
+// twice for a generation, a score or a label. Package runstore reads them.
 //
 // Errors belong to items, not batches. A prompt whose generation fails after
 // retries is recorded in the run directory's failures file with its stage

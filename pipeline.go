@@ -744,6 +744,9 @@ func cached[T any](r *run, file string, component any, input []any, promptID, na
 	// Responses the component returns unchanged are stored as references.
 	stored, refs := compact(v, refsOf(input))
 	raw, err := json.Marshal(stored)
+	if refs && err == nil {
+		raw = cutRefs(raw)
+	}
 	if err != nil {
 		return v, false, fmt.Errorf("prefdata: %s: encode %s output: %w", file, name, err)
 	}

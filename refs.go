@@ -1,6 +1,10 @@
 package prefdata
 
-import "reflect"
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+)
 
 // Responses are stored once. A cache record of a filter's or a labeler's
 // output (FileScores, FileLabels) refers to each response of its input it
@@ -98,3 +102,17 @@ func ExpandRefs(v any, get func(id string) (Response, bool)) {
 		}
 	}
 }
+
+// refTail is what encoding/json writes after the ID of a reference (the
+// zero values of Response's other fields); encodeRefs cuts it, so that a
+// reference is stored as {"id":"..."}.
+var refTail = func() []byte {
+	b, err := json.Marshal(Response{ID: "x"})
+	if err != nil {
+		panic(err)
+	}
+	return b[len(`{"id":"x"`):]
+}()
+
+// cutRefs rewrites the references in b, JSON, as {"id":"..."}.
+func cutRefs(b []byte) []byte { return bytes.ReplaceAll(b, refTail, []byte("}")) }
