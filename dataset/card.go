@@ -312,6 +312,8 @@ func (c cardWriter) body(s Summary, o CardOptions) {
 		c.p("New pairs of the last run by route and reason (`ai/` kept by the AI, `human/` sent to people): %s.\n\n", mdCounts(s.Routes, " "))
 	}
 
+	c.routing(s)
+
 	c.p("### Stage 4: human labeling\n\n")
 	h := s.Human
 	labeled := h.Labeled

@@ -220,6 +220,8 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 	r.p("<h3>Chosen side, per model</h3>\n%s\n", hbarChart("chosen-by-model", single("chosen", s.Pairs.ChosenByModel)))
 	r.p("<h3>Rejected side, per model</h3>\n%s\n", hbarChart("rejected-by-model", single("rejected", s.Pairs.RejectedByModel)))
 
+	r.routing(s)
+
 	r.p("<h2>Stage 4: people</h2>\n")
 	h := s.Human
 	r.p("%s\n", hbarChart("people", []hbar{

@@ -76,6 +76,9 @@ func TestQuickstartOnTheFakeServer(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(report), "<svg")
 	assert.NotContains(t, string(report), "<script src=")
+	assert.Contains(t, string(card), "**Predicted accuracy** of the AI-labeled pairs")
+	assert.Contains(t, string(card), "**Audited accuracy**: not measured yet")
+	assert.Contains(t, string(report), `<svg data-chart="routing-curve"`, "the report draws the routing curve")
 
 	// A second run pays for nothing again: every generation it asks for is
 	// read back, and the output holds the same pairs.
