@@ -500,14 +500,14 @@ func (g *Generator) request(o *prefdata.GenerateOptions, msgs []chatMessage, idx
 		Model:           g.cfg.Model,
 		Messages:        msgs,
 		Stop:            s.Stop,
-		Logprobs:        s.Logprobs,
+		Logprobs:        s.Logprobs || s.TopLogprobs > 0,
 		Temperature:     s.Temperature,
 		TopP:            s.TopP,
 		ReasoningEffort: s.ReasoningEffort,
 		limit:           s.MaxTokens,
 		options:         o,
 	}
-	if s.Logprobs && s.TopLogprobs > 0 {
+	if s.TopLogprobs > 0 { // implies logprobs, which the API requires with it
 		top := s.TopLogprobs
 		req.TopLogprobs = &top
 	}
@@ -619,7 +619,7 @@ func (g *Generator) convert(p prefdata.Prompt, sys string, idx []int, resp *chat
 		for _, tc := range msg.ToolCalls {
 			r.ToolCalls = append(r.ToolCalls, prefdata.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: toolArguments(tc.Function.Arguments)})
 		}
-		if c.Logprobs != nil && s.Logprobs {
+		if c.Logprobs != nil && (s.Logprobs || s.TopLogprobs > 0) {
 			r.Logprobs = convertLogprobs(skipBytes(c.Logprobs.Content, thinkBytes))
 		}
 	}

@@ -327,3 +327,18 @@ func TestReasoningModelNamesAreAsked(t *testing.T) {
 		assert.Equal(t, "high", last.ReasoningEffort, model)
 	}
 }
+
+// TopLogprobs alone implies logprobs: the API refuses top_logprobs without
+// logprobs true.
+func TestTopLogprobsImpliesLogprobs(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{})
+	defer srv.Close()
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "judge", Sampling: prefdata.Sampling{TopLogprobs: 2}})
+	rs, err := g.Generate(context.Background(), prompt("x"))
+	require.NoError(t, err)
+	req := srv.Log()[0]
+	assert.Equal(t, "true", field(t, req, "logprobs"))
+	assert.Equal(t, "2", field(t, req, "top_logprobs"))
+	require.NotEmpty(t, rs[0].Logprobs)
+	assert.Len(t, rs[0].Logprobs[0].Top, 2)
+}
