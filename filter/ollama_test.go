@@ -58,7 +58,10 @@ func TestJudgesOnOllama(t *testing.T) {
 	cmp := out.Comparisons[0]
 	require.Len(t, cmp.Raw, 2)
 	for _, raw := range cmp.Raw {
-		if _, perr := filter.ParseVerdict(raw); perr != nil {
+		// The default judge asks for a JSON verdict (Ollama honours the
+		// schema) and reads brackets too.
+		_, jerr := filter.JSONVerdictFor(filter.ThreeWay).Parse(prefdata.Response{Text: raw})
+		if _, perr := filter.ParseVerdict(raw); perr != nil && jerr != nil {
 			assert.False(t, cmp.Consistent, "an unreadable order cannot be consistent")
 			assert.Zero(t, cmp.Preference)
 		}
