@@ -189,3 +189,25 @@ func TestRubricJudgeTemplateAndParser(t *testing.T) {
 	j2.Template = &other
 	assert.NotEqual(t, j.Fingerprint(), j2.Fingerprint())
 }
+
+// A JSON verdict asked as a forced function call.
+func TestJSONVerdictAsFunctionCall(t *testing.T) {
+	g, seen := recordingJudge(func(p prefdata.Prompt) ([]prefdata.Response, error) {
+		a, _ := answers(p)
+		w := "model_2"
+		if a == "good" {
+			w = "model_1"
+		}
+		return []prefdata.Response{{ToolCalls: []prefdata.ToolCall{{Name: "verdict", Arguments: `{"explanation": "", "winner": "` + w + `"}`}}}}, nil
+	})
+	parser := filter.JSONVerdict{Field: "winner", Values: map[string]string{"model_1": "A", "model_2": "B"}, Tool: "verdict"}
+	out, err := (&filter.PairwiseJudge{Generator: g, Parser: parser}).Filter(context.Background(), candidate("q", resp("g", "good"), resp("b", "bad")))
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, out.Comparisons[0].Preference)
+	opts := (*seen)[0].Options
+	require.NotNil(t, opts)
+	assert.Equal(t, "verdict", opts.ToolChoice)
+	require.Len(t, opts.Tools, 1)
+	assert.Contains(t, string(opts.Tools[0].Parameters), `"enum":["model_1","model_2"]`)
+	assert.Nil(t, opts.JSONSchema)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -189,6 +190,9 @@ func (OutputVerdict) FormatHint() string {
 type JSONVerdict struct {
 	Field  string            // default "verdict"
 	Values map[string]string // optional: value -> verdict label
+	// Tool, if set, asks for the verdict as a forced call of a function of
+	// this name whose parameters are [JSONVerdict.Schema].
+	Tool string
 	// Scale, if set (ThreeWay or FiveLevel as 1+scale), restricts the
 	// labels; zero accepts both. Use [JSONVerdictFor] to build one.
 	scale *VerdictScale
@@ -209,7 +213,7 @@ func (p JSONVerdict) field() string {
 
 // Fingerprint covers the field, the value map and the scale.
 func (p JSONVerdict) Fingerprint() string {
-	return prefdata.Hash("filter.JSONVerdict", p.field(), p.Values, p.scale)
+	return prefdata.Hash("filter.JSONVerdict", p.field(), p.Values, p.scale, p.Tool)
 }
 
 // Parse reads the first tool call's arguments if the reply has one, else the
@@ -257,22 +261,36 @@ func (p JSONVerdict) FormatHint() string {
 	return fmt.Sprintf(`Reply with a JSON object only: {"explanation": "<a few sentences>", %q: <one of %s>}.`, p.field(), labels)
 }
 
-// GenerateOptions asks for a reply matching [JSONVerdict.Schema] when the
-// parser came from [JSONVerdictFor] (a JSONVerdict built by hand reads the
-// verdict from whatever JSON the judge writes, and asks for nothing).
+// GenerateOptions asks for the verdict as a forced call of Tool when it is
+// set; otherwise for a reply matching [JSONVerdict.Schema] when the parser
+// came from [JSONVerdictFor]. A JSONVerdict built by hand without Tool reads
+// whatever JSON the judge writes and asks for nothing.
 func (p JSONVerdict) GenerateOptions() *prefdata.GenerateOptions {
-	if p.scale == nil {
-		return nil
-	}
 	schema, _ := json.Marshal(p.Schema())
-	return &prefdata.GenerateOptions{JSONSchema: &prefdata.JSONSchema{Name: "verdict", Schema: schema, Strict: true}}
+	switch {
+	case p.Tool != "":
+		return &prefdata.GenerateOptions{
+			Tools:      []prefdata.Tool{{Name: p.Tool, Description: "Give the verdict on the two answers.", Parameters: schema}},
+			ToolChoice: p.Tool,
+		}
+	case p.scale != nil:
+		return &prefdata.GenerateOptions{JSONSchema: &prefdata.JSONSchema{Name: "verdict", Schema: schema, Strict: true}}
+	}
+	return nil
 }
 
 // Schema returns the JSON schema of the object JSONVerdictFor's parser
 // reads, for a server's structured output (response_format json_schema).
 func (p JSONVerdict) Schema() map[string]any {
 	labels := []string{"A", "B", "C"}
-	if p.scale != nil && *p.scale == FiveLevel {
+	switch {
+	case len(p.Values) > 0:
+		labels = labels[:0]
+		for v := range p.Values {
+			labels = append(labels, v)
+		}
+		sort.Strings(labels)
+	case p.scale != nil && *p.scale == FiveLevel:
 		labels = []string{"A>>B", "A>B", "A=B", "B>A", "B>>A"}
 	}
 	return map[string]any{
