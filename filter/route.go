@@ -37,6 +37,13 @@ const (
 // comparison by a judge use the gap alone. A judge that consistently
 // prefers the rejected response caps the confidence at 0.25, whatever the
 // gap.
+//
+// Router's confidence is a fixed heuristic, not a probability, and its
+// threshold says nothing about the accuracy of the AI-labeled pairs. To
+// route by a goal (a target accuracy, a human budget) with a calibrated
+// probability, fit a [Calibrator] on all the pairs' [Evidence] and [Route]
+// them ([RoutePlanner] and [PlannedRouter] do it inside a pipeline); Router
+// stays for a fixed threshold without a fit.
 type Router struct {
 	Pairs Pairs
 	// Threshold is the confidence at or above which a pair is labeled by AI

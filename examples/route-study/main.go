@@ -40,7 +40,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 
 	"github.com/prefdata/prefdata/filter"
 	"github.com/prefdata/prefdata/label"
@@ -155,8 +154,6 @@ func run(args []string, stdout io.Writer) error {
 // the pairs with at least two; n counts those pairs.
 func agreement(pp *people) (alpha float64, n int, ok bool) {
 	col := map[string]int{}
-	var rows [][2][]int
-	_ = rows
 	var units []map[string]int
 	for _, id := range sortedIDs(pp.revealed) {
 		ls := pp.revealed[id]
@@ -208,5 +205,3 @@ func writeLines(path string, lines []outLine) error {
 	}
 	return f.Close()
 }
-
-var _ = sort.Strings

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -212,5 +211,3 @@ func sortedIDs[V any](m map[string]V) []string {
 	sort.Strings(ids)
 	return ids
 }
-
-var _ = fmt.Sprintf

@@ -34,12 +34,6 @@ func gold(all []filter.HumanLabel) map[string]filter.Choice {
 	return out
 }
 
-// run of one method on one set and seed.
-type runScore struct {
-	humanFrac, predicted, measured, final float64
-	aiGold                                int // AI-labeled pairs with a gold label
-}
-
 // scoreLines measures D lines against gold.
 func scoreLines(lines []outLine, g map[string]filter.Choice) (measured, final float64, aiGold int) {
 	var aiRight, right, n int
