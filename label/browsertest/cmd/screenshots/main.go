@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -145,9 +147,15 @@ func run(args []string) error {
 	if !*review {
 		return nil
 	}
+	dark := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		return err
+	})
 	return chromedp.Do(bctx,
 		chromedp.Navigate(ts.URL+"/label"),
 		chromedp.WaitVisible(chromedp.CSS("#rankform")),
+		dark,
+		shot("review-rank-dark.png"),
 		shot("review-rank.png"),
 		chromedp.KeyEvent("s"),
 		chromedp.WaitVisible(chromedp.CSS("#reason")),
