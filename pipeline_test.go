@@ -603,7 +603,10 @@ func TestPipelineRepeatedPromptHitsCacheWithinARun(t *testing.T) {
 	}).Run(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 1, gen.Calls())
-	assert.Equal(t, 1, st.Cached.Generations)
+	// The second copy is read back either as a cached generation or, when
+	// the first copy finished before it was selected, as a finished prompt
+	// replayed: which one depends on scheduling, never both, never neither.
+	assert.Equal(t, 1, st.Cached.Generations+st.Cached.Prompts, "cached %+v", st.Cached)
 	require.Len(t, sink.Pairs(), 2)
 	assert.Equal(t, sink.Pairs()[0].ID, sink.Pairs()[1].ID)
 }
