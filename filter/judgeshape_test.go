@@ -211,3 +211,27 @@ func TestJSONVerdictAsFunctionCall(t *testing.T) {
 	assert.Contains(t, string(opts.Tools[0].Parameters), `"enum":["model_1","model_2"]`)
 	assert.Nil(t, opts.JSONSchema)
 }
+
+// A rubric judge asked for a JSON rating with a schema.
+func TestRubricJudgeJSONRating(t *testing.T) {
+	g, seen := recordingJudge(func(p prefdata.Prompt) ([]prefdata.Response, error) {
+		return []prefdata.Response{{Text: `{"explanation": "fine", "rating": 7}`}}, nil
+	})
+	j := &filter.RubricJudge{Generator: g, Style: filter.StyleSingle, Parser: filter.JSONRating{Min: 1, Max: 10}}
+	scores, err := j.Score(context.Background(), prompt("q"), []prefdata.Response{resp("r", "x")})
+	require.NoError(t, err)
+	assert.Equal(t, 7.0, scores[0].Value)
+	require.NotNil(t, (*seen)[0].Options)
+	require.NotNil(t, (*seen)[0].Options.JSONSchema)
+	assert.Contains(t, (*seen)[0].Messages[1].Content, `"rating": <a whole number from 1 to 10>`)
+
+	for text, kind := range map[string]error{
+		`{"rating": 11}`:              filter.ErrOutOfRange,
+		`{"rating": "7"}`:             filter.ErrNoVerdict,
+		`{"rating": 7, "rating": 3}`:  filter.ErrContradictory,
+		`{"explanation": "ok", "rati`: filter.ErrTruncated,
+	} {
+		_, err := filter.JSONRating{}.Parse(prefdata.Response{Text: text})
+		assert.ErrorIs(t, err, kind, text)
+	}
+}

@@ -787,3 +787,69 @@ func trailingNumber(s string) string {
 func continuesNumber(s string) bool {
 	return s != "" && (s[0] >= '0' && s[0] <= '9' || s[0] == '/' || (s[0] == '.' && len(s) > 1 && s[1] >= '0' && s[1] <= '9') || isWordByte(s[0]))
 }
+
+// JSONRating reads a rating given as a JSON object ({"explanation": "...",
+// "rating": 8}): the reply's text, or its first tool call's arguments. It
+// asks for a reply matching its schema (structured output). The rating
+// must be a whole number in Min..Max (default 1..10); an object cut off, a
+// missing or non-numeric field, or the field given twice with different
+// values is a *ParseError.
+type JSONRating struct {
+	Field    string // default "rating"
+	Min, Max int
+}
+
+func (p JSONRating) field() string { return orDefault(p.Field, "rating") }
+
+// Parse reads the first tool call's arguments if the reply has one, else the
+// text.
+func (p JSONRating) Parse(reply prefdata.Response) (float64, error) {
+	raw := structuredText(reply)
+	obj, err := jsonObject(raw)
+	if err != nil {
+		return 0, err
+	}
+	vals := obj[p.field()]
+	if len(vals) == 0 {
+		return 0, &ParseError{Kind: ErrNoVerdict, Detail: fmt.Sprintf("no %q field", p.field()), Raw: raw}
+	}
+	var first float64
+	for i, rv := range vals {
+		v, ok := number(string(rv))
+		if !ok {
+			return 0, &ParseError{Kind: ErrNoVerdict, Detail: fmt.Sprintf("%q is %s, not a number", p.field(), rv), Raw: raw}
+		}
+		if i == 0 {
+			first = v
+		} else if v != first {
+			return 0, &ParseError{Kind: ErrContradictory, Detail: fmt.Sprintf("%q given twice: %g and %g", p.field(), first, v), Raw: raw}
+		}
+	}
+	return inScale(first, p.Min, p.Max, raw)
+}
+
+// Schema returns the JSON schema of the object JSONRating reads.
+func (p JSONRating) Schema() map[string]any {
+	lo, hi := scale(p.Min, p.Max)
+	return map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"explanation": map[string]any{"type": "string"},
+			p.field():     map[string]any{"type": "integer", "minimum": lo, "maximum": hi},
+		},
+		"required":             []string{"explanation", p.field()},
+		"additionalProperties": false,
+	}
+}
+
+// GenerateOptions asks for a reply matching the schema.
+func (p JSONRating) GenerateOptions() *prefdata.GenerateOptions {
+	schema, _ := json.Marshal(p.Schema())
+	return &prefdata.GenerateOptions{JSONSchema: &prefdata.JSONSchema{Name: "rating", Schema: schema, Strict: true}}
+}
+
+// FormatHint asks for the JSON object.
+func (p JSONRating) FormatHint() string {
+	lo, hi := scale(p.Min, p.Max)
+	return fmt.Sprintf(`Reply with a JSON object only: {"explanation": "<a few sentences>", %q: <a whole number from %d to %d>}.`, p.field(), lo, hi)
+}
