@@ -567,12 +567,13 @@ func (r *run) recordPrompt(rec PromptRecord) error {
 // donePairs returns the pairs record of a prompt finished by an earlier run
 // of this configuration.
 func (r *run) donePairs(pr Prompt) (rec PairsRecord, ok bool, err error) {
-	line, ok, err := r.p.Dir.Lookup(FilePairs, r.doneKey(pr))
+	key := r.doneKey(pr)
+	line, ok, err := r.p.Dir.lookup(FilePairs, key, false)
 	if err != nil || !ok {
 		return rec, false, err
 	}
-	if err := json.Unmarshal(line, &rec); err != nil {
-		return rec, false, &StorageError{Op: "decode", Path: r.p.Dir.Path(FilePairs), Err: err}
+	if json.Unmarshal(line, &rec) != nil || rec.Key != key {
+		return PairsRecord{}, false, nil // a fragment: the prompt is done again
 	}
 	return rec, true, nil
 }

@@ -353,11 +353,10 @@ func (d *RunDir) Index(name string) error {
 // Put appends rec to the named journal and indexes it under rec.Key, so
 // that [RunDir.Get] finds it, in this run and the next. It returns once the
 // whole line is in the operating system's hands. V is set to RecordVersion.
+// rec.Value must be valid JSON (json.Marshal's output): it is written as it
+// is.
 func (d *RunDir) Put(name string, rec CacheRecord) error {
 	rec.V = RecordVersion
-	if !json.Valid(rec.Value) && len(rec.Value) > 0 {
-		return &StorageError{Op: "encode record for", Path: d.Path(name), Err: errors.New("value is not JSON")}
-	}
 	x, err := d.index(name)
 	if err != nil {
 		return err
@@ -391,16 +390,19 @@ func (d *RunDir) PutLine(name, key string, v any) error {
 }
 
 // Get returns the latest record of the named journal put under key.
+//
+// A line that does not decode (a fragment a crash left under the key) is
+// not found: the work is done again.
 func (d *RunDir) Get(name, key string) (CacheRecord, bool, error) {
 	var rec CacheRecord
-	line, ok, err := d.Lookup(name, key)
+	line, ok, err := d.lookup(name, key, false)
 	if err != nil || !ok {
 		return rec, false, err
 	}
-	if err := json.Unmarshal(line, &rec); err != nil {
-		return rec, false, &StorageError{Op: "decode", Path: d.Path(name), Err: err}
+	if json.Unmarshal(line, &rec) != nil || rec.Key != key {
+		return CacheRecord{}, false, nil
 	}
-	return rec, rec.Key == key, nil
+	return rec, true, nil
 }
 
 // Has reports whether the named journal has a line with the key: the done
@@ -413,6 +415,12 @@ func (d *RunDir) Has(name, key string) (bool, error) {
 
 // Lookup returns the latest line of the named journal with the key.
 func (d *RunDir) Lookup(name, key string) ([]byte, bool, error) {
+	return d.lookup(name, key, true)
+}
+
+// lookup is Lookup; with validate false the caller decodes the line and
+// treats a failure as a miss.
+func (d *RunDir) lookup(name, key string, validate bool) ([]byte, bool, error) {
 	x, err := d.index(name)
 	if err != nil {
 		return nil, false, err
@@ -425,7 +433,7 @@ func (d *RunDir) Lookup(name, key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if !json.Valid(line) {
+	if validate && !json.Valid(line) {
 		return nil, false, nil // a fragment: the work is done again
 	}
 	if k, ok := keyOf(name)(line); !ok || k != key {
