@@ -11,9 +11,15 @@ import (
 // compares answers by a crude quality measure (distinct words), with the
 // position bias real judges have on close calls; every other model gets the
 // server's deterministic default text.
-func fakeReplies(judge string) func(openaitest.Request, int) openaitest.Reply {
+//
+// Models named in more answer as judges too, the same way.
+func fakeReplies(judge string, more ...string) func(openaitest.Request, int) openaitest.Reply {
+	judges := map[string]bool{judge: true}
+	for _, m := range more {
+		judges[m] = true
+	}
 	return func(req openaitest.Request, choice int) openaitest.Reply {
-		if req.Model != judge || len(req.Messages) == 0 {
+		if !judges[req.Model] || len(req.Messages) == 0 {
 			return openaitest.DefaultReply(req, choice)
 		}
 		text := req.Messages[len(req.Messages)-1].Content

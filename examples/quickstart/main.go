@@ -67,6 +67,7 @@ func main() {
 type options struct {
 	prompts, models, judge, runDir, out string
 	rmURL, rmModel, rmAPI               string
+	judges, strongJudge                 string
 	concurrency, samples, maxTokens     int
 	threshold, maxFailures              float64
 	target, audit                       float64
@@ -97,6 +98,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.prompts, "prompts", "", "prompt file (JSONL or JSON, any schema the prompt package reads); default: 20 built-in prompts")
 	fs.StringVar(&o.models, "models", "model-small,model-large", "comma-separated models that answer the prompts")
 	fs.StringVar(&o.judge, "judge", "judge", "model that grades and compares the answers")
+	fs.StringVar(&o.judges, "judges", "", "comma-separated further models that compare the answers beside -judge, as one panel (each in both orders)")
+	fs.StringVar(&o.strongJudge, "strong-judge", "", "a strong (costly) judge asked only about the pairs the panel leaves in doubt: a judge cascade")
 	fs.StringVar(&o.runDir, "run", filepath.Join("runs", "quickstart"), "run directory (resumable)")
 	fs.StringVar(&o.out, "out", filepath.Join("out", "quickstart", "pairs.jsonl"), "output file of AI- and human-labeled pairs (TRL conversational); the card and report go beside it")
 	fs.IntVar(&o.concurrency, "concurrency", 16, "requests in flight per stage")
@@ -143,7 +146,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	baseURL, apiKey := endpoint(getenv)
 	if baseURL == "" {
-		srv := openaitest.NewServer(openaitest.Config{Latency: 5 * time.Millisecond, Reply: fakeReplies(o.judge)})
+		srv := openaitest.NewServer(openaitest.Config{Latency: 5 * time.Millisecond, Reply: fakeReplies(o.judge, o.panelModels()...)})
 		defer srv.Close()
 		baseURL, apiKey = srv.URL, "fake"
 		fmt.Fprintf(stdout, "No OPENAI_BASE_URL set: running against the built-in fake OpenAI-compatible server at %s (synthetic answers).\n", srv.URL)
@@ -226,6 +229,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		filter.Scores(&filter.RubricJudge{Generator: prefdata.JournalGenerator(judge), Style: filter.StyleSingle}),
 		&filter.PairwiseJudge{Generator: prefdata.JournalGenerator(judge), Scale: filter.ThreeWay, Mode: filter.ConsistentOnly, MaxResponses: pairwiseMax},
 	}
+	panel, err := judgePanel(judge, o, func(model string) (*response.Generator, error) {
+		return response.New(response.Config{
+			BaseURL: baseURL, APIKey: apiKey, Model: model,
+			Sampling: prefdata.Sampling{Temperature: prefdata.Float(0), MaxTokens: judgeMaxTokens},
+			MaxConns: o.concurrency, Prices: prices, Budget: budget,
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if panel != nil {
+		judging[1] = panel
+	}
 	router := filter.Router{Threshold: o.threshold}
 	calibrated := o.threshold == 0
 	if o.rmURL != "" {
@@ -292,6 +308,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		p.AddStats = func(s *prefdata.Stats) {
 			firstPass(s, first)
 			s.Routing = routingStats(plan, written.ids)
+			if panel != nil {
+				s.Cascade = panel.Stats()
+			}
 		}
 	}
 	st, runErr := p.Run(ctx)

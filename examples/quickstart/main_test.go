@@ -359,3 +359,24 @@ func TestQuickstartWithRewardModel(t *testing.T) {
 	err = run(context.Background(), []string{"-rm", rm.URL}, noEnv, io.Discard)
 	require.ErrorContains(t, err, "-rm needs -rm-model")
 }
+
+// -judges makes a panel of judges, each in both orders; -strong-judge is
+// asked only where the panel leaves doubt, and the calls it saved are
+// counted.
+func TestQuickstartJudgePanelAndCascade(t *testing.T) {
+	tmp := t.TempDir()
+	var stdout bytes.Buffer
+	args := []string{"-run", filepath.Join(tmp, "run"), "-out", filepath.Join(tmp, "out", "p.jsonl"), "-judges", "judge2", "-strong-judge", "strong"}
+	require.NoError(t, run(context.Background(), args, noEnv, &stdout))
+	out := stdout.String()
+	for _, j := range []string{"judge:judge:", "judge:judge2:"} {
+		assert.Contains(t, out, j, "the calibrator estimated each panel judge")
+	}
+	asked := number(t, out, `judge cascade: (\d+) calls asked`)
+	saved := number(t, out, `judge cascade: \d+ calls asked, (\d+) saved`)
+	assert.Positive(t, asked)
+	assert.Positive(t, saved, "the strong judge was not asked where the panel was sure")
+	scores, err := os.ReadFile(filepath.Join(tmp, "run", prefdata.FileScores))
+	require.NoError(t, err)
+	assert.Contains(t, string(scores), `judge:judge2`)
+}

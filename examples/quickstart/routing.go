@@ -4,12 +4,60 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/prefdata/prefdata"
 	"github.com/prefdata/prefdata/filter"
 	"github.com/prefdata/prefdata/label"
+	"github.com/prefdata/prefdata/response"
 )
+
+// panelModels are the judges beside -judge: -judges and -strong-judge.
+func (o options) panelModels() []string {
+	var ms []string
+	for _, m := range strings.Split(o.judges, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			ms = append(ms, m)
+		}
+	}
+	if o.strongJudge != "" {
+		ms = append(ms, o.strongJudge)
+	}
+	return ms
+}
+
+// judgePanel is the pairwise step when -judges or -strong-judge name more
+// judges: a panel of -judge and -judges, each in both orders, with
+// -strong-judge asked only where they leave doubt. Nil when there is only
+// -judge. Every judge call is journaled as its answer arrives.
+func judgePanel(judge prefdata.Generator, o options, newJudge func(model string) (*response.Generator, error)) (*filter.Panel, error) {
+	if len(o.panelModels()) == 0 {
+		return nil, nil
+	}
+	pairwise := func(g prefdata.Generator) *filter.PairwiseJudge {
+		return &filter.PairwiseJudge{Generator: prefdata.JournalGenerator(g), Scale: filter.ThreeWay, Mode: filter.ConsistentOnly, MaxResponses: pairwiseMax}
+	}
+	panel := &filter.Panel{Judges: []*filter.PairwiseJudge{pairwise(judge)}}
+	for _, m := range strings.Split(o.judges, ",") {
+		if m = strings.TrimSpace(m); m == "" {
+			continue
+		}
+		g, err := newJudge(m)
+		if err != nil {
+			return nil, err
+		}
+		panel.Judges = append(panel.Judges, pairwise(g))
+	}
+	if o.strongJudge != "" {
+		g, err := newJudge(o.strongJudge)
+		if err != nil {
+			return nil, err
+		}
+		panel.Cascade = &filter.Cascade{Strong: []*filter.PairwiseJudge{pairwise(g)}}
+	}
+	return panel, nil
+}
 
 // goal is the routing goal of the flags: the fixed threshold (-confidence)
 // when set, else a human budget (-human-budget) when set, else the target
@@ -165,7 +213,7 @@ func printRouting(w io.Writer, st *prefdata.RoutingStats, cascade prefdata.Casca
 		fmt.Fprintf(w, "         %s: accuracy %.3f [%.3f, %.3f], position bias %+.3f, consistent across orders %.0f%%\n",
 			j.Judge, j.Accuracy.Est, j.Accuracy.Lo, j.Accuracy.Hi, j.PositionBias.Est, 100*j.Consistency)
 	}
-	if cascade.Saved > 0 {
+	if cascade.Asked > 0 {
 		fmt.Fprintf(w, "         judge cascade: %d calls asked, %d saved\n", cascade.Asked, cascade.Saved)
 	}
 }
