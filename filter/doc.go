@@ -96,6 +96,27 @@
 // [Calibration.Accuracy]'s prediction. [Calibration.Curve] is the human
 // share against the predicted accuracy over the whole range.
 //
+// # Judge panels and routing a pipeline by goal
+//
+// [Panel] is one stage-3 step in which several [PairwiseJudge]s (different
+// models, or one model under several instructions with [JudgeVariant])
+// compare the same pairs, each in both orders, every comparison kept with
+// its judge and order. With a [Cascade] the panel is the cheap tier and the
+// strong judges are asked only about the pairs where the panel's verdicts
+// leave doubt; [Panel.Stats] counts the calls asked and saved.
+//
+// A goal is a decision over every pair, while a pipeline labels one
+// candidate at a time, so a pipeline is routed by goal in two passes:
+// with Pipeline.FiltersOnly and a [RoutePlanner] as its last filter (it
+// collects each pair's [Evidence]), then [RoutePlanner.Plan] (the
+// calibrator fitted with people's labels so far, [PeopleSaid]) and a
+// normal run whose Labeler is the plan's [PlannedRouter], wrapped by
+// label.Human. Audit pairs go to people like the others, marked only in
+// Provenance.Audit; Provenance.Value orders the label server's queue; and
+// [RoutePlan.Stats] gives the figures of prefdata.Stats.Routing (predicted
+// and audited accuracy, the curve) that the dataset card and report show.
+// examples/quickstart does exactly this.
+//
 // # Import format: judged pairs
 //
 // A user with verdicts of their own routes them without generating

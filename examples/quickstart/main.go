@@ -23,6 +23,13 @@
 //
 // and run the quickstart again: it pays for nothing twice, and the pairs
 // people decided join the output.
+//
+// Routing is calibrated by default: a first pass through stages 1-3
+// collects every pair's judgments, a calibrator estimates each judge's
+// accuracy and position bias (and learns from people's labels, on later
+// runs), and the AI labels the pairs it is surest of for as long as their
+// predicted accuracy stays at -target; -audit sends a share of those to
+// people too, unmarked, to measure it. -confidence keeps a fixed threshold.
 package main
 
 import (
