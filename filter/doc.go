@@ -46,9 +46,9 @@
 // [BracketVerdict] ("[[A]]", Arena-Hard's "[[A>>B]]"), [OutputVerdict]
 // ("Output (a)"), [JSONVerdict] (schema output or a function call),
 // [RankingVerdict] (AlpacaEval's ordered_models), [LogprobVerdict] (a
-// one-token verdict's probabilities as a soft preference), [BracketRating]
-// [PlainRating] ("8/10", "Rating: 8") and [JSONRating]; [ParseRating] and [ParseVerdict]
-// read text directly. All refuse to guess: no verdict, two different
+// one-token verdict's probabilities as a soft preference), [BracketRating],
+// [PlainRating] ("8/10", "Rating: 8") and [JSONRating]; [ParseRating] and
+// [ParseVerdict] read text directly. All refuse to guess: no verdict, two different
 // verdicts ("[[A]]. [[Wait, [[B]]") or a verdict cut off ("Rating: [[1" at
 // the end, a JSON object cut short) is a [*ParseError] that keeps the raw
 // reply, and the judge is asked again.
