@@ -31,7 +31,7 @@ func JournalGenerator(g Generator) Generator {
 	if _, ok := g.(journaledGenerator); ok {
 		return g
 	}
-	return journaledGenerator{g}
+	return journaledGenerator{g, identity(g)}
 }
 
 // JournalScorer returns s with every Score call (a reward-model batch)
@@ -45,10 +45,13 @@ func JournalScorer(s Scorer) Scorer {
 	if _, ok := s.(journaledScorer); ok {
 		return s
 	}
-	return journaledScorer{s}
+	return journaledScorer{s, identity(s)}
 }
 
-type journaledGenerator struct{ g Generator }
+type journaledGenerator struct {
+	g  Generator
+	id string // identity(g), computed once
+}
 
 func (j journaledGenerator) Name() string        { return nameOf(j.g, "generator", 0) }
 func (j journaledGenerator) Fingerprint() string { return j.g.(Fingerprinter).Fingerprint() }
@@ -66,7 +69,7 @@ func (j journaledGenerator) Unwrap() Generator { return j.g }
 
 func (j journaledGenerator) Generate(ctx context.Context, p Prompt) ([]Response, error) {
 	cj, _ := ctx.Value(callsKey{}).(*callJournal)
-	id := identity(j.g)
+	id := j.id
 	if cj == nil || id == "" {
 		rs, err := j.g.Generate(ctx, p)
 		if err != nil {
@@ -90,7 +93,10 @@ func (j journaledGenerator) Generate(ctx context.Context, p Prompt) ([]Response,
 	return rs, nil
 }
 
-type journaledScorer struct{ s Scorer }
+type journaledScorer struct {
+	s  Scorer
+	id string // identity(s), computed once
+}
 
 func (j journaledScorer) Name() string        { return nameOf(j.s, "scorer", 0) }
 func (j journaledScorer) Fingerprint() string { return j.s.(Fingerprinter).Fingerprint() }
@@ -106,7 +112,7 @@ type scoreInput struct {
 
 func (j journaledScorer) Score(ctx context.Context, p Prompt, rs []Response) ([]Score, error) {
 	cj, _ := ctx.Value(callsKey{}).(*callJournal)
-	id := identity(j.s)
+	id := j.id
 	if cj == nil || id == "" {
 		scores, err := j.s.Score(ctx, p, rs)
 		if err != nil {
