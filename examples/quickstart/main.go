@@ -501,6 +501,13 @@ next:
 		for range pairs {
 			per[judgeName] = per[judgeName].Add(compare)
 		}
+		// The panel's other judges compare the same pairs; at most, the
+		// strong judge of a cascade compares all of them too.
+		for _, m := range o.panelModels() {
+			for range pairs {
+				per["judge "+m] = per["judge "+m].Add(compare)
+			}
+		}
 	}
 	fmt.Fprintf(w, "Estimate for %d prompts after stage 1 (an upper bound: every answer at max tokens, one request per sample):\n", prompts)
 	names := make([]string, 0, len(per))

@@ -316,6 +316,10 @@ func TestQuickstartEstimateSendsNothing(t *testing.T) {
 	assert.Equal(t, 18*(4+12), number(t, out, `judge judge +(\d+) requests`))
 	assert.Equal(t, 18*2*512, number(t, out, `model-small +\d+ requests +\d+ prompt tokens +(\d+) completion tokens`))
 	assert.Regexp(t, `total .*\$\d+\.\d{4}`, out)
+	stdout.Reset()
+	require.NoError(t, run(context.Background(), append(args, "-judges", "judge2", "-strong-judge", "strong"), noEnv, &stdout))
+	assert.Equal(t, 18*12, number(t, stdout.String(), `judge judge2 +(\d+) requests`), "a panel judge compares the same pairs")
+	assert.Equal(t, 18*12, number(t, stdout.String(), `judge strong +(\d+) requests`), "the strong judge at most all of them")
 	_, err := os.Stat(runDir)
 	assert.True(t, os.IsNotExist(err), "an estimate writes no run directory")
 }
