@@ -266,6 +266,9 @@ func (p JSONVerdict) FormatHint() string {
 // came from [JSONVerdictFor]. A JSONVerdict built by hand without Tool reads
 // whatever JSON the judge writes and asks for nothing.
 func (p JSONVerdict) GenerateOptions() *prefdata.GenerateOptions {
+	if p.Tool == "" && p.scale == nil {
+		return nil // plain JSON in the text: nothing to ask for
+	}
 	schema, _ := json.Marshal(p.Schema())
 	switch {
 	case p.Tool != "":

@@ -3,6 +3,8 @@ package filter
 import (
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/prefdata/prefdata"
@@ -72,7 +74,7 @@ func (t Template) Render(d TemplateData) ([]prefdata.Message, error) {
 		if part.text == "" {
 			continue
 		}
-		tmpl, err := template.New(part.name).Funcs(templateFuncs).Option("missingkey=error").Parse(part.text)
+		tmpl, err := parseTemplate(part.name, part.text)
 		if err != nil {
 			return nil, fmt.Errorf("judge template: %w", err)
 		}
@@ -83,6 +85,36 @@ func (t Template) Render(d TemplateData) ([]prefdata.Message, error) {
 		msgs = append(msgs, prefdata.Message{Role: part.role, Content: b.String()})
 	}
 	return msgs, nil
+}
+
+// parsed holds the templates already parsed, by name and text: a judge
+// renders its template once per call, and parsing costs more than
+// executing. A parsed template is safe to execute concurrently. At most
+// maxParsed are kept, so templates built per call cannot grow it without
+// bound.
+var parsed sync.Map // templateKey -> *template.Template
+
+type templateKey struct{ name, text string }
+
+var nParsed atomic.Int64
+
+const maxParsed = 256
+
+func parseTemplate(name, text string) (*template.Template, error) {
+	k := templateKey{name, text}
+	if t, ok := parsed.Load(k); ok {
+		return t.(*template.Template), nil
+	}
+	t, err := template.New(name).Funcs(templateFuncs).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if nParsed.Load() < maxParsed {
+		if _, loaded := parsed.LoadOrStore(k, t); !loaded {
+			nParsed.Add(1)
+		}
+	}
+	return t, nil
 }
 
 // renderConversation is {{.Prompt}}: one "role: content" line per message.

@@ -40,6 +40,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -109,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.strongJudge, "strong-judge", "", "a strong (costly) judge asked only about the pairs the panel leaves in doubt: a judge cascade")
 	fs.StringVar(&o.runDir, "run", filepath.Join("runs", "quickstart"), "run directory (resumable)")
 	fs.StringVar(&o.out, "out", filepath.Join("out", "quickstart", "pairs.jsonl"), "output file of AI- and human-labeled pairs (TRL conversational); the card and report go beside it")
-	fs.IntVar(&o.concurrency, "concurrency", 16, "requests in flight per stage")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "requests in flight at once")
 	fs.IntVar(&o.samples, "samples", 2, "answers per model and prompt")
 	fs.IntVar(&o.maxTokens, "max-tokens", 512, "most tokens per answer (answers cut there are dropped as truncated)")
 	fs.Float64Var(&o.target, "target", 0.9, "accuracy the AI-labeled pairs must keep: the calibrated router labels by AI the pairs it is surest of for as long as their predicted accuracy stays at or above it, and sends the rest to people")
@@ -194,12 +195,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		budget = response.NewBudget(o.budget, nil)
 	}
+	// Every call (the models' and the judge's) goes through one client
+	// that holds at most -concurrency connections: the stages work on many
+	// prompts at once (each waits on its calls in turn: the answers, the
+	// rubric judge, then the pairwise judge) and keep -concurrency requests
+	// in flight between them, never more.
+	client := response.NewHTTPClient(o.concurrency)
+	client.Transport.(*http.Transport).MaxConnsPerHost = o.concurrency
 	var gens []*response.Generator
 	for i, m := range strings.Split(o.models, ",") {
 		g, err := response.New(response.Config{
 			BaseURL: baseURL, APIKey: apiKey, Model: strings.TrimSpace(m), Samples: o.samples,
 			Sampling: prefdata.Sampling{Temperature: prefdata.Float(0.8), MaxTokens: o.maxTokens, Seed: prefdata.Int(i + 1)},
-			MaxConns: o.concurrency, Prices: prices, Budget: budget,
+			MaxConns: o.concurrency, HTTPClient: client, Prices: prices, Budget: budget,
 		})
 		if err != nil {
 			return err
@@ -209,7 +217,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	judge, err := response.New(response.Config{
 		BaseURL: baseURL, APIKey: apiKey, Model: o.judge,
 		Sampling: prefdata.Sampling{Temperature: prefdata.Float(0), MaxTokens: judgeMaxTokens},
-		MaxConns: o.concurrency, Prices: prices, Budget: budget,
+		MaxConns: o.concurrency, HTTPClient: client, Prices: prices, Budget: budget,
 	})
 	if err != nil {
 		return err
@@ -290,7 +298,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Labeler:       labeler,
 		Sink:          written,
 		Dir:           dir,
-		Limits:        prefdata.Limits{Generate: o.concurrency, Filter: max(1, o.concurrency/4)},
+		Limits:        prefdata.Limits{Generate: o.concurrency, Filter: o.concurrency},
 		Budget:        errorBudget(o.maxFailures),
 		Hooks:         prefdata.Hooks{Progress: progressPrinter(os.Stderr, o.progress)},
 	}
