@@ -116,12 +116,20 @@ func (d *Dir) fragment(f Fragment) {
 }
 
 type appender struct {
-	mu       sync.Mutex
-	path     string
-	f        File
-	lastSync time.Time
-	dirty    bool
-	torn     bool // the last write may have left a fragment: check before the next
+	mu     sync.Mutex
+	path   string
+	f      File
+	writes int64 // lines written (under mu)
+	torn   bool  // the last write may have left a fragment: check before the next
+	// The periodic sync runs outside mu, so that appends of other
+	// goroutines do not wait on the disk: synced is the count of writes
+	// the last successful sync covered, lastSync (unix ns) when it began,
+	// syncing whether one is running, and syncs lets sync and close wait
+	// for it.
+	synced   atomic.Int64
+	lastSync atomic.Int64
+	syncing  atomic.Bool
+	syncs    sync.WaitGroup
 }
 
 func (d *Dir) appender(name string) (*appender, error) {
@@ -141,7 +149,8 @@ func (d *Dir) appender(name string) (*appender, error) {
 	}
 	// A file is never truncated: another process may be appending to it.
 	// A torn tail is checked for, and ended, before the first write.
-	a := &appender{path: path, f: f, lastSync: time.Now(), torn: true}
+	a := &appender{path: path, f: f, torn: true}
+	a.lastSync.Store(time.Now().UnixNano())
 	d.files[name] = a
 	return a, nil
 }
@@ -184,7 +193,12 @@ func (d *Dir) Append(name string, line []byte) (int64, error) {
 		return 0, err
 	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			a.mu.Unlock()
+		}
+	}()
 	buf := make([]byte, 0, len(line)+2)
 	if a.torn {
 		st, err := a.f.Stat()
@@ -215,27 +229,56 @@ func (d *Dir) Append(name string, line []byte) (int64, error) {
 	if err != nil {
 		return 0, &Error{"append", a.path, err}
 	}
-	a.dirty = true
+	a.writes++
+	off := end - int64(len(line)) - 1
 	interval := time.Duration(d.syncEvery.Load())
 	if interval == 0 {
 		interval = DefaultSyncInterval
 	}
-	if interval < 0 || time.Since(a.lastSync) >= interval {
+	if interval < 0 {
+		// A sync per append: the line is on disk when Append returns.
 		if err := a.sync(); err != nil {
 			return 0, err
 		}
+		return off, nil
 	}
-	return end - int64(len(line)) - 1, nil
+	now := time.Now()
+	if now.Sub(time.Unix(0, a.lastSync.Load())) < interval || !a.syncing.CompareAndSwap(false, true) {
+		return off, nil
+	}
+	// The periodic sync: this goroutine runs it once its line is written,
+	// with the lock released, so the other writers go on meanwhile.
+	w := a.writes
+	a.syncs.Add(1)
+	a.mu.Unlock()
+	locked = false
+	defer a.syncs.Done()
+	defer a.syncing.Store(false)
+	if err := a.f.Sync(); err != nil {
+		return 0, &Error{"sync", a.path, err}
+	}
+	a.lastSync.Store(now.UnixNano())
+	for {
+		s := a.synced.Load()
+		if s >= w || a.synced.CompareAndSwap(s, w) {
+			break
+		}
+	}
+	return off, nil
 }
 
+// sync writes the file's pending lines to disk; the caller holds a.mu.
 func (a *appender) sync() error {
-	if !a.dirty {
+	a.syncs.Wait() // a periodic sync still running
+	if a.synced.Load() >= a.writes {
 		return nil
 	}
+	now := time.Now()
 	if err := a.f.Sync(); err != nil {
 		return &Error{"sync", a.path, err}
 	}
-	a.lastSync, a.dirty = time.Now(), false
+	a.lastSync.Store(now.UnixNano())
+	a.synced.Store(a.writes)
 	return nil
 }
 
