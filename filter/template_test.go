@@ -46,7 +46,7 @@ func BenchmarkTemplateRender(b *testing.B) {
 	tm := DefaultPairwiseTemplate()
 	d := TemplateData{Prompt: "user: q\n", Responses: []string{"a", "b"}, Messages: []prefdata.Message{{Role: prefdata.RoleUser, Content: "q"}}}
 	b.ReportAllocs()
-	for b.Loop() {
+	for range b.N {
 		if _, err := tm.Render(d); err != nil {
 			b.Fatal(err)
 		}
