@@ -932,7 +932,13 @@ func (r *run) writeOne(ctx context.Context, o outcome) error {
 				return err
 			}
 		}
-		r.st.update(func(s *Stats) { s.Cached.Prompts++; s.PairsAI += len(o.replay) })
+		people := 0
+		for _, pr := range o.replay {
+			if pr.Provenance.Stage == StageLabel {
+				people++
+			}
+		}
+		r.st.update(func(s *Stats) { s.Cached.Prompts++; s.PairsAI += len(o.replay); s.PairsPeople += people })
 		r.progress()
 		return nil
 	}
@@ -947,7 +953,12 @@ func (r *run) writeOne(ctx context.Context, o outcome) error {
 			if err := r.writePair(ctx, pr); err != nil {
 				return err
 			}
-			r.st.update(func(s *Stats) { s.PairsAI++ })
+			r.st.update(func(s *Stats) {
+				s.PairsAI++
+				if pr.Provenance.Stage == StageLabel {
+					s.PairsPeople++
+				}
+			})
 			continue
 		}
 		pending = true

@@ -47,6 +47,10 @@ type Stats struct {
 	// number sent to the human-labeling queue.
 	PairsAI    int `json:"pairs_ai"`
 	PairsHuman int `json:"pairs_human"`
+	// PairsPeople is the part of PairsAI that people decided
+	// (Provenance.Stage StageLabel): pairs labeled by AI are PairsAI -
+	// PairsPeople.
+	PairsPeople int `json:"pairs_people,omitempty"`
 	// Routes counts this run's new pairs by where they went and why: "ai/"
 	// or "human/" followed by the key of Provenance.Reason (the text before
 	// its first colon; "unspecified" when empty).

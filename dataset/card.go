@@ -289,7 +289,8 @@ func (c cardWriter) body(s Summary, o CardOptions) {
 		c.p("\n")
 	}
 	for _, j := range s.Judges {
-		c.p("Judge %s gave the same verdict with the responses in both orders in %d of %d comparisons (%s).\n\n", md(j.Scorer), j.Consistent, j.Comparisons, pct(j.Consistent, j.Comparisons))
+		c.p("Judge %s, every run: of %d comparisons with the responses in both orders, %d gave the same preference, %d a tie in both orders, %d disagreed between the orders and %d had an order without a verdict (%s of the decided ones agree).\n\n",
+			md(j.Scorer), j.Comparisons, j.Consistent, j.Ties, j.Inconsistent, j.Undecided, pct(j.Consistent+j.Ties, j.Comparisons-j.Undecided))
 	}
 	byStage, from := s.Pairs.ByStage, "the run directory's journal of finished prompts"
 	if staged := stageRows(o.Files); staged != nil {
@@ -304,8 +305,11 @@ func (c cardWriter) body(s Summary, o CardOptions) {
 			c.p(" The mean score gap (chosen − rejected) of the journaled pairs is %.3g.", g.Mean)
 		}
 	}
+	if s.Pairs.People > 0 || s.Human.Queued > 0 {
+		c.p(" Every run: %s labeled by people, %s sent to people.", plural(s.Pairs.People, "pair", "pairs"), plural(s.Human.Queued, "pair", "pairs"))
+	}
 	if s.HasStats {
-		c.p(" The last run wrote %s to the dataset.", plural(s.Stats.PairsAI, "pair", "pairs"))
+		c.p(" This run wrote %s to the dataset (%d labeled by AI, %d by people).", plural(s.Stats.PairsAI, "pair", "pairs"), s.Stats.PairsAI-s.Stats.PairsPeople, s.Stats.PairsPeople)
 	}
 	c.p("\n\n")
 	if len(s.Routes) > 0 {

@@ -105,7 +105,8 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 	r.p("</p>\n")
 	r.p(`<p class="meta">Generators: %s · filters: %s · labeler: %s</p>`+"\n", esc(list(s.Generators)), esc(list(s.Filters)), esc(orNone(s.Labeler)))
 
-	r.p("<h2>Funnel through the four stages</h2>\n")
+	r.p(`<p class="note">Each figure says what it counts: <em>this run</em> (the last run, from the manifest's stats) or <em>every run</em> (the whole run directory, each item once).</p>` + "\n")
+	r.p("<h2>Funnel through the four stages (this run)</h2>\n")
 	if !s.HasStats {
 		r.p(`<p class="note">The manifest holds no stats: the last run did not finish.</p>`)
 	}
@@ -114,6 +115,11 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 		fb = append(fb, hbar{Label: fmt.Sprintf("%d · %s", int(f.Stage), f.Label), Segments: []segment{{"n", float64(f.N)}}})
 	}
 	r.p("%s\n", hbarChart("funnel", fb))
+	var fa []hbar
+	for _, f := range s.FunnelAll {
+		fa = append(fa, hbar{Label: fmt.Sprintf("%d · %s", int(f.Stage), f.Label), Segments: []segment{{"n", float64(f.N)}}})
+	}
+	r.p("<h3>The whole run directory (every run)</h3>\n%s\n", hbarChart("funnel-all", fa))
 	if s.HasStats {
 		st := s.Stats
 		r.p(`<p class="note">Last run: %d prompts failed, %d generations failed, %d responses failed in filters, %d labeling failures; cached: %d generations, %d filter outputs, %d labels, %d finished prompts.</p>`+"\n",
@@ -121,22 +127,28 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 	}
 
 	r.p("<h2>Stage 1: prompts</h2>\n")
-	r.p(`<p>%d prompts recorded: %d kept, %d dropped by prompt filters.</p>`+"\n", s.Prompts.Recorded, s.Prompts.Kept, s.Prompts.Dropped)
-	r.p("<h3>Per category</h3>\n%s\n", hbarChart("prompts-by-category", keptDropped(s.Prompts.ByCategory)))
-	r.p("<h3>Per source</h3>\n%s\n", hbarChart("prompts-by-source", keptDropped(s.Prompts.BySource)))
-	r.p("<h3>Dropped, per filter</h3>\n%s\n", hbarChart("prompt-drops", single("dropped", s.Prompts.DroppedBy)))
+	r.p(`<p>Every run: %d prompts recorded, %d kept, %d dropped by prompt filters.</p>`+"\n", s.Prompts.Recorded, s.Prompts.Kept, s.Prompts.Dropped)
+	r.p("<h3>Per category (every run)</h3>\n%s\n", hbarChart("prompts-by-category", keptDropped(s.Prompts.ByCategory)))
+	r.p("<h3>Per source (every run)</h3>\n%s\n", hbarChart("prompts-by-source", keptDropped(s.Prompts.BySource)))
+	r.p("<h3>Dropped, per filter (every run)</h3>\n%s\n", hbarChart("prompt-drops", single("dropped", s.Prompts.DroppedBy)))
 
 	r.p("<h2>Stage 2: responses</h2>\n")
 	var resp, tok, cost []hbar
+	priced := false
 	for _, m := range s.Models {
+		priced = priced || m.Usage.Cost > 0
 		resp = append(resp, hbar{Label: m.Model, Segments: []segment{{"responses", float64(m.Responses)}}})
 		tok = append(tok, hbar{Label: m.Model, Segments: []segment{{"prompt tokens", float64(m.Usage.PromptTokens)}, {"completion tokens", float64(m.Usage.CompletionTokens)}}})
 		cost = append(cost, hbar{Label: m.Model, Segments: []segment{{"cost (USD)", m.Usage.Cost}}})
 	}
-	r.p("<h3>Responses per model (in the run directory, every run)</h3>\n%s\n", hbarChart("responses-by-model", resp))
+	r.p("<h3>Responses per model (every run)</h3>\n%s\n", hbarChart("responses-by-model", resp))
 	r.p(`<p class="note">Distinct responses found in the run directory's files. A generator without a Fingerprint is not journaled: its responses show only where a cached filter output or a pair kept them.</p>` + "\n")
-	r.p("<h3>Tokens per model (last run)</h3>\n%s\n", hbarChart("tokens-by-model", tok))
-	r.p("<h3>Cost per model (last run, USD)</h3>\n%s\n", hbarChart("cost-by-model", cost))
+	r.p("<h3>Tokens per model (this run)</h3>\n%s\n", hbarChart("tokens-by-model", tok))
+	if priced {
+		r.p("<h3>Cost per model (this run, USD)</h3>\n%s\n", hbarChart("cost-by-model", cost))
+	} else {
+		r.p(`<p class="note" data-note="cost-unknown">Cost per model: not known (no prices were given to this run).</p>` + "\n")
+	}
 	var gf []hbar
 	for _, g := range s.GeneratorRuns {
 		note := "failure rate unknown (no stats, not journaled)"
@@ -145,9 +157,9 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 		}
 		gf = append(gf, hbar{Label: g.Name, Segments: []segment{{"answered", float64(g.Answered)}, {"failed", float64(g.Failed)}}, Note: note})
 	}
-	gfFrom := "over every run, from the run directory"
+	gfFrom := "every run"
 	if len(s.GeneratorRuns) > 0 && s.GeneratorRuns[0].LastRun {
-		gfFrom = "last run"
+		gfFrom = "this run"
 	}
 	r.p("<h3>Items per generator, answered and failed (%s)</h3>\n%s\n", gfFrom, hbarChart("generator-failures", gf))
 	r.p("<table><tr><th>model</th><th>generators</th><th>responses</th><th>failed items</th><th>failure rate</th><th>prompt tokens</th><th>completion tokens</th><th>cost (USD)</th><th>sampling</th></tr>\n")
@@ -162,7 +174,7 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 	r.p("</table>\n")
 
 	r.p("<h2>Stage 3: filters, scores and judges</h2>\n")
-	r.p("<h3>Responses dropped, per filter (last run)</h3>\n%s\n", hbarChart("filter-drops", single("dropped", s.FilterDrops)))
+	r.p("<h3>Responses dropped, per filter (this run)</h3>\n%s\n", hbarChart("filter-drops", single("dropped", s.FilterDrops)))
 	type group struct {
 		scorer, aspect string
 		dists          []ScoreDist
@@ -187,7 +199,7 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 		for _, d := range g.dists {
 			hs = append(hs, histSeries{d.Model, d.Bins})
 		}
-		r.p("<h3>%s scores per model (%s)</h3>\n%s\n", esc(strings.TrimPrefix(id, "scores:")), scorerKind(g.scorer), histChart(id, hs))
+		r.p("<h3>%s scores per model (%s, every run)</h3>\n%s\n", esc(strings.TrimPrefix(id, "scores:")), scorerKind(g.scorer), histChart(id, "score", "responses", hs))
 		r.p("<table><tr><th>model</th><th>n</th><th>mean</th><th>min</th><th>max</th></tr>\n")
 		for _, d := range g.dists {
 			r.p(`<tr><td>%s</td><td class="n">%d</td><td class="n">%.3g</td><td class="n">%.3g</td><td class="n">%.3g</td></tr>`+"\n", esc(d.Model), d.N, d.Mean, d.Min, d.Max)
@@ -198,38 +210,39 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 	for _, g := range s.Gaps {
 		gs = append(gs, histSeries{g.Set, g.Bins})
 	}
-	r.p("<h3>Chosen − rejected score gaps</h3>\n%s\n", histChart("gaps", gs))
+	r.p("<h3>Chosen − rejected score gaps (every run)</h3>\n%s\n", histChart("gaps", "score of chosen − score of rejected", "pairs", gs))
 	for _, g := range s.Gaps {
 		r.p(`<p class="note">%s: %s, mean gap %.3g (min %.3g, max %.3g).</p>`+"\n", esc(g.Set), plural(g.N, "pair", "pairs"), g.Mean, g.Min, g.Max)
 	}
 	var jb []hbar
 	for _, j := range s.Judges {
-		jb = append(jb, hbar{Label: j.Scorer, Segments: []segment{{"consistent", float64(j.Consistent)}, {"inconsistent", float64(j.Comparisons - j.Consistent)}},
-			Note: fmt.Sprintf("· %.1f%% consistent, %d ties", 100*j.Rate, j.Ties)})
+		jb = append(jb, hbar{Label: j.Scorer, Segments: []segment{{"consistent", float64(j.Consistent)}, {"tie", float64(j.Ties)}, {"inconsistent", float64(j.Inconsistent)}, {"undecided", float64(j.Undecided)}},
+			Note: fmt.Sprintf("· %.1f%% of decided agree", 100*j.Rate)})
 	}
-	r.p("<h3>Judge self-consistency across swapped orders</h3>\n%s\n", hbarChart("judge-consistency", jb))
-	r.p("<h3>New pairs by route and reason (last run)</h3>\n%s\n", hbarChart("routes", single("pairs", s.Routes)))
+	r.p("<h3>Judge self-consistency across swapped orders (every run)</h3>\n%s\n", hbarChart("judge-consistency", jb))
+	r.p("<h3>New pairs by route and reason (this run)</h3>\n%s\n", hbarChart("routes", single("pairs", s.Routes)))
 
 	r.p("<h2>Pairs</h2>\n")
-	r.p(`<p>%d pairs in the journal of finished prompts`, s.Pairs.Total)
+	r.p(`<p>Every run: %d pairs in the journal of finished prompts, %d labeled by AI and %d labeled by people; %s sent to people`, s.Pairs.Total, s.Pairs.AI, s.Pairs.People, plural(s.Human.Queued, "pair", "pairs"))
 	if s.HasStats {
-		r.p(`; the last run wrote %d to its sink and sent %d to people (the AI pairs of a prompt with a failed generation or with a pair waiting for people are journaled only when a later run finishes the prompt)`, s.Stats.PairsAI, s.Stats.PairsHuman)
+		st := s.Stats
+		r.p(`. This run: wrote %d pairs (%d labeled by AI, %d labeled by people) and sent %d to people (the AI pairs of a prompt with a failed generation or with a pair waiting for people are journaled only when a later run finishes the prompt)`, st.PairsAI, st.PairsAI-st.PairsPeople, st.PairsPeople, st.PairsHuman)
 	}
 	r.p(".</p>\n")
-	r.p("<h3>Per deciding stage</h3>\n%s\n", hbarChart("pairs-by-stage", single("pairs", s.Pairs.ByStage)))
-	r.p("<h3>Chosen side, per model</h3>\n%s\n", hbarChart("chosen-by-model", single("chosen", s.Pairs.ChosenByModel)))
-	r.p("<h3>Rejected side, per model</h3>\n%s\n", hbarChart("rejected-by-model", single("rejected", s.Pairs.RejectedByModel)))
+	r.p("<h3>Per deciding stage (every run)</h3>\n%s\n", hbarChart("pairs-by-stage", single("pairs", s.Pairs.ByStage)))
+	r.p("<h3>Chosen side, per model (every run)</h3>\n%s\n", hbarChart("chosen-by-model", single("chosen", s.Pairs.ChosenByModel)))
+	r.p("<h3>Rejected side, per model (every run)</h3>\n%s\n", hbarChart("rejected-by-model", single("rejected", s.Pairs.RejectedByModel)))
 
 	r.routing(s)
 
-	r.p("<h2>Stage 4: people</h2>\n")
+	r.p("<h2>Stage 4: people (every run)</h2>\n")
 	h := s.Human
 	r.p("%s\n", hbarChart("people", []hbar{
 		{Label: "pairs sent to people", Segments: []segment{{"pairs", float64(h.Queued)}}},
-		{Label: "pairs decided by people", Segments: []segment{{"pairs", float64(h.Labeled)}}},
-		{Label: "pairs with labels", Segments: []segment{{"pairs", float64(h.LabeledPairs)}}},
+		{Label: "pairs with people's labels", Segments: []segment{{"pairs", float64(h.LabeledPairs)}}},
+		{Label: "pairs labeled by people", Segments: []segment{{"pairs", float64(h.Labeled)}}},
 	}))
-	r.p("<p>%s from %d annotators.", plural(h.Labels, "label", "labels"), len(h.Annotators))
+	r.p("<p>Every run: %s from %d annotators.", plural(h.Labels, "label", "labels"), len(h.Annotators))
 	if a := h.Agreement; a != nil {
 		r.p(` Agreement: <strong data-agreement="%s">%s = %.3f</strong>`, num(a.Value), esc(a.Metric), a.Value)
 		if a.Items > 0 {
@@ -244,7 +257,7 @@ func (r reportWriter) page(s Summary, o ReportOptions, summaryJSON []byte) {
 	}
 	r.p("</p>\n")
 
-	r.p("<h2>Failures</h2>\n%s\n", hbarChart("failures-by-stage", single("failed", s.Failures)))
+	r.p("<h2>Failures (every run)</h2>\n%s\n", hbarChart("failures-by-stage", single("failed", s.Failures)))
 	if len(s.FailuresByComponent) > 0 {
 		r.p("<table><tr><th>component</th><th>failed items</th></tr>\n")
 		for _, c := range s.FailuresByComponent {

@@ -23,6 +23,7 @@ type chartRect struct {
 	Series string `xml:"data-series,attr"`
 	Value  string `xml:"data-value,attr"`
 	Lo     string `xml:"data-lo,attr"`
+	Hi     string `xml:"data-hi,attr"`
 }
 
 type chart struct {
@@ -171,8 +172,8 @@ func TestReportChartsMatchRunStats(t *testing.T) {
 	eq("gaps of journaled pairs", gaps.total(t, "pairs"), journaled)
 	eq("gaps of queued pairs", gaps.total(t, "queue"), float64(st.PairsHuman))
 	for _, r := range gaps.Rects {
-		if r.Series == "queue" && r.Value != "0" && parseNum(t, r.Lo) != 0 {
-			t.Errorf("the queued pair's gap is 0 but lands in the bin starting at %s", r.Lo)
+		if r.Series == "queue" && r.Value != "0" && (parseNum(t, r.Lo) > 0 || parseNum(t, r.Hi) <= 0) {
+			t.Errorf("the queued pair's gap is 0 but lands in the bin [%s, %s)", r.Lo, r.Hi)
 		}
 	}
 
@@ -182,6 +183,8 @@ func TestReportChartsMatchRunStats(t *testing.T) {
 	jc := get("judge-consistency")
 	eq("consistent comparisons", jc.value(t, "judge:j1", "consistent"), 10)
 	eq("inconsistent comparisons", jc.value(t, "judge:j1", "inconsistent"), 2)
+	eq("tied comparisons", jc.value(t, "judge:j1", "tie"), 0)
+	eq("undecided comparisons", jc.value(t, "judge:j1", "undecided"), 0)
 
 	ps := get("pairs-by-stage")
 	eq("pairs over stages", ps.total(t, ""), journaled)
@@ -193,7 +196,7 @@ func TestReportChartsMatchRunStats(t *testing.T) {
 	for k, n := range st.Routes {
 		eq("route "+k, routes.value(t, k, "pairs"), float64(n))
 	}
-	if !strings.Contains(page, "5 pairs in the journal of finished prompts; the last run wrote 6") || !strings.Contains(page, "a failed generation or with a pair waiting for people") {
+	if !strings.Contains(page, "5 pairs in the journal of finished prompts, 5 labeled by AI and 0 labeled by people; 1 pair sent to people. This run: wrote 6 pairs") || !strings.Contains(page, "a failed generation or with a pair waiting for people") {
 		t.Error("the report does not explain the journal/sink difference")
 	}
 	people := get("people")

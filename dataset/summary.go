@@ -21,7 +21,9 @@ import (
 // scores, comparisons, pairs, the queue, failures) covers every run that
 // wrote to the directory, each item once.
 type Summary struct {
-	RunKey  string    `json:"run_key,omitempty"`
+	RunKey string `json:"run_key,omitempty"`
+	// RunID identifies the last run (the run "this run" figures count).
+	RunID   string    `json:"run_id,omitempty"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 	// Started is when the last run began.
@@ -34,8 +36,11 @@ type Summary struct {
 	Stats    prefdata.Stats `json:"stats"`
 	HasStats bool           `json:"has_stats"`
 
-	// Funnel follows the last run through the four stages.
-	Funnel []FunnelStep `json:"funnel"`
+	// Funnel follows the last run through the four stages (this run's
+	// figures, from Stats); FunnelAll counts the whole run directory, every
+	// run, each item once.
+	Funnel    []FunnelStep `json:"funnel"`
+	FunnelAll []FunnelStep `json:"funnel_all"`
 
 	Prompts PromptSummary `json:"prompts"`
 	// GeneratorRuns are the (prompt, generator) items per generator.
@@ -180,20 +185,47 @@ type GapDist struct {
 	Bins []Bin   `json:"bins"`
 }
 
-// JudgeSummary is one pairwise judge's self-consistency: of its
-// comparisons, how many gave the same verdict with the two responses in both
-// orders ([prefdata.Comparison.Consistent]), and how many were ties.
+// JudgeSummary is one pairwise judge's self-consistency across the two
+// orders of each comparison. Every comparison is exactly one of: Consistent
+// (the same preference in both orders), Ties (a tie in both orders),
+// Inconsistent (the orders disagree) or Undecided (an order gave no
+// verdict). Rate is (Consistent + Ties) over the decided comparisons
+// (Comparisons - Undecided).
 type JudgeSummary struct {
-	Scorer      string  `json:"scorer"`
-	Comparisons int     `json:"comparisons"`
-	Consistent  int     `json:"consistent"`
-	Ties        int     `json:"ties"`
-	Rate        float64 `json:"rate"`
+	Scorer       string  `json:"scorer"`
+	Comparisons  int     `json:"comparisons"`
+	Consistent   int     `json:"consistent"`
+	Ties         int     `json:"ties"`
+	Inconsistent int     `json:"inconsistent"`
+	Undecided    int     `json:"undecided"`
+	Rate         float64 `json:"rate"`
 }
 
-// PairSummary counts the pairs written (pairs.jsonl), each once.
+// JudgeOutcome classifies a comparison for [JudgeSummary]: "consistent",
+// "tie", "inconsistent" or "undecided".
+func JudgeOutcome(c prefdata.Comparison) string {
+	for _, o := range c.Orders {
+		if o == nil {
+			return "undecided"
+		}
+	}
+	switch {
+	case c.Consistent && c.Preference == 0:
+		return "tie"
+	case c.Consistent:
+		return "consistent"
+	}
+	return "inconsistent"
+}
+
+// PairSummary counts the pairs written (pairs.jsonl), each once, over
+// every run.
 type PairSummary struct {
-	Total     int     `json:"total"`
+	Total int `json:"total"`
+	// AI and People split Total: pairs decided by the AI labeler (any stage
+	// before 4) and by people (Provenance.Stage 4).
+	AI        int     `json:"ai"`
+	People    int     `json:"people"`
 	ByStage   []Count `json:"by_stage"`
 	ByLabeler []Count `json:"by_labeler"`
 	ByJudge   []Count `json:"by_judge,omitempty"`
@@ -247,7 +279,7 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 		return s, err
 	}
 	if ok {
-		s.RunKey, s.Created, s.Updated, s.Started = m.RunKey, m.Created, m.Updated, m.Started
+		s.RunKey, s.RunID, s.Created, s.Updated, s.Started = m.RunKey, m.RunID, m.Created, m.Updated, m.Started
 		s.Generators, s.Filters, s.Labeler = m.Generators, m.Filters, m.Labeler
 		if m.Stats != nil {
 			s.Stats, s.HasStats = *m.Stats, true
@@ -432,7 +464,8 @@ func (a *accum) fill(s *Summary) {
 		{prefdata.StagePrompt, "prompts selected", st.Prompt.Out},
 		{prefdata.StageGenerate, "responses generated", st.Responses},
 		{prefdata.StageFilter, "responses kept by filters", st.Filter.Out},
-		{prefdata.StageFilter, "pairs labeled by AI", st.PairsAI},
+		{prefdata.StageFilter, "pairs labeled by AI", st.PairsAI - st.PairsPeople},
+		{prefdata.StageLabel, "pairs labeled by people", st.PairsPeople},
 		{prefdata.StageLabel, "pairs sent to people", st.PairsHuman},
 	}
 
@@ -606,7 +639,7 @@ func (a *accum) fill(s *Summary) {
 		for _, m := range sortedKeys(vals[dk]) {
 			v := vals[dk][m]
 			mn, mx := minMax(v)
-			s.Scores = append(s.Scores, ScoreDist{Scorer: dk.scorer, Aspect: dk.aspect, Model: m, N: len(v), Mean: mean(v), Min: mn, Max: mx, Bins: histogram(v, lo, hi, HistogramBins)})
+			s.Scores = append(s.Scores, ScoreDist{Scorer: dk.scorer, Aspect: dk.aspect, Model: m, N: len(v), Mean: mean(v), Min: mn, Max: mx, Bins: histogram(v, lo, hi, HistogramBins, allIntegers(all))})
 		}
 	}
 
@@ -620,11 +653,15 @@ func (a *accum) fill(s *Summary) {
 			judges[c.Scorer] = j
 		}
 		j.Comparisons++
-		if c.Consistent {
+		switch JudgeOutcome(c) {
+		case "consistent":
 			j.Consistent++
-		}
-		if c.Preference == 0 {
+		case "tie":
 			j.Ties++
+		case "inconsistent":
+			j.Inconsistent++
+		default:
+			j.Undecided++
 		}
 		ss := scorers[c.Scorer]
 		if ss == nil {
@@ -635,8 +672,8 @@ func (a *accum) fill(s *Summary) {
 	}
 	for _, k := range sortedKeys(judges) {
 		j := judges[k]
-		if j.Comparisons > 0 {
-			j.Rate = float64(j.Consistent) / float64(j.Comparisons)
+		if d := j.Comparisons - j.Undecided; d > 0 {
+			j.Rate = float64(j.Consistent+j.Ties) / float64(d)
 		}
 		s.Judges = append(s.Judges, *j)
 	}
@@ -662,6 +699,9 @@ func (a *accum) fill(s *Summary) {
 		rejectedBy[orNone(p.Rejected.Model)]++
 		if p.Provenance.Stage == prefdata.StageLabel {
 			s.Human.Labeled++
+			s.Pairs.People++
+		} else {
+			s.Pairs.AI++
 		}
 		for _, an := range p.Provenance.Annotators {
 			people[an] = true
@@ -675,13 +715,14 @@ func (a *accum) fill(s *Summary) {
 		p := a.queued[k]
 		qgaps = append(qgaps, p.ScoreChosen-p.ScoreRejected)
 	}
-	lo, hi := minMax(append(append([]float64(nil), gaps...), qgaps...))
+	allGaps := append(append([]float64(nil), gaps...), qgaps...)
+	lo, hi := minMax(allGaps)
 	for _, g := range []struct {
 		set string
 		v   []float64
 	}{{"pairs", gaps}, {"queue", qgaps}} {
 		mn, mx := minMax(g.v)
-		s.Gaps = append(s.Gaps, GapDist{Set: g.set, N: len(g.v), Mean: mean(g.v), Min: mn, Max: mx, Bins: histogram(g.v, lo, hi, HistogramBins)})
+		s.Gaps = append(s.Gaps, GapDist{Set: g.set, N: len(g.v), Mean: mean(g.v), Min: mn, Max: mx, Bins: histogram(g.v, lo, hi, HistogramBins, allIntegers(allGaps))})
 	}
 
 	// People.
@@ -701,6 +742,16 @@ func (a *accum) fill(s *Summary) {
 	}
 	s.Human.LabeledPairs = len(labeled)
 	s.Human.Annotators = sortedKeys(people)
+
+	s.FunnelAll = []FunnelStep{
+		{prefdata.StagePrompt, "prompts recorded", s.Prompts.Recorded},
+		{prefdata.StagePrompt, "prompts kept", s.Prompts.Kept},
+		{prefdata.StageGenerate, "distinct responses", len(a.responses)},
+		{prefdata.StageFilter, "pairs labeled by AI", s.Pairs.AI},
+		{prefdata.StageLabel, "pairs labeled by people", s.Pairs.People},
+		{prefdata.StageLabel, "pairs sent to people", s.Human.Queued},
+		{prefdata.StageLabel, "pairs with people's labels", s.Human.LabeledPairs},
+	}
 }
 
 func sortedKD(m map[string]*KeptDropped) []KeptDropped {
@@ -729,6 +780,15 @@ func minMax(v []float64) (lo, hi float64) {
 	return lo, hi
 }
 
+func allIntegers(v []float64) bool {
+	for _, x := range v {
+		if x != math.Trunc(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}
+
 func mean(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
@@ -740,10 +800,30 @@ func mean(v []float64) float64 {
 	return t / float64(len(v))
 }
 
+// maxIntegerBins is the widest range of integer values binned one bin per
+// integer.
+const maxIntegerBins = 25
+
 // histogram counts v in n equal bins over [lo, hi]; one bin when lo == hi.
-func histogram(v []float64, lo, hi float64, n int) []Bin {
+// When every value is an integer and the range spans at most
+// maxIntegerBins integers, each integer k gets its own bin [k-0.5, k+0.5):
+// no bin straddles two values and none falls between them.
+// ints says whether every value of the series sharing these bins is an
+// integer (see allIntegers).
+func histogram(v []float64, lo, hi float64, n int, ints bool) []Bin {
 	if len(v) == 0 && lo == hi {
 		return []Bin{}
+	}
+	if ints && lo == math.Trunc(lo) && hi == math.Trunc(hi) && hi-lo < maxIntegerBins {
+		bins := make([]Bin, int(hi-lo)+1)
+		for i := range bins {
+			k := lo + float64(i)
+			bins[i] = Bin{Lo: k - 0.5, Hi: k + 0.5}
+		}
+		for _, x := range v {
+			bins[int(x-lo)].N++
+		}
+		return bins
 	}
 	if hi <= lo {
 		return []Bin{{Lo: lo, Hi: hi, N: len(v)}}

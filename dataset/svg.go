@@ -67,14 +67,13 @@ func hbarChart(id string, bars []hbar) string {
 	if len(series) > 1 {
 		legendH = rowH
 	}
+	if len(bars) == 0 {
+		return emptyChart(id, labelW+barW+noteW, "no data")
+	}
 	h := legendH + rowH*float64(len(bars)) + 6
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg data-chart="%s" xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" viewBox="0 0 %g %g" role="img">`,
 		esc(id), labelW+barW+noteW, h, labelW+barW+noteW, h)
-	if len(bars) == 0 {
-		b.WriteString(`<text x="4" y="16" class="empty">no data</text></svg>`)
-		return b.String()
-	}
 	if len(series) > 1 {
 		x := labelW
 		for i, s := range series {
@@ -121,12 +120,46 @@ type histSeries struct {
 	Bins []Bin
 }
 
+// emptyChart is a chart with no data: a note at readable size, in a box
+// tall enough to hold it.
+func emptyChart(id string, w float64, note string) string {
+	return fmt.Sprintf(`<svg data-chart="%s" data-empty="true" xmlns="http://www.w3.org/2000/svg" width="%g" height="28" viewBox="0 0 %g 28" role="img"><text x="4" y="18" class="empty">%s</text></svg>`,
+		esc(id), w, w, esc(note))
+}
+
+// integerBins reports whether bins are one per integer ([k-0.5, k+0.5)).
+func integerBins(bins []Bin) bool {
+	for _, b := range bins {
+		c := (b.Lo + b.Hi) / 2
+		if b.Hi-b.Lo != 1 || c != math.Trunc(c) {
+			return false
+		}
+	}
+	return len(bins) > 0
+}
+
+// niceStep is a round tick step (1, 2 or 5 times a power of ten) giving
+// at most about n ticks up to max.
+func niceStep(max float64, n int) float64 {
+	if max <= 0 {
+		return 1
+	}
+	raw := max / float64(n)
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= raw {
+			return math.Max(1, m*p)
+		}
+	}
+	return math.Max(1, 10*p)
+}
+
 // histChart draws histograms over shared bins, the series side by side in
-// each bin.
-func histChart(id string, series []histSeries) string {
-	const w, h, padL, padB, padT = 560.0, 200.0, 36.0, 34.0, 24.0
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg data-chart="%s" xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" viewBox="0 0 %g %g" role="img">`, esc(id), w, h, w, h)
+// each bin, with axis titles (xTitle under the bins, yTitle beside the
+// counts), count ticks with grid lines and a tick per bin edge (per integer
+// for integer bins, under the bar's middle).
+func histChart(id, xTitle, yTitle string, series []histSeries) string {
+	const w, h, padL, padR, padB, padT = 560.0, 230.0, 56.0, 12.0, 48.0, 26.0
 	nb, maxN := 0, 0
 	for _, s := range series {
 		nb = max(nb, len(s.Bins))
@@ -135,38 +168,78 @@ func histChart(id string, series []histSeries) string {
 		}
 	}
 	if nb == 0 || len(series) == 0 {
-		b.WriteString(`<text x="4" y="16" class="empty">no data</text></svg>`)
-		return b.String()
+		return emptyChart(id, w, "no data")
 	}
-	plotW, plotH := w-padL-8, h-padB-padT
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg data-chart="%s" xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" viewBox="0 0 %g %g" role="img">`, esc(id), w, h, w, h)
+	plotW, plotH := w-padL-padR, h-padB-padT
 	binW := plotW / float64(nb)
 	barW := (binW - 4) / float64(len(series))
 	x := padL
 	for i, s := range series {
-		fmt.Fprintf(&b, `<rect class="legend" x="%g" y="4" width="12" height="12" fill="%s"/><text x="%g" y="14">%s</text>`, x, color(i), x+16, esc(s.Name))
+		fmt.Fprintf(&b, `<rect class="legend" x="%g" y="6" width="12" height="12" fill="%s"/><text x="%g" y="16">%s</text>`, x, color(i), x+16, esc(s.Name))
 		x += 24 + 7*float64(len([]rune(s.Name)))
 	}
+	// Count axis: ticks and grid lines at round steps.
+	step := niceStep(float64(maxN), 4)
+	top := math.Max(float64(maxN), step)
+	for v := 0.0; v <= top+1e-9; v += step {
+		y := padT + plotH - plotH*v/top
+		fmt.Fprintf(&b, `<line class="grid" x1="%g" y1="%.2f" x2="%g" y2="%.2f" stroke="#e5e5e5"/><text class="tick" x="%g" y="%.2f" text-anchor="end">%s</text>`,
+			padL, y, padL+plotW, y, padL-4, y+4, short(v))
+	}
+	fmt.Fprintf(&b, `<text class="axis-title" x="14" y="%g" text-anchor="middle" transform="rotate(-90 14 %g)">%s</text>`, padT+plotH/2, padT+plotH/2, esc(yTitle))
 	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#888"/>`, padL, padT+plotH, padL+plotW, padT+plotH)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="end">%d</text>`, padL-4, padT+8, maxN)
 	for si, s := range series {
 		for bi, bn := range s.Bins {
-			bh := 0.0
-			if maxN > 0 {
-				bh = plotH * float64(bn.N) / float64(maxN)
-			}
+			bh := plotH * float64(bn.N) / top
 			bx := padL + float64(bi)*binW + 2 + float64(si)*barW
-			fmt.Fprintf(&b, `<rect data-series="%s" data-lo="%s" data-hi="%s" data-value="%d" x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"><title>%s [%s, %s]: %d</title></rect>`,
-				esc(s.Name), num(bn.Lo), num(bn.Hi), bn.N, bx, padT+plotH-bh, barW, bh, color(si), esc(s.Name), short(bn.Lo), short(bn.Hi), bn.N)
+			fmt.Fprintf(&b, `<rect data-series="%s" data-lo="%s" data-hi="%s" data-value="%d" x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"><title>%s %s: %d</title></rect>`,
+				esc(s.Name), num(bn.Lo), num(bn.Hi), bn.N, bx, padT+plotH-bh, barW, bh, color(si), esc(s.Name), binText(bn), bn.N)
 		}
 	}
-	// Axis labels at the first and last bin edges.
+	// Value axis: a tick per integer (under the bar) or per bin edge,
+	// thinned to at most 11 labels.
+	var bins []Bin
 	for _, s := range series {
-		if len(s.Bins) > 0 {
-			fmt.Fprintf(&b, `<text x="%g" y="%g">%s</text>`, padL, h-padB+16, short(s.Bins[0].Lo))
-			fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="end">%s</text>`, padL+plotW, h-padB+16, short(s.Bins[len(s.Bins)-1].Hi))
+		if len(s.Bins) == nb {
+			bins = s.Bins
 			break
 		}
 	}
+	ints := integerBins(bins)
+	edges := nb + 1
+	if ints {
+		edges = nb
+	}
+	every := (edges + 10) / 11
+	for i := 0; i < edges; i++ {
+		if i%every != 0 && i != edges-1 {
+			continue
+		}
+		var tx float64
+		var label string
+		switch {
+		case ints:
+			tx, label = padL+(float64(i)+0.5)*binW, short((bins[i].Lo+bins[i].Hi)/2)
+		case i < nb:
+			tx, label = padL+float64(i)*binW, short(bins[i].Lo)
+		default:
+			tx, label = padL+plotW, short(bins[nb-1].Hi)
+		}
+		fmt.Fprintf(&b, `<line x1="%.2f" y1="%g" x2="%.2f" y2="%g" stroke="#888"/><text class="tick" x="%.2f" y="%g" text-anchor="middle">%s</text>`,
+			tx, padT+plotH, tx, padT+plotH+4, tx, padT+plotH+17, esc(label))
+	}
+	fmt.Fprintf(&b, `<text class="axis-title" x="%g" y="%g" text-anchor="middle">%s</text>`, padL+plotW/2, h-8, esc(xTitle))
 	b.WriteString(`</svg>`)
 	return b.String()
+}
+
+// binText describes a bin for a tooltip: "3" for an integer bin, else
+// "[lo, hi)".
+func binText(bn Bin) string {
+	if integerBins([]Bin{bn}) {
+		return short((bn.Lo + bn.Hi) / 2)
+	}
+	return "[" + short(bn.Lo) + ", " + short(bn.Hi) + ")"
 }
