@@ -139,7 +139,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		classified = prompt.Filtered(filtered, onDrop, &prompt.Classifier{Gen: gen}).Concurrency(*workers)
 		stream = classified
 	}
-	sel := prompt.Balance(stream, prompt.BalanceConfig{Total: *total, MaxShare: *maxShare, Seed: *seed})
+	// RecordDrops: after the selected prompts, each prompt balancing left
+	// out comes back as a rejection, listed in -drops like the filters'.
+	sel := prompt.Balance(stream, prompt.BalanceConfig{Total: *total, MaxShare: *maxShare, Seed: *seed, RecordDrops: true})
 
 	var outw *json.Encoder
 	if *out != "" {
@@ -153,6 +155,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		p, err := sel.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		var rej *prefdata.RejectError
+		if errors.As(err, &rej) && rej.Prompt != nil {
+			onDrop(*rej.Prompt, rej.By, rej.Reason)
+			continue
 		}
 		var ie *prefdata.ItemError
 		if errors.As(err, &ie) {

@@ -79,10 +79,17 @@ func TestFunnel(t *testing.T) {
 	}
 	assert.Len(t, lines(outFile), 4)
 	drops := lines(dropsFile)
-	require.Len(t, drops, 3)
+	// Every dropped prompt: the filters' three, then the two coding
+	// prompts balancing left out (3 available, 1 selected).
+	require.Len(t, drops, 5)
 	assert.Equal(t, "exact duplicate of a", drops[0]["reason"])
 	assert.Contains(t, drops[1]["reason"], "near-duplicate of a (jaccard")
 	assert.Contains(t, drops[2]["reason"], "with eval 81")
+	for _, d := range drops[3:] {
+		assert.Equal(t, "balance", d["dropped_by"])
+		assert.Contains(t, d["reason"], `category "coding" over its share: 1 of 3 kept`)
+		assert.Equal(t, "coding", d["prompt"].(map[string]any)["category"])
+	}
 }
 
 func TestFunnelWithClassifier(t *testing.T) {
