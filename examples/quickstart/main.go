@@ -313,7 +313,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		plan, first, err = calibratedPlan(ctx, *p, planner, o)
 		if err != nil {
 			printFunnel(stdout, first, src.Report())
-			return err
+			return stopped(err, o)
 		}
 		if p.Source, err = openPrompts(); err != nil {
 			return err
@@ -337,7 +337,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	printRouting(stdout, st.Routing, st.Cascade)
 	if runErr != nil {
-		return runErr
+		return stopped(runErr, o)
 	}
 	if err := outFile.Close(); err != nil {
 		return err
@@ -362,6 +362,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := dataset.WriteReportFiles(outDir, sum, dataset.ReportOptions{Title: "prefdata quickstart"}); err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "Every run in %s: %d pairs labeled by AI, %d labeled by people, %d sent to people, %d with people's labels\n",
+		o.runDir, sum.Pairs.AI, sum.Pairs.People, sum.Human.Queued, sum.Human.LabeledPairs)
 	fmt.Fprintf(stdout, "\nPairs (TRL conversational): %s\n", o.out)
 	fmt.Fprintf(stdout, "Dataset card: %s\n", filepath.Join(outDir, dataset.FileCard))
 	fmt.Fprintf(stdout, "Run report: %s\n", filepath.Join(outDir, dataset.FileReport))
@@ -388,7 +390,7 @@ func printFunnel(w io.Writer, st prefdata.Stats, bad prompt.Report) {
 	}
 	fmt.Fprintf(w, "Stage 3  responses: %d in, %d kept, %d failed", st.Filter.In, st.Filter.Out, st.Filter.Failed)
 	printDropped(w, st.Filter.Dropped)
-	fmt.Fprintf(w, "         pairs labeled by AI: %d; sent to people: %d\n", st.PairsAI, st.PairsHuman)
+	fmt.Fprintf(w, "         this run: pairs labeled by AI: %d; labeled by people: %d; sent to people: %d\n", st.PairsAI-st.PairsPeople, st.PairsPeople, st.PairsHuman)
 	if len(st.Routes) > 0 {
 		fmt.Fprintf(w, "         routed (new pairs): %s\n", filter.FormatCounts(st.Routes))
 	}
@@ -430,17 +432,17 @@ func agreement(dir *prefdata.RunDir) (*dataset.Agreement, error) {
 	return a, nil
 }
 
-// progressPrinter returns a Progress hook that prints a line at most once per
-// interval: prompts read and done, their rate, pairs and failures.
+// progressPrinter returns a Progress hook that prints a line on the first
+// prompt done, then at most once per interval: prompts read and done, their
+// rate, pairs and failures. A run shorter than the interval still shows one.
 func progressPrinter(w io.Writer, every time.Duration) func(prefdata.Progress) {
 	if every <= 0 {
 		return nil
 	}
-	var last atomic.Int64
-	last.Store(time.Now().UnixNano()) // the first line after one interval
+	var last atomic.Int64 // 0: nothing printed yet
 	return func(p prefdata.Progress) {
 		now, prev := time.Now().UnixNano(), last.Load()
-		if now-prev < int64(every) || !last.CompareAndSwap(prev, now) {
+		if (prev != 0 && now-prev < int64(every)) || !last.CompareAndSwap(prev, now) {
 			return
 		}
 		rate := float64(p.Done) / max(p.Elapsed.Seconds(), 1e-9)
@@ -562,6 +564,25 @@ func rmAPI(name string) (filter.RMAPI, bool) {
 		return filter.VLLMPooling, true
 	}
 	return 0, false
+}
+
+// stopError is a run stopped on purpose (the -budget spent): one line that
+// says where the work is and how to go on; errors.Is still sees the cause.
+type stopError struct {
+	msg string
+	err error
+}
+
+func (e *stopError) Error() string { return e.msg }
+func (e *stopError) Unwrap() error { return e.err }
+
+// stopped turns a -budget stop into a stopError; other errors pass as
+// they are.
+func stopped(err error, o options) error {
+	if !errors.Is(err, response.ErrBudget) {
+		return err
+	}
+	return &stopError{err: err, msg: fmt.Sprintf("stopped: the -budget of $%g is spent; the work so far is kept in %s: run the same command again (with a larger -budget) to continue", o.budget, o.runDir)}
 }
 
 // errorBudget is the -max-failures budget, a fraction of the prompts: 0

@@ -231,6 +231,10 @@ func TestQuickstartCollectsHumanLabels(t *testing.T) {
 	require.NoError(t, run(context.Background(), args, noEnv, &stdout))
 	second := stdout.String()
 	assert.Equal(t, 0, number(t, second, `sent to people: (\d+)`), second)
+	// People's pairs are counted as theirs, this run and every run.
+	assert.Equal(t, aiFirst, number(t, second, `this run: pairs labeled by AI: (\d+)`), second)
+	assert.Equal(t, human, number(t, second, `labeled by people: (\d+)`), second)
+	assert.Equal(t, human, number(t, second, `Every run in .*: \d+ pairs labeled by AI, (\d+) labeled by people`), second)
 	assert.Equal(t, number(t, second, `generations: (\d+) asked`), number(t, second, `\((\d+) generations reused`))
 	f, err := os.Open(out)
 	require.NoError(t, err)
@@ -294,10 +298,11 @@ func TestQuickstartProgressPrinter(t *testing.T) {
 	assert.Nil(t, progressPrinter(io.Discard, 0))
 	var buf bytes.Buffer
 	quiet := progressPrinter(&buf, time.Hour)
-	quiet(prefdata.Progress{Read: 11, Done: 5}) // within the first hour: not printed
-	assert.Empty(t, buf.String())
+	quiet(prefdata.Progress{Read: 11, Done: 5, Elapsed: time.Second}) // the first: printed, however short the run
+	quiet(prefdata.Progress{Read: 12, Done: 6})                       // within the hour: not printed
+	assert.Equal(t, "progress: 11 prompts read, 5 done (5.0/s), 0 pairs, 0 failed, 1s elapsed\n", buf.String())
+	buf.Reset()
 	print := progressPrinter(&buf, time.Nanosecond)
-	time.Sleep(time.Microsecond) // let one interval pass
 	print(prefdata.Progress{Read: 10, Done: 4, Pairs: 3, Failed: 1, Elapsed: 2 * time.Second})
 	assert.Equal(t, "progress: 10 prompts read, 4 done (2.0/s), 3 pairs, 1 failed, 2s elapsed\n", buf.String())
 }
@@ -333,6 +338,10 @@ func TestQuickstartBudgetStopsCleanly(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, response.ErrBudget), err.Error())
 	assert.True(t, errors.Is(err, prefdata.ErrStopRun))
+	// One line that names the run directory and says to run again.
+	assert.NotContains(t, err.Error(), "\n")
+	assert.Contains(t, err.Error(), filepath.Join(tmp, "run"))
+	assert.Contains(t, err.Error(), "run the same command again")
 	assert.Zero(t, number(t, stdout.String(), `answered, (\d+) failed`), "a spent budget fails no item")
 	assert.Less(t, number(t, stdout.String(), `generations: (\d+) asked`), 36, "the run stopped early")
 
