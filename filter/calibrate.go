@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 
 	"github.com/prefdata/prefdata"
 )
@@ -168,8 +169,8 @@ type Calibrator struct {
 	// share). Temper 0 means both are fitted on the labeled pairs (a
 	// posterior over a grid, so its uncertainty is in the intervals) when
 	// there are at least MinLabels, else Temper is 1/sqrt(judges per
-	// pair), which treats a panel's verdicts as strongly correlated, and
-	// Ceiling 1.
+	// pair, a JudgeGroup block counting as one), which treats a panel's
+	// verdicts as strongly correlated, and Ceiling 1.
 	Temper, Ceiling float64
 	// Difficulty adds a latent difficulty to each pair (easy or hard),
 	// each judge with its own verdict distributions on each: judges that
@@ -186,6 +187,25 @@ type Calibrator struct {
 	Bootstrap int
 	// Seed seeds the bootstrap.
 	Seed uint64
+	// JudgeGroup, if set, names the correlated block a judge belongs to
+	// (for example [JudgeModel]: one model under several prompts). The
+	// judges of one block count in a pair's likelihood as one judge: their
+	// log-likelihoods are averaged, not summed, so a model asked under
+	// four prompts does not outvote a better model asked once. Each judge
+	// keeps its own parameters. Nil: every judge is its own block.
+	JudgeGroup func(judge string) string
+}
+
+// JudgeModel is the model part of a judge name of the form
+// "model/strategy": the part before the last "/" ("GPT-4/Vanilla" ->
+// "GPT-4"); a name without "/" is its own model. Use it as
+// [Calibrator.JudgeGroup] when a panel asks one model under several
+// prompting strategies.
+func JudgeModel(judge string) string {
+	if k := strings.LastIndexByte(judge, '/'); k > 0 {
+		return judge[:k]
+	}
+	return judge
 }
 
 func (c Calibrator) withDefaults() Calibrator {
@@ -298,9 +318,10 @@ const (
 // the order showing the class first, w of the order showing it second.
 type obs struct {
 	j        int
-	uA, wA   int8 // if people prefer a
-	uB, wB   int8 // if people prefer b
-	agreeSet bool // both orders readable and decisive or tie
+	w        float64 // weight in the pair's likelihood: 1 / judges of its block on the pair
+	uA, wA   int8    // if people prefer a
+	uB, wB   int8    // if people prefer b
+	agreeSet bool    // both orders readable and decisive or tie
 	agree    bool
 }
 
@@ -333,7 +354,7 @@ type dataset struct {
 // a Judgment whose First is not ChoiceA or ChoiceB.
 func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibration, error) {
 	c = c.withDefaults()
-	d, judges, scorers, err := buildDataset(pairs, labels)
+	d, judges, scorers, err := buildDataset(pairs, labels, c.JudgeGroup)
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +474,7 @@ func (c Calibrator) priors() [][9]float64 {
 	return [][9]float64{one(math.Min(0.95, c.PriorAccuracy+0.15)), one(0.55)}
 }
 
-func buildDataset(pairs []Evidence, labels map[string]Choice) (*dataset, []string, []string, error) {
+func buildDataset(pairs []Evidence, labels map[string]Choice, group func(string) string) (*dataset, []string, []string, error) {
 	d := &dataset{obs: make([][]obs, len(pairs)), margins: make([][]margObs, len(pairs)), label: make([]int8, len(pairs))}
 	jIdx, sIdx := map[string]int{}, map[string]int{}
 	var judges, scorers []string
@@ -584,6 +605,21 @@ func buildDataset(pairs []Evidence, labels map[string]Choice) (*dataset, []strin
 			}
 			d.obs[i] = append(d.obs[i], o)
 		}
+		// Weights: 1 over the number of judges of the same block on
+		// this pair.
+		if group != nil {
+			size := map[string]int{}
+			for _, o := range d.obs[i] {
+				size[group(judges[o.j])]++
+			}
+			for k := range d.obs[i] {
+				d.obs[i][k].w = 1 / float64(size[group(judges[d.obs[i][k].j])])
+			}
+		} else {
+			for k := range d.obs[i] {
+				d.obs[i][k].w = 1
+			}
+		}
 		for _, mg := range ev.Margins {
 			if _, ok := sIdx[mg.Scorer]; !ok || math.IsNaN(mg.Value) || math.IsInf(mg.Value, 0) {
 				continue
@@ -673,8 +709,8 @@ func (d *dataset) classLL(m *model, i int, out []float64) {
 		lb := math.Log(1-m.pi) + math.Log(m.eta[k]) - marg/2
 		for _, o := range d.obs[i] {
 			th := &m.theta[k][o.j]
-			la += math.Log(cellProb(th, o.uA, o.wA))
-			lb += math.Log(cellProb(th, o.uB, o.wB))
+			la += o.w * math.Log(cellProb(th, o.uA, o.wA))
+			lb += o.w * math.Log(cellProb(th, o.uB, o.wB))
 		}
 		out[k], out[nd+k] = la, lb
 	}
@@ -832,15 +868,19 @@ func addCounts(counts, th *[9]float64, u, w int8, weight float64) {
 // much as the square root of its number of judges (and scorers) would if
 // they erred independently, 1/sqrt(mean count), in [0.05, 1]. (A judge's
 // two orders are one joint observation already.) Judges of a panel share
-// much of their errors: on the real judged sets the temper fitted on all
+// much of their errors (a JudgeGroup block counts once, its judges'
+// weights summing to 1): on the real judged sets the temper fitted on all
 // people's labels was 0.25-0.35 with 8 judges and 0.5-0.6 with 2 (see
 // BENCHMARKS.md).
 func (d *dataset) defaultTemper() float64 {
 	var n, pairs float64
 	for i := range d.obs {
-		k := len(d.margins[i]) + len(d.obs[i])
+		k := float64(len(d.margins[i]))
+		for _, o := range d.obs[i] {
+			k += o.w
+		}
 		if k > 0 {
-			n += float64(k)
+			n += k
 			pairs++
 		}
 	}

@@ -41,7 +41,13 @@ type Goal struct {
 	// measured accuracy stays unbiased. Decision.AuditWeight holds the
 	// weights.
 	AuditByDoubt bool
-	Seed         uint64
+	// AuditMin is a floor on the audit sample, in pairs, when Audit > 0
+	// (0: none): a 5% audit of 60 pairs is 3 labels, too few for a
+	// measured accuracy or for the confidence map the next fit draws from
+	// them; about 20 is enough for both. The expected sample is then
+	// max(Audit * AI-labeled, AuditMin), at most all of them.
+	AuditMin int
+	Seed     uint64
 }
 
 // TargetAccuracy is the goal of an AI-labeled set at least t accurate.
@@ -151,7 +157,7 @@ func Route(cal *Calibration, g Goal) Routing {
 	rt.Predicted = cal.Accuracy(ai)
 	if g.Audit > 0 && len(ai) > 0 {
 		k := int(math.Round(g.Audit * float64(len(ai))))
-		k = min(max(k, 1), len(ai))
+		k = min(max(k, 1, g.AuditMin), len(ai))
 		rng := rand.New(rand.NewPCG(g.Seed, 0xa0d17))
 		pick := append([]int(nil), ai...)
 		sort.Ints(pick)

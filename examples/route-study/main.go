@@ -18,7 +18,12 @@
 // routes by the goal (-target, or -budget, or -threshold) and asks people
 // for the routed pairs, until a round asks for nothing new (at most
 // -rounds). Last, a random -audit share of the AI-labeled pairs goes to
-// people: their agreement with the AI is the measured accuracy.
+// people (at least -audit-min pairs): their agreement with the AI is the
+// measured accuracy.
+//
+// Judges named "model/strategy" (LLMBar's "GPT-4/Vanilla_NoRules") are
+// grouped by model (-judge-blocks, on by default): a model's strategies
+// make the same mistakes, so in the calibrator they count as one judge.
 //
 // D.jsonl gets one line per pair, {"id", "winner": "a"|"b", "by":
 // "ai"|"human", "p"}: p (on AI lines) is the estimated probability that the
@@ -65,6 +70,8 @@ func run(args []string, stdout io.Writer) error {
 		overlap   = fl.Int("overlap", 1, "labels revealed per pair sent to people")
 		audit     = fl.Float64("audit", 0.05, "share of the AI-labeled pairs also sent to people to measure accuracy")
 		byDoubt   = fl.Bool("audit-by-doubt", true, "draw the audit more often among doubtful pairs (weighted back in the measured accuracy)")
+		auditMin  = fl.Int("audit-min", 0, "with -audit: audit at least this many pairs (a small set's 5% may be too few labels to measure or calibrate from)")
+		blocks    = fl.Bool("judge-blocks", true, "judges named model/strategy: the strategies of one model count as one correlated judge")
 		calib     = fl.Int("calib", 0, "random pairs sent to people before the first fit")
 		rounds    = fl.Int("rounds", 5, "at most this many rounds of fit, route, ask")
 		boot      = fl.Int("bootstrap", 40, "bootstrap refits behind the intervals")
@@ -111,7 +118,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	nCalib := *calib
 	pp := newPeople(labels, *overlap, *seed)
-	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt})
+	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, blocks: *blocks, auditMin: *auditMin})
 	if err != nil {
 		return err
 	}

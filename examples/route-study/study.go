@@ -93,6 +93,8 @@ type studyConfig struct {
 	seed      uint64
 	bootstrap int
 	byDoubt   bool
+	auditMin  int  // floor of the audit sample, in pairs
+	blocks    bool // a judge's model is one correlated block (filter.JudgeModel)
 }
 
 // outcome is a finished study.
@@ -134,7 +136,11 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 	audited := map[string]float64{} // ID: audit weight
 	for round := 1; ; round++ {
 		var err error
-		cal, err = filter.Calibrator{Seed: cfg.seed, Bootstrap: cfg.bootstrap}.Fit(evs, pp.known())
+		c := filter.Calibrator{Seed: cfg.seed, Bootstrap: cfg.bootstrap}
+		if cfg.blocks {
+			c.JudgeGroup = filter.JudgeModel
+		}
+		cal, err = c.Fit(evs, pp.known())
 		if err != nil {
 			return out, err
 		}
@@ -142,7 +148,7 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 		if round == 1 {
 			// The audit sample is drawn once, from the first routing's
 			// AI-labeled pairs; its labels also calibrate the next fits.
-			g.Audit, g.Seed, g.AuditByDoubt = cfg.audit, cfg.seed, cfg.byDoubt
+			g.Audit, g.Seed, g.AuditByDoubt, g.AuditMin = cfg.audit, cfg.seed, cfg.byDoubt, cfg.auditMin
 		}
 		rt = filter.Route(cal, g)
 		out.rounds = round

@@ -223,7 +223,7 @@ func benchSet(dir, set string, target float64, seeds int, bootstrap int) (setRes
 		seed := uint64(s)
 		pp := newPeople(labels, 1, seed)
 		out, err := study(pairs, pp, studyConfig{goal: filter.TargetAccuracy(target), audit: 0.05,
-			calib: benchCalib, rounds: 5, seed: seed, bootstrap: bootstrap, byDoubt: benchByDoubt})
+			calib: benchCalib, rounds: 5, seed: seed, bootstrap: bootstrap, byDoubt: benchByDoubt, blocks: true})
 		if err != nil {
 			return res, err
 		}
