@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/prefdata/prefdata"
+	"golang.org/x/text/unicode/norm"
 )
 
 // NearDuplicateConfig configures [NearDuplicate].
@@ -40,7 +41,7 @@ func NearDuplicate(cfg NearDuplicateConfig) prefdata.Filter {
 		for i, r := range c.Responses {
 			sets[i] = shingles(r.Text, cfg.Shingle)
 			if sets[i] == nil {
-				short[i] = strings.ToLower(strings.Join(strings.Fields(r.Text), " "))
+				short[i] = strings.ToLower(strings.Join(strings.Fields(norm.NFC.String(r.Text)), " "))
 			}
 		}
 		out := c
@@ -76,7 +77,9 @@ func NearDuplicate(cfg NearDuplicateConfig) prefdata.Filter {
 // compared whole). Hashes stand in for the n-grams: 64-bit FNV-1a makes a
 // collision between two answers' n-grams vanishingly rare.
 func shingles(text string, n int) map[uint64]struct{} {
-	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+	// NFC first: in NFD an accented letter is a letter and a combining
+	// mark, and the mark would split the word in two.
+	words := strings.FieldsFunc(strings.ToLower(norm.NFC.String(text)), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
 	})
 	if len(words) < n {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/prefdata/prefdata"
 	"github.com/prefdata/prefdata/filter"
@@ -107,6 +108,7 @@ func TestRuleFilters(t *testing.T) {
 
 func TestNearDuplicate(t *testing.T) {
 	base := "The capital of France is Paris, a city on the Seine known for the Eiffel Tower and its museums."
+	accented := "Été après été, la forêt près du château était déjà très sèche et désolée."
 	tests := []struct {
 		name    string
 		cfg     filter.NearDuplicateConfig
@@ -118,6 +120,7 @@ func TestNearDuplicate(t *testing.T) {
 		{"one word changed", filter.NearDuplicateConfig{Threshold: 0.7}, []string{base, strings.Replace(base, "museums", "galleries", 1)}, []string{"r1"}},
 		{"different", filter.NearDuplicateConfig{}, []string{base, "Berlin is the capital of Germany."}, nil},
 		{"three copies keep first", filter.NearDuplicateConfig{}, []string{base, "Other text entirely, nothing alike.", base, base}, []string{"r2", "r3"}},
+		{"NFC and NFD forms", filter.NearDuplicateConfig{}, []string{accented, norm.NFD.String(accented)}, []string{"r1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
