@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prefdata/prefdata/response/openaitest"
 )
 
 // readmeCommand is one shell command of README.md's code blocks, its
@@ -93,12 +95,28 @@ func TestReadmeCommandsNameShippedFiles(t *testing.T) {
 	}
 }
 
+// fakeJudge answers the judge prompts of the quickstart's judge with a
+// verdict or a grade, everything else with the fake server's default.
+func fakeJudge(req openaitest.Request, choice int) openaitest.Reply {
+	if len(req.Messages) > 0 {
+		text := req.Messages[len(req.Messages)-1].Content
+		switch {
+		case strings.Contains(text, "[Answer A]"):
+			return openaitest.Reply{Content: "A covers more.\n[[A]]"}
+		case strings.Contains(text, "[Answer]"):
+			return openaitest.Reply{Content: "Judged on coverage.\nRating: [[6]]"}
+		}
+	}
+	return openaitest.DefaultReply(req, choice)
+}
+
 // TestReadmeCommandsRun runs, on a temporary copy of the repository, every
-// README command that needs no real server and ends by itself (the
-// quickstart against its built-in fake server, its estimate and budget,
-// stage1, generate). Commands that name a real endpoint, serve until
-// stopped (label-server) or need runs of their own (merge, screenshots)
-// are checked for their files only, above.
+// README command that ends by itself: the quickstart against its built-in
+// fake server (and its estimate and budget), stage1, generate, and the
+// commands written for OpenAI, vLLM and Ollama with OPENAI_BASE_URL pointed
+// at a local fake server instead (no network). Commands that serve until
+// stopped (label-server) or need runs of their own (merge, screenshots,
+// go test) are checked for their files only, above.
 func TestReadmeCommandsRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the examples")
@@ -110,28 +128,33 @@ func TestReadmeCommandsRun(t *testing.T) {
 	if err := copyRepo(".", tmp); err != nil {
 		t.Fatal(err)
 	}
-	ran := 0
+	srv := openaitest.NewServer(openaitest.Config{Reply: fakeJudge})
+	defer srv.Close()
+	ran, endpoints := 0, 0
 	for _, c := range readmeCommands(t) {
 		pkg := c.args[2]
-		switch {
-		case len(c.env) > 0 && !strings.HasPrefix(c.env[0], "GO"):
-			continue // a real endpoint
-		case pkg != "./examples/quickstart" && pkg != "./examples/stage1" && pkg != "./examples/generate":
+		if pkg != "./examples/quickstart" && pkg != "./examples/stage1" && pkg != "./examples/generate" {
 			continue
 		}
 		ran++
+		env := append(os.Environ(), "OPENAI_BASE_URL=", "OPENAI_API_KEY=")
+		if len(c.env) > 0 {
+			// As written, but the endpoint is the local fake server.
+			endpoints++
+			env = append(append(env, c.env...), "OPENAI_BASE_URL="+srv.URL)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		cmd := exec.CommandContext(ctx, c.args[0], c.args[1:]...)
 		cmd.Dir = tmp
-		cmd.Env = append(os.Environ(), "OPENAI_BASE_URL=", "OPENAI_API_KEY=")
+		cmd.Env = env
 		out, err := cmd.CombinedOutput()
 		cancel()
 		if err != nil {
 			t.Errorf("README.md:%d: %s: %v\n%s", c.line, strings.Join(c.args, " "), err, out)
 		}
 	}
-	if ran < 4 {
-		t.Errorf("ran %d README commands, want the quickstart's, stage1's and generate's", ran)
+	if ran < 7 || endpoints < 3 {
+		t.Errorf("ran %d README commands (%d with an endpoint), want the quickstart's, stage1's and generate's and the three endpoint ones", ran, endpoints)
 	}
 }
 
