@@ -26,10 +26,6 @@ const (
 	idxMinSize = 1 << 12
 )
 
-// KeyFunc returns the key of a journal line, ok false when the line has none
-// (or cannot be read: it is left out of the index).
-type KeyFunc func(line []byte) (key string, ok bool)
-
 // Index maps keys to the offsets of their latest lines in one journal. It is
 // safe for concurrent use.
 type Index struct {
@@ -44,19 +40,6 @@ type Index struct {
 	slots   uint64
 	used    uint64
 	covered int64 // the journal is indexed up to here
-}
-
-// Hash64 is the index's hash of a key (FNV-1a, never 0).
-func Hash64(key string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(key); i++ {
-		h ^= uint64(key[i])
-		h *= 1099511628211
-	}
-	if h == 0 {
-		h = 1
-	}
-	return h
 }
 
 // OpenIndex opens the index of the named journal (index/NAME.idx), builds it

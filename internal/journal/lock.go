@@ -5,51 +5,10 @@ package journal
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"syscall"
 	"time"
 )
-
-// LockFile is the name of a run's lock file.
-const LockFile = "run.lock"
-
-// Holder says who holds a lock.
-type Holder struct {
-	PID     int       `json:"pid"`
-	Host    string    `json:"host"`
-	Started time.Time `json:"started"`
-	Command string    `json:"command,omitempty"`
-}
-
-func (h Holder) String() string {
-	s := fmt.Sprintf("pid %d on %s since %s", h.PID, h.Host, h.Started.Format(time.RFC3339))
-	if h.Command != "" {
-		s += " (" + h.Command + ")"
-	}
-	return s
-}
-
-// LockedError is returned by Lock when another process (or another Dir in
-// this one) holds the lock.
-type LockedError struct {
-	Path   string
-	Holder Holder
-	Err    error // set when the holder could not be read
-}
-
-func (e *LockedError) Error() string {
-	who := e.Holder.String()
-	if e.Err != nil {
-		who = "another process (" + e.Err.Error() + ")"
-	}
-	return fmt.Sprintf("prefdata: run directory %s is in use by %s: wait for that run to end or stop it; the lock (%s) is released when its process exits", filepathDir(e.Path), who, e.Path)
-}
-
-// ErrLocked is matched by errors.Is for a LockedError.
-var ErrLocked = errors.New("run directory is locked")
-
-func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 
 // Lock is an exclusive lock on a Dir, held until Unlock or the process ends.
 type Lock struct{ f *os.File }
