@@ -1,38 +1,11 @@
 package main
 
 import (
-	"errors"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/prefdata/prefdata/internal/cmdtest"
 )
 
-// TestHelpExitsZero runs the command's main in a child process: -h prints
-// the usage and exits 0; an unknown flag exits non-zero.
-func TestHelpExitsZero(t *testing.T) {
-	if args, ok := os.LookupEnv("PREFDATA_MAIN_ARGS"); ok {
-		os.Args = append([]string{os.Args[0]}, strings.Fields(args)...)
-		main()
-		os.Exit(3) // main returned without exiting: -h was not handled
-	}
-	for _, tc := range []struct {
-		args string
-		ok   bool
-	}{{"-h", true}, {"-no-such-flag", false}} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelpExitsZero$")
-		cmd.Env = append(os.Environ(), "PREFDATA_MAIN_ARGS="+tc.args)
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		switch {
-		case tc.ok && err != nil:
-			t.Errorf("%s: %v\n%s", tc.args, err, out)
-		case tc.ok && !strings.Contains(strings.ToLower(string(out)), "usage"):
-			t.Errorf("%s printed no usage: %s", tc.args, out)
-		case !tc.ok && !errors.As(err, &exit):
-			t.Errorf("%s: exit status 0 (%v), want non-zero\n%s", tc.args, err, out)
-		case !tc.ok && exit.ExitCode() == 3:
-			t.Errorf("%s: main returned instead of refusing the flag", tc.args)
-		}
-	}
-}
+// TestHelpExitsZero: -h prints the usage and exits 0; an unknown flag exits
+// non-zero (main runs in a child process).
+func TestHelpExitsZero(t *testing.T) { cmdtest.HelpExitsZero(t, "TestHelpExitsZero", main) }
