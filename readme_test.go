@@ -3,12 +3,17 @@ package prefdata_test
 import (
 	"bufio"
 	"context"
+	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,8 +120,9 @@ func fakeJudge(req openaitest.Request, choice int) openaitest.Reply {
 // fake server (and its estimate and budget), stage1, generate, and the
 // commands written for OpenAI, vLLM and Ollama with OPENAI_BASE_URL pointed
 // at a local fake server instead (no network). Commands that serve until
-// stopped (label-server) or need runs of their own (merge, screenshots,
-// go test) are checked for their files only, above.
+// stopped (label-server) are started, checked and stopped; those that
+// need runs of their own (merge, screenshots, go test) are checked for
+// their files only, above.
 func TestReadmeCommandsRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the examples")
@@ -156,6 +162,124 @@ func TestReadmeCommandsRun(t *testing.T) {
 	if ran < 7 || endpoints < 3 {
 		t.Errorf("ran %d README commands (%d with an endpoint), want the quickstart's, stage1's and generate's and the three endpoint ones", ran, endpoints)
 	}
+	// The label server serves until stopped: each README command is started
+	// on the quickstart's run directory (DIR in the README stands for one),
+	// its dashboard link is opened, and it is stopped as a person would,
+	// with SIGTERM, and must exit 0.
+	bin := filepath.Join(tmp, "label-server.bin")
+	build := exec.Command("go", "build", "-o", bin, "./examples/label-server")
+	build.Dir = tmp
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./examples/label-server: %v\n%s", err, out)
+	}
+	// The quickstart's run as it is before any server gave out links.
+	pristine := filepath.Join(t.TempDir(), "run")
+	if err := copyTree(filepath.Join(tmp, "runs", "quickstart"), pristine); err != nil {
+		t.Fatal(err)
+	}
+	served := 0
+	for _, c := range readmeCommands(t) {
+		if c.args[2] != "./examples/label-server" {
+			continue
+		}
+		served++
+		args := append([]string(nil), c.args[3:]...)
+		for i, a := range args {
+			if a == "DIR" {
+				// A copy of the quickstart's run, so this server starts on
+				// a directory no server has given links for yet.
+				copyDir := fmt.Sprintf("runs/readme-%d", c.line)
+				if err := copyTree(pristine, filepath.Join(tmp, copyDir)); err != nil {
+					t.Fatal(err)
+				}
+				args[i] = copyDir
+			}
+		}
+		// As written, on a free port: 8080 may be another program's.
+		serveOnce(t, tmp, bin, c.line, append(args, "-addr", "127.0.0.1:0"))
+	}
+	if served < 2 {
+		t.Errorf("started %d label-server commands of the README, want 2", served)
+	}
+}
+
+// serveOnce starts the label server with args in dir, waits for its
+// dashboard link, checks that the link answers 200, and stops it.
+func serveOnce(t *testing.T, dir, bin string, line int, args []string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("README.md:%d: %v", line, err)
+	}
+	defer cmd.Process.Kill()
+	// A guard, not a wait: a server that never prints its link is killed,
+	// so the scan below ends and the test fails instead of hanging.
+	guard := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer guard.Stop()
+	link := ""
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "dashboard" && strings.HasPrefix(f[1], "http://") {
+			link = f[1]
+			break
+		}
+	}
+	go io.Copy(io.Discard, stdout) // the server may print more; never block it
+	if link == "" {
+		cmd.Wait()
+		t.Fatalf("README.md:%d: label-server %s printed no dashboard link\n%s", line, strings.Join(args, " "), stderr.String())
+	}
+	// The link sets a session cookie and redirects, as in a browser.
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Jar: jar}).Get(link)
+	if err != nil {
+		t.Fatalf("README.md:%d: GET %s: %v", line, link, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("README.md:%d: GET %s: %s", line, link, resp.Status)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("README.md:%d: label-server %s after SIGTERM: %v\n%s", line, strings.Join(args, " "), err, stderr.String())
+	}
+}
+
+// copyTree copies the regular files below src to dst.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
 }
 
 // copyRepo copies the module's files (not .git, runs or outputs) to dst.
