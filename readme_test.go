@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -257,11 +258,15 @@ func serveOnce(t *testing.T, dir, bin string, line int, args []string) {
 	}
 }
 
-// copyTree copies the regular files below src to dst.
-func copyTree(src, dst string) error {
+// copyTree copies the regular files below src to dst, leaving out the
+// folders skip names (below src itself).
+func copyTree(src, dst string, skip ...string) error {
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.IsDir() && path != src && slices.Contains(skip, d.Name()) {
+			return filepath.SkipDir
 		}
 		rel, err := filepath.Rel(src, path)
 		if err != nil {
@@ -283,25 +288,4 @@ func copyTree(src, dst string) error {
 }
 
 // copyRepo copies the module's files (not .git, runs or outputs) to dst.
-func copyRepo(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "runs" || d.Name() == "out") && path != src {
-			return filepath.SkipDir
-		}
-		target := filepath.Join(dst, path)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-}
+func copyRepo(src, dst string) error { return copyTree(src, dst, ".git", "runs", "out") }
