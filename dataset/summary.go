@@ -263,8 +263,7 @@ type HumanSummary struct {
 	Agreement    *Agreement `json:"agreement,omitempty"`
 }
 
-// fileHumanLabels is the label package's labels file; its lines are read
-// for id, pair_id, annotator and undoes (the id of a retracted label) only.
+// fileHumanLabels is the label package's labels file (runstore.Label lines).
 const fileHumanLabels = runstore.FileHumanLabels
 
 // HistogramBins is the number of bins of score and gap histograms.
@@ -297,7 +296,7 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 		func() error { return rs.Pairs(a.pairLine) },
 		func() error { return rs.Queue(a.queue, nil) },
 		func() error { return rs.Failures(a.failure) },
-		func() error { return rs.HumanLabels(a.humanLabel) },
+		func() (err error) { a.labels, err = rs.CurrentLabels(); return err },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -318,9 +317,8 @@ type accum struct {
 	queued    map[string]prefdata.Pair
 	genItems  map[string]map[string]bool // generator → prompt IDs answered
 	genModels map[string]map[string]bool
-	failures  map[string]prefdata.Failure  // stage/item/component
-	labels    map[string]runstore.LabelRef // by label ID
-	undone    map[string]bool              // IDs of retracted labels
+	failures  map[string]prefdata.Failure // stage/item/component
+	labels    map[string]runstore.Label   // the labels that count, by label ID
 }
 
 func newAccum() *accum {
@@ -329,7 +327,7 @@ func newAccum() *accum {
 		scores: map[string]prefdata.Score{}, comps: map[string]prefdata.Comparison{},
 		pairs: map[string]prefdata.Pair{}, queued: map[string]prefdata.Pair{},
 		genItems: map[string]map[string]bool{}, genModels: map[string]map[string]bool{},
-		failures: map[string]prefdata.Failure{}, labels: map[string]runstore.LabelRef{}, undone: map[string]bool{},
+		failures: map[string]prefdata.Failure{},
 	}
 }
 
@@ -408,19 +406,6 @@ func (a *accum) queue(p prefdata.Pair) error {
 
 func (a *accum) failure(f prefdata.Failure) error {
 	a.failures[f.Stage.String()+"\x00"+f.Item+"\x00"+f.Component] = f
-	return nil
-}
-
-func (a *accum) humanLabel(l runstore.LabelRef, _ []byte) error {
-	if l.Undoes != "" {
-		a.undone[l.Undoes] = true
-		return nil
-	}
-	key := l.ID
-	if key == "" { // not the label package's: count it, once per line
-		key = fmt.Sprintf("\x00line %d", len(a.labels))
-	}
-	a.labels[key] = l
 	return nil
 }
 
@@ -728,10 +713,7 @@ func (a *accum) fill(s *Summary) {
 	// People.
 	s.Human.Queued = len(a.queued)
 	labeled := map[string]bool{}
-	for id, l := range a.labels {
-		if a.undone[id] {
-			continue
-		}
+	for _, l := range a.labels {
 		s.Human.Labels++
 		if l.PairID != "" {
 			labeled[l.PairID] = true

@@ -119,7 +119,7 @@ func (pol Policy) Decide(p prefdata.Pair, labels []Label) Decision {
 	}
 	votes := map[string]int{}
 	for _, l := range labels {
-		votes[l.category(p)]++
+		votes[category(l, p)]++
 	}
 	best := 0
 	var top []string
@@ -178,7 +178,7 @@ func (pol Policy) Decide(p prefdata.Pair, labels []Label) Decision {
 		}
 		sum, k := 0, 0
 		for _, l := range labels {
-			if l.category(p) == winner && l.Strength > 0 {
+			if category(l, p) == winner && l.Strength > 0 {
 				sum += int(l.Strength)
 				k++
 			}

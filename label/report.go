@@ -96,7 +96,7 @@ func Summarize(pairs []prefdata.Pair, labels []Label, pol Policy) Report {
 		for i, l := range ls {
 			a := get(l.Annotator)
 			a.n++
-			c := l.category(p)
+			c := category(l, p)
 			if c == catAI {
 				a.agreeAI++
 			}
@@ -106,7 +106,7 @@ func Summarize(pairs []prefdata.Pair, labels []Label, pol Policy) Report {
 			for j, o := range ls {
 				if i != j {
 					a.compared++
-					if o.category(p) == c {
+					if category(o, p) == c {
 						a.agreeOthers++
 					}
 				}

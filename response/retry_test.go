@@ -3,7 +3,6 @@ package response_test
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/prefdata/prefdata/prefdatatest"
 	"github.com/prefdata/prefdata/response"
 	"github.com/prefdata/prefdata/response/openaitest"
+	"github.com/prefdata/prefdata/runstore"
 )
 
 // sleeps records the waits a generator asked for, without waiting.
@@ -237,23 +237,18 @@ func TestPipelineWithFaults(t *testing.T) {
 
 	// Every prompt is either answered by both models or has its failures
 	// recorded with the server's message.
+	rs, err := runstore.Open(dir)
+	require.NoError(t, err)
 	failed := map[string][]string{}
-	require.NoError(t, dir.Scan(prefdata.FileFailures, func(rec prefdata.Record) error {
-		var f prefdata.Failure
-		require.NoError(t, json.Unmarshal(rec.Data, &f))
+	require.NoError(t, rs.Failures(func(f prefdata.Failure) error {
 		id := strings.SplitN(f.Item, "/", 2)[0]
 		failed[id] = append(failed[id], f.Error)
 		assert.Regexp(t, `HTTP 400|maximum context length`, f.Error)
 		return nil
 	}))
 	answered := map[string]int{}
-	require.NoError(t, dir.Scan(prefdata.FileResponses, func(rec prefdata.Record) error {
-		var cr struct {
-			PromptID string              `json:"prompt_id"`
-			Value    []prefdata.Response `json:"value"`
-		}
-		require.NoError(t, json.Unmarshal(rec.Data, &cr))
-		answered[cr.PromptID] += len(cr.Value)
+	require.NoError(t, rs.Responses(func(rec prefdata.CacheRecord, got []prefdata.Response) error {
+		answered[rec.PromptID] += len(got)
 		return nil
 	}))
 	assert.NotEmpty(t, failed)

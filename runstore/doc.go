@@ -3,7 +3,10 @@
 // journals through [prefdata.RunDir]; their record types
 // ([prefdata.PromptRecord], [prefdata.CacheRecord], [prefdata.PairsRecord],
 // [prefdata.Pair] in the queue, [prefdata.Failure]) are the root package's,
-// so every reader and writer shares one declaration.
+// so every reader and writer shares one declaration. The human label
+// ([Label], one line of [FileHumanLabels]) is declared here: package label
+// writes it under the name label.Label (an alias of this type) and dataset
+// reads it, and the pipeline never touches it.
 //
 // The shape of the run store, imports running one way:
 //

@@ -7,10 +7,6 @@ import (
 	"github.com/prefdata/prefdata"
 )
 
-// FileHumanLabels is the run-directory file of human labels (written by
-// package label, one label.Label a line).
-const FileHumanLabels = "human_labels.jsonl"
-
 // LineError is a line of a journal that is not the record it should be.
 type LineError struct {
 	Path string
@@ -236,50 +232,4 @@ func (s *Store) Queue(fn func(prefdata.Pair) error, bad func(error)) error {
 // Failures calls fn for every failure record.
 func (s *Store) Failures(fn func(prefdata.Failure) error) error {
 	return scan(s, prefdata.FileFailures, func(_ int, f prefdata.Failure) error { return fn(f) })
-}
-
-// LabelRef is what the store reads of a human label line (package label's
-// Label is the full record): who labeled which pair, and which label a
-// retraction line retracts.
-type LabelRef struct {
-	ID        string `json:"id"`
-	PairID    string `json:"pair_id"`
-	Annotator string `json:"annotator"`
-	Undoes    string `json:"undoes,omitempty"`
-}
-
-// HumanLabels calls fn for every human label line (retractions too), with
-// its raw line for the full record (label.Label).
-func (s *Store) HumanLabels(fn func(ref LabelRef, raw []byte) error) error {
-	return s.d.Scan(FileHumanLabels, func(r prefdata.Record) error {
-		var l LabelRef
-		if err := json.Unmarshal(r.Data, &l); err != nil {
-			return &LineError{Path: s.d.Path(FileHumanLabels), Line: r.Line, Err: err}
-		}
-		return fn(l, r.Data)
-	})
-}
-
-// CurrentLabels returns the human labels that count: not retracted, by
-// label ID.
-func (s *Store) CurrentLabels() (map[string]LabelRef, error) {
-	labels, undone := map[string]LabelRef{}, map[string]bool{}
-	n := 0
-	err := s.HumanLabels(func(l LabelRef, _ []byte) error {
-		if l.Undoes != "" {
-			undone[l.Undoes] = true
-			return nil
-		}
-		key := l.ID
-		if key == "" { // not the label package's: count it, once per line
-			key = fmt.Sprintf("\x00line %d", n)
-		}
-		n++
-		labels[key] = l
-		return nil
-	})
-	for id := range undone {
-		delete(labels, id)
-	}
-	return labels, err
 }
