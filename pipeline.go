@@ -717,7 +717,7 @@ func cached[T any](r *run, file string, component any, input []any, promptID, na
 		v, err = compute()
 		return v, false, err
 	}
-	key := Hash(append([]any{file, fp.Fingerprint()}, input...)...)[:32]
+	key := cacheKey(file, fp, input)
 	rec, hit, err := r.p.Dir.Get(file, key)
 	if err != nil {
 		return v, false, err
@@ -996,7 +996,10 @@ func (r *run) enqueue(ctx context.Context, pr Pair) error {
 		r.queueMu.Lock()
 		seen, err := r.p.Dir.Has(FileQueue, pr.ID)
 		if err == nil && !seen {
-			err = r.p.Dir.PutLine(FileQueue, pr.ID, pr)
+			var rec QueueRecord // the pair, its responses by reference (queuerec.go)
+			if rec, err = r.queueRecord(pr); err == nil {
+				err = r.p.Dir.PutLine(FileQueue, pr.ID, rec)
+			}
 		}
 		r.queueMu.Unlock()
 		if err != nil {

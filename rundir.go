@@ -25,7 +25,7 @@ const (
 	FileLabels    = "labels.jsonl"    // cached outputs of fingerprinted labelers ([CacheRecord])
 	FileCalls     = "calls.jsonl"     // one line per paid call, written when its answer arrives ([CacheRecord])
 	FilePairs     = "pairs.jsonl"     // one line per finished prompt with all its pairs ([PairsRecord])
-	FileQueue     = "queue.jsonl"     // pairs waiting for people (stage 4), one [Pair] a line
+	FileQueue     = "queue.jsonl"     // pairs waiting for people (stage 4), one [QueueRecord] a line
 	FileFailures  = "failures.jsonl"  // one [Failure] a line
 	FileLock      = journal.LockFile  // the run lock: who holds it
 )

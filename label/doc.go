@@ -2,7 +2,10 @@
 // could not settle.
 //
 // The pipeline appends every pair it is unsure of ([prefdata.Pair.NeedsHuman])
-// to the run directory's queue file. This package serves that queue to
+// to the run directory's queue file (a [prefdata.QueueRecord] a line, its
+// responses by reference to the responses journal, filled in by
+// [runstore.QueuedPair]; queues of whole pairs, as older versions wrote
+// them, are read too). This package serves that queue to
 // annotators, stores their labels in the same run directory, measures how
 // much they agree, and turns the labels back into pairs:
 //

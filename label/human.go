@@ -146,7 +146,11 @@ func (h *HumanLabeler) wait(ctx context.Context, p prefdata.Pair, store *Store, 
 	_, err := queue.Refresh()
 	if err == nil {
 		if _, ok := queue.Pair(p.ID); !ok {
-			err = h.dir.Append(prefdata.FileQueue, p)
+			// Responses the pipeline stored go in by reference.
+			var rec prefdata.QueueRecord
+			if rec, err = prefdata.NewQueueRecord(ctx, h.dir, p); err == nil {
+				err = h.dir.Append(prefdata.FileQueue, rec)
+			}
 		}
 	}
 	h.mu.Unlock()

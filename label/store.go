@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/runstore"
 )
 
 // tail reads the complete lines appended to a run-directory file since the
@@ -89,11 +90,9 @@ func (q *Queue) Refresh() (int, error) {
 	defer q.mu.Unlock()
 	n := 0
 	err := q.t.read(func(line int, data []byte) error {
-		var p prefdata.Pair
-		err := json.Unmarshal(data, &p)
-		if err == nil && p.ID == "" {
-			err = errors.New("pair without an id")
-		}
+		// The responses a line gives by reference are read from the
+		// responses journal.
+		p, err := runstore.QueuedPair(q.t.dir, data)
 		if err != nil {
 			// One bad line does not keep the other pairs from people.
 			q.bad = append(q.bad, fmt.Sprintf("%s:%d: %v", q.t.dir.Path(q.t.name), line, err))

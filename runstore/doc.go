@@ -23,6 +23,16 @@
 // Lines written before records had versions (v 0) carry no run key: of
 // those, the last line of each prompt counts.
 //
+// # Texts stored once
+//
+// A response's text is in the responses journal only. Cache records of
+// filters and labelers refer to the responses they return unchanged by ID
+// ([Store.Scores] and [Store.Judgments] fill them in), and so does a queue
+// line ([prefdata.QueueRecord]), which also names the offsets of the
+// generation records holding its responses: [QueuedPair] fills a line in
+// with one read per record, which is what lets the label server, in
+// another process, follow a queue the pipeline is still writing.
+//
 // # Damaged lines
 //
 // A half-written line (a crash, a full disk) is skipped and reported

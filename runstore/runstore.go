@@ -202,17 +202,15 @@ func (s *Store) LatestPairs() ([]prefdata.Pair, error) {
 }
 
 // Queue calls fn for every pair queued for people, once per pair ID, in
-// queue order. A line that is not a pair is passed to bad (file:line: error)
-// and skipped, so one bad line never keeps the other pairs from people; bad
-// may be nil, and then such a line stops the scan with its error.
+// queue order, with its responses filled in (see [QueuedPair]). A line that
+// is not a pair, or whose responses cannot be found, is passed to bad
+// (file:line: error) and skipped, so one bad line never keeps the other
+// pairs from people; bad may be nil, and then such a line stops the scan
+// with its error.
 func (s *Store) Queue(fn func(prefdata.Pair) error, bad func(error)) error {
 	seen := map[string]bool{}
 	return s.d.Scan(prefdata.FileQueue, func(r prefdata.Record) error {
-		var p prefdata.Pair
-		err := json.Unmarshal(r.Data, &p)
-		if err == nil && p.ID == "" {
-			err = fmt.Errorf("pair without an id")
-		}
+		p, err := QueuedPair(s.d, r.Data)
 		if err != nil {
 			le := &LineError{Path: s.d.Path(prefdata.FileQueue), Line: r.Line, Err: err}
 			if bad == nil {
@@ -227,6 +225,51 @@ func (s *Store) Queue(fn func(prefdata.Pair) error, bad func(error)) error {
 		seen[p.ID] = true
 		return fn(p)
 	})
+}
+
+// QueuedPair decodes one line of [prefdata.FileQueue] (a
+// [prefdata.QueueRecord]) into its pair, filling in the responses it gives
+// by reference from the FileResponses records its Sources locate: one read
+// each, no scan and no index, so a reader in another process than the
+// pipeline's (the label server) sees records appended a moment ago. Lines
+// written before references (whole pairs) come back as they are.
+func QueuedPair(d *prefdata.RunDir, line []byte) (prefdata.Pair, error) {
+	var q prefdata.QueueRecord
+	if err := json.Unmarshal(line, &q); err != nil {
+		return prefdata.Pair{}, err
+	}
+	p := q.Pair
+	if p.ID == "" {
+		return p, fmt.Errorf("pair without an id")
+	}
+	if !prefdata.IsRef(p.Chosen) && !prefdata.IsRef(p.Rejected) {
+		return p, nil
+	}
+	found := map[string]prefdata.Response{}
+	for _, src := range q.Sources {
+		rec, err := d.ReadRecordAt(prefdata.FileResponses, src)
+		if err != nil {
+			return p, fmt.Errorf("pair %s: %w", p.ID, err)
+		}
+		var rs []prefdata.Response
+		if err := json.Unmarshal(rec.Value, &rs); err != nil {
+			return p, fmt.Errorf("pair %s: %s record %s: %w", p.ID, prefdata.FileResponses, src.Key, err)
+		}
+		for _, r := range rs {
+			found[r.ID] = r
+		}
+	}
+	for _, r := range []*prefdata.Response{&p.Chosen, &p.Rejected} {
+		if !prefdata.IsRef(*r) {
+			continue
+		}
+		full, ok := found[r.ID]
+		if !ok {
+			return p, fmt.Errorf("pair %s: response %s is not in the %s records the line names", p.ID, r.ID, prefdata.FileResponses)
+		}
+		*r = full
+	}
+	return p, nil
 }
 
 // Failures calls fn for every failure record.

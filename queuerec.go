@@ -1,0 +1,169 @@
+package prefdata
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// QueueRecord is one line of FileQueue: a pair waiting for people. Each
+// response text is stored once: a response of the pair that FileResponses
+// holds unchanged is written as a reference ({"id": ...}, see [IsRef]), and
+// Sources locates the FileResponses records holding the referenced
+// responses, so that a reader fills them in with one read each, without an
+// index or a scan (package runstore's [QueuedPair] does). Lines written
+// before records had versions (V 0) hold the whole pair.
+type QueueRecord struct {
+	Pair
+	V int `json:"v,omitempty"`
+	// Sources are the FileResponses records that hold the pair's
+	// referenced responses.
+	Sources []RecordRef `json:"sources,omitempty"`
+}
+
+// RecordRef locates a line of a journal: the record's key and the byte
+// offset of its line (journals are append-only, so an offset stays valid).
+type RecordRef struct {
+	Key    string `json:"key"`
+	Offset int64  `json:"offset"`
+}
+
+// MarshalJSON writes the pair's fields, then v and sources, with
+// references written as {"id": ...}.
+func (q QueueRecord) MarshalJSON() ([]byte, error) {
+	type plain QueueRecord // without this method
+	b, err := json.Marshal(plain(q))
+	if err != nil || len(q.Sources) == 0 {
+		return b, err
+	}
+	return bytes.ReplaceAll(b, queueRefTail, []byte("}")), nil
+}
+
+// queueRefTail is what encoding/json writes after the ID of a reference
+// (the zero values of Response's other fields).
+var queueRefTail = func() []byte {
+	b, err := json.Marshal(Response{ID: "x"})
+	if err != nil {
+		panic(err)
+	}
+	return b[len(`{"id":"x"`):]
+}()
+
+// NewQueueRecord returns the queue line of p for the run directory d. When
+// ctx is a context the Pipeline passed to a component (a Labeler, say) and
+// the pipeline writes to d, the responses of p that its generators stored
+// in FileResponses unchanged become references; otherwise the line holds
+// the whole pair. Package label's Human uses it for the pairs it queues.
+func NewQueueRecord(ctx context.Context, d *RunDir, p Pair) (QueueRecord, error) {
+	if cj, ok := ctx.Value(callsKey{}).(*callJournal); ok && cj.r.p.Dir == d && d != nil {
+		return cj.r.queueRecord(p)
+	}
+	return QueueRecord{Pair: p, V: RecordVersion}, nil
+}
+
+// queueRecord returns the queue line of p: its responses stored unchanged
+// in FileResponses by one of the run's generators become references.
+func (r *run) queueRecord(p Pair) (QueueRecord, error) {
+	rec := QueueRecord{Pair: p, V: RecordVersion}
+	d := r.p.Dir
+	if d == nil {
+		return rec, nil
+	}
+	want := []*Response{&rec.Chosen, &rec.Rejected}
+	left := 2
+	for i, gen := range r.p.Generators {
+		if left == 0 {
+			break
+		}
+		fp, ok := gen.(Fingerprinter)
+		if !ok {
+			continue
+		}
+		// The key generateOne's cached computes for this generator.
+		input := []any{p.Prompt.ID, p.Prompt.Messages}
+		if r.genKeys[i] != "" {
+			input = append(input, r.genKeys[i])
+		}
+		key := cacheKey(FileResponses, fp, input)
+		off, line, ok, err := d.locate(FileResponses, key)
+		if err != nil {
+			return rec, storageError(d, FileResponses, "read", err)
+		}
+		if !ok {
+			continue
+		}
+		var cr CacheRecord
+		var stored []Response
+		if json.Unmarshal(line, &cr) != nil || cr.Key != key || json.Unmarshal(cr.Value, &stored) != nil {
+			continue
+		}
+		used := false
+		for _, w := range want {
+			if w.ID == "" || IsRef(*w) {
+				continue
+			}
+			for _, s := range stored {
+				if s.ID == w.ID && sameJSON(s, *w) {
+					*w = Response{ID: w.ID}
+					used = true
+					left--
+					break
+				}
+			}
+		}
+		if used {
+			rec.Sources = append(rec.Sources, RecordRef{Key: key, Offset: off})
+		}
+	}
+	return rec, nil
+}
+
+// sameJSON reports whether a and b are written alike: a reference to a
+// stored response gives back exactly what the pair had.
+func sameJSON(a, b Response) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// cacheKey is the key under which cached stores a component's output for
+// an input in the named journal.
+func cacheKey(file string, fp Fingerprinter, input []any) string {
+	return Hash(append([]any{file, fp.Fingerprint()}, input...)...)[:32]
+}
+
+// locate returns the offset and the line of the latest record of the named
+// journal with the key.
+func (d *RunDir) locate(name, key string) (int64, []byte, bool, error) {
+	x, err := d.index(name)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	off, ok := x.Get(key)
+	if !ok {
+		return 0, nil, false, nil
+	}
+	line, err := d.j.ReadLine(name, off)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	return off, line, true, nil
+}
+
+// ReadRecordAt reads the cache record of the named journal that ref
+// locates, checking that the line there is the record with ref's key.
+func (d *RunDir) ReadRecordAt(name string, ref RecordRef) (CacheRecord, error) {
+	line, err := d.ReadLine(name, ref.Offset)
+	if err != nil {
+		return CacheRecord{}, err
+	}
+	var rec CacheRecord
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return CacheRecord{}, fmt.Errorf("prefdata: %s at byte %d: %w", d.Path(name), ref.Offset, err)
+	}
+	if rec.Key != ref.Key {
+		return CacheRecord{}, fmt.Errorf("prefdata: %s at byte %d: the record is %q, not %q", d.Path(name), ref.Offset, rec.Key, ref.Key)
+	}
+	return rec, nil
+}
