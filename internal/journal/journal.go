@@ -74,6 +74,7 @@ type Dir struct {
 
 	mu      sync.Mutex
 	files   map[string]*appender
+	open    sync.Map // name → *appender: files, read without mu
 	readers map[string]*os.File
 	frags   []Fragment
 }
@@ -116,11 +117,21 @@ func (d *Dir) fragment(f Fragment) {
 }
 
 type appender struct {
+	// mu is held by the goroutine writing to the file (and by sync and
+	// close). Lines wait in queue meanwhile, and the next holder writes
+	// every line waiting in one write: group commit.
 	mu     sync.Mutex
 	path   string
 	f      File
-	writes int64 // lines written (under mu)
-	torn   bool  // the last write may have left a fragment: check before the next
+	writes int64  // lines written (under mu)
+	torn   bool   // the last write may have left a fragment: check before the next
+	closed bool   // closed by CloseFile or Close: appends go to a new appender
+	buf    []byte // the batch being written (under mu)
+	batch  []*request
+
+	qmu   sync.Mutex
+	queue []*request
+
 	// The periodic sync runs outside mu, so that appends of other
 	// goroutines do not wait on the disk: synced is the count of writes
 	// the last successful sync covered, lastSync (unix ns) when it began,
@@ -132,7 +143,21 @@ type appender struct {
 	syncs    sync.WaitGroup
 }
 
+// request is one line waiting to be written; done, off and err are set
+// under the appender's mu by the goroutine that wrote it.
+type request struct {
+	line []byte
+	done bool
+	off  int64
+	err  error
+}
+
+var requests = sync.Pool{New: func() any { return new(request) }}
+
 func (d *Dir) appender(name string) (*appender, error) {
+	if a, ok := d.open.Load(name); ok {
+		return a.(*appender), nil
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if a, ok := d.files[name]; ok {
@@ -152,7 +177,16 @@ func (d *Dir) appender(name string) (*appender, error) {
 	a := &appender{path: path, f: f, torn: true}
 	a.lastSync.Store(time.Now().UnixNano())
 	d.files[name] = a
+	d.open.Store(name, a)
 	return a, nil
+}
+
+// forget removes a from the open files; d.mu is held.
+func (d *Dir) forget(name string, a *appender) {
+	if d.files[name] == a {
+		delete(d.files, name)
+		d.open.Delete(name)
+	}
 }
 
 // tornTail returns where a half-written last line starts and how long it
@@ -187,27 +221,69 @@ func tornTail(f io.ReaderAt, size int64) (start int64, err error) {
 // one write and returns the offset where it starts. When it returns nil the
 // whole line is in the operating system's hands; it is synced to disk within
 // the sync interval.
+//
+// Lines appended to one file at once by several goroutines are written
+// together, in one write: each Append still returns only once its own line
+// is written.
 func (d *Dir) Append(name string, line []byte) (int64, error) {
-	a, err := d.appender(name)
-	if err != nil {
-		return 0, err
+	req := requests.Get().(*request)
+	*req = request{line: line}
+	defer func() {
+		*req = request{}
+		requests.Put(req)
+	}()
+	for {
+		a, err := d.appender(name)
+		if err != nil {
+			return 0, err
+		}
+		a.qmu.Lock()
+		a.queue = append(a.queue, req)
+		a.qmu.Unlock()
+		a.mu.Lock()
+		if req.done {
+			// Written by the goroutine that held the file before.
+			a.mu.Unlock()
+			return req.off, req.err
+		}
+		if a.closed {
+			// Closed meanwhile: the line goes to the file opened again.
+			a.mu.Unlock()
+			continue
+		}
+		return d.writeQueue(a, req)
 	}
-	a.mu.Lock()
+}
+
+// writeQueue writes every line waiting for a, own's among them, in one
+// write; a.mu is held, and released on return.
+func (d *Dir) writeQueue(a *appender, own *request) (int64, error) {
+	a.qmu.Lock()
+	a.batch, a.queue = a.queue, a.batch[:0]
+	a.qmu.Unlock()
+	batch := a.batch
 	locked := true
 	defer func() {
 		if locked {
+			clear(batch)
 			a.mu.Unlock()
 		}
 	}()
-	buf := make([]byte, 0, len(line)+2)
+	fail := func(err error) (int64, error) {
+		for _, r := range batch {
+			r.done, r.err = true, err
+		}
+		return 0, err
+	}
+	buf := a.buf[:0]
 	if a.torn {
 		st, err := a.f.Stat()
 		if err != nil {
-			return 0, &Error{"append", a.path, err}
+			return fail(&Error{"append", a.path, err})
 		}
 		start, err := tornTail(a.f, st.Size())
 		if err != nil {
-			return 0, &Error{"append", a.path, err}
+			return fail(&Error{"append", a.path, err})
 		}
 		if start >= 0 {
 			buf = append(buf, '\n')
@@ -215,29 +291,63 @@ func (d *Dir) Append(name string, line []byte) (int64, error) {
 		}
 		a.torn = false
 	}
-	buf = append(buf, line...)
-	buf = append(buf, '\n')
-	n, err := a.f.Write(buf)
-	if err == nil && n < len(buf) {
-		err = io.ErrShortWrite
+	for _, r := range batch {
+		buf = append(buf, r.line...)
+		buf = append(buf, '\n')
 	}
-	if err != nil {
+	if cap(buf) <= 1<<20 {
+		a.buf = buf
+	}
+	n, werr := a.f.Write(buf)
+	if werr == nil && n < len(buf) {
+		werr = io.ErrShortWrite
+	}
+	if werr != nil {
 		a.torn = true
-		return 0, &Error{"append", a.path, err}
+	}
+	if n == 0 && werr != nil {
+		return fail(&Error{"append", a.path, werr})
 	}
 	end, err := a.f.Seek(0, io.SeekCurrent)
 	if err != nil {
-		return 0, &Error{"append", a.path, err}
+		return fail(&Error{"append", a.path, err})
 	}
-	a.writes++
-	off := end - int64(len(line)) - 1
+	// buf landed at end-n: each line gets its offset, or, past the part a
+	// short write wrote, the write's error.
+	start := end - int64(n)
+	at := int64(len(buf))
+	for _, r := range batch {
+		at -= int64(len(r.line)) + 1
+	}
+	written := 0
+	for _, r := range batch {
+		lineEnd := at + int64(len(r.line)) + 1
+		r.done = true
+		if lineEnd <= int64(n) {
+			r.off = start + at
+			written++
+		} else {
+			r.err = &Error{"append", a.path, werr}
+		}
+		at = lineEnd
+	}
+	a.writes += int64(written)
+	if own.err != nil {
+		return 0, own.err
+	}
+	off := own.off
 	interval := time.Duration(d.syncEvery.Load())
 	if interval == 0 {
 		interval = DefaultSyncInterval
 	}
 	if interval < 0 {
-		// A sync per append: the line is on disk when Append returns.
+		// A sync per append: the lines are on disk when Append returns.
 		if err := a.sync(); err != nil {
+			for _, r := range batch {
+				if r != own && r.err == nil {
+					r.err = err
+				}
+			}
 			return 0, err
 		}
 		return off, nil
@@ -250,6 +360,7 @@ func (d *Dir) Append(name string, line []byte) (int64, error) {
 	// with the lock released, so the other writers go on meanwhile.
 	w := a.writes
 	a.syncs.Add(1)
+	clear(batch)
 	a.mu.Unlock()
 	locked = false
 	defer a.syncs.Done()
@@ -396,13 +507,22 @@ func (d *Dir) Sync() error {
 func (d *Dir) CloseFile(name string) error {
 	d.mu.Lock()
 	a, ok := d.files[name]
-	delete(d.files, name)
+	if ok {
+		d.forget(name, a)
+	}
 	d.mu.Unlock()
 	if !ok {
 		return nil
 	}
+	return a.close()
+}
+
+// close syncs and closes the file; appends waiting for it go to the file
+// opened again.
+func (a *appender) close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.closed = true
 	err := a.sync()
 	if cerr := a.f.Close(); err == nil && cerr != nil {
 		err = &Error{"close", a.path, cerr}
@@ -412,20 +532,22 @@ func (d *Dir) CloseFile(name string) error {
 
 // Close syncs and closes the files; the Dir may be used again afterwards.
 func (d *Dir) Close() error {
-	err := d.Sync()
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	files := make([]*appender, 0, len(d.files))
 	for name, a := range d.files {
-		if cerr := a.f.Close(); cerr != nil {
-			err = errors.Join(err, &Error{"close", a.path, cerr})
-		}
-		delete(d.files, name)
+		files = append(files, a)
+		d.forget(name, a)
 	}
 	for name, f := range d.readers {
 		f.Close()
 		delete(d.readers, name)
 	}
-	return err
+	d.mu.Unlock()
+	var errs []error
+	for _, a := range files {
+		errs = append(errs, a.close())
+	}
+	return errors.Join(errs...)
 }
 
 // SplitFragment splits a line that is not one JSON object into the fragment

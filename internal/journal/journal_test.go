@@ -1,8 +1,13 @@
 package journal
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"runtime"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -78,5 +83,167 @@ func TestAppendDoesNotWaitOnPeriodicSync(t *testing.T) {
 	}
 	if string(b) != "{\"n\":1}\n{\"n\":2}\n" {
 		t.Errorf("file = %q", b)
+	}
+}
+
+// gatedFile is a journal file whose first Write waits until released, and
+// whose later writes, once cut is set, write only that many bytes (a disk
+// that fills up).
+type gatedFile struct {
+	*os.File
+	writes  *atomic.Int32
+	started chan struct{}
+	release chan struct{}
+	cut     *atomic.Int32
+}
+
+func (f gatedFile) Write(b []byte) (int, error) {
+	if f.writes.Add(1) == 1 {
+		close(f.started)
+		<-f.release
+		return f.File.Write(b)
+	}
+	if c := int(f.cut.Swap(0)); c > 0 && c < len(b) {
+		n, _ := f.File.Write(b[:c])
+		return n, syscall.ENOSPC
+	}
+	return f.File.Write(b)
+}
+
+// waitQueued waits until n appends wait for the file name (a deadlock
+// guard, not a timing: the appends are already on their way).
+func waitQueued(t *testing.T, d *Dir, name string, n int) {
+	t.Helper()
+	a, err := d.appender(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+		a.qmu.Lock()
+		q := len(a.queue)
+		a.qmu.Unlock()
+		if q >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d appends queued, want %d", q, n)
+		}
+	}
+}
+
+func gatedDir(t *testing.T) (*Dir, gatedFile) {
+	d, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	g := gatedFile{writes: new(atomic.Int32), started: make(chan struct{}), release: make(chan struct{}), cut: new(atomic.Int32)}
+	d.Open = func(path string) (File, error) {
+		f, err := openAppend(path)
+		if err != nil {
+			return nil, err
+		}
+		g.File = f.(*os.File)
+		return g, nil
+	}
+	return d, g
+}
+
+type appended struct {
+	line string
+	off  int64
+	err  error
+}
+
+// Appends that arrive while the file is being written are written together,
+// in one write, each returning its own line's offset once it is written.
+func TestAppendGroupCommit(t *testing.T) {
+	d, g := gatedDir(t)
+	const n = 20
+	res := make(chan appended, n+1)
+	app := func(line string) {
+		off, err := d.Append("a.jsonl", []byte(line))
+		res <- appended{line, off, err}
+	}
+	go app(`{"first":true}`)
+	<-g.started
+	for i := range n {
+		go app(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, i, strings.Repeat("x", i)))
+	}
+	waitQueued(t, d, "a.jsonl", n)
+	close(g.release)
+	for range n + 1 {
+		r := <-res
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		line, err := d.ReadLine("a.jsonl", r.off)
+		if err != nil || string(line) != r.line {
+			t.Errorf("line at %d = %q, %v; want %q", r.off, line, err, r.line)
+		}
+	}
+	if w := g.writes.Load(); w != 2 {
+		t.Errorf("%d writes for %d lines, want 2 (the first line, then the rest at once)", w, n+1)
+	}
+	_, lines, err := d.Scan("a.jsonl", 0, func(Line) error { return nil })
+	if err != nil || lines != n+1 {
+		t.Errorf("%d lines (%v), want %d", lines, err, n+1)
+	}
+}
+
+// A short write in the middle of a batch: the lines it wrote whole are
+// acknowledged, the others fail with the file's name; the fragment is ended
+// before the next line and reported; no acknowledged line is lost.
+func TestAppendShortWriteInBatch(t *testing.T) {
+	d, g := gatedDir(t)
+	const n = 6
+	res := make(chan appended, n+1)
+	app := func(line string) {
+		off, err := d.Append("a.jsonl", []byte(line))
+		res <- appended{line, off, err}
+	}
+	go app(`{"first":true}`)
+	<-g.started
+	for i := range n {
+		go app(fmt.Sprintf(`{"n":%d}`, i)) // 7 bytes and a newline each
+	}
+	waitQueued(t, d, "a.jsonl", n)
+	g.cut.Store(8*2 + 4) // two lines and part of a third
+	close(g.release)
+	var acked []appended
+	failed := 0
+	for range n + 1 {
+		r := <-res
+		if r.err == nil {
+			acked = append(acked, r)
+			continue
+		}
+		failed++
+		var e *Error
+		if !errors.As(r.err, &e) || e.Path != d.Path("a.jsonl") || !errors.Is(r.err, syscall.ENOSPC) {
+			t.Errorf("error %v, want ENOSPC naming the file", r.err)
+		}
+	}
+	if len(acked) != 3 || failed != n-2 {
+		t.Fatalf("%d acknowledged, %d failed; want 3 and %d", len(acked), failed, n-2)
+	}
+	if _, err := d.Append("a.jsonl", []byte(`{"after":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if f := d.Fragments(); len(f) != 1 || f[0].Size != 4 {
+		t.Errorf("fragments %v, want one of 4 bytes", f)
+	}
+	var got []string
+	if _, _, err := d.Scan("a.jsonl", 0, func(l Line) error { got = append(got, string(l.Data)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range acked {
+		line, err := d.ReadLine("a.jsonl", a.off)
+		if err != nil || string(line) != a.line {
+			t.Errorf("acknowledged %q: at %d is %q (%v)", a.line, a.off, line, err)
+		}
+	}
+	if len(got) != 5 || got[4] != `{"after":true}` {
+		t.Errorf("lines %q: want the 3 acknowledged, the fragment, then the next line", got)
 	}
 }
