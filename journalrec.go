@@ -1,9 +1,6 @@
 package prefdata
 
-import (
-	"encoding/json"
-	"strconv"
-)
+import "encoding/json"
 
 // RecordVersion is the version of the journal records this package writes,
 // in their "v" field. Lines without one (v 0) were written before the run
@@ -29,42 +26,30 @@ type CacheRecord struct {
 }
 
 // appendJSON appends rec as one JSON line, Value as it is (it must be
-// valid JSON: json.Marshal's output), without a second pass over it.
+// valid JSON: json.Marshal's output), without a second pass over it. The
+// strings are escaped as encoding/json escapes them.
 func (rec CacheRecord) appendJSON(b []byte) []byte {
-	b = append(b, `{"v":`...)
-	b = strconv.AppendInt(b, int64(rec.V), 10)
-	b = append(b, `,"key":`...)
-	b = appendString(b, rec.Key)
-	b = append(b, `,"prompt_id":`...)
-	b = appendString(b, rec.PromptID)
-	b = append(b, `,"component":`...)
-	b = appendString(b, rec.Component)
+	e := enc{b: append(b, `{"v":`...)}
+	e.int(rec.V)
+	e.key(`,"key":`)
+	e.str(rec.Key)
+	e.key(`,"prompt_id":`)
+	e.str(rec.PromptID)
+	e.key(`,"component":`)
+	e.str(rec.Component)
 	if rec.Run != "" {
-		b = append(b, `,"run":`...)
-		b = appendString(b, rec.Run)
+		e.key(`,"run":`)
+		e.str(rec.Run)
 	}
 	if rec.Refs {
-		b = append(b, `,"refs":true`...)
+		e.key(`,"refs":true`)
 	}
-	b = append(b, `,"value":`...)
+	e.key(`,"value":`)
 	if len(rec.Value) == 0 {
-		b = append(b, "null"...)
+		e.key("null")
 	}
-	b = append(b, rec.Value...)
-	return append(b, '}')
-}
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	e.b = append(e.b, rec.Value...)
+	return append(e.b, '}')
 }
 
 // PairsRecord is one line of FilePairs: a prompt finished by a run, with

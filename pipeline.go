@@ -591,7 +591,7 @@ func (r *run) resumeDone() int {
 }
 
 func (r *run) doneKey(pr Prompt) string {
-	return Hash("done", r.runKey, pr.ID, pr.Messages)[:32]
+	return hashN(32, "done", r.runKey, pr.ID, pr.Messages)
 }
 
 // generate is stage 2: every prompt goes to every generator, with at most
@@ -727,10 +727,10 @@ func cached[T any](r *run, file string, component any, input []any, promptID, na
 			return v, false, &StorageError{Op: "decode " + name + " output in", Path: r.p.Dir.Path(file), Err: err}
 		}
 		if rec.Refs {
-			known := refsOf(input)
+			known := newRefSet(inputResponses(input))
 			ExpandRefs(&v, func(id string) (Response, bool) {
-				k, ok := known[id]
-				if !ok {
+				k := known.lookup(id)
+				if k == nil {
 					return Response{}, false
 				}
 				return *k, true
@@ -743,18 +743,13 @@ func cached[T any](r *run, file string, component any, input []any, promptID, na
 		return v, false, err
 	}
 	// Responses the component returns unchanged are stored as references.
-	stored, refs := compact(v, refsOf(input))
-	raw, err := json.Marshal(stored)
-	if refs && err == nil {
-		raw = cutRefs(raw)
-	}
+	raw, refs, err := encodeOutput(v, input)
 	if err != nil {
 		return v, false, fmt.Errorf("prefdata: %s: encode %s output: %w", file, name, err)
 	}
-	if err := r.p.Dir.Put(file, CacheRecord{Key: key, PromptID: promptID, Component: name, Run: r.runID, Refs: refs, Value: raw}); err != nil {
-		return v, false, err
-	}
-	return v, false, nil
+	err = r.p.Dir.Put(file, CacheRecord{Key: key, PromptID: promptID, Component: name, Run: r.runID, Refs: refs, Value: raw})
+	putBuf(raw)
+	return v, false, err
 }
 
 // filterAndLabel is stage 3 and the AI half of labeling, with at most

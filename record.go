@@ -232,21 +232,34 @@ type TokenLogprob struct {
 // hex digits of a hash of those inputs. Equal inputs give equal IDs, which is
 // what lets a rerun find the responses it already paid for.
 func ResponseID(promptID, model, system string, s Sampling, sample int) string {
-	return "r-" + Hash(promptID, model, system, s, sample)[:16]
+	return "r-" + hashN(16, promptID, model, system, s, sample)
 }
 
 // Hash returns the hex SHA-256 of the JSON encodings of parts, separated by
 // newlines. It is the one hash behind every cache key of the run directory.
-func Hash(parts ...any) string {
-	h := sha256.New()
-	enc := json.NewEncoder(h)
+func Hash(parts ...any) string { return hashN(64, parts...) }
+
+// hashN returns the first n (even, at most 64) hex digits of Hash(parts...).
+func hashN(n int, parts ...any) string {
+	e := enc{b: getBuf()}
 	for _, p := range parts {
-		if err := enc.Encode(p); err != nil {
-			// Only values that cannot be JSON (channels, funcs) get here.
-			fmt.Fprintf(h, "%#v\n", p)
+		mark := len(e.b)
+		if !e.value(p) || e.err != nil {
+			// A type without a hand encoder, or a value it cannot take:
+			// encoding/json's bytes, or, for a value that cannot be JSON
+			// (channels, funcs), its Go syntax.
+			e.b, e.err = e.b[:mark], nil
+			if b, err := json.Marshal(p); err == nil {
+				e.b = append(e.b, b...)
+			} else {
+				e.b = fmt.Appendf(e.b, "%#v", p)
+			}
 		}
+		e.b = append(e.b, '\n')
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(e.b)
+	putBuf(e.b)
+	return hex.EncodeToString(sum[:n/2])
 }
 
 // Score is one judgment of one response: a reward model's scalar, or an LLM
@@ -439,5 +452,5 @@ func PairID(promptID, a, b string) string {
 	if b < a {
 		a, b = b, a
 	}
-	return "pair-" + Hash(promptID, a, b)[:16]
+	return "pair-" + hashN(16, promptID, a, b)
 }

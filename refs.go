@@ -1,10 +1,6 @@
 package prefdata
 
-import (
-	"bytes"
-	"encoding/json"
-	"reflect"
-)
+import "encoding/json"
 
 // Responses are stored once. A cache record of a filter's or a labeler's
 // output (FileScores, FileLabels) refers to each response of its input it
@@ -13,9 +9,9 @@ import (
 // (the record's key covers the whole input, so it is the same input);
 // package runstore fills them in from FileResponses.
 
-// refsOf returns the responses of a component's input by ID, for a
+// inputResponses returns the responses of a component's input, for a
 // Candidate input; nil otherwise.
-func refsOf(input []any) map[string]*Response {
+func inputResponses(input []any) []Response {
 	if len(input) != 1 {
 		return nil
 	}
@@ -23,57 +19,165 @@ func refsOf(input []any) map[string]*Response {
 	if !ok {
 		return nil
 	}
-	m := make(map[string]*Response, len(c.Responses))
-	for i := range c.Responses {
-		if id := c.Responses[i].ID; id != "" {
-			m[id] = &c.Responses[i]
-		}
-	}
-	return m
+	return c.Responses
 }
 
-// ref returns r's reference when the input has r unchanged.
-func ref(r Response, known map[string]*Response) (Response, bool) {
-	k, ok := known[r.ID]
-	if !ok || !reflect.DeepEqual(*k, r) {
-		return r, false
+// refSet decides, while a component's output is encoded, which responses
+// are written as references: those the input has unchanged, and (as a
+// record with references always had them) those that are references
+// already.
+type refSet struct {
+	known   []Response
+	byID    map[string]*Response // for large inputs
+	found   bool                 // a response of the input was replaced
+	cutOnly bool                 // a response that only has an ID was written as one
+}
+
+func newRefSet(known []Response) *refSet {
+	s := &refSet{known: known}
+	if len(known) > 16 {
+		s.byID = make(map[string]*Response, len(known))
+		for i := range known {
+			if known[i].ID != "" {
+				s.byID[known[i].ID] = &known[i]
+			}
+		}
 	}
-	return Response{ID: r.ID}, true
+	return s
+}
+
+func (s *refSet) lookup(id string) *Response {
+	if id == "" {
+		return nil
+	}
+	if s.byID != nil {
+		return s.byID[id]
+	}
+	for i := len(s.known) - 1; i >= 0; i-- { // the last, as byID has it
+		if s.known[i].ID == id {
+			return &s.known[i]
+		}
+	}
+	return nil
+}
+
+// ref reports whether r is written as a reference.
+func (s *refSet) ref(r *Response) bool {
+	if k := s.lookup(r.ID); k != nil && responsesEqual(k, r) {
+		s.found = true
+		return true
+	}
+	if idOnly(r) {
+		s.cutOnly = true
+		return true
+	}
+	return false
+}
+
+// encodeOutput returns the JSON of a component's output v with the
+// responses its input has unchanged written as references, and whether it
+// wrote any.
+func encodeOutput(v any, input []any) (raw []byte, refs bool, err error) {
+	known := inputResponses(input)
+	var rs *refSet
+	if len(known) > 0 {
+		rs = newRefSet(known)
+	}
+	e := enc{b: getBuf()}
+	switch x := v.(type) {
+	case Candidate:
+		e.candidate(&x, rs)
+	case []Pair:
+		e.pairs(x, rs)
+	default:
+		raw, err = marshal(v)
+		return raw, false, err
+	}
+	if e.err != nil {
+		putBuf(e.b)
+		_, err = json.Marshal(v)
+		if err == nil {
+			err = e.err
+		}
+		return nil, false, err
+	}
+	if rs != nil && !rs.found && rs.cutOnly {
+		// Nothing was replaced: the output is written whole.
+		putBuf(e.b)
+		raw, err = marshal(v)
+		return raw, false, err
+	}
+	return e.b, rs != nil && rs.found, nil
+}
+
+// responsesEqual reports whether a and b are the same response, as
+// reflect.DeepEqual would.
+func responsesEqual(a, b *Response) bool {
+	return a.ID == b.ID && a.PromptID == b.PromptID && a.Model == b.Model && a.System == b.System &&
+		samplingEqual(&a.Sampling, &b.Sampling) && a.Sample == b.Sample && a.Text == b.Text &&
+		a.FinishReason == b.FinishReason && a.Usage == b.Usage && a.Latency == b.Latency &&
+		logprobsEqual(a.Logprobs, b.Logprobs) && a.Reasoning == b.Reasoning && a.Refusal == b.Refusal &&
+		toolCallsEqual(a.ToolCalls, b.ToolCalls)
+}
+
+func floatPtrEqual(a, b *float64) bool {
+	return a == b || (a != nil && b != nil && *a == *b)
+}
+
+func samplingEqual(a, b *Sampling) bool {
+	return floatPtrEqual(a.Temperature, b.Temperature) && floatPtrEqual(a.TopP, b.TopP) &&
+		a.MaxTokens == b.MaxTokens && (a.Seed == b.Seed || (a.Seed != nil && b.Seed != nil && *a.Seed == *b.Seed)) &&
+		stringsEqual(a.Stop, b.Stop) && a.Logprobs == b.Logprobs && a.TopLogprobs == b.TopLogprobs &&
+		a.ReasoningEffort == b.ReasoningEffort
+}
+
+// stringsEqual, like reflect.DeepEqual, tells a nil slice from an empty one.
+func stringsEqual(a, b []string) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func logprobsEqual(a, b []TokenLogprob) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Token != b[i].Token || a[i].Logprob != b[i].Logprob || !logprobsEqual(a[i].Top, b[i].Top) {
+			return false
+		}
+	}
+	return true
+}
+
+func toolCallsEqual(a, b []ToolCall) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // IsRef reports whether r is a reference to a stored response: only its ID
 // is set.
-func IsRef(r Response) bool { return r.ID != "" && reflect.DeepEqual(r, Response{ID: r.ID}) }
+func IsRef(r Response) bool { return r.ID != "" && idOnly(&r) }
 
-// compact returns v with the responses the input has unchanged replaced by
-// references, and whether it replaced any.
-func compact(v any, known map[string]*Response) (any, bool) {
-	if len(known) == 0 {
-		return v, false
-	}
-	found := false
-	switch x := v.(type) {
-	case Candidate:
-		out := x
-		out.Responses = make([]Response, len(x.Responses))
-		for i, r := range x.Responses {
-			var ok bool
-			out.Responses[i], ok = ref(r, known)
-			found = found || ok
-		}
-		return out, found
-	case []Pair:
-		out := make([]Pair, len(x))
-		for i, p := range x {
-			var ok1, ok2 bool
-			p.Chosen, ok1 = ref(p.Chosen, known)
-			p.Rejected, ok2 = ref(p.Rejected, known)
-			out[i] = p
-			found = found || ok1 || ok2
-		}
-		return out, found
-	}
-	return v, false
+// idOnly reports whether no field of r but its ID is set.
+func idOnly(r *Response) bool {
+	return r.PromptID == "" && r.Model == "" && r.System == "" &&
+		samplingEqual(&r.Sampling, &Sampling{}) && r.Sample == 0 && r.Text == "" && r.FinishReason == "" &&
+		r.Usage == (Usage{}) && r.Latency == 0 && r.Logprobs == nil && r.Reasoning == "" && r.Refusal == "" &&
+		r.ToolCalls == nil
 }
 
 // ExpandRefs fills in the references of v (a *Candidate, *[]Pair or
@@ -102,17 +206,3 @@ func ExpandRefs(v any, get func(id string) (Response, bool)) {
 		}
 	}
 }
-
-// refTail is what encoding/json writes after the ID of a reference (the
-// zero values of Response's other fields); encodeRefs cuts it, so that a
-// reference is stored as {"id":"..."}.
-var refTail = func() []byte {
-	b, err := json.Marshal(Response{ID: "x"})
-	if err != nil {
-		panic(err)
-	}
-	return b[len(`{"id":"x"`):]
-}()
-
-// cutRefs rewrites the references in b, JSON, as {"id":"..."}.
-func cutRefs(b []byte) []byte { return bytes.ReplaceAll(b, refTail, []byte("}")) }

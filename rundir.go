@@ -141,10 +141,11 @@ func (d *RunDir) Append(name string, v any) error {
 }
 
 func (d *RunDir) appendAt(name string, v any) (off, end int64, err error) {
-	line, err := json.Marshal(v)
+	line, err := marshal(v)
 	if err != nil {
 		return 0, 0, &StorageError{Op: "encode record for", Path: d.Path(name), Err: err}
 	}
+	defer putBuf(line)
 	d.setup()
 	off, err = d.j.Append(name, line)
 	if err != nil {
@@ -361,7 +362,8 @@ func (d *RunDir) Put(name string, rec CacheRecord) error {
 	if err != nil {
 		return err
 	}
-	line := rec.appendJSON(make([]byte, 0, 160+len(rec.Value)))
+	line := rec.appendJSON(getBuf())
+	defer putBuf(line)
 	d.setup()
 	off, err := d.j.Append(name, line)
 	if err != nil {
@@ -377,10 +379,11 @@ func (d *RunDir) PutLine(name, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	line, err := json.Marshal(v)
+	line, err := marshal(v)
 	if err != nil {
 		return &StorageError{Op: "encode record for", Path: d.Path(name), Err: err}
 	}
+	defer putBuf(line)
 	d.setup()
 	off, err := d.j.Append(name, line)
 	if err != nil {
