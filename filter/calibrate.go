@@ -194,6 +194,20 @@ type Calibrator struct {
 	// four prompts does not outvote a better model asked once. Each judge
 	// keeps its own parameters. Nil: every judge is its own block.
 	JudgeGroup func(judge string) string
+	// Leads lets a block lead when people's labels say so. A panel's
+	// weak judges can share their mistakes so much that, without labels,
+	// their agreement looks like the truth (no label-free measure of
+	// dependence can tell a cluster of judges that err together from one
+	// that is right). With at least MinLabels labels and Leads set, Fit
+	// also fits the panel once per block (a JudgeGroup block, else a
+	// judge) with that block leading: its judges' weight on each pair is
+	// raised above the rest's combined, so its unanimous verdict decides
+	// and the others settle where it is split. Of the full panel and the
+	// led fits it keeps the one under which the labels are most likely
+	// (each fit's confidence map integrated out), with prior odds of
+	// 1:1 between the full panel and all the led fits together, so a few
+	// labels do not move it. [Calibration.Lead] names the block kept.
+	Leads bool
 }
 
 // JudgeModel is the model part of a judge name of the form
@@ -249,7 +263,10 @@ type Calibration struct {
 	// log-odds of the untempered fit.
 	Temper, Ceiling float64
 	// Labeled counts the pairs a human label clamped.
-	Labeled    int
+	Labeled int
+	// Lead is the block that leads the fit ([Calibrator.Leads]); "" for
+	// the full panel.
+	Lead       string
 	Iterations int
 
 	// boot[r][i] is replicate r's probability that pair i's AI winner is
@@ -361,6 +378,7 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 	prior := c.priors()
 	m := d.initModel(prior)
 	it := d.em(&m, prior, c.PriorStrength, c.MaxIter, nil)
+	temper0 := d.defaultTemper()
 
 	labeled := 0
 	for _, l := range d.label {
@@ -369,7 +387,27 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 		}
 	}
 	raw := d.logits(&m)
-	cal := &Calibration{Labeled: labeled, Iterations: it, PriorA: m.pi, strength: make([]float64, len(pairs))}
+	var grid []confPoint
+	lead := ""
+	switch {
+	case c.Temper > 0:
+		ceil := c.Ceiling
+		if ceil <= 0.5 || ceil > 1 {
+			ceil = 1
+		}
+		grid = []confPoint{{c.Temper, ceil, 1}}
+	case labeled >= c.MinLabels:
+		var evidence float64
+		grid, evidence = fitConfidence(raw, d.label, temper0)
+		if c.Leads {
+			var n int
+			m, raw, grid, lead, n = d.chooseLead(c, prior, judges, m, raw, grid, evidence, temper0)
+			it += n
+		}
+	default:
+		grid = []confPoint{{temper0, 1, 1}}
+	}
+	cal := &Calibration{Labeled: labeled, Iterations: it, PriorA: m.pi, strength: make([]float64, len(pairs)), grid: grid, Lead: lead}
 	winners := make([]Choice, len(pairs))
 	for i, r := range raw {
 		cal.strength[i] = math.Abs(r)
@@ -377,18 +415,6 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 		if r < 0 {
 			winners[i] = ChoiceB
 		}
-	}
-	switch {
-	case c.Temper > 0:
-		ceil := c.Ceiling
-		if ceil <= 0.5 || ceil > 1 {
-			ceil = 1
-		}
-		cal.grid = []confPoint{{c.Temper, ceil, 1}}
-	case labeled >= c.MinLabels:
-		cal.grid = fitConfidence(raw, d.label, d.defaultTemper())
-	default:
-		cal.grid = []confPoint{{d.defaultTemper(), 1, 1}}
 	}
 	for _, g := range cal.grid {
 		cal.Temper += g.w * g.temper
@@ -906,7 +932,7 @@ func confMap(s, temper, ceil float64) float64 {
 // the labeled pairs (raw logits, labels 1 for a, -1 for b): a log-normal
 // prior on the temper around centre (sd 0.5 in log) and a flat one on the
 // ceiling in [0.5, 1]. Points of negligible weight are left out.
-func fitConfidence(raw []float64, labels []int8, centre float64) []confPoint {
+func fitConfidence(raw []float64, labels []int8, centre float64) (pts []confPoint, evidence float64) {
 	type lab struct {
 		s     float64
 		right bool
@@ -917,11 +943,11 @@ func fitConfidence(raw []float64, labels []int8, centre float64) []confPoint {
 			labs = append(labs, lab{math.Abs(raw[i]), (raw[i] >= 0) == (l > 0)})
 		}
 	}
-	var pts []confPoint
-	best := math.Inf(-1)
+	best, norm := math.Inf(-1), math.Inf(-1)
 	for t := 0.05; t <= 2.0001; t += 0.05 {
 		for c := 0.6; c <= 1.0001; c += 0.005 {
-			ll := -sq(math.Log(t/centre))/(2*0.25) + 5*math.Log(math.Max((c-0.5)/0.5, 1e-9))
+			lp := -sq(math.Log(t/centre))/(2*0.25) + 5*math.Log(math.Max((c-0.5)/0.5, 1e-9))
+			ll := lp
 			for _, x := range labs {
 				p := math.Min(math.Max(confMap(x.s, t, c), 1e-9), 1-1e-9)
 				if x.right {
@@ -932,10 +958,17 @@ func fitConfidence(raw []float64, labels []int8, centre float64) []confPoint {
 			}
 			pts = append(pts, confPoint{t, math.Min(c, 1), ll})
 			best = math.Max(best, ll)
+			norm = logSumExpAcc(norm, lp)
 		}
 	}
+	// evidence: log of the labels' likelihood averaged over the prior.
 	var sum float64
+	for _, p := range pts {
+		sum += math.Exp(p.w - best)
+	}
+	evidence = best + math.Log(sum) - norm
 	kept := pts[:0]
+	sum = 0
 	for _, p := range pts {
 		if p.w-best < -12 {
 			continue
@@ -947,7 +980,15 @@ func fitConfidence(raw []float64, labels []int8, centre float64) []confPoint {
 	for k := range kept {
 		kept[k].w /= sum
 	}
-	return kept
+	return kept, evidence
+}
+
+// logSumExpAcc is logSumExp that accepts -Inf as the empty sum.
+func logSumExpAcc(a, b float64) float64 {
+	if math.IsInf(a, -1) {
+		return b
+	}
+	return logSumExp(a, b)
 }
 
 // confidence is the posterior mean of the confidence map at strength s.

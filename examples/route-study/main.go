@@ -24,6 +24,9 @@
 // Judges named "model/strategy" (LLMBar's "GPT-4/Vanilla_NoRules") are
 // grouped by model (-judge-blocks, on by default): a model's strategies
 // make the same mistakes, so in the calibrator they count as one judge.
+// With -leads (on by default), once there are labels the calibrator also
+// tries each model leading the panel and keeps a led fit only where the
+// labels clearly favour it (filter.Calibrator.Leads).
 //
 // D.jsonl gets one line per pair, {"id", "winner": "a"|"b", "by":
 // "ai"|"human", "p"}: p (on AI lines) is the estimated probability that the
@@ -45,6 +48,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/prefdata/prefdata/filter"
 	"github.com/prefdata/prefdata/label"
@@ -78,11 +82,17 @@ func run(args []string, stdout io.Writer) error {
 		curve     = fl.Bool("curve", false, "also print human fraction against predicted accuracy over the whole range")
 		tableDir  = fl.String("table", "", "instead of one study: print the benchmark table over the shared judged sets in this directory")
 		seeds     = fl.Int("seeds", 10, "with -table: seeds 1..n averaged")
+		sets      = fl.String("sets", "", "with -table: comma-separated sets (default all three)")
+		lead      = fl.Bool("leads", true, "with enough labels, let one judge block lead the fit where the labels favour it over the full panel (filter.Calibrator.Leads)")
 	)
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 	if *tableDir != "" {
+		if *sets != "" {
+			benchSets = strings.Split(*sets, ",")
+		}
+		benchBlocks, benchLead = *blocks, *lead
 		_, err := table(stdout, *tableDir, *seeds, *boot)
 		return err
 	}
@@ -118,7 +128,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	nCalib := *calib
 	pp := newPeople(labels, *overlap, *seed)
-	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, blocks: *blocks, auditMin: *auditMin})
+	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, blocks: *blocks, lead: *lead, auditMin: *auditMin})
 	if err != nil {
 		return err
 	}

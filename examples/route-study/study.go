@@ -95,6 +95,7 @@ type studyConfig struct {
 	byDoubt   bool
 	auditMin  int  // floor of the audit sample, in pairs
 	blocks    bool // a judge's model is one correlated block (filter.JudgeModel)
+	lead      bool // a block may lead, if the labels say so (filter.Calibrator.Leads)
 }
 
 // outcome is a finished study.
@@ -140,6 +141,7 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 		if cfg.blocks {
 			c.JudgeGroup = filter.JudgeModel
 		}
+		c.Leads = cfg.lead
 		cal, err = c.Fit(evs, pp.known())
 		if err != nil {
 			return out, err
