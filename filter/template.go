@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"text/template"
+	"text/template/parse"
 
 	"github.com/prefdata/prefdata"
 )
@@ -69,8 +70,8 @@ func (t Template) Render(d TemplateData) ([]prefdata.Message, error) {
 	if strings.TrimSpace(t.User) == "" {
 		return nil, fmt.Errorf("judge template: empty User text")
 	}
-	var msgs []prefdata.Message
-	for _, part := range []struct{ name, text, role string }{{"System", t.System, prefdata.RoleSystem}, {"User", t.User, prefdata.RoleUser}} {
+	msgs := make([]prefdata.Message, 0, 2)
+	for _, part := range [2]struct{ name, text, role string }{{"System", t.System, prefdata.RoleSystem}, {"User", t.User, prefdata.RoleUser}} {
 		if part.text == "" {
 			continue
 		}
@@ -78,11 +79,11 @@ func (t Template) Render(d TemplateData) ([]prefdata.Message, error) {
 		if err != nil {
 			return nil, fmt.Errorf("judge template: %w", err)
 		}
-		var b strings.Builder
-		if err := tmpl.Execute(&b, d); err != nil {
+		out, err := tmpl.execute(d)
+		if err != nil {
 			return nil, fmt.Errorf("judge template: %w", err)
 		}
-		msgs = append(msgs, prefdata.Message{Role: part.role, Content: b.String()})
+		msgs = append(msgs, prefdata.Message{Role: part.role, Content: out})
 	}
 	return msgs, nil
 }
@@ -92,7 +93,7 @@ func (t Template) Render(d TemplateData) ([]prefdata.Message, error) {
 // executing. A parsed template is safe to execute concurrently. At most
 // maxParsed are kept, so templates built per call cannot grow it without
 // bound.
-var parsed sync.Map // templateKey -> *template.Template
+var parsed sync.Map // templateKey -> *compiledTemplate
 
 type templateKey struct{ name, text string }
 
@@ -100,28 +101,210 @@ var nParsed atomic.Int64
 
 const maxParsed = 256
 
-func parseTemplate(name, text string) (*template.Template, error) {
+func parseTemplate(name, text string) (*compiledTemplate, error) {
 	k := templateKey{name, text}
 	if t, ok := parsed.Load(k); ok {
-		return t.(*template.Template), nil
+		return t.(*compiledTemplate), nil
 	}
 	t, err := template.New(name).Funcs(templateFuncs).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, err
 	}
+	c := &compiledTemplate{tmpl: t}
+	c.prog, c.fast = compileList(t.Tree.Root)
 	if nParsed.Load() < maxParsed {
-		if _, loaded := parsed.LoadOrStore(k, t); !loaded {
+		if _, loaded := parsed.LoadOrStore(k, c); !loaded {
 			nParsed.Add(1)
 		}
 	}
-	return t, nil
+	return c, nil
+}
+
+// compiledTemplate is a parsed template and, when it uses only text, the
+// string fields of [TemplateData], {{index .Responses N}} and {{if}} on a
+// string field (the default templates do), the same template as a list of
+// steps that renders without reflection. The steps give the very text
+// text/template gives; anything else (and any error, such as an index out
+// of range) goes through text/template.
+type compiledTemplate struct {
+	tmpl *template.Template
+	prog []step
+	fast bool
+}
+
+// step is one piece of a compiled template: a text, a field, a response,
+// or an if on a field with its two branches.
+type step struct {
+	kind        stepKind
+	text        string // stepText
+	field       dataField
+	index       int // stepResponse
+	then, else_ []step
+}
+
+type stepKind uint8
+
+const (
+	stepText stepKind = iota
+	stepField
+	stepResponse
+	stepIf
+)
+
+// dataField is one of TemplateData's string fields.
+type dataField uint8
+
+const (
+	fieldPrompt dataField = iota
+	fieldReference
+	fieldRubric
+	fieldFormat
+)
+
+func (f dataField) of(d *TemplateData) string {
+	switch f {
+	case fieldPrompt:
+		return d.Prompt
+	case fieldReference:
+		return d.Reference
+	case fieldRubric:
+		return d.Rubric
+	}
+	return d.Format
+}
+
+func stringField(n parse.Node) (dataField, bool) {
+	f, ok := n.(*parse.FieldNode)
+	if !ok || len(f.Ident) != 1 {
+		return 0, false
+	}
+	switch f.Ident[0] {
+	case "Prompt":
+		return fieldPrompt, true
+	case "Reference":
+		return fieldReference, true
+	case "Rubric":
+		return fieldRubric, true
+	case "Format":
+		return fieldFormat, true
+	}
+	return 0, false
+}
+
+// simpleCommand returns the single command of a pipeline with no
+// declarations, or nil.
+func simpleCommand(p *parse.PipeNode) *parse.CommandNode {
+	if p == nil || len(p.Decl) != 0 || len(p.Cmds) != 1 {
+		return nil
+	}
+	return p.Cmds[0]
+}
+
+func compileList(l *parse.ListNode) ([]step, bool) {
+	if l == nil {
+		return nil, true
+	}
+	var prog []step
+	for _, n := range l.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+			prog = append(prog, step{kind: stepText, text: string(n.Text)})
+		case *parse.ActionNode:
+			cmd := simpleCommand(n.Pipe)
+			if cmd == nil {
+				return nil, false
+			}
+			if len(cmd.Args) == 1 {
+				f, ok := stringField(cmd.Args[0])
+				if !ok {
+					return nil, false
+				}
+				prog = append(prog, step{kind: stepField, field: f})
+				continue
+			}
+			if len(cmd.Args) != 3 {
+				return nil, false
+			}
+			id, ok1 := cmd.Args[0].(*parse.IdentifierNode)
+			resp, ok2 := cmd.Args[1].(*parse.FieldNode)
+			num, ok3 := cmd.Args[2].(*parse.NumberNode)
+			if !ok1 || !ok2 || !ok3 || id.Ident != "index" || len(resp.Ident) != 1 || resp.Ident[0] != "Responses" || !num.IsInt || num.Int64 < 0 {
+				return nil, false
+			}
+			prog = append(prog, step{kind: stepResponse, index: int(num.Int64)})
+		case *parse.IfNode:
+			cmd := simpleCommand(n.Pipe)
+			if cmd == nil || len(cmd.Args) != 1 {
+				return nil, false
+			}
+			f, ok := stringField(cmd.Args[0])
+			if !ok {
+				return nil, false
+			}
+			then, ok1 := compileList(n.List)
+			els, ok2 := compileList(n.ElseList)
+			if !ok1 || !ok2 {
+				return nil, false
+			}
+			prog = append(prog, step{kind: stepIf, field: f, then: then, else_: els})
+		default:
+			return nil, false
+		}
+	}
+	return prog, true
+}
+
+// execute renders the template with d.
+func (c *compiledTemplate) execute(d TemplateData) (string, error) {
+	if c.fast {
+		var b strings.Builder
+		if ok := runSteps(&b, c.prog, &d); ok {
+			return b.String(), nil
+		}
+	}
+	var b strings.Builder
+	if err := c.tmpl.Execute(&b, d); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// runSteps writes prog's text; false when a step cannot run (an index out
+// of range), for text/template to report.
+func runSteps(b *strings.Builder, prog []step, d *TemplateData) bool {
+	for i := range prog {
+		s := &prog[i]
+		switch s.kind {
+		case stepText:
+			b.WriteString(s.text)
+		case stepField:
+			b.WriteString(s.field.of(d))
+		case stepResponse:
+			if s.index >= len(d.Responses) {
+				return false
+			}
+			b.WriteString(d.Responses[s.index])
+		case stepIf:
+			branch := s.else_
+			if s.field.of(d) != "" {
+				branch = s.then
+			}
+			if !runSteps(b, branch, d) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // renderConversation is {{.Prompt}}: one "role: content" line per message.
 func renderConversation(p prefdata.Prompt) string {
 	var b strings.Builder
 	for _, m := range p.Messages {
-		fmt.Fprintf(&b, "%s: %s\n", m.Role, m.Content)
+		b.WriteString(m.Role)
+		b.WriteString(": ")
+		b.WriteString(m.Content)
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

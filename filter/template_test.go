@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -50,5 +51,65 @@ func BenchmarkTemplateRender(b *testing.B) {
 		if _, err := tm.Render(d); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The compiled steps give the very text text/template gives, for the
+// default templates and for templates of the shapes they compile (fields,
+// {{index .Responses N}}, if/else if/else on a field), on data with and
+// without a reference and rubric and with template syntax in the texts;
+// templates of other shapes, and an index out of range, go through
+// text/template, whose error Render still returns.
+func TestTemplateCompiledMatchesTextTemplate(t *testing.T) {
+	tmpls := []Template{
+		DefaultPairwiseTemplate(), DefaultRubricTemplate(StyleSingle), DefaultRubricTemplate(StyleAspects),
+		{User: "{{if .Reference}}R={{.Reference}}{{else if .Rubric}}U={{.Rubric}}{{else}}none{{end}} {{index .Responses 1}}|{{.Format}}|{{.Prompt}}"},
+		{User: "  {{- .Rubric -}}  \n x {{ index .Responses 0 }}"},
+		{User: "{{range .Messages}}{{.Role}}: {{.Content}}{{end}} {{letter 1}}"}, // not compiled
+		{User: "{{with .Rubric}}{{.}}{{end}}{{/* a comment */}}"},                // not compiled
+		{User: "{{if .Responses}}has{{end}} {{printf \"%q\" .Prompt}}"},          // not compiled
+	}
+	data := []TemplateData{
+		{Prompt: "user: q\n", Responses: []string{"a", "b"}, Messages: []prefdata.Message{{Role: prefdata.RoleUser, Content: "q"}}},
+		{Prompt: "system: s\nuser: {{.Rubric}} <&>\n", Responses: []string{"{{index .Responses 1}}", "é\x00\u2028"}, Reference: "ref {{.Prompt}}", Rubric: "facts first", Format: "say [[A]]"},
+		{Responses: []string{"", ""}, Rubric: "r"},
+	}
+	compiled := 0
+	for i, tm := range tmpls {
+		for _, part := range []string{tm.System, tm.User} {
+			if part == "" {
+				continue
+			}
+			c, err := parseTemplate("User", part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.fast {
+				compiled++
+			}
+			for k, d := range data {
+				var want strings.Builder
+				if err := c.tmpl.Execute(&want, d); err != nil {
+					t.Fatalf("template %d data %d: %v", i, k, err)
+				}
+				got, err := c.execute(d)
+				if err != nil || got != want.String() {
+					t.Errorf("template %d data %d (compiled %v): %q, %v; text/template %q", i, k, c.fast, got, err, want.String())
+				}
+			}
+		}
+	}
+	if compiled != 8 { // the three defaults' system and user texts, and the two compiled shapes
+		t.Errorf("%d texts compiled, want 8", compiled)
+	}
+	for _, tm := range tmpls[5:] {
+		if c, _ := parseTemplate("User", tm.User); c.fast {
+			t.Errorf("%q compiled, but it uses what the steps do not know", tm.User)
+		}
+	}
+	// An index out of range is text/template's error.
+	_, err := Template{User: "{{index .Responses 2}}"}.Render(TemplateData{Responses: []string{"a"}})
+	if err == nil || !strings.Contains(err.Error(), "index out of range") {
+		t.Errorf("index out of range: %v", err)
 	}
 }
