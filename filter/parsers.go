@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prefdata/prefdata"
 )
@@ -269,7 +271,7 @@ func (p JSONVerdict) GenerateOptions() *prefdata.GenerateOptions {
 	if p.Tool == "" && p.scale == nil {
 		return nil // plain JSON in the text: nothing to ask for
 	}
-	schema, _ := json.Marshal(p.Schema())
+	schema := encodedSchema("verdict\x00"+p.field()+"\x00"+strings.Join(p.labels(), "\x00"), p.Schema)
 	switch {
 	case p.Tool != "":
 		return &prefdata.GenerateOptions{
@@ -282,20 +284,26 @@ func (p JSONVerdict) GenerateOptions() *prefdata.GenerateOptions {
 	return nil
 }
 
-// Schema returns the JSON schema of the object JSONVerdictFor's parser
-// reads, for a server's structured output (response_format json_schema).
-func (p JSONVerdict) Schema() map[string]any {
-	labels := []string{"A", "B", "C"}
+// labels are the verdicts the schema allows.
+func (p JSONVerdict) labels() []string {
 	switch {
 	case len(p.Values) > 0:
-		labels = labels[:0]
+		labels := make([]string, 0, len(p.Values))
 		for v := range p.Values {
 			labels = append(labels, v)
 		}
 		sort.Strings(labels)
+		return labels
 	case p.scale != nil && *p.scale == FiveLevel:
-		labels = []string{"A>>B", "A>B", "A=B", "B>A", "B>>A"}
+		return []string{"A>>B", "A>B", "A=B", "B>A", "B>>A"}
 	}
+	return []string{"A", "B", "C"}
+}
+
+// Schema returns the JSON schema of the object JSONVerdictFor's parser
+// reads, for a server's structured output (response_format json_schema).
+func (p JSONVerdict) Schema() map[string]any {
+	labels := p.labels()
 	return map[string]any{
 		"type": "object",
 		"properties": map[string]any{
@@ -847,7 +855,8 @@ func (p JSONRating) Schema() map[string]any {
 
 // GenerateOptions asks for a reply matching the schema.
 func (p JSONRating) GenerateOptions() *prefdata.GenerateOptions {
-	schema, _ := json.Marshal(p.Schema())
+	lo, hi := scale(p.Min, p.Max)
+	schema := encodedSchema(fmt.Sprintf("rating\x00%s\x00%d\x00%d", p.field(), lo, hi), p.Schema)
 	return &prefdata.GenerateOptions{JSONSchema: &prefdata.JSONSchema{Name: "rating", Schema: schema, Strict: true}}
 }
 
@@ -855,4 +864,30 @@ func (p JSONRating) GenerateOptions() *prefdata.GenerateOptions {
 func (p JSONRating) FormatHint() string {
 	lo, hi := scale(p.Min, p.Max)
 	return fmt.Sprintf(`Reply with a JSON object only: {"explanation": "<a few sentences>", %q: <a whole number from %d to %d>}.`, p.field(), lo, hi)
+}
+
+// schemas holds the schemas parsers ask for, encoded, by what they are
+// built from: a judge asks with the same schema on every call, and encoding
+// it each time cost more than the rest of building the request. At most
+// maxSchemas are kept.
+var schemas sync.Map // string -> json.RawMessage
+
+var nSchemas atomic.Int64
+
+const maxSchemas = 256
+
+// encodedSchema returns the JSON of build(), the schema known by key. The
+// slice is shared: its capacity is cut to its length, so an append copies.
+func encodedSchema(key string, build func() map[string]any) json.RawMessage {
+	if s, ok := schemas.Load(key); ok {
+		return s.(json.RawMessage)
+	}
+	b, _ := json.Marshal(build())
+	schema := json.RawMessage(b[:len(b):len(b)])
+	if nSchemas.Load() < maxSchemas {
+		if _, loaded := schemas.LoadOrStore(key, schema); !loaded {
+			nSchemas.Add(1)
+		}
+	}
+	return schema
 }

@@ -317,3 +317,41 @@ func TestAlpacaEvalLogprobVerdicts(t *testing.T) {
 	assert.Equal(t, 805, len(rows))
 	assert.Equal(t, replies, match)
 }
+
+// The schemas the parsers ask for are encoded once per configuration and
+// are still each configuration's own: the same JSON as their Schema, and a
+// change of field, scale, values or range changes it.
+func TestParserSchemasEncodedPerConfiguration(t *testing.T) {
+	encode := func(schema map[string]any) string {
+		b, err := json.Marshal(schema)
+		require.NoError(t, err)
+		return string(b)
+	}
+	verdicts := []filter.JSONVerdict{filter.JSONVerdictFor(filter.ThreeWay), filter.JSONVerdictFor(filter.FiveLevel),
+		{Field: "winner", Values: map[string]string{"first": "A", "second": "B"}, Tool: "verdict"}, {Field: "winner", Values: map[string]string{"x": "A"}, Tool: "verdict"}}
+	seen := map[string]bool{}
+	for range 2 { // the second time from the cache
+		for _, p := range verdicts {
+			o := p.GenerateOptions()
+			require.NotNil(t, o)
+			got := ""
+			if o.JSONSchema != nil {
+				got = string(o.JSONSchema.Schema)
+			} else {
+				got = string(o.Tools[0].Parameters)
+			}
+			assert.Equal(t, encode(p.Schema()), got)
+			seen[got] = true
+		}
+		for _, p := range []filter.JSONRating{{Min: 1, Max: 10}, {Min: 1, Max: 5}, {Field: "grade", Min: 1, Max: 10}} {
+			o := p.GenerateOptions()
+			assert.Equal(t, encode(p.Schema()), string(o.JSONSchema.Schema))
+			seen[string(o.JSONSchema.Schema)] = true
+		}
+	}
+	assert.Len(t, seen, 7, "each configuration has its own schema")
+	// The shared bytes cannot be written through an append.
+	s := filter.JSONRating{Min: 1, Max: 10}.GenerateOptions().JSONSchema.Schema
+	_ = append(s, '!')
+	assert.Equal(t, encode(filter.JSONRating{Min: 1, Max: 10}.Schema()), string(filter.JSONRating{Min: 1, Max: 10}.GenerateOptions().JSONSchema.Schema))
+}
