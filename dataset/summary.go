@@ -292,7 +292,7 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 	steps := []func() error{
 		func() error { return rs.Prompts(a.prompt) },
 		func() error { return rs.Responses(a.responseRecord) },
-		func() error { return rs.Scores(a.candidate) },
+		func() error { return scores(rs, a.candidate) },
 		func() error { return rs.Pairs(a.pairLine) },
 		func() error { return rs.Queue(a.queue, nil) },
 		func() error { return rs.Failures(a.failure) },
@@ -366,8 +366,39 @@ func (a *accum) addScores(ss []prefdata.Score) {
 	}
 }
 
-func (a *accum) candidate(_ prefdata.CacheRecord, c prefdata.Candidate) error {
+// storedCandidate is what the summary reads of a filter's cache record:
+// not the prompt, and the responses stored as references (their ID only)
+// left as they are.
+type storedCandidate struct {
+	Responses   []prefdata.Response   `json:"responses"`
+	Scores      []prefdata.Score      `json:"scores,omitempty"`
+	Comparisons []prefdata.Comparison `json:"comparisons,omitempty"`
+}
+
+// scores calls fn with every record of the scores journal, as
+// [runstore.Store.Scores] does, but without filling in the references: the
+// responses step has read every response of the responses journal, which is
+// what a reference stands for, so reading that journal a second time to
+// fill them in would add nothing.
+func scores(rs *runstore.Store, fn func(storedCandidate) error) error {
+	return runstore.Lines(rs, prefdata.FileScores, func(line int, rec prefdata.CacheRecord) error {
+		var c storedCandidate
+		if err := json.Unmarshal(rec.Value, &c); err != nil {
+			return &runstore.LineError{Path: rs.Dir().Path(prefdata.FileScores), Line: line, Err: fmt.Errorf("value: %w", err)}
+		}
+		return fn(c)
+	})
+}
+
+func (a *accum) candidate(c storedCandidate) error {
 	for _, r := range c.Responses {
+		if r.Text == "" && prefdata.IsRef(r) {
+			// A reference: the response is the responses journal's, read
+			// already; one missing from it is kept as the reference.
+			if _, ok := a.responses[r.ID]; ok {
+				continue
+			}
+		}
 		a.addResponse(r)
 	}
 	a.addScores(c.Scores)

@@ -1,0 +1,102 @@
+package dataset
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/runstore"
+)
+
+// summarizeExpanded is Summarize as it read the scores journal before:
+// through runstore's Scores, every reference filled in from the responses
+// journal.
+func summarizeExpanded(t *testing.T, d *prefdata.RunDir) Summary {
+	t.Helper()
+	var s Summary
+	m, ok, err := d.ReadManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok {
+		s.RunKey, s.RunID, s.Created, s.Updated, s.Started = m.RunKey, m.RunID, m.Created, m.Updated, m.Started
+		s.Generators, s.Filters, s.Labeler = m.Generators, m.Filters, m.Labeler
+		if m.Stats != nil {
+			s.Stats, s.HasStats = *m.Stats, true
+		}
+	}
+	a := newAccum()
+	rs, err := runstore.Open(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []func() error{
+		func() error { return rs.Prompts(a.prompt) },
+		func() error { return rs.Responses(a.responseRecord) },
+		func() error {
+			return rs.Scores(func(_ prefdata.CacheRecord, c prefdata.Candidate) error {
+				for _, r := range c.Responses {
+					a.addResponse(r)
+				}
+				a.addScores(c.Scores)
+				for _, cp := range c.Comparisons {
+					a.comps[cp.A+"\x00"+cp.B+"\x00"+cp.Scorer] = cp
+				}
+				return nil
+			})
+		},
+		func() error { return rs.Pairs(a.pairLine) },
+		func() error { return rs.Queue(a.queue, nil) },
+		func() error { return rs.Failures(a.failure) },
+		func() error { return rs.HumanLabels(a.humanLabel) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.fill(&s)
+	return s
+}
+
+// The summary reads the filters' records without filling in their
+// references (the responses journal is read once) and comes out as it did
+// when they were filled in: also with a reference to a response the
+// responses journal does not have.
+func TestSummarizeReadsReferencesOnce(t *testing.T) {
+	r := runSample(t)
+	refs := 0
+	rs, err := runstore.Open(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.CacheRecords(prefdata.FileScores, func(rec prefdata.CacheRecord) error {
+		if rec.Refs {
+			refs++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if refs == 0 {
+		t.Fatal("the sample run stored no references: the test would test nothing")
+	}
+	check := func(what string) {
+		got, err := Summarize(r.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := summarizeExpanded(t, r.dir); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: the summary differs from the one with references filled in:\n got %+v\nwant %+v", what, got, want)
+		}
+	}
+	check("sample run")
+	// A record that refers to a response no generation record holds.
+	rec := prefdata.CacheRecord{Key: "k-missing", PromptID: "p-missing", Component: "rm", Refs: true,
+		Value: []byte(fmt.Sprintf(`{"prompt":{"id":"p-missing","messages":null},"responses":[{"id":%q}],"scores":[{"response_id":%q,"scorer":"rm","value":1}]}`, "r-missing", "r-missing"))}
+	if err := r.dir.Put(prefdata.FileScores, rec); err != nil {
+		t.Fatal(err)
+	}
+	check("a reference to a response not in the journal")
+}
