@@ -289,10 +289,19 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 	if err != nil {
 		return s, err
 	}
+	if err := a.read(rs, func() error { return scores(rs, a.candidate) }); err != nil {
+		return s, err
+	}
+	a.fill(&s)
+	return s, nil
+}
+
+// read reads every journal of rs into a, the scores journal by readScores.
+func (a *accum) read(rs *runstore.Store, readScores func() error) error {
 	steps := []func() error{
 		func() error { return rs.Prompts(a.prompt) },
 		func() error { return rs.Responses(a.responseRecord) },
-		func() error { return scores(rs, a.candidate) },
+		readScores,
 		func() error { return rs.Pairs(a.pairLine) },
 		func() error { return rs.Queue(a.queue, nil) },
 		func() error { return rs.Failures(a.failure) },
@@ -300,11 +309,10 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
-			return s, fmt.Errorf("dataset: %w", err)
+			return fmt.Errorf("dataset: %w", err)
 		}
 	}
-	a.fill(&s)
-	return s, nil
+	return nil
 }
 
 // accum gathers the files' records, each item once.

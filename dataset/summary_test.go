@@ -31,30 +31,20 @@ func summarizeExpanded(t *testing.T, d *prefdata.RunDir) Summary {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps := []func() error{
-		func() error { return rs.Prompts(a.prompt) },
-		func() error { return rs.Responses(a.responseRecord) },
-		func() error {
-			return rs.Scores(func(_ prefdata.CacheRecord, c prefdata.Candidate) error {
-				for _, r := range c.Responses {
-					a.addResponse(r)
-				}
-				a.addScores(c.Scores)
-				for _, cp := range c.Comparisons {
-					a.comps[cp.A+"\x00"+cp.B+"\x00"+cp.Scorer] = cp
-				}
-				return nil
-			})
-		},
-		func() error { return rs.Pairs(a.pairLine) },
-		func() error { return rs.Queue(a.queue, nil) },
-		func() error { return rs.Failures(a.failure) },
-		func() error { return rs.HumanLabels(a.humanLabel) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
+	err = a.read(rs, func() error {
+		return rs.Scores(func(_ prefdata.CacheRecord, c prefdata.Candidate) error {
+			for _, r := range c.Responses {
+				a.addResponse(r)
+			}
+			a.addScores(c.Scores)
+			for _, cp := range c.Comparisons {
+				a.comps[cp.A+"\x00"+cp.B+"\x00"+cp.Scorer] = cp
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	a.fill(&s)
 	return s
