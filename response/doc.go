@@ -51,7 +51,14 @@
 // for a while.
 //
 // The pipeline caches each generator's output per prompt in the run
-// directory. A [Cache] adds a per-sample cache, so a [Pool] ("draw K of M
+// directory. When a prompt's samples take several requests (a server that
+// ignores or refuses n, [NSeparate], several principles), a Generator run
+// by a Pipeline with a run directory journals each request's samples as
+// they arrive, in the run's call journal ([prefdata.CallJournalFrom]): a
+// run killed halfway pays again only for the requests that were in flight.
+// One request with n for all the samples is not journaled (its answer goes
+// to the generation record, each text stored once). A [Cache] adds a
+// per-sample cache, so a [Pool] ("draw K of M
 // models per prompt", reproducible from a seed) whose membership changed
 // pays only for the samples it has not produced before.
 //

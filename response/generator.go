@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -282,22 +283,64 @@ func (g *Generator) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata
 	k := g.cfg.Samples
 	out := make([]prefdata.Response, k) // out[i].ID == "": sample i missing
 	errs := make([]error, k)
-	if len(g.cfg.Principles) == 0 && g.cfg.Cache == nil {
-		g.generateGroup(ctx, p, g.cfg.System, g.allIdx, out, errs)
+	var cj *prefdata.CallJournal
+	if k > 1 {
+		cj = prefdata.CallJournalFrom(ctx)
+	}
+	if len(g.cfg.Principles) == 0 && g.cfg.Cache == nil && cj == nil {
+		g.generateGroup(ctx, p, g.cfg.System, g.allIdx, out, errs, nil)
 		return g.collect(ctx, out, errs)
 	}
 
-	g.generateGroups(ctx, p, out, errs)
+	g.generateGroups(ctx, p, out, errs, cj)
 	return g.collect(ctx, out, errs)
+}
+
+// sampleJournal journals the samples of one system-prompt group of a
+// Generate call in the run's call journal, each as its answer arrives, when
+// the samples take more than one request (n ignored or refused, NSeparate,
+// several system prompts): a run killed halfway pays again only for the
+// requests that were in flight. One request for all of a prompt's samples
+// is not journaled: its answer goes to the generation record right away,
+// and the text is stored once.
+type sampleJournal struct {
+	j    *prefdata.CallJournal
+	base string // the group's key prefix: the sample index follows
+	on   bool   // journal the answers of one request for the whole group too
+}
+
+func (sj *sampleJournal) key(i int) string { return sj.base + strconv.Itoa(i) }
+
+// journal journals samples idx of out in sj (nil: not).
+func (g *Generator) journal(sj *sampleJournal, p prefdata.Prompt, idx []int, out []prefdata.Response) error {
+	if sj == nil {
+		return nil
+	}
+	for _, i := range idx {
+		if err := sj.j.Put(sj.key(i), p.ID, g.name, out[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sampleKeyBase is the key prefix of the samples of p with system prompt
+// sys in the call journal.
+func (g *Generator) sampleKeyBase(p prefdata.Prompt, sys string) string {
+	return prefdata.Hash("call/sample", g.fp, g.name, p.ID, sys, p.Messages, p.Options)[:32] + "/"
 }
 
 // generateGroups handles principles and the cache: samples with the same
 // system prompt go in one group (one request where n is used), and groups
 // run at once. It is apart from Generate so that the common path does not
 // pay for the goroutines' captures.
-func (g *Generator) generateGroups(ctx context.Context, p prefdata.Prompt, out []prefdata.Response, errs []error) {
+func (g *Generator) generateGroups(ctx context.Context, p prefdata.Prompt, out []prefdata.Response, errs []error, cj *prefdata.CallJournal) {
 	var order []string
 	groups := map[string][]int{}
+	var bases map[string]string // system prompt → journal key prefix
+	if cj != nil {
+		bases = map[string]string{}
+	}
 	for i := range g.cfg.Samples {
 		sys := g.systemFor(p, i)
 		if g.cfg.Cache != nil {
@@ -306,13 +349,36 @@ func (g *Generator) generateGroups(ctx context.Context, p prefdata.Prompt, out [
 				continue
 			}
 		}
+		if cj != nil {
+			base, ok := bases[sys]
+			if !ok {
+				base = g.sampleKeyBase(p, sys)
+				bases[sys] = base
+			}
+			var r prefdata.Response
+			hit, err := cj.Get(base+strconv.Itoa(i), &r)
+			if err != nil {
+				errs[i] = err // a storage failure: the run stops
+				continue
+			}
+			if hit && r.ID != "" {
+				out[i] = r // paid for by an earlier run
+				continue
+			}
+		}
 		if _, ok := groups[sys]; !ok {
 			order = append(order, sys)
 		}
 		groups[sys] = append(groups[sys], i)
 	}
+	sjFor := func(sys string) *sampleJournal {
+		if cj == nil {
+			return nil
+		}
+		return &sampleJournal{j: cj, base: bases[sys], on: len(order) > 1}
+	}
 	if len(order) == 1 {
-		g.generateGroup(ctx, p, order[0], groups[order[0]], out, errs)
+		g.generateGroup(ctx, p, order[0], groups[order[0]], out, errs, sjFor(order[0]))
 		return
 	}
 	var wg sync.WaitGroup
@@ -320,7 +386,7 @@ func (g *Generator) generateGroups(ctx context.Context, p prefdata.Prompt, out [
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g.generateGroup(ctx, p, sys, groups[sys], out, errs)
+			g.generateGroup(ctx, p, sys, groups[sys], out, errs, sjFor(sys))
 		}()
 	}
 	wg.Wait()
@@ -394,11 +460,17 @@ func (g *Generator) responseID(p prefdata.Prompt, sys string, i int) string {
 
 // generateGroup produces the samples idx of p, which share the system
 // prompt sys, into out and errs.
-func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys string, idx []int, out []prefdata.Response, errs []error) {
+// Where the samples take several requests, sj (nil: none) journals each
+// request's answer as it arrives.
+func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys string, idx []int, out []prefdata.Response, errs []error, sj *sampleJournal) {
 	msgs := messages(p, sys)
 	separate := g.cfg.N == NSeparate || len(idx) == 1 || (g.cfg.N == NAuto && g.nBroken.Load())
 	if !separate {
-		got, err := g.call(ctx, p, sys, msgs, idx, len(idx), out)
+		whole := sj
+		if sj != nil && !sj.on {
+			whole = nil // one request for every sample: nothing to journal
+		}
+		got, err := g.call(ctx, p, sys, msgs, idx, len(idx), out, whole)
 		missing := idx[:0:0]
 		for j, i := range idx {
 			switch {
@@ -421,8 +493,17 @@ func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys st
 			return
 		}
 		// Fewer choices than asked (n ignored), or n refused: ask for the
-		// rest one by one, and from now on ask that way first.
-		g.separate(ctx, p, sys, msgs, missing, out, errs)
+		// rest one by one, and from now on ask that way first. The samples
+		// that came are journaled first: the prompt takes several requests.
+		if whole == nil {
+			if err := g.journal(sj, p, idx[:got], out); err != nil {
+				for _, i := range idx {
+					errs[i] = err
+				}
+				return
+			}
+		}
+		g.separate(ctx, p, sys, msgs, missing, out, errs, sj)
 		for _, i := range missing {
 			if errs[i] == nil {
 				g.nBroken.Store(true)
@@ -432,15 +513,18 @@ func (g *Generator) generateGroup(ctx context.Context, p prefdata.Prompt, sys st
 		return
 	}
 	if len(idx) == 1 {
-		g.one(ctx, p, sys, msgs, idx[0], out, errs)
+		if sj != nil && !sj.on {
+			sj = nil // the prompt's one request
+		}
+		g.one(ctx, p, sys, msgs, idx[0], out, errs, sj)
 		return
 	}
-	g.separate(ctx, p, sys, msgs, idx, out, errs)
+	g.separate(ctx, p, sys, msgs, idx, out, errs, sj)
 }
 
 // one asks for sample i alone.
-func (g *Generator) one(ctx context.Context, p prefdata.Prompt, sys string, msgs []chatMessage, i int, out []prefdata.Response, errs []error) {
-	got, err := g.call(ctx, p, sys, msgs, g.allIdx[i:i+1], 1, out)
+func (g *Generator) one(ctx context.Context, p prefdata.Prompt, sys string, msgs []chatMessage, i int, out []prefdata.Response, errs []error, sj *sampleJournal) {
+	got, err := g.call(ctx, p, sys, msgs, g.allIdx[i:i+1], 1, out, sj)
 	switch {
 	case got > 0:
 		errs[i] = nil
@@ -452,13 +536,13 @@ func (g *Generator) one(ctx context.Context, p prefdata.Prompt, sys string, msgs
 }
 
 // separate asks for the samples idx one request each, at once.
-func (g *Generator) separate(ctx context.Context, p prefdata.Prompt, sys string, msgs []chatMessage, idx []int, out []prefdata.Response, errs []error) {
+func (g *Generator) separate(ctx context.Context, p prefdata.Prompt, sys string, msgs []chatMessage, idx []int, out []prefdata.Response, errs []error, sj *sampleJournal) {
 	var wg sync.WaitGroup
 	for _, i := range idx {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g.one(ctx, p, sys, msgs, i, out, errs)
+			g.one(ctx, p, sys, msgs, i, out, errs, sj)
 		}()
 	}
 	wg.Wait()
@@ -466,8 +550,9 @@ func (g *Generator) separate(ctx context.Context, p prefdata.Prompt, sys string,
 
 // call sends one request for the samples idx (n = len(idx) when n > 1, else
 // one request for idx[0]) with retries, and converts the choices into
-// out[idx[j]]. It returns how many samples it filled, the first ones of idx.
-func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msgs []chatMessage, idx []int, n int, out []prefdata.Response) (int, error) {
+// out[idx[j]], journaling them in sj (nil: not). It returns how many
+// samples it filled, the first ones of idx.
+func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msgs []chatMessage, idx []int, n int, out []prefdata.Response, sj *sampleJournal) (int, error) {
 	req := g.request(p.Options, msgs, idx, n)
 	est := estimateTokens(msgs)
 	completion := req.limit
@@ -481,6 +566,9 @@ func (g *Generator) call(ctx context.Context, p prefdata.Prompt, sys string, msg
 		return 0, err
 	}
 	got := g.convert(p, sys, idx, &resp, attempts, latency, out)
+	if err := g.journal(sj, p, idx[:got], out); err != nil {
+		return 0, err
+	}
 	if g.cfg.Cache != nil {
 		for j, i := range idx[:got] {
 			if err := g.cfg.Cache.put(g.cacheKey(p, sys, i), out[i]); err != nil {
