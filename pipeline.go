@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,8 +119,10 @@ type job struct {
 	seq    int64 // position among the prompts that passed stage 1
 	pos    int64 // position in the source
 	prompt Prompt
-	cand   Candidate
-	replay []Pair
+	// doneKey is the key of the prompt's done record, with a Dir.
+	doneKey string
+	cand    Candidate
+	replay  []Pair
 	// incomplete: some call for the prompt failed (a generator, a judge's
 	// request); its pairs are written but it is not recorded as done, so the
 	// next run retries what failed.
@@ -134,7 +137,6 @@ type job struct {
 type outcome struct {
 	job
 	pairs       []Pair
-	doneKey     string
 	filtersOnly bool // Pipeline.FiltersOnly: not labeled, not finished
 }
 
@@ -158,7 +160,7 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 		ctx = context.WithValue(ctx, callsKey{}, r.calls)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	read := make(chan sourced)
+	read := make(chan sourced, selectBatch)
 	selected := make(chan job)
 	cands := make(chan job)
 	outs := make(chan outcome)
@@ -390,8 +392,24 @@ func (r *run) selectPrompts(ctx context.Context, in <-chan sourced, out chan<- j
 		cur = next
 	}
 	g.Go(func() error {
+		// The prompts that have arrived are taken together: their records
+		// are appended in one write.
+		batch := make([]sourced, 0, selectBatch)
 		for sp := range cur {
-			if err := r.selected(ctx, sp, out); err != nil {
+			batch = append(batch[:0], sp)
+		more:
+			for len(batch) < cap(batch) {
+				select {
+				case sp, ok := <-cur:
+					if !ok {
+						break more
+					}
+					batch = append(batch, sp)
+				default:
+					break more
+				}
+			}
+			if err := r.selected(ctx, batch, out); err != nil {
 				return err
 			}
 		}
@@ -518,56 +536,93 @@ func (r *run) applyPromptFilters(ctx context.Context, filters []int, pr Prompt) 
 	return pr, true, nil
 }
 
-// selected passes a prompt that survived stage 1 on: to generation, or, when
-// an earlier run finished it, as pairs to replay.
-func (r *run) selected(ctx context.Context, sp sourced, out chan<- job) error {
-	pr := sp.pr
-	r.st.update(func(s *Stats) { s.Prompt.Out++ })
-	if err := r.recordPrompt(PromptRecord{Prompt: pr}); err != nil {
+// selectBatch is the most prompts stage 1 passes on at once (and the
+// buffer of prompts read ahead of it).
+const selectBatch = 32
+
+// selected passes prompts that survived stage 1 on: to generation, or, when
+// an earlier run finished them, as pairs to replay.
+func (r *run) selected(ctx context.Context, batch []sourced, out chan<- job) error {
+	r.st.update(func(s *Stats) { s.Prompt.Out += len(batch) })
+	recs := make([]PromptRecord, len(batch))
+	for i, sp := range batch {
+		recs[i] = PromptRecord{Prompt: sp.pr}
+	}
+	if err := r.recordPrompts(recs); err != nil {
 		return err
 	}
-	r.itemDone(StagePrompt, pr.ID)
-	// A token of the window: released when the sink stage is done with the
-	// prompt, so the reorder buffer never holds more than Limits.Window.
-	select {
-	case r.window <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	j := job{seq: r.seq, pos: sp.pos, prompt: pr}
-	r.seq++
-	if r.p.Dir != nil && !r.p.FiltersOnly {
-		rec, ok, err := r.donePairs(pr)
-		if err != nil {
-			return err
+	for _, sp := range batch {
+		pr := sp.pr
+		r.itemDone(StagePrompt, pr.ID)
+		// A token of the window: released when the sink stage is done with
+		// the prompt, so the reorder buffer never holds more than
+		// Limits.Window.
+		select {
+		case r.window <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		if ok {
-			j.replay = rec.Pairs
-			if j.replay == nil {
-				j.replay = []Pair{}
+		j := job{seq: r.seq, pos: sp.pos, prompt: pr}
+		r.seq++
+		if r.p.Dir != nil {
+			j.doneKey = r.doneKey(pr)
+		}
+		if r.p.Dir != nil && !r.p.FiltersOnly {
+			rec, ok, err := r.donePairs(j.doneKey)
+			if err != nil {
+				return err
+			}
+			if ok {
+				j.replay = rec.Pairs
+				if j.replay == nil {
+					j.replay = []Pair{}
+				}
 			}
 		}
+		if err := send(ctx, out, j); err != nil {
+			return err
+		}
 	}
-	return send(ctx, out, j)
+	return nil
 }
 
-func (r *run) recordPrompt(rec PromptRecord) error {
+func (r *run) recordPrompt(rec PromptRecord) error { return r.recordPrompts([]PromptRecord{rec}) }
+
+// recordPrompts appends the records of prompts not recorded before, in one
+// write.
+func (r *run) recordPrompts(recs []PromptRecord) error {
 	if r.p.Dir == nil {
 		return nil
 	}
-	rec.V, rec.Key = RecordVersion, PromptKey(rec.Prompt)
 	r.promptMu.Lock()
 	defer r.promptMu.Unlock()
-	if seen, err := r.p.Dir.Has(FilePrompts, rec.Key); err != nil || seen {
-		return err
+	var (
+		keys []string
+		vs   []any
+	)
+	for _, rec := range recs {
+		rec.V, rec.Key = RecordVersion, PromptKey(rec.Prompt)
+		if slices.Contains(keys, rec.Key) {
+			continue
+		}
+		if seen, err := r.p.Dir.Has(FilePrompts, rec.Key); err != nil || seen {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		keys = append(keys, rec.Key)
+		vs = append(vs, rec)
 	}
-	return r.p.Dir.PutLine(FilePrompts, rec.Key, rec)
+	if len(vs) == 0 {
+		return nil
+	}
+	return r.p.Dir.appendRecords(FilePrompts, keys, vs)
 }
 
 // donePairs returns the pairs record of a prompt finished by an earlier run
 // of this configuration.
-func (r *run) donePairs(pr Prompt) (rec PairsRecord, ok bool, err error) {
-	key := r.doneKey(pr)
+func (r *run) donePairs(key string) (rec PairsRecord, ok bool, err error) {
 	line, ok, err := r.p.Dir.lookup(FilePairs, key, false)
 	if err != nil || !ok {
 		return rec, false, err
@@ -599,23 +654,45 @@ func (r *run) doneKey(pr Prompt) string {
 // last generator returns.
 func (r *run) generate(ctx context.Context, in <-chan job, out chan<- job) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.limits.Generate)
-	for j := range in {
-		if ctx.Err() != nil {
-			break
-		}
-		if j.replay != nil {
-			if err := send(ctx, out, j); err != nil {
-				break
-			}
-			continue
-		}
-		a := &assembly{job: j, slots: make([][]Response, len(r.p.Generators))}
-		a.pending.Store(int32(len(r.p.Generators)))
-		for i := range r.p.Generators {
-			g.Go(func() error { return r.generateOne(ctx, a, i, out) })
-		}
+	// Limits.Generate workers, each taking one (prompt, generator) at a
+	// time.
+	type task struct {
+		a *assembly
+		i int
 	}
+	tasks := make(chan task)
+	for range r.limits.Generate {
+		g.Go(func() error {
+			for t := range tasks {
+				if err := r.generateOne(ctx, t.a, t.i, out); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(tasks)
+		for j := range in {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if j.replay != nil {
+				if err := send(ctx, out, j); err != nil {
+					return nil
+				}
+				continue
+			}
+			a := &assembly{job: j, slots: make([][]Response, len(r.p.Generators))}
+			a.pending.Store(int32(len(r.p.Generators)))
+			for i := range r.p.Generators {
+				if err := send(ctx, tasks, task{a, i}); err != nil {
+					return nil
+				}
+			}
+		}
+		return nil
+	})
 	return g.Wait()
 }
 
@@ -703,9 +780,9 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	failed := a.failed.Load()
 	if len(c.Responses) == 0 {
 		// Every generator failed: the prompt ends here.
-		return send(ctx, out, job{seq: a.seq, pos: a.pos, prompt: pr, dead: true, failed: failed, incomplete: true})
+		return send(ctx, out, job{seq: a.seq, pos: a.pos, prompt: pr, doneKey: a.doneKey, dead: true, failed: failed, incomplete: true})
 	}
-	return send(ctx, out, job{seq: a.seq, pos: a.pos, prompt: pr, cand: c, incomplete: failed || a.incomplete.Load(), failed: failed})
+	return send(ctx, out, job{seq: a.seq, pos: a.pos, prompt: pr, doneKey: a.doneKey, cand: c, incomplete: failed || a.incomplete.Load(), failed: failed})
 }
 
 // cached calls compute, or reads its result back from the run directory when
@@ -779,7 +856,7 @@ func (r *run) filterAndLabel(ctx context.Context, in <-chan job, out chan<- outc
 
 // filterAndLabelOne returns ok false when the candidate failed.
 func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, error) {
-	o := outcome{job: j, doneKey: r.doneKey(j.prompt)}
+	o := outcome{job: j}
 	if j.replay != nil || j.dead {
 		return o, true, nil
 	}
@@ -896,8 +973,50 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 func (r *run) write(ctx context.Context, in <-chan outcome) error {
 	held := map[int64]outcome{}
 	var next int64
-	for o := range in {
-		held[o.seq] = o
+	// The prompts written since the last flush: their done records are
+	// appended together, in one write, then each counts as finished.
+	var (
+		recs     []any
+		finished []finishedPrompt
+	)
+	flush := func() error {
+		var err error
+		if len(recs) > 0 {
+			if err = r.p.Dir.appendRecords(FilePairs, nil, recs); err != nil {
+				err = storageError(r.p.Dir, FilePairs, "append", err)
+			}
+		}
+		for _, f := range finished {
+			if err == nil && f.labeled {
+				r.itemDone(StageLabel, f.id)
+			}
+			if err == nil || !f.labeled {
+				r.progress()
+			}
+			<-r.window
+		}
+		clear(recs)
+		recs, finished = recs[:0], finished[:0]
+		return err
+	}
+	for in != nil {
+		o, ok := <-in
+		for ok {
+			held[o.seq] = o
+			// Take what else has arrived, without waiting for it.
+			select {
+			case o, ok = <-in:
+				if !ok {
+					in = nil
+				}
+				continue
+			default:
+			}
+			break
+		}
+		if !ok {
+			in = nil
+		}
 		for {
 			o, ok := held[next]
 			if !ok {
@@ -905,26 +1024,46 @@ func (r *run) write(ctx context.Context, in <-chan outcome) error {
 			}
 			delete(held, next)
 			next++
-			if err := r.writeOne(ctx, o); err != nil {
+			rec, labeled, err := r.writeOne(ctx, o)
+			if rec != nil {
+				recs = append(recs, *rec)
+			}
+			if err != nil {
+				flush()
 				return err
 			}
-			<-r.window
+			finished = append(finished, finishedPrompt{id: o.prompt.ID, labeled: labeled})
+			if len(recs) >= 256 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// writeOne writes one prompt's pairs, queues its unsure ones and records it
-// as done.
-func (r *run) writeOne(ctx context.Context, o outcome) error {
+// finishedPrompt is a prompt the sink stage is done with, waiting for its
+// done record to be written: labeled, it then counts as done by the labeler.
+type finishedPrompt struct {
+	id      string
+	labeled bool
+}
+
+// writeOne writes one prompt's pairs and queues its unsure ones; it returns
+// the record of the prompt as done, for the caller to append, and whether
+// the prompt was labeled (not dead, replayed or stopped after the filters).
+func (r *run) writeOne(ctx context.Context, o outcome) (*PairsRecord, bool, error) {
 	if o.dead {
-		r.progress()
-		return nil
+		return nil, false, nil
 	}
 	if o.replay != nil {
 		for _, pr := range o.replay {
 			if err := r.writePair(ctx, pr); err != nil {
-				return err
+				return nil, false, err
 			}
 		}
 		people := 0
@@ -934,19 +1073,17 @@ func (r *run) writeOne(ctx context.Context, o outcome) error {
 			}
 		}
 		r.st.update(func(s *Stats) { s.Cached.Prompts++; s.PairsAI += len(o.replay); s.PairsPeople += people })
-		r.progress()
-		return nil
+		return nil, false, nil
 	}
 	if o.filtersOnly {
-		r.progress()
-		return nil
+		return nil, false, nil
 	}
 	pending := false
 	for _, pr := range o.pairs {
 		r.st.update(func(s *Stats) { s.route(pr) })
 		if !pr.NeedsHuman {
 			if err := r.writePair(ctx, pr); err != nil {
-				return err
+				return nil, false, err
 			}
 			r.st.update(func(s *Stats) {
 				s.PairsAI++
@@ -959,21 +1096,18 @@ func (r *run) writeOne(ctx context.Context, o outcome) error {
 		pending = true
 		r.st.update(func(s *Stats) { s.PairsHuman++ })
 		if err := r.enqueue(ctx, pr); err != nil {
-			return err
+			return nil, false, err
 		}
 	}
+	var rec *PairsRecord
 	if !pending && !o.incomplete && r.p.Dir != nil {
 		pairs := o.pairs
 		if pairs == nil {
 			pairs = []Pair{}
 		}
-		if err := r.p.Dir.Append(FilePairs, PairsRecord{V: RecordVersion, Key: o.doneKey, PromptID: o.prompt.ID, Pos: o.pos, RunKey: r.runKey, Run: r.runID, Pairs: pairs}); err != nil {
-			return storageError(r.p.Dir, FilePairs, "append", err)
-		}
+		rec = &PairsRecord{V: RecordVersion, Key: o.doneKey, PromptID: o.prompt.ID, Pos: o.pos, RunKey: r.runKey, Run: r.runID, Pairs: pairs}
 	}
-	r.itemDone(StageLabel, o.prompt.ID)
-	r.progress()
-	return nil
+	return rec, true, nil
 }
 
 func (r *run) writePair(ctx context.Context, pr Pair) error {

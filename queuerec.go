@@ -130,7 +130,7 @@ func sameJSON(a, b Response) bool {
 // cacheKey is the key under which cached stores a component's output for
 // an input in the named journal.
 func cacheKey(file string, fp Fingerprinter, input []any) string {
-	return Hash(append([]any{file, fp.Fingerprint()}, input...)...)[:32]
+	return hashN(32, append([]any{file, fp.Fingerprint()}, input...)...)
 }
 
 // locate returns the offset and the line of the latest record of the named

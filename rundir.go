@@ -167,6 +167,60 @@ func (d *RunDir) appendAt(name string, v any) (off, end int64, err error) {
 	return off, end, nil
 }
 
+// appendRecords appends vs as lines of the named file in one write, like
+// as many Appends; keys, if not nil, are their index keys (the file is then
+// indexed), otherwise an indexed file's lines are indexed by their own.
+func (d *RunDir) appendRecords(name string, keys []string, vs []any) error {
+	var x *journal.Index
+	if keys != nil {
+		var err error
+		if x, err = d.index(name); err != nil {
+			return err
+		}
+	} else {
+		d.mu.Lock()
+		x = d.idx[name]
+		d.mu.Unlock()
+	}
+	lines := make([][]byte, len(vs))
+	defer func() {
+		for _, l := range lines {
+			if l != nil {
+				putBuf(l)
+			}
+		}
+	}()
+	for i, v := range vs {
+		line, err := marshal(v)
+		if err != nil {
+			return &StorageError{Op: "encode record for", Path: d.Path(name), Err: err}
+		}
+		lines[i] = line
+	}
+	d.setup()
+	offs, err := d.j.AppendLines(name, lines)
+	if x != nil {
+		// Every line written is indexed, even when a later one failed.
+		for i, off := range offs {
+			if off < 0 {
+				continue
+			}
+			k, ok := "", false
+			if keys != nil {
+				k, ok = keys[i], true
+			} else {
+				k, ok = keyOf(name)(lines[i])
+			}
+			if ok {
+				if perr := x.Put(k, off, off+int64(len(lines[i]))+1); perr != nil && err == nil {
+					err = perr
+				}
+			}
+		}
+	}
+	return err
+}
+
 // Record is one complete line of a run-directory file.
 type Record struct {
 	Line   int   // 1-based line number

@@ -228,36 +228,72 @@ func tornTail(f io.ReaderAt, size int64) (start int64, err error) {
 func (d *Dir) Append(name string, line []byte) (int64, error) {
 	req := requests.Get().(*request)
 	*req = request{line: line}
-	defer func() {
-		*req = request{}
-		requests.Put(req)
-	}()
+	one := [1]*request{req}
+	err := d.appendAll(name, one[:])
+	off := req.off
+	if err == nil {
+		err = req.err
+	}
+	*req = request{}
+	requests.Put(req)
+	return off, err
+}
+
+// AppendLines appends lines to the named file like as many Appends, in
+// one write, and returns where each starts. When the error is nil every
+// line is in the operating system's hands; otherwise offs[i] is -1 for each
+// line that failed (a short write may have written the first lines whole).
+func (d *Dir) AppendLines(name string, lines [][]byte) (offs []int64, err error) {
+	reqs := make([]*request, len(lines))
+	for i, l := range lines {
+		reqs[i] = &request{line: l}
+	}
+	err = d.appendAll(name, reqs)
+	offs = make([]int64, len(lines))
+	for i, r := range reqs {
+		offs[i] = r.off
+		if r.err != nil {
+			offs[i] = -1
+			if err == nil {
+				err = r.err
+			}
+		}
+	}
+	return offs, err
+}
+
+// appendAll queues reqs together and returns once they are written; each
+// request's result is in it. The error is one of the caller alone (a
+// periodic sync it ran).
+func (d *Dir) appendAll(name string, reqs []*request) error {
 	for {
 		a, err := d.appender(name)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		a.qmu.Lock()
-		a.queue = append(a.queue, req)
+		a.queue = append(a.queue, reqs...)
 		a.qmu.Unlock()
 		a.mu.Lock()
-		if req.done {
-			// Written by the goroutine that held the file before.
+		if reqs[0].done {
+			// Written by the goroutine that held the file before (all of
+			// them: they were queued at once).
 			a.mu.Unlock()
-			return req.off, req.err
+			return nil
 		}
 		if a.closed {
-			// Closed meanwhile: the line goes to the file opened again.
+			// Closed meanwhile: the lines go to the file opened again.
 			a.mu.Unlock()
 			continue
 		}
-		return d.writeQueue(a, req)
+		return d.writeQueue(a)
 	}
 }
 
-// writeQueue writes every line waiting for a, own's among them, in one
-// write; a.mu is held, and released on return.
-func (d *Dir) writeQueue(a *appender, own *request) (int64, error) {
+// writeQueue writes every line waiting for a in one write and sets each
+// request's result; a.mu is held, and released on return. The error is the
+// caller's own: a periodic sync that failed.
+func (d *Dir) writeQueue(a *appender) error {
 	a.qmu.Lock()
 	a.batch, a.queue = a.queue, a.batch[:0]
 	a.qmu.Unlock()
@@ -269,11 +305,11 @@ func (d *Dir) writeQueue(a *appender, own *request) (int64, error) {
 			a.mu.Unlock()
 		}
 	}()
-	fail := func(err error) (int64, error) {
+	fail := func(err error) error {
 		for _, r := range batch {
 			r.done, r.err = true, err
 		}
-		return 0, err
+		return nil
 	}
 	buf := a.buf[:0]
 	if a.torn {
@@ -332,10 +368,6 @@ func (d *Dir) writeQueue(a *appender, own *request) (int64, error) {
 		at = lineEnd
 	}
 	a.writes += int64(written)
-	if own.err != nil {
-		return 0, own.err
-	}
-	off := own.off
 	interval := time.Duration(d.syncEvery.Load())
 	if interval == 0 {
 		interval = DefaultSyncInterval
@@ -344,17 +376,16 @@ func (d *Dir) writeQueue(a *appender, own *request) (int64, error) {
 		// A sync per append: the lines are on disk when Append returns.
 		if err := a.sync(); err != nil {
 			for _, r := range batch {
-				if r != own && r.err == nil {
+				if r.err == nil {
 					r.err = err
 				}
 			}
-			return 0, err
 		}
-		return off, nil
+		return nil
 	}
 	now := time.Now()
 	if now.Sub(time.Unix(0, a.lastSync.Load())) < interval || !a.syncing.CompareAndSwap(false, true) {
-		return off, nil
+		return nil
 	}
 	// The periodic sync: this goroutine runs it once its line is written,
 	// with the lock released, so the other writers go on meanwhile.
@@ -366,7 +397,7 @@ func (d *Dir) writeQueue(a *appender, own *request) (int64, error) {
 	defer a.syncs.Done()
 	defer a.syncing.Store(false)
 	if err := a.f.Sync(); err != nil {
-		return 0, &Error{"sync", a.path, err}
+		return &Error{"sync", a.path, err}
 	}
 	a.lastSync.Store(now.UnixNano())
 	for {
@@ -375,7 +406,7 @@ func (d *Dir) writeQueue(a *appender, own *request) (int64, error) {
 			break
 		}
 	}
-	return off, nil
+	return nil
 }
 
 // sync writes the file's pending lines to disk; the caller holds a.mu.

@@ -247,3 +247,26 @@ func TestAppendShortWriteInBatch(t *testing.T) {
 		t.Errorf("lines %q: want the 3 acknowledged, the fragment, then the next line", got)
 	}
 }
+
+// AppendLines writes its lines in one write and returns where each starts.
+func TestAppendLines(t *testing.T) {
+	d, g := gatedDir(t)
+	close(g.release)
+	if _, err := d.Append("a.jsonl", []byte(`{"n":0}`)); err != nil {
+		t.Fatal(err)
+	}
+	lines := [][]byte{[]byte(`{"n":1}`), []byte(`{"n":22}`), []byte(`{"n":333}`)}
+	offs, err := d.AppendLines("a.jsonl", lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := g.writes.Load(); w != 2 {
+		t.Errorf("%d writes, want 2", w)
+	}
+	for i, off := range offs {
+		got, err := d.ReadLine("a.jsonl", off)
+		if err != nil || string(got) != string(lines[i]) {
+			t.Errorf("line %d at %d = %q (%v)", i, off, got, err)
+		}
+	}
+}
