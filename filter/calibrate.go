@@ -196,9 +196,10 @@ type Calibrator struct {
 	JudgeGroup func(judge string) string
 	// Leads lets a block lead when people's labels say so. A panel's
 	// weak judges can share their mistakes so much that, without labels,
-	// their agreement looks like the truth (no label-free measure of
-	// dependence can tell a cluster of judges that err together from one
-	// that is right). With at least MinLabels labels and Leads set, Fit
+	// their agreement looks like the truth (a dependence measured under
+	// the fit's own posterior cannot tell a cluster of judges that err
+	// together from one that is right). With at least MinLabels labels
+	// and Leads set, Fit
 	// also fits the panel once per block (a JudgeGroup block, else a
 	// judge) with that block leading: its judges' weight on each pair is
 	// raised above the rest's combined, so its unanimous verdict decides
