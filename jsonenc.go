@@ -81,6 +81,12 @@ func (e *enc) value(v any) bool {
 		e.pairsRecord(&x)
 	case PromptRecord:
 		e.promptRecord(&x)
+	case *GenerateOptions:
+		e.options(x)
+	case *JSONSchema:
+		e.jsonSchema(x)
+	case []Tool:
+		e.tools(x)
 	default:
 		return false
 	}
@@ -188,18 +194,6 @@ func (e *enc) int(v int) { e.b = strconv.AppendInt(e.b, int64(v), 10) }
 // key appends a field name: `,"name":` (or without the comma for the first).
 func (e *enc) key(k string) { e.b = append(e.b, k...) }
 
-// fallback appends json.Marshal's encoding of v.
-func (e *enc) fallback(v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		if e.err == nil {
-			e.err = err
-		}
-		return
-	}
-	e.b = append(e.b, b...)
-}
-
 func (e *enc) strings(ss []string) {
 	if ss == nil {
 		e.b = append(e.b, "null"...)
@@ -266,7 +260,7 @@ func (e *enc) prompt(p *Prompt) {
 	}
 	if p.Options != nil {
 		e.key(`,"options":`)
-		e.fallback(p.Options)
+		e.options(p.Options)
 	}
 	e.b = append(e.b, '}')
 }
