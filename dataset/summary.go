@@ -10,6 +10,7 @@ import (
 
 	"github.com/prefdata/prefdata"
 	"github.com/prefdata/prefdata/runstore"
+	"golang.org/x/sync/errgroup"
 )
 
 // Summary holds the figures of a run directory: what the report draws and
@@ -285,34 +286,89 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 		}
 	}
 	a := newAccum()
-	rs, err := runstore.Open(d)
-	if err != nil {
-		return s, err
-	}
-	if err := a.read(rs, func() error { return scores(rs, a.candidate) }); err != nil {
+	if err := a.read(d, func(rs *runstore.Store, a *accum) error { return scores(rs, a.candidate) }); err != nil {
 		return s, err
 	}
 	a.fill(&s)
 	return s, nil
 }
 
-// read reads every journal of rs into a, the scores journal by readScores.
-func (a *accum) read(rs *runstore.Store, readScores func() error) error {
-	steps := []func() error{
-		func() error { return rs.Prompts(a.prompt) },
-		func() error { return rs.Responses(a.responseRecord) },
-		readScores,
-		func() error { return rs.Pairs(a.pairLine) },
-		func() error { return rs.Queue(a.queue, nil) },
-		func() error { return rs.Failures(a.failure) },
-		func() (err error) { a.labels, err = rs.CurrentLabels(); return err },
+// read reads every journal of d into a, the scores journal by readScores.
+// The journals are read in four groups at once, each group into an accum
+// of its own, merged into a in the order the journals were read one after
+// the other before: the later journal's record of an item wins, as it did.
+func (a *accum) read(d *prefdata.RunDir, readScores func(*runstore.Store, *accum) error) error {
+	type step func(rs *runstore.Store, a *accum) error
+	groups := [][]step{
+		{ // scores after responses: its references are responses read
+			func(rs *runstore.Store, a *accum) error { return rs.Prompts(a.prompt) },
+			func(rs *runstore.Store, a *accum) error { return rs.Responses(a.responseRecord) },
+			readScores,
+		},
+		{func(rs *runstore.Store, a *accum) error {
+			// Every record, current or not: one pass, not Store.Pairs' two.
+			return runstore.Lines(rs, prefdata.FilePairs, func(_ int, r prefdata.PairsRecord) error { return a.pairLine(r, false) })
+		}},
+		{func(rs *runstore.Store, a *accum) error { return rs.Queue(a.queue, nil) }},
+		{
+			func(rs *runstore.Store, a *accum) error { return rs.Failures(a.failure) },
+			func(rs *runstore.Store, a *accum) (err error) { a.labels, err = rs.CurrentLabels(); return err },
+		},
 	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return fmt.Errorf("dataset: %w", err)
-		}
+	parts := make([]*accum, len(groups))
+	var g errgroup.Group
+	for i, steps := range groups {
+		parts[i] = newAccum()
+		g.Go(func() error {
+			rs, err := runstore.Open(d) // a store each: a Store is not shared
+			if err != nil {
+				return err
+			}
+			for _, st := range steps {
+				if err := st(rs, parts[i]); err != nil {
+					return fmt.Errorf("dataset: %w", err)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, p := range parts {
+		a.merge(p)
 	}
 	return nil
+}
+
+// merge adds b's items to a, b's winning where both have one.
+func (a *accum) merge(b *accum) {
+	mergeInto(a.prompts, b.prompts)
+	mergeInto(a.responses, b.responses)
+	mergeInto(a.scores, b.scores)
+	mergeInto(a.comps, b.comps)
+	mergeInto(a.pairs, b.pairs)
+	mergeInto(a.queued, b.queued)
+	mergeInto(a.failures, b.failures)
+	for k, set := range b.genItems {
+		for v := range set {
+			addTo(a.genItems, k, v)
+		}
+	}
+	for k, set := range b.genModels {
+		for v := range set {
+			addTo(a.genModels, k, v)
+		}
+	}
+	if b.labels != nil {
+		a.labels = b.labels
+	}
+}
+
+func mergeInto[V any](a, b map[string]V) {
+	for k, v := range b {
+		a[k] = v
+	}
 }
 
 // accum gathers the files' records, each item once.

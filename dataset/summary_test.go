@@ -9,9 +9,9 @@ import (
 	"github.com/prefdata/prefdata/runstore"
 )
 
-// summarizeExpanded is Summarize as it read the scores journal before:
-// through runstore's Scores, every reference filled in from the responses
-// journal.
+// summarizeExpanded is Summarize as it read the journals before: one after
+// the other, the scores journal through runstore's Scores (every reference
+// filled in from the responses journal), the pairs through Store.Pairs.
 func summarizeExpanded(t *testing.T, d *prefdata.RunDir) Summary {
 	t.Helper()
 	var s Summary
@@ -31,30 +31,41 @@ func summarizeExpanded(t *testing.T, d *prefdata.RunDir) Summary {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = a.read(rs, func() error {
-		return rs.Scores(func(_ prefdata.CacheRecord, c prefdata.Candidate) error {
-			for _, r := range c.Responses {
-				a.addResponse(r)
-			}
-			a.addScores(c.Scores)
-			for _, cp := range c.Comparisons {
-				a.comps[cp.A+"\x00"+cp.B+"\x00"+cp.Scorer] = cp
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
+	steps := []func() error{
+		func() error { return rs.Prompts(a.prompt) },
+		func() error { return rs.Responses(a.responseRecord) },
+		func() error {
+			return rs.Scores(func(_ prefdata.CacheRecord, c prefdata.Candidate) error {
+				for _, r := range c.Responses {
+					a.addResponse(r)
+				}
+				a.addScores(c.Scores)
+				for _, cp := range c.Comparisons {
+					a.comps[cp.A+"\x00"+cp.B+"\x00"+cp.Scorer] = cp
+				}
+				return nil
+			})
+		},
+		func() error { return rs.Pairs(a.pairLine) },
+		func() error { return rs.Queue(a.queue, nil) },
+		func() error { return rs.Failures(a.failure) },
+		func() (err error) { a.labels, err = rs.CurrentLabels(); return err },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	a.fill(&s)
 	return s
 }
 
-// The summary reads the filters' records without filling in their
-// references (the responses journal is read once) and comes out as it did
-// when they were filled in: also with a reference to a response the
-// responses journal does not have.
-func TestSummarizeReadsReferencesOnce(t *testing.T) {
+// The summary reads the journals at once, each once (the filters' records
+// without filling in their references from the responses journal again,
+// the pairs in one pass), and comes out as it did when it read them one
+// after the other: also with a reference to a response the responses
+// journal does not have.
+func TestSummarizeReadsEachJournalOnce(t *testing.T) {
 	r := runSample(t)
 	refs := 0
 	rs, err := runstore.Open(r.dir)
