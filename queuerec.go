@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 )
 
 // QueueRecord is one line of FileQueue: a pair waiting for people. Each
@@ -32,23 +33,33 @@ type RecordRef struct {
 // MarshalJSON writes the pair's fields, then v and sources, with
 // references written as {"id": ...}.
 func (q QueueRecord) MarshalJSON() ([]byte, error) {
-	type plain QueueRecord // without this method
-	b, err := json.Marshal(plain(q))
-	if err != nil || len(q.Sources) == 0 {
-		return b, err
+	e := enc{b: make([]byte, 0, 1024)}
+	e.pair(&q.Pair, newRefSet(nil)) // a response with only an ID is written as a reference
+	if e.err != nil {
+		return nil, e.err
 	}
-	return bytes.ReplaceAll(b, queueRefTail, []byte("}")), nil
+	e.b = e.b[:len(e.b)-1] // the pair's closing brace: more fields follow
+	if q.V != 0 {
+		e.key(`,"v":`)
+		e.int(q.V)
+	}
+	if len(q.Sources) > 0 {
+		e.key(`,"sources":[`)
+		for i, src := range q.Sources {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.key(`{"key":`)
+			e.str(src.Key)
+			e.key(`,"offset":`)
+			e.b = strconv.AppendInt(e.b, src.Offset, 10)
+			e.b = append(e.b, '}')
+		}
+		e.b = append(e.b, ']')
+	}
+	e.b = append(e.b, '}')
+	return e.b, nil
 }
-
-// queueRefTail is what encoding/json writes after the ID of a reference
-// (the zero values of Response's other fields).
-var queueRefTail = func() []byte {
-	b, err := json.Marshal(Response{ID: "x"})
-	if err != nil {
-		panic(err)
-	}
-	return b[len(`{"id":"x"`):]
-}()
 
 // NewQueueRecord returns the queue line of p for the run directory d. When
 // ctx is a context the Pipeline passed to a component (a Labeler, say) and
@@ -63,15 +74,29 @@ func NewQueueRecord(ctx context.Context, d *RunDir, p Pair) (QueueRecord, error)
 }
 
 // queueRecord returns the queue line of p: its responses stored unchanged
-// in FileResponses by one of the run's generators become references.
+// in FileResponses by one of the run's generators become references. A
+// response is stored unchanged when its JSON is in the generation record's
+// line as it is (a record's value is written by the same encoder), so no
+// record is decoded.
 func (r *run) queueRecord(p Pair) (QueueRecord, error) {
 	rec := QueueRecord{Pair: p, V: RecordVersion}
 	d := r.p.Dir
 	if d == nil {
 		return rec, nil
 	}
-	want := []*Response{&rec.Chosen, &rec.Rejected}
-	left := 2
+	want := [2]*Response{&rec.Chosen, &rec.Rejected}
+	var encs [2][]byte
+	left := 0
+	for k, w := range want {
+		if w.ID != "" && !IsRef(*w) {
+			b, err := marshal(*w)
+			if err != nil {
+				return rec, nil // not JSON: the line will say why
+			}
+			encs[k] = b
+			left++
+		}
+	}
 	for i, gen := range r.p.Generators {
 		if left == 0 {
 			break
@@ -90,26 +115,16 @@ func (r *run) queueRecord(p Pair) (QueueRecord, error) {
 		if err != nil {
 			return rec, storageError(d, FileResponses, "read", err)
 		}
-		if !ok {
-			continue
-		}
-		var cr CacheRecord
-		var stored []Response
-		if json.Unmarshal(line, &cr) != nil || cr.Key != key || json.Unmarshal(cr.Value, &stored) != nil {
+		if k, fast := fastKey(line); !ok || !fast || k != key {
 			continue
 		}
 		used := false
-		for _, w := range want {
-			if w.ID == "" || IsRef(*w) {
-				continue
-			}
-			for _, s := range stored {
-				if s.ID == w.ID && sameJSON(s, *w) {
-					*w = Response{ID: w.ID}
-					used = true
-					left--
-					break
-				}
+		for k, w := range want {
+			if encs[k] != nil && bytes.Contains(line, encs[k]) {
+				*w = Response{ID: w.ID}
+				encs[k] = nil
+				used = true
+				left--
 			}
 		}
 		if used {
@@ -117,14 +132,6 @@ func (r *run) queueRecord(p Pair) (QueueRecord, error) {
 		}
 	}
 	return rec, nil
-}
-
-// sameJSON reports whether a and b are written alike: a reference to a
-// stored response gives back exactly what the pair had.
-func sameJSON(a, b Response) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
 // cacheKey is the key under which cached stores a component's output for
