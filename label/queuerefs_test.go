@@ -157,3 +157,54 @@ loop:
 		}
 	}
 }
+
+// The label server follows a queue another process is writing: it fills
+// the references in from the responses journal by offset, so it needs no
+// index of that journal caught up with the other writer. Two RunDir
+// handles of one folder stand for the two processes; the server's handle
+// opened its responses index before the pipeline wrote anything.
+func TestQueueFollowsAnotherWritersReferences(t *testing.T) {
+	root := t.TempDir()
+	serverDir, err := prefdata.OpenRunDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := serverDir.Index(prefdata.FileResponses); err != nil {
+		t.Fatal(err)
+	}
+	q, err := OpenQueue(serverDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDir, err := prefdata.OpenRunDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := humanPipeline(runDir, &prefdatatest.Sink{}, HumanOptions{})
+	pl.Labeler = prefdatatest.Labeler{HumanBelow: 1e9} // the pipeline queues every pair
+	st, err := pl.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := q.Refresh()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != st.PairsHuman || n == 0 || len(q.BadLines()) > 0 {
+		t.Fatalf("refresh found %d of %d queued pairs; bad lines %v", n, st.PairsHuman, q.BadLines())
+	}
+	for _, p := range q.Pairs() {
+		for _, r := range []prefdata.Response{p.Chosen, p.Rejected} {
+			if r.Text != prefdatatest.Answer(r.Model, p.Prompt, r.Sample) {
+				t.Errorf("pair %s: response %s text %q", p.ID, r.ID, r.Text)
+			}
+		}
+	}
+	raw, err := os.ReadFile(runDir.Path(prefdata.FileQueue))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte(`"sources":[`)) {
+		t.Fatal("the queue holds whole pairs: nothing to follow")
+	}
+}

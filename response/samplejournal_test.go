@@ -2,6 +2,7 @@ package response_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -142,5 +143,62 @@ func TestSamplesOfOneRequestNotJournaled(t *testing.T) {
 	calls := 0
 	require.NoError(t, s.CacheRecords(prefdata.FileCalls, func(prefdata.CacheRecord) error { calls++; return nil }))
 	assert.Equal(t, 0, calls)
+	checkSamples(t, root)
+}
+
+// With principles, the samples of each system prompt go in a request of
+// their own: a run where one of those requests fails keeps the others'
+// samples, and the rerun asks only for the failed system prompt's.
+func TestSamplesJournaledPerPrinciple(t *testing.T) {
+	cfg := response.Config{Model: "m", Samples: 4, Principles: []string{"Be brief.", "Be thorough."}}
+	// A prompt whose samples draw both principles.
+	probe := openaitest.NewServer(openaitest.Config{})
+	defer probe.Close()
+	cfg.BaseURL = probe.URL
+	var p prefdata.Prompt
+	bySystem := map[string]int{}
+	for i := 0; len(bySystem) < 2; i++ {
+		require.Less(t, i, 50, "no prompt draws both principles")
+		p = prompt(fmt.Sprintf("Name four primes (%d).", i))
+		rs, err := newGen(t, cfg).Generate(context.Background(), p)
+		require.NoError(t, err)
+		bySystem = map[string]int{}
+		for _, r := range rs {
+			bySystem[r.System]++
+		}
+	}
+
+	var first atomic.Bool
+	first.Store(true)
+	srv := openaitest.NewServer(openaitest.Config{Fault: func(req openaitest.Request) openaitest.Fault {
+		if first.Load() && req.Messages[0].Content == "Be thorough." {
+			return openaitest.Fault400
+		}
+		return openaitest.FaultNone
+	}})
+	defer srv.Close()
+	cfg.BaseURL = srv.URL
+	root := t.TempDir()
+	run := func() prefdata.Stats {
+		dir, err := prefdata.OpenRunDir(root)
+		require.NoError(t, err)
+		defer dir.Close()
+		st, err := (&prefdata.Pipeline{Source: prefdata.Prompts(p), Generators: []prefdata.Generator{newGen(t, cfg)},
+			Labeler: prefdatatest.Labeler{}, Dir: dir}).Run(context.Background())
+		require.NoError(t, err)
+		return st
+	}
+	st := run()
+	require.Equal(t, 1, st.Generate.Failed)
+	first.Store(false)
+	from := len(srv.Log())
+	st = run()
+	assert.Equal(t, 0, st.Generate.Failed)
+	assert.Equal(t, bySystem["Be brief."], st.Cached.Calls, "the brief samples come from the call journal")
+	var asked []string
+	for _, r := range srv.Log()[from:] {
+		asked = append(asked, fmt.Sprintf("%s n=%d", r.Messages[0].Content, max(r.N, 1)))
+	}
+	assert.Equal(t, []string{fmt.Sprintf("Be thorough. n=%d", bySystem["Be thorough."])}, asked)
 	checkSamples(t, root)
 }
