@@ -77,7 +77,7 @@ func (j journaledGenerator) Generate(ctx context.Context, p Prompt) ([]Response,
 		}
 		return rs, err
 	}
-	key := Hash("call/generate", id, p.ID, p.Messages, p.Options)[:32]
+	key := hashN(32, "call/generate", id, p.ID, p.Messages, p.Options)
 	var rs []Response
 	if hit, err := cj.get(key, &rs); err != nil || hit {
 		return rs, err
@@ -124,7 +124,7 @@ func (j journaledScorer) Score(ctx context.Context, p Prompt, rs []Response) ([]
 	for i, r := range rs {
 		in[i] = scoreInput{r.ID, r.Text}
 	}
-	key := Hash("call/score", id, p.ID, p.Messages, in)[:32]
+	key := hashN(32, "call/score", id, p.ID, p.Messages, in)
 	var scores []Score
 	if hit, err := cj.get(key, &scores); err != nil || hit {
 		return scores, err
@@ -217,11 +217,13 @@ func (cj *callJournal) get(key string, v any) (bool, error) {
 // put journals the answer v of a call.
 func (cj *callJournal) put(key, promptID, component string, v any) error {
 	d := cj.r.p.Dir
-	raw, err := json.Marshal(v)
+	raw, err := marshal(v) // encoding/json's bytes, by hand for []Response
 	if err != nil {
 		return fmt.Errorf("prefdata: %s: encode %s answer: %w", FileCalls, component, err)
 	}
-	if err := d.Put(FileCalls, CacheRecord{Key: key, PromptID: promptID, Component: component, Run: cj.r.runID, Value: raw}); err != nil {
+	err = d.Put(FileCalls, CacheRecord{Key: key, PromptID: promptID, Component: component, Run: cj.r.runID, Value: raw})
+	putBuf(raw)
+	if err != nil {
 		return cj.fatal(storageError(d, FileCalls, "append", err))
 	}
 	cj.r.st.update(func(s *Stats) { s.Calls++ })
