@@ -260,7 +260,8 @@ func (p JSONVerdict) FormatHint() string {
 	if p.scale != nil && *p.scale == FiveLevel {
 		labels = `"A>>B" (A is much better), "A>B", "A=B" (about the same), "B>A" or "B>>A" (B is much better)`
 	}
-	return fmt.Sprintf(`Reply with a JSON object only: {"explanation": "<a few sentences>", %q: <one of %s>}.`, p.field(), labels)
+	// Built on every judge call: concatenated, not formatted (the same text).
+	return `Reply with a JSON object only: {"explanation": "<a few sentences>", ` + strconv.Quote(p.field()) + `: <one of ` + labels + `>}.`
 }
 
 // GenerateOptions asks for the verdict as a forced call of Tool when it is
