@@ -58,7 +58,8 @@
 // run killed halfway pays again only for the requests that were in flight.
 // One request with n for all the samples is not journaled (its answer goes
 // to the generation record, each text stored once). A [Cache] adds a
-// per-sample cache, so a [Pool] ("draw K of M
+// per-sample cache (which, set, keeps each sample as it arrives in place of
+// the call journal), so a [Pool] ("draw K of M
 // models per prompt", reproducible from a seed) whose membership changed
 // pays only for the samples it has not produced before.
 //

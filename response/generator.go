@@ -284,7 +284,7 @@ func (g *Generator) Generate(ctx context.Context, p prefdata.Prompt) ([]prefdata
 	out := make([]prefdata.Response, k) // out[i].ID == "": sample i missing
 	errs := make([]error, k)
 	var cj *prefdata.CallJournal
-	if k > 1 {
+	if k > 1 && g.cfg.Cache == nil { // a Cache keeps each sample as it arrives already
 		cj = prefdata.CallJournalFrom(ctx)
 	}
 	if len(g.cfg.Principles) == 0 && g.cfg.Cache == nil && cj == nil {

@@ -202,3 +202,27 @@ func TestSamplesJournaledPerPrinciple(t *testing.T) {
 	assert.Equal(t, []string{fmt.Sprintf("Be thorough. n=%d", bySystem["Be thorough."])}, asked)
 	checkSamples(t, root)
 }
+
+// With a per-sample Cache the samples are kept there as they arrive, not a
+// second time in the call journal.
+func TestSamplesWithCacheNotJournaledTwice(t *testing.T) {
+	srv := openaitest.NewServer(openaitest.Config{N: openaitest.NRefuse})
+	defer srv.Close()
+	root := t.TempDir()
+	dir, err := prefdata.OpenRunDir(root)
+	require.NoError(t, err)
+	cache, err := response.NewCache(dir)
+	require.NoError(t, err)
+	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m", Samples: 4, Cache: cache})
+	st, err := (&prefdata.Pipeline{Source: prefdata.Prompts(prompt("Name four primes.")), Generators: []prefdata.Generator{g},
+		Labeler: prefdatatest.Labeler{}, Dir: dir}).Run(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, dir.Close())
+	assert.Equal(t, 4, cache.Len())
+	assert.Equal(t, 0, st.Calls)
+	s, err := runstore.OpenDir(root)
+	require.NoError(t, err)
+	calls := 0
+	require.NoError(t, s.CacheRecords(prefdata.FileCalls, func(prefdata.CacheRecord) error { calls++; return nil }))
+	assert.Equal(t, 0, calls)
+}
