@@ -39,6 +39,10 @@
 // -curve also prints the human fraction against the predicted accuracy
 // over the whole range; with several labels revealed per pair it prints
 // their agreement (Krippendorff's alpha).
+//
+// -table DIR prints the BENCHMARKS.md table over the shared judged sets
+// (-sets to pick some, -seeds to average); -judge-blocks, -leads,
+// -difficulty and -audit-min apply to it as to one study.
 package main
 
 import (
@@ -64,26 +68,27 @@ func main() {
 func run(args []string, stdout io.Writer) error {
 	fl := flag.NewFlagSet("route-study", flag.ContinueOnError)
 	var (
-		pairsPath = fl.String("pairs", "", "judged pairs, JSONL (required)")
-		humanPath = fl.String("human", "", "human labels, JSONL: plays the people (required)")
-		outPath   = fl.String("out", "", "where to write the decisions, JSONL (required)")
-		target    = fl.Float64("target", 0.9, "accuracy the AI-labeled pairs must keep")
-		budget    = fl.Int("budget", -1, "route this many pairs to people instead of a target")
-		threshold = fl.Float64("threshold", 0, "label by AI the pairs whose p is at least this, instead of a target")
-		seed      = fl.Uint64("seed", 1, "seed of the random draws (calibration sample, labels revealed, audit, bootstrap)")
-		overlap   = fl.Int("overlap", 1, "labels revealed per pair sent to people")
-		audit     = fl.Float64("audit", 0.05, "share of the AI-labeled pairs also sent to people to measure accuracy")
-		byDoubt   = fl.Bool("audit-by-doubt", true, "draw the audit more often among doubtful pairs (weighted back in the measured accuracy)")
-		auditMin  = fl.Int("audit-min", 0, "with -audit: audit at least this many pairs (a small set's 5% may be too few labels to measure or calibrate from)")
-		blocks    = fl.Bool("judge-blocks", true, "judges named model/strategy: the strategies of one model count as one correlated judge")
-		calib     = fl.Int("calib", 0, "random pairs sent to people before the first fit")
-		rounds    = fl.Int("rounds", 5, "at most this many rounds of fit, route, ask")
-		boot      = fl.Int("bootstrap", 40, "bootstrap refits behind the intervals")
-		curve     = fl.Bool("curve", false, "also print human fraction against predicted accuracy over the whole range")
-		tableDir  = fl.String("table", "", "instead of one study: print the benchmark table over the shared judged sets in this directory")
-		seeds     = fl.Int("seeds", 10, "with -table: seeds 1..n averaged")
-		sets      = fl.String("sets", "", "with -table: comma-separated sets (default all three)")
-		lead      = fl.Bool("leads", true, "with enough labels, let one judge block lead the fit where the labels favour it over the full panel (filter.Calibrator.Leads)")
+		pairsPath  = fl.String("pairs", "", "judged pairs, JSONL (required)")
+		humanPath  = fl.String("human", "", "human labels, JSONL: plays the people (required)")
+		outPath    = fl.String("out", "", "where to write the decisions, JSONL (required)")
+		target     = fl.Float64("target", 0.9, "accuracy the AI-labeled pairs must keep")
+		budget     = fl.Int("budget", -1, "route this many pairs to people instead of a target")
+		threshold  = fl.Float64("threshold", 0, "label by AI the pairs whose p is at least this, instead of a target")
+		seed       = fl.Uint64("seed", 1, "seed of the random draws (calibration sample, labels revealed, audit, bootstrap)")
+		overlap    = fl.Int("overlap", 1, "labels revealed per pair sent to people")
+		audit      = fl.Float64("audit", 0.05, "share of the AI-labeled pairs also sent to people to measure accuracy")
+		byDoubt    = fl.Bool("audit-by-doubt", true, "draw the audit more often among doubtful pairs (weighted back in the measured accuracy)")
+		auditMin   = fl.Int("audit-min", 0, "with -audit: audit at least this many pairs (a small set's 5% may be too few labels to measure or calibrate from)")
+		blocks     = fl.Bool("judge-blocks", true, "judges named model/strategy: the strategies of one model count as one correlated judge")
+		calib      = fl.Int("calib", 0, "random pairs sent to people before the first fit")
+		rounds     = fl.Int("rounds", 5, "at most this many rounds of fit, route, ask")
+		boot       = fl.Int("bootstrap", 40, "bootstrap refits behind the intervals")
+		curve      = fl.Bool("curve", false, "also print human fraction against predicted accuracy over the whole range")
+		tableDir   = fl.String("table", "", "instead of one study: print the benchmark table over the shared judged sets in this directory")
+		seeds      = fl.Int("seeds", 10, "with -table: seeds 1..n averaged")
+		sets       = fl.String("sets", "", "with -table: comma-separated sets (default all three)")
+		difficulty = fl.Bool("difficulty", false, "a latent easy/hard class per pair, each judge with its own accuracy on each (filter.Calibrator.Difficulty)")
+		lead       = fl.Bool("leads", true, "with enough labels, let one judge block lead the fit where the labels favour it over the full panel (filter.Calibrator.Leads)")
 	)
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -92,7 +97,7 @@ func run(args []string, stdout io.Writer) error {
 		if *sets != "" {
 			benchSets = strings.Split(*sets, ",")
 		}
-		benchBlocks, benchLead = *blocks, *lead
+		benchBlocks, benchLead, benchAuditMin, benchDifficulty = *blocks, *lead, *auditMin, *difficulty
 		_, err := table(stdout, *tableDir, *seeds, *boot)
 		return err
 	}
@@ -128,7 +133,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	nCalib := *calib
 	pp := newPeople(labels, *overlap, *seed)
-	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, blocks: *blocks, lead: *lead, auditMin: *auditMin})
+	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, blocks: *blocks, lead: *lead, difficulty: *difficulty, auditMin: *auditMin})
 	if err != nil {
 		return err
 	}

@@ -86,16 +86,17 @@ func (p *people) known() map[string]filter.Choice {
 
 // studyConfig is what the flags set.
 type studyConfig struct {
-	goal      filter.Goal
-	audit     float64
-	calib     int // random pairs to people before the first fit
-	rounds    int
-	seed      uint64
-	bootstrap int
-	byDoubt   bool
-	auditMin  int  // floor of the audit sample, in pairs
-	blocks    bool // a judge's model is one correlated block (filter.JudgeModel)
-	lead      bool // a block may lead, if the labels say so (filter.Calibrator.Leads)
+	goal       filter.Goal
+	audit      float64
+	calib      int // random pairs to people before the first fit
+	rounds     int
+	seed       uint64
+	bootstrap  int
+	byDoubt    bool
+	auditMin   int  // floor of the audit sample, in pairs
+	blocks     bool // a judge's model is one correlated block (filter.JudgeModel)
+	lead       bool // a block may lead, if the labels say so (filter.Calibrator.Leads)
+	difficulty bool // a latent easy/hard class (filter.Calibrator.Difficulty)
 }
 
 // outcome is a finished study.
@@ -142,6 +143,7 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 			c.JudgeGroup = filter.JudgeModel
 		}
 		c.Leads = cfg.lead
+		c.Difficulty = cfg.difficulty
 		cal, err = c.Fit(evs, pp.known())
 		if err != nil {
 			return out, err
