@@ -37,17 +37,36 @@ func marshal(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// bufs holds encoding buffers for reuse.
-var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// bufs holds encoding buffers for reuse: a free list, not a sync.Pool,
+// which every GC empties (and a run directory's GCs are frequent).
+var bufs struct {
+	mu   sync.Mutex
+	free [][]byte
+}
 
-func getBuf() []byte { return (*bufs.Get().(*[]byte))[:0] }
+func getBuf() []byte {
+	bufs.mu.Lock()
+	if n := len(bufs.free); n > 0 {
+		b := bufs.free[n-1]
+		bufs.free[n-1] = nil
+		bufs.free = bufs.free[:n-1]
+		bufs.mu.Unlock()
+		return b[:0]
+	}
+	bufs.mu.Unlock()
+	return make([]byte, 0, 1024)
+}
 
 // putBuf gives b back for reuse; the caller no longer uses it.
 func putBuf(b []byte) {
 	if cap(b) > 64<<10 {
 		return
 	}
-	bufs.Put(&b)
+	bufs.mu.Lock()
+	if len(bufs.free) < 256 {
+		bufs.free = append(bufs.free, b)
+	}
+	bufs.mu.Unlock()
 }
 
 // value appends v when its type has a hand encoder; false when it has none.

@@ -763,7 +763,14 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	}
 	// The last generator to return sends the candidate on.
 	c := Candidate{Prompt: pr}
-	owner := map[string]int{}
+	n := 0
+	for _, s := range a.slots {
+		n += len(s)
+	}
+	if n > 0 {
+		c.Responses = make([]Response, 0, n)
+	}
+	owner := make(map[string]int, n)
 	for k, s := range a.slots {
 		if dup := r.collision(owner, k, s); dup != nil {
 			// Two generators made one response ID: the later one's answers
@@ -971,7 +978,10 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 // them on in source order, holding the early ones (at most Limits.Window,
 // the tokens taken in selected) until the ones before them arrive.
 func (r *run) write(ctx context.Context, in <-chan outcome) error {
-	held := map[int64]outcome{}
+	// held is the reorder buffer: outcome seq at held[seq%len(held)]; the
+	// window bounds how far ahead of next an outcome can be.
+	held := make([]outcome, r.limits.Window)
+	has := make([]bool, len(held))
 	var next int64
 	// The prompts written since the last flush: their done records are
 	// appended together, in one write, then each counts as finished.
@@ -1002,7 +1012,7 @@ func (r *run) write(ctx context.Context, in <-chan outcome) error {
 	for in != nil {
 		o, ok := <-in
 		for ok {
-			held[o.seq] = o
+			held[o.seq%int64(len(held))], has[o.seq%int64(len(held))] = o, true
 			// Take what else has arrived, without waiting for it.
 			select {
 			case o, ok = <-in:
@@ -1018,11 +1028,12 @@ func (r *run) write(ctx context.Context, in <-chan outcome) error {
 			in = nil
 		}
 		for {
-			o, ok := held[next]
-			if !ok {
+			k := next % int64(len(held))
+			if !has[k] || held[k].seq != next {
 				break
 			}
-			delete(held, next)
+			o := held[k]
+			held[k], has[k] = outcome{}, false
 			next++
 			rec, labeled, err := r.writeOne(ctx, o)
 			if rec != nil {
