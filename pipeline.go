@@ -627,7 +627,7 @@ func (r *run) donePairs(key string) (rec PairsRecord, ok bool, err error) {
 	if err != nil || !ok {
 		return rec, false, err
 	}
-	if json.Unmarshal(line, &rec) != nil || rec.Key != key {
+	if unmarshalPairsRecord(line, &rec) != nil || rec.Key != key {
 		return PairsRecord{}, false, nil // a fragment: the prompt is done again
 	}
 	return rec, true, nil

@@ -499,22 +499,25 @@ func (d *Dir) ReadLine(name string, offset int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []byte
 	buf := make([]byte, 2048)
-	for {
-		n, err := f.ReadAt(buf, offset)
+	n, err := f.ReadAt(buf, offset)
+	if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+		return buf[:i:i], nil // the common case: one read, no copy
+	}
+	out := append([]byte(nil), buf[:n]...)
+	offset += int64(n)
+	for err == nil {
+		n, err = f.ReadAt(buf, offset)
 		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
 			return append(out, buf[:i]...), nil
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = fmt.Errorf("no complete line at byte %d", offset)
-			}
-			return nil, &Error{"read", d.Path(name), err}
 		}
 		out = append(out, buf[:n]...)
 		offset += int64(n)
 	}
+	if errors.Is(err, io.EOF) {
+		err = fmt.Errorf("no complete line at byte %d", offset)
+	}
+	return nil, &Error{"read", d.Path(name), err}
 }
 
 // Sync writes every file's pending lines to disk.

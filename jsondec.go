@@ -1,0 +1,635 @@
+package prefdata
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// A resumed run reads back the done record of every prompt it replays. The
+// record is decoded by hand, without reflection, when it is the shape this
+// package writes; anything else (an unknown or repeated field, a value of
+// another type, an escape or a byte it does not handle, invalid JSON) makes
+// the hand decoder give up, and encoding/json decodes the line instead.
+// When the hand decoder succeeds, its value is the one encoding/json gives
+// (TestDecodePairsRecordMatchesEncodingJSON).
+
+// unmarshalPairsRecord decodes line into rec as json.Unmarshal does.
+func unmarshalPairsRecord(line []byte, rec *PairsRecord) error {
+	d := dec{b: line}
+	var r PairsRecord
+	if d.pairsRecord(&r) && d.end() {
+		*rec = r
+		return nil
+	}
+	return json.Unmarshal(line, rec)
+}
+
+// dec reads JSON from b at i; ok false means it gave up.
+type dec struct {
+	b []byte
+	i int
+}
+
+func (d *dec) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// end reports whether only white space is left.
+func (d *dec) end() bool {
+	d.ws()
+	return d.i == len(d.b)
+}
+
+// peek returns the next byte after white space, 0 at the end.
+func (d *dec) peek() byte {
+	d.ws()
+	if d.i < len(d.b) {
+		return d.b[d.i]
+	}
+	return 0
+}
+
+func (d *dec) byte(c byte) bool {
+	if d.peek() == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// null reads a null, if the next value is one.
+func (d *dec) null() bool {
+	if d.peek() == 'n' && len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" {
+		d.i += 4
+		return true
+	}
+	return false
+}
+
+// object reads an object, calling field for each key (its value next);
+// field returns false to give up. seen guards against repeated keys: field
+// returns the key's bit.
+func (d *dec) object(field func(key string) (bit uint64, ok bool)) bool {
+	if !d.byte('{') {
+		return false
+	}
+	if d.byte('}') {
+		return true
+	}
+	var seen uint64
+	for {
+		var key string
+		if d.peek() != '"' || !d.str(&key) || !d.byte(':') {
+			return false
+		}
+		bit, ok := field(key)
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		if d.byte(',') {
+			continue
+		}
+		return d.byte('}')
+	}
+}
+
+// array reads an array, calling elem for each element.
+func (d *dec) array(elem func() bool) bool {
+	if !d.byte('[') {
+		return false
+	}
+	if d.byte(']') {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		if d.byte(',') {
+			continue
+		}
+		return d.byte(']')
+	}
+}
+
+// str reads a string value into *s; null leaves it.
+func (d *dec) str(s *string) bool {
+	if d.null() {
+		return true
+	}
+	if !d.byte('"') {
+		return false
+	}
+	start := d.i
+	var out []byte // set once an escape is met
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			if out == nil {
+				*s = string(d.b[start:d.i])
+			} else {
+				*s = string(append(out, d.b[start:d.i]...))
+			}
+			d.i++
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			out = append(out, d.b[start:d.i]...)
+			if d.i+1 >= len(d.b) {
+				return false
+			}
+			e := d.b[d.i+1]
+			d.i += 2
+			switch e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				if d.i+4 > len(d.b) {
+					return false
+				}
+				r, err := strconv.ParseUint(string(d.b[d.i:d.i+4]), 16, 32)
+				if err != nil || (r >= 0xd800 && r < 0xe000) {
+					return false // surrogates: left to encoding/json
+				}
+				out = utf8.AppendRune(out, rune(r))
+				d.i += 4
+			default:
+				return false
+			}
+			start = d.i
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(d.b[d.i:])
+			if r == utf8.RuneError && size == 1 {
+				return false // invalid UTF-8: left to encoding/json
+			}
+			d.i += size
+		default:
+			d.i++
+		}
+	}
+	return false
+}
+
+// number returns the literal of a JSON number, checked against JSON's
+// grammar.
+func (d *dec) number() (string, bool) {
+	d.ws()
+	start := d.i
+	if d.i < len(d.b) && d.b[d.i] == '-' {
+		d.i++
+	}
+	digits := func() int {
+		n := 0
+		for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+			d.i++
+			n++
+		}
+		return n
+	}
+	if d.i < len(d.b) && d.b[d.i] == '0' {
+		d.i++
+	} else if digits() == 0 {
+		return "", false
+	}
+	if d.i < len(d.b) && d.b[d.i] == '.' {
+		d.i++
+		if digits() == 0 {
+			return "", false
+		}
+	}
+	if d.i < len(d.b) && (d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.b) && (d.b[d.i] == '+' || d.b[d.i] == '-') {
+			d.i++
+		}
+		if digits() == 0 {
+			return "", false
+		}
+	}
+	return string(d.b[start:d.i]), true
+}
+
+func (d *dec) int64(v *int64) bool {
+	if d.null() {
+		return true
+	}
+	lit, ok := d.number()
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(lit, 10, 64)
+	if err != nil {
+		return false
+	}
+	*v = n
+	return true
+}
+
+func (d *dec) int(v *int) bool {
+	n := int64(*v)
+	if !d.int64(&n) || int64(int(n)) != n {
+		return false
+	}
+	*v = int(n)
+	return true
+}
+
+func (d *dec) float(v *float64) bool {
+	if d.null() {
+		return true
+	}
+	lit, ok := d.number()
+	if !ok {
+		return false
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil {
+		return false
+	}
+	*v = f
+	return true
+}
+
+func (d *dec) bool(v *bool) bool {
+	if d.null() {
+		return true
+	}
+	d.ws()
+	switch {
+	case len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "true":
+		*v = true
+		d.i += 4
+	case len(d.b)-d.i >= 5 && string(d.b[d.i:d.i+5]) == "false":
+		*v = false
+		d.i += 5
+	default:
+		return false
+	}
+	return true
+}
+
+// skip passes over one value and returns it, for encoding/json to decode.
+func (d *dec) skip() ([]byte, bool) {
+	d.ws()
+	start := d.i
+	var ok bool
+	switch d.peek() {
+	case '{':
+		ok = d.object(func(string) (uint64, bool) { _, ok := d.skip(); return 0, ok })
+	case '[':
+		ok = d.array(func() bool { _, ok := d.skip(); return ok })
+	case '"':
+		var s string
+		ok = d.str(&s)
+	case 'n':
+		ok = d.null()
+	case 't', 'f':
+		var b bool
+		ok = d.bool(&b)
+	default:
+		_, ok = d.number()
+	}
+	return d.b[start:d.i], ok
+}
+
+// sub decodes the next value into v with encoding/json (a rare field).
+func (d *dec) sub(v any) bool {
+	raw, ok := d.skip()
+	return ok && json.Unmarshal(raw, v) == nil
+}
+
+func (d *dec) strings(ss *[]string) bool {
+	if d.null() {
+		*ss = nil
+		return true
+	}
+	out := []string{}
+	ok := d.array(func() bool {
+		var s string
+		out = append(out, "")
+		if !d.str(&s) {
+			return false
+		}
+		out[len(out)-1] = s
+		return true
+	})
+	*ss = out
+	return ok
+}
+
+func (d *dec) pairsRecord(r *PairsRecord) bool {
+	return d.object(func(k string) (uint64, bool) {
+		switch k {
+		case "v":
+			return 1 << 0, d.int(&r.V)
+		case "key":
+			return 1 << 1, d.str(&r.Key)
+		case "prompt_id":
+			return 1 << 2, d.str(&r.PromptID)
+		case "pos":
+			return 1 << 3, d.int64(&r.Pos)
+		case "run_key":
+			return 1 << 4, d.str(&r.RunKey)
+		case "run":
+			return 1 << 5, d.str(&r.Run)
+		case "pairs":
+			return 1 << 6, d.pairs(&r.Pairs)
+		}
+		return 0, false
+	})
+}
+
+func (d *dec) pairs(ps *[]Pair) bool {
+	if d.null() {
+		*ps = nil
+		return true
+	}
+	out := []Pair{}
+	ok := d.array(func() bool {
+		out = append(out, Pair{})
+		return d.pair(&out[len(out)-1])
+	})
+	*ps = out
+	return ok
+}
+
+func (d *dec) pair(p *Pair) bool {
+	if d.null() {
+		return true
+	}
+	return d.object(func(k string) (uint64, bool) {
+		switch k {
+		case "id":
+			return 1 << 0, d.str(&p.ID)
+		case "prompt":
+			return 1 << 1, d.prompt(&p.Prompt)
+		case "chosen":
+			return 1 << 2, d.response(&p.Chosen)
+		case "rejected":
+			return 1 << 3, d.response(&p.Rejected)
+		case "margin":
+			return 1 << 4, d.float(&p.Margin)
+		case "score_chosen":
+			return 1 << 5, d.float(&p.ScoreChosen)
+		case "score_rejected":
+			return 1 << 6, d.float(&p.ScoreRejected)
+		case "scores":
+			return 1 << 7, d.scores(&p.Scores)
+		case "needs_human":
+			return 1 << 8, d.bool(&p.NeedsHuman)
+		case "provenance":
+			return 1 << 9, d.provenance(&p.Provenance)
+		}
+		return 0, false
+	})
+}
+
+func (d *dec) prompt(p *Prompt) bool {
+	if d.null() {
+		return true
+	}
+	return d.object(func(k string) (uint64, bool) {
+		switch k {
+		case "id":
+			return 1 << 0, d.str(&p.ID)
+		case "messages":
+			return 1 << 1, d.messages(&p.Messages)
+		case "source":
+			return 1 << 2, d.str(&p.Source)
+		case "category":
+			return 1 << 3, d.str(&p.Category)
+		case "meta":
+			return 1 << 4, d.sub(&p.Meta)
+		case "options":
+			return 1 << 5, d.sub(&p.Options)
+		}
+		return 0, false
+	})
+}
+
+func (d *dec) messages(ms *[]Message) bool {
+	if d.null() {
+		*ms = nil
+		return true
+	}
+	out := []Message{}
+	ok := d.array(func() bool {
+		out = append(out, Message{})
+		m := &out[len(out)-1]
+		if d.null() {
+			return true
+		}
+		return d.object(func(k string) (uint64, bool) {
+			switch k {
+			case "role":
+				return 1 << 0, d.str(&m.Role)
+			case "content":
+				return 1 << 1, d.str(&m.Content)
+			}
+			return 0, false
+		})
+	})
+	*ms = out
+	return ok
+}
+
+func (d *dec) response(r *Response) bool {
+	if d.null() {
+		return true
+	}
+	return d.object(func(k string) (uint64, bool) {
+		switch k {
+		case "id":
+			return 1 << 0, d.str(&r.ID)
+		case "prompt_id":
+			return 1 << 1, d.str(&r.PromptID)
+		case "model":
+			return 1 << 2, d.str(&r.Model)
+		case "system":
+			return 1 << 3, d.str(&r.System)
+		case "sampling":
+			return 1 << 4, d.sampling(&r.Sampling)
+		case "sample":
+			return 1 << 5, d.int(&r.Sample)
+		case "text":
+			return 1 << 6, d.str(&r.Text)
+		case "finish_reason":
+			return 1 << 7, d.str(&r.FinishReason)
+		case "usage":
+			return 1 << 8, d.usage(&r.Usage)
+		case "latency_ns":
+			n := int64(r.Latency)
+			ok := d.int64(&n)
+			r.Latency = time.Duration(n)
+			return 1 << 9, ok
+		case "logprobs":
+			return 1 << 10, d.sub(&r.Logprobs)
+		case "reasoning":
+			return 1 << 11, d.str(&r.Reasoning)
+		case "refusal":
+			return 1 << 12, d.str(&r.Refusal)
+		case "tool_calls":
+			return 1 << 13, d.sub(&r.ToolCalls)
+		}
+		return 0, false
+	})
+}
+
+func (d *dec) usage(u *Usage) bool {
+	if d.null() {
+		return true
+	}
+	return d.object(func(k string) (uint64, bool) {
+		switch k {
+		case "requests":
+			return 1 << 0, d.int(&u.Requests)
+		case "prompt_tokens":
+			return 1 << 1, d.int(&u.PromptTokens)
+		case "completion_tokens":
+			return 1 << 2, d.int(&u.CompletionTokens)
+		case "reasoning_tokens":
+			return 1 << 3, d.int(&u.ReasoningTokens)
+		case "cost_usd":
+			return 1 << 4, d.float(&u.Cost)
+		}
+		return 0, false
+	})
+}
+
+func (d *dec) scores(ss *[]Score) bool {
+	if d.null() {
+		*ss = nil
+		return true
+	}
+	out := []Score{}
+	ok := d.array(func() bool {
+		out = append(out, Score{})
+		s := &out[len(out)-1]
+		if d.null() {
+			return true
+		}
+		return d.object(func(k string) (uint64, bool) {
+			switch k {
+			case "response_id":
+				return 1 << 0, d.str(&s.ResponseID)
+			case "scorer":
+				return 1 << 1, d.str(&s.Scorer)
+			case "aspect":
+				return 1 << 2, d.str(&s.Aspect)
+			case "value":
+				return 1 << 3, d.float(&s.Value)
+			case "rationale":
+				return 1 << 4, d.str(&s.Rationale)
+			case "raw":
+				return 1 << 5, d.str(&s.Raw)
+			}
+			return 0, false
+		})
+	})
+	*ss = out
+	return ok
+}
+
+func (d *dec) provenance(p *Provenance) bool {
+	if d.null() {
+		return true
+	}
+	return d.object(func(k string) (uint64, bool) {
+		switch k {
+		case "stage":
+			if d.null() {
+				return 1 << 0, true
+			}
+			if d.peek() != '"' {
+				return 0, false
+			}
+			var s string
+			return 1 << 0, d.str(&s) && p.Stage.UnmarshalText([]byte(s)) == nil
+		case "labeler":
+			return 1 << 1, d.str(&p.Labeler)
+		case "judge":
+			return 1 << 2, d.str(&p.Judge)
+		case "annotators":
+			return 1 << 3, d.strings(&p.Annotators)
+		case "confidence":
+			return 1 << 4, d.float(&p.Confidence)
+		case "reason":
+			return 1 << 5, d.str(&p.Reason)
+		case "audit":
+			return 1 << 6, d.bool(&p.Audit)
+		case "value":
+			return 1 << 7, d.float(&p.Value)
+		}
+		return 0, false
+	})
+}
+
+func (d *dec) sampling(s *Sampling) bool {
+	if d.null() {
+		return true
+	}
+	float := func(p **float64) bool {
+		if d.null() {
+			*p = nil
+			return true
+		}
+		var f float64
+		if !d.float(&f) {
+			return false
+		}
+		*p = &f
+		return true
+	}
+	return d.object(func(k string) (uint64, bool) {
+		switch k {
+		case "temperature":
+			return 1 << 0, float(&s.Temperature)
+		case "top_p":
+			return 1 << 1, float(&s.TopP)
+		case "max_tokens":
+			return 1 << 2, d.int(&s.MaxTokens)
+		case "seed":
+			if d.null() {
+				s.Seed = nil
+				return 1 << 3, true
+			}
+			var n int
+			if !d.int(&n) {
+				return 0, false
+			}
+			s.Seed = &n
+			return 1 << 3, true
+		case "stop":
+			return 1 << 4, d.strings(&s.Stop)
+		case "logprobs":
+			return 1 << 5, d.bool(&s.Logprobs)
+		case "top_logprobs":
+			return 1 << 6, d.int(&s.TopLogprobs)
+		case "reasoning_effort":
+			return 1 << 7, d.str(&s.ReasoningEffort)
+		}
+		return 0, false
+	})
+}

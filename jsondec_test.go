@@ -1,0 +1,108 @@
+package prefdata
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"reflect"
+	"testing"
+)
+
+// checkDecode fails t when the hand decoder's answer for line differs from
+// encoding/json's: the value, or success against failure.
+func checkDecode(t *testing.T, line []byte) (fast bool) {
+	t.Helper()
+	var want PairsRecord
+	wantErr := json.Unmarshal(line, &want)
+	d := dec{b: line}
+	var got PairsRecord
+	if d.pairsRecord(&got) && d.end() {
+		fast = true
+		if wantErr != nil {
+			t.Fatalf("%s: decoded by hand, encoding/json says %v", line, wantErr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\n got %#v\nwant %#v", line, got, want)
+		}
+	}
+	var all PairsRecord
+	err := unmarshalPairsRecord(line, &all)
+	if (err != nil) != (wantErr != nil) || (err == nil && !reflect.DeepEqual(all, want)) {
+		t.Fatalf("%s: unmarshalPairsRecord = %#v, %v; encoding/json %#v, %v", line, all, err, want, wantErr)
+	}
+	return fast
+}
+
+// mutate changes line in one of the ways a torn, hand-edited or foreign
+// line differs from the ones this package writes.
+func mutate(r *rand.Rand, line []byte) []byte {
+	b := append([]byte(nil), line...)
+	if len(b) == 0 {
+		return b
+	}
+	i := r.Intn(len(b))
+	switch r.Intn(9) {
+	case 0:
+		b[i] ^= byte(1 << r.Intn(8))
+	case 1:
+		return append(b[:i], b[i+1:]...)
+	case 2:
+		k := r.Intn(3)
+		return append(b[:i], append([]byte(" \n\t"[k:k+1]), b[i:]...)...)
+	case 3:
+		return b[:i]
+	case 4:
+		return bytes.Replace(b, []byte(`"text"`), []byte(`"Text"`), 1)
+	case 5:
+		return bytes.Replace(b, []byte(`"margin":`), []byte(`"margin":1,"margin":`), 1)
+	case 6:
+		for _, k := range []string{`"sampling":{}`, `"usage":{`, `"pairs":[`, `"stage":"`} {
+			if j := bytes.Index(b, []byte(k)); j >= 0 && r.Intn(2) == 0 {
+				colon := j + bytes.IndexByte(b[j:], ':') + 1
+				return append(append(b[:colon:colon], "null,\"x\":"...), b[colon:]...)
+			}
+		}
+		return bytes.Replace(b, []byte(`"sample":0`), []byte(`"sample":null`), 1)
+	case 7:
+		return bytes.Replace(b, []byte(`"sample":1`), []byte(`"sample":1.0`), 1)
+	default:
+		return bytes.Replace(b, []byte(`"text":"`), []byte(`"text":"\ud83d\ude00`), 1)
+	}
+	return b
+}
+
+// The hand decoder of done records gives encoding/json's value whenever it
+// does not give up, and gives up on what it does not know.
+func TestDecodePairsRecordMatchesEncodingJSON(t *testing.T) {
+	g := gen{rand.New(rand.NewSource(5))}
+	r := rand.New(rand.NewSource(6))
+	fast := 0
+	const n = 3000
+	for range n {
+		rec := PairsRecord{V: g.r.Intn(3), Key: g.str(), PromptID: g.str(), Pos: int64(g.r.Intn(3)), RunKey: g.str(), Run: g.str(), Pairs: g.pairs()}
+		line, err := marshal(rec)
+		if err != nil {
+			continue // a pair with a stage out of range
+		}
+		if checkDecode(t, line) {
+			fast++
+		}
+		for range 10 {
+			checkDecode(t, mutate(r, line))
+		}
+	}
+	if fast < n*9/10 {
+		t.Errorf("the hand decoder took %d of %d records this package wrote", fast, n)
+	}
+}
+
+func FuzzDecodePairsRecord(f *testing.F) {
+	g := gen{rand.New(rand.NewSource(7))}
+	for range 20 {
+		line, err := marshal(PairsRecord{V: 2, Key: g.str(), PromptID: g.str(), Pairs: g.pairs()})
+		if err == nil {
+			f.Add(line)
+		}
+	}
+	f.Fuzz(func(t *testing.T, line []byte) { checkDecode(t, line) })
+}
