@@ -302,7 +302,7 @@ func (a *accum) read(d *prefdata.RunDir, readScores func(*runstore.Store, *accum
 	groups := [][]step{
 		{ // scores after responses: its references are responses read
 			func(rs *runstore.Store, a *accum) error { return rs.Prompts(a.prompt) },
-			func(rs *runstore.Store, a *accum) error { return rs.Responses(a.responseRecord) },
+			func(rs *runstore.Store, a *accum) error { return responses(rs, a.responseRecord) },
 			readScores,
 		},
 		{func(rs *runstore.Store, a *accum) error {
@@ -409,10 +409,10 @@ func (a *accum) prompt(pl prefdata.PromptRecord) error {
 	return nil
 }
 
-func (a *accum) responseRecord(cl prefdata.CacheRecord, rs []prefdata.Response) error {
+func (a *accum) responseRecord(cl prefdata.CacheRecord, rs []storedResponse) error {
 	addTo(a.genItems, cl.Component, cl.PromptID)
 	for _, r := range rs {
-		a.addResponse(r)
+		a.addResponse(prefdata.Response{ID: r.ID, Model: r.Model, System: r.System, Sampling: r.Sampling})
 		addTo(a.genModels, cl.Component, r.Model)
 	}
 	return nil
@@ -426,17 +426,61 @@ func (a *accum) addResponse(r prefdata.Response) {
 
 func (a *accum) addScores(ss []prefdata.Score) {
 	for _, sc := range ss {
-		a.scores[sc.ResponseID+"\x00"+sc.Scorer+"\x00"+sc.Aspect] = sc
+		a.addScore(sc)
 	}
+}
+
+func (a *accum) addScore(sc prefdata.Score) {
+	a.scores[sc.ResponseID+"\x00"+sc.Scorer+"\x00"+sc.Aspect] = sc
 }
 
 // storedCandidate is what the summary reads of a filter's cache record:
 // not the prompt, and the responses stored as references (their ID only)
 // left as they are.
 type storedCandidate struct {
-	Responses   []prefdata.Response   `json:"responses"`
-	Scores      []prefdata.Score      `json:"scores,omitempty"`
-	Comparisons []prefdata.Comparison `json:"comparisons,omitempty"`
+	Responses   []prefdata.Response `json:"responses"`
+	Scores      []storedScore       `json:"scores,omitempty"`
+	Comparisons []storedComparison  `json:"comparisons,omitempty"`
+}
+
+// storedScore and storedComparison are what the summary reads of a score
+// and a comparison: not the judge's replies (Raw, Rationale), most of a
+// scores record's bytes, which it does not show.
+type storedScore struct {
+	ResponseID string  `json:"response_id"`
+	Scorer     string  `json:"scorer"`
+	Aspect     string  `json:"aspect,omitempty"`
+	Value      float64 `json:"value"`
+}
+
+type storedComparison struct {
+	A          string     `json:"a"`
+	B          string     `json:"b"`
+	Scorer     string     `json:"scorer"`
+	Preference float64    `json:"preference"`
+	Consistent bool       `json:"consistent"`
+	Orders     []*float64 `json:"orders,omitempty"`
+}
+
+// storedResponse is what the summary reads of a generated response: not
+// its text.
+type storedResponse struct {
+	ID       string            `json:"id"`
+	Model    string            `json:"model"`
+	System   string            `json:"system,omitempty"`
+	Sampling prefdata.Sampling `json:"sampling"`
+}
+
+// responses calls fn with every generation record, as
+// [runstore.Store.Responses] does, each response read without its text.
+func responses(rs *runstore.Store, fn func(prefdata.CacheRecord, []storedResponse) error) error {
+	return runstore.Lines(rs, prefdata.FileResponses, func(line int, rec prefdata.CacheRecord) error {
+		var v []storedResponse
+		if err := json.Unmarshal(rec.Value, &v); err != nil {
+			return &runstore.LineError{Path: rs.Dir().Path(prefdata.FileResponses), Line: line, Err: fmt.Errorf("value: %w", err)}
+		}
+		return fn(rec, v)
+	})
 }
 
 // scores calls fn with every record of the scores journal, as
@@ -465,9 +509,11 @@ func (a *accum) candidate(c storedCandidate) error {
 		}
 		a.addResponse(r)
 	}
-	a.addScores(c.Scores)
+	for _, sc := range c.Scores {
+		a.addScore(prefdata.Score{ResponseID: sc.ResponseID, Scorer: sc.Scorer, Aspect: sc.Aspect, Value: sc.Value})
+	}
 	for _, cp := range c.Comparisons {
-		a.comps[cp.A+"\x00"+cp.B+"\x00"+cp.Scorer] = cp
+		a.comps[cp.A+"\x00"+cp.B+"\x00"+cp.Scorer] = prefdata.Comparison{A: cp.A, B: cp.B, Scorer: cp.Scorer, Preference: cp.Preference, Consistent: cp.Consistent, Orders: cp.Orders}
 	}
 	return nil
 }

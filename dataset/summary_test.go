@@ -10,8 +10,9 @@ import (
 )
 
 // summarizeExpanded is Summarize as it read the journals before: one after
-// the other, the scores journal through runstore's Scores (every reference
-// filled in from the responses journal), the pairs through Store.Pairs.
+// the other, whole records (texts and judges' replies included), the scores
+// journal through runstore's Scores (every reference filled in from the
+// responses journal), the pairs through Store.Pairs.
 func summarizeExpanded(t *testing.T, d *prefdata.RunDir) Summary {
 	t.Helper()
 	var s Summary
@@ -33,7 +34,16 @@ func summarizeExpanded(t *testing.T, d *prefdata.RunDir) Summary {
 	}
 	steps := []func() error{
 		func() error { return rs.Prompts(a.prompt) },
-		func() error { return rs.Responses(a.responseRecord) },
+		func() error {
+			return rs.Responses(func(cl prefdata.CacheRecord, rs []prefdata.Response) error {
+				addTo(a.genItems, cl.Component, cl.PromptID)
+				for _, r := range rs {
+					a.addResponse(r)
+					addTo(a.genModels, cl.Component, r.Model)
+				}
+				return nil
+			})
+		},
 		func() error {
 			return rs.Scores(func(_ prefdata.CacheRecord, c prefdata.Candidate) error {
 				for _, r := range c.Responses {
@@ -62,8 +72,9 @@ func summarizeExpanded(t *testing.T, d *prefdata.RunDir) Summary {
 
 // The summary reads the journals at once, each once (the filters' records
 // without filling in their references from the responses journal again,
-// the pairs in one pass), and comes out as it did when it read them one
-// after the other: also with a reference to a response the responses
+// the pairs in one pass) and only what it shows (no response texts, no
+// judges' replies), and comes out as it did when it read them one after
+// the other, whole: also with a reference to a response the responses
 // journal does not have.
 func TestSummarizeReadsEachJournalOnce(t *testing.T) {
 	r := runSample(t)
