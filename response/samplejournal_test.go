@@ -29,20 +29,32 @@ func served(log []openaitest.Request, from int, mode openaitest.NMode) int {
 	return n
 }
 
-// samplesRun runs one prompt through a pipeline whose generator asks for 4
-// samples of srv, in dir.
-func samplesRun(t *testing.T, ctx context.Context, root string, srv *openaitest.Server) (prefdata.Stats, error) {
-	t.Helper()
+// samplesPipeline is a pipeline of one prompt whose generator asks for 4
+// samples of the server at url, in the run directory at root.
+func samplesPipeline(root, url string) (*prefdata.Pipeline, *prefdata.RunDir, error) {
 	dir, err := prefdata.OpenRunDir(root)
-	require.NoError(t, err)
-	defer dir.Close()
-	g := newGen(t, response.Config{BaseURL: srv.URL, Model: "m", Samples: 4})
-	return (&prefdata.Pipeline{
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := response.New(response.Config{BaseURL: url, Model: "m", Samples: 4})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &prefdata.Pipeline{
 		Source:     prefdata.Prompts(prompt("Name four primes.")),
 		Generators: []prefdata.Generator{g},
 		Labeler:    prefdatatest.Labeler{},
 		Dir:        dir,
-	}).Run(ctx)
+	}, dir, nil
+}
+
+// samplesRun runs samplesPipeline.
+func samplesRun(t *testing.T, ctx context.Context, root string, srv *openaitest.Server) (prefdata.Stats, error) {
+	t.Helper()
+	p, dir, err := samplesPipeline(root, srv.URL)
+	require.NoError(t, err)
+	defer dir.Close()
+	return p.Run(ctx)
 }
 
 // checkSamples checks that the run directory has the prompt's 4 samples.
