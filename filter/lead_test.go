@@ -108,3 +108,26 @@ func TestLeadsKeepsIndependentPanel(t *testing.T) {
 		t.Errorf("Lead = %q on independent judges, want the full panel", cal.Lead)
 	}
 }
+
+// TestLeadsNeedLabels: with fewer than MinLabels labels Leads changes
+// nothing, since a led fit can only be chosen by people's labels.
+func TestLeadsNeedLabels(t *testing.T) {
+	evs, truth := correlatedPanel(4, 400, []string{"weak-a", "weak-b", "weak-c", "weak-d"}, 0.85, 0.65, 0.9)
+	labels := map[string]Choice{evs[0].ID: truth[evs[0].ID], evs[1].ID: truth[evs[1].ID]}
+	plain, err := Calibrator{Bootstrap: -1}.Fit(evs, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	led, err := Calibrator{Bootstrap: -1, Leads: true}.Fit(evs, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if led.Lead != "" {
+		t.Errorf("Lead = %q with 2 labels, want the full panel", led.Lead)
+	}
+	for i := range plain.Pairs {
+		if plain.Pairs[i] != led.Pairs[i] {
+			t.Fatalf("pair %d: %+v without Leads, %+v with", i, plain.Pairs[i], led.Pairs[i])
+		}
+	}
+}
