@@ -258,6 +258,7 @@ func compileList(l *parse.ListNode) ([]step, bool) {
 func (c *compiledTemplate) execute(d TemplateData) (string, error) {
 	if c.fast {
 		var b strings.Builder
+		b.Grow(stepsLen(c.prog, &d))
 		if ok := runSteps(&b, c.prog, &d); ok {
 			return b.String(), nil
 		}
@@ -267,6 +268,30 @@ func (c *compiledTemplate) execute(d TemplateData) (string, error) {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// stepsLen is the length of prog's text (0 where a step cannot run).
+func stepsLen(prog []step, d *TemplateData) int {
+	n := 0
+	for i := range prog {
+		switch s := &prog[i]; s.kind {
+		case stepText:
+			n += len(s.text)
+		case stepField:
+			n += len(s.field.of(d))
+		case stepResponse:
+			if s.index < len(d.Responses) {
+				n += len(d.Responses[s.index])
+			}
+		case stepIf:
+			if s.field.of(d) != "" {
+				n += stepsLen(s.then, d)
+			} else {
+				n += stepsLen(s.else_, d)
+			}
+		}
+	}
+	return n
 }
 
 // runSteps writes prog's text; false when a step cannot run (an index out
@@ -300,6 +325,11 @@ func runSteps(b *strings.Builder, prog []step, d *TemplateData) bool {
 // renderConversation is {{.Prompt}}: one "role: content" line per message.
 func renderConversation(p prefdata.Prompt) string {
 	var b strings.Builder
+	n := 0
+	for _, m := range p.Messages {
+		n += len(m.Role) + len(m.Content) + 3
+	}
+	b.Grow(n)
 	for _, m := range p.Messages {
 		b.WriteString(m.Role)
 		b.WriteString(": ")
