@@ -2,7 +2,6 @@ package prompt_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -231,19 +230,7 @@ func TestDedupInPipelineRecordsDrops(t *testing.T) {
 	st, err := p.Run(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"exact-dedup": 1, "near-dedup": 1}, st.Prompt.Dropped)
-	drops := map[string]string{}
-	require.NoError(t, dir.Scan(prefdata.FilePrompts, func(rec prefdata.Record) error {
-		var r struct {
-			Prompt    prefdata.Prompt `json:"prompt"`
-			DroppedBy string          `json:"dropped_by"`
-			Reason    string          `json:"reason"`
-		}
-		require.NoError(t, json.Unmarshal(rec.Data, &r))
-		if r.DroppedBy != "" {
-			drops[r.Prompt.ID] = r.DroppedBy + ": " + r.Reason
-		}
-		return nil
-	}))
+	drops := droppedIn(t, dir)
 	assert.Equal(t, "exact-dedup: exact duplicate of a", drops["b"])
 	assert.Contains(t, drops["c"], "near-dedup: near-duplicate of a (jaccard ")
 	assert.Len(t, drops, 2)

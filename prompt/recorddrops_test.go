@@ -1,10 +1,7 @@
 package prompt_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,29 +10,22 @@ import (
 	"github.com/prefdata/prefdata"
 	"github.com/prefdata/prefdata/prefdatatest"
 	"github.com/prefdata/prefdata/prompt"
+	"github.com/prefdata/prefdata/runstore"
 )
 
-// droppedIn reads the run directory's prompts file: dropped prompt ID →
-// "by: reason".
+// droppedIn reads the run directory's prompts file through the run store:
+// dropped prompt ID → "by: reason".
 func droppedIn(t *testing.T, dir *prefdata.RunDir) map[string]string {
 	t.Helper()
-	f, err := os.Open(dir.Path(prefdata.FilePrompts))
+	st, err := runstore.Open(dir)
 	require.NoError(t, err)
-	defer f.Close()
 	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var rec struct {
-			Prompt    prefdata.Prompt `json:"prompt"`
-			DroppedBy string          `json:"dropped_by"`
-			Reason    string          `json:"reason"`
-		}
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &rec))
+	require.NoError(t, st.Prompts(func(rec prefdata.PromptRecord) error {
 		if rec.DroppedBy != "" {
 			out[rec.Prompt.ID] = rec.DroppedBy + ": " + rec.Reason
 		}
-	}
-	require.NoError(t, sc.Err())
+		return nil
+	}))
 	return out
 }
 
