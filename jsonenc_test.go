@@ -9,8 +9,11 @@ import (
 	"math"
 	"math/rand"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // gen makes varied values of the records the hand encoders write: unicode,
@@ -419,4 +422,52 @@ func TestEncodeOutputUnchanged(t *testing.T) {
 			}
 		}
 	}
+}
+
+// oldContentID is ContentID as it was written first.
+func oldContentID(msgs []Message) string {
+	h := sha256.New()
+	for _, m := range msgs {
+		h.Write([]byte(m.Role))
+		h.Write([]byte{0})
+		h.Write([]byte(strings.ToLower(strings.Join(strings.Fields(norm.NFC.String(m.Content)), " "))))
+		h.Write([]byte{0})
+	}
+	return "p-" + hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+var spacePieces = []string{" ", "  ", "\t", "\n", "\v", "\f", "\r", "\u00a0", "\u0085", "\u2003", "A", "Zz", "É", "e\u0301", "ß", "İ"}
+
+// ContentID's one-pass path for ASCII text gives the IDs it always gave.
+func TestContentIDUnchanged(t *testing.T) {
+	g := gen{rand.New(rand.NewSource(8))}
+	for range 20000 {
+		var msgs []Message
+		for range g.r.Intn(3) {
+			var b strings.Builder
+			for range g.r.Intn(6) {
+				if g.maybe() {
+					b.WriteString(g.str())
+				} else {
+					b.WriteString(spacePieces[g.r.Intn(len(spacePieces))])
+				}
+			}
+			msgs = append(msgs, Message{Role: g.str(), Content: b.String()})
+		}
+		if got, want := ContentID(msgs), oldContentID(msgs); got != want {
+			t.Fatalf("ContentID(%q) = %s, was %s", msgs, got, want)
+		}
+	}
+}
+
+func FuzzContentID(f *testing.F) {
+	for _, s := range append(spacePieces, strPieces...) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		msgs := []Message{{Role: "user", Content: s}}
+		if got, want := ContentID(msgs), oldContentID(msgs); got != want {
+			t.Fatalf("ContentID(%q) = %s, was %s", s, got, want)
+		}
+	})
 }

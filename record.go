@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -125,14 +126,46 @@ func (p Prompt) Text() string {
 // and letters lowered, so trivially different copies of a prompt (an accent
 // composed or decomposed) share an ID.
 func ContentID(msgs []Message) string {
-	h := sha256.New()
+	b := getBuf()
 	for _, m := range msgs {
-		h.Write([]byte(m.Role))
-		h.Write([]byte{0})
-		h.Write([]byte(strings.ToLower(strings.Join(strings.Fields(norm.NFC.String(m.Content)), " "))))
-		h.Write([]byte{0})
+		b = append(b, m.Role...)
+		b = append(b, 0)
+		b = appendFolded(b, m.Content)
+		b = append(b, 0)
 	}
-	return "p-" + hex.EncodeToString(h.Sum(nil)[:8])
+	sum := sha256.Sum256(b)
+	putBuf(b)
+	return "p-" + hex.EncodeToString(sum[:8])
+}
+
+// appendFolded appends s in Unicode NFC with runs of white space made one
+// space, leading and trailing ones cut, and letters lowered. ASCII text (NFC
+// already) takes one pass.
+func appendFolded(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(b, strings.ToLower(strings.Join(strings.Fields(norm.NFC.String(s)), " "))...)
+		}
+	}
+	wrote, space := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			space = wrote
+			continue
+		}
+		if space {
+			b = append(b, ' ')
+			space = false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+		wrote = true
+	}
+	return b
 }
 
 // Sampling holds the sampling settings a response was generated with. Nil

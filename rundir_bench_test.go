@@ -38,7 +38,7 @@ func BenchmarkRunDir(b *testing.B) {
 		b.Run(fmt.Sprintf("prompts=%d", n), func(b *testing.B) {
 			for range b.N {
 				root := b.TempDir()
-				run := func() (time.Duration, uint64) {
+				run := func() (time.Duration, uint64, time.Duration) {
 					d, err := prefdata.OpenRunDir(root)
 					if err != nil {
 						b.Fatal(err)
@@ -47,7 +47,7 @@ func BenchmarkRunDir(b *testing.B) {
 					sink := prefdata.SinkFunc(func(context.Context, prefdata.Pair) error { pairs.Add(1); return nil })
 					runtime.GC()
 					stop := peakHeap()
-					start := time.Now()
+					start, cpu0 := time.Now(), cpuTime()
 					_, err = (&prefdata.Pipeline{
 						Source:     prefdatatest.CountingSource(n),
 						Generators: []prefdata.Generator{benchGen{}},
@@ -56,7 +56,7 @@ func BenchmarkRunDir(b *testing.B) {
 						Sink:       sink,
 						Dir:        d,
 					}).Run(context.Background())
-					el, peak := time.Since(start), stop()
+					el, cpu, peak := time.Since(start), cpuTime()-cpu0, stop()
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -66,10 +66,10 @@ func BenchmarkRunDir(b *testing.B) {
 					if got := pairs.Load(); got != int64(n) {
 						b.Fatalf("%d pairs, want %d", got, n)
 					}
-					return el, peak
+					return el, peak, cpu
 				}
-				first, firstPeak := run()
-				resume, resumePeak := run()
+				first, firstPeak, firstCPU := run()
+				resume, resumePeak, _ := run()
 				var journal int64
 				filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 					if err == nil && !fi.IsDir() && filepath.Ext(p) == ".jsonl" {
@@ -78,6 +78,9 @@ func BenchmarkRunDir(b *testing.B) {
 					return nil
 				})
 				b.ReportMetric(float64(n)/first.Seconds(), "prompts/s")
+				// CPU time is less at the mercy of a shared machine's load
+				// than prompts/s: 2 cores give at most 2e6/x prompts/s.
+				b.ReportMetric(float64(firstCPU.Microseconds())/float64(n), "cpu-us/prompt")
 				b.ReportMetric(float64(firstPeak)/(1<<20), "peak-heap-MB")
 				b.ReportMetric(resume.Seconds(), "resume-s")
 				b.ReportMetric(float64(resumePeak)/(1<<20), "resume-peak-heap-MB")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -294,6 +295,10 @@ func (d *Dir) appendAll(name string, reqs []*request) error {
 // request's result; a.mu is held, and released on return. The error is the
 // caller's own: a periodic sync that failed.
 func (d *Dir) writeQueue(a *appender) error {
+	// Let the goroutines ready to run on this thread run first: those that
+	// append to this file queue their lines meanwhile, and the one write
+	// takes them too. With none ready this returns at once.
+	runtime.Gosched()
 	a.qmu.Lock()
 	a.batch, a.queue = a.queue, a.batch[:0]
 	a.qmu.Unlock()
