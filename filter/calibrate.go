@@ -209,6 +209,20 @@ type Calibrator struct {
 	// 1:1 between the full panel and all the led fits together, so a few
 	// labels do not move it. [Calibration.Lead] names the block kept.
 	Leads bool
+	// ConsistencyLead, with Leads, also lets a block lead before any
+	// label on its order consistency: the share of its pairs judged in
+	// both orders on which the two orders agree, a label-free sign of a
+	// judge's quality that reads neither labels nor the fit's posterior.
+	// When one block's consistency exceeds every other's by LeadMargin, it
+	// leads with fewer than MinLabels labels; with more, its led fit has
+	// prior weight 1/2 (the full panel 1/4, the other led fits 1/4
+	// together) and the labels may override it. Blocks never asked in both
+	// orders (or on fewer than 20 pairs) give no consistency, and then
+	// nothing changes. Off by default: on llmbar-natural the led fit is
+	// under-confident (see BENCHMARKS.md).
+	ConsistencyLead bool
+	// LeadMargin is ConsistencyLead's margin (default 0.1).
+	LeadMargin float64
 }
 
 // JudgeModel is the model part of a judge name of the form
@@ -232,6 +246,9 @@ func (c Calibrator) withDefaults() Calibrator {
 	}
 	if c.MinLabels <= 0 {
 		c.MinLabels = 3
+	}
+	if c.LeadMargin <= 0 {
+		c.LeadMargin = 0.1
 	}
 	if c.MaxIter <= 0 {
 		c.MaxIter = 200
@@ -399,14 +416,28 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 		grid = []confPoint{{c.Temper, ceil, 1}}
 	case labeled >= c.MinLabels:
 		var evidence float64
-		grid, evidence = fitConfidence(raw, d.label, temper0)
+		grid, evidence = fitConfidence(raw, d.label, temper0, 1)
 		if c.Leads {
+			blockOf, blocks := judgeBlocks(c, judges)
+			consLead := ""
+			if c.ConsistencyLead {
+				consLead = d.consistentLead(blockOf, blocks, c.LeadMargin)
+			}
 			var n int
-			m, raw, grid, lead, n = d.chooseLead(c, prior, judges, m, raw, grid, evidence, temper0)
+			m, raw, grid, lead, n = d.chooseLead(c, prior, blockOf, blocks, consLead, m, raw, grid, evidence, temper0)
 			it += n
 		}
 	default:
 		grid = []confPoint{{temper0, 1, 1}}
+		if c.Leads && c.ConsistencyLead {
+			blockOf, blocks := judgeBlocks(c, judges)
+			if consLead := d.consistentLead(blockOf, blocks, c.LeadMargin); consLead != "" {
+				lm, lraw, _, boost, n := d.fitLed(c, prior, d.baseWeights(), blockOf, consLead)
+				m, raw, lead = lm, lraw, consLead
+				grid = []confPoint{{math.Max(0.05, temper0/boost), 1, 1}}
+				it += n
+			}
+		}
 	}
 	cal := &Calibration{Labeled: labeled, Iterations: it, PriorA: m.pi, strength: make([]float64, len(pairs)), grid: grid, Lead: lead}
 	winners := make([]Choice, len(pairs))
@@ -933,7 +964,7 @@ func confMap(s, temper, ceil float64) float64 {
 // the labeled pairs (raw logits, labels 1 for a, -1 for b): a log-normal
 // prior on the temper around centre (sd 0.5 in log) and a flat one on the
 // ceiling in [0.5, 1]. Points of negligible weight are left out.
-func fitConfidence(raw []float64, labels []int8, centre float64) (pts []confPoint, evidence float64) {
+func fitConfidence(raw []float64, labels []int8, centre, maxCeil float64) (pts []confPoint, evidence float64) {
 	type lab struct {
 		s     float64
 		right bool
@@ -946,7 +977,7 @@ func fitConfidence(raw []float64, labels []int8, centre float64) (pts []confPoin
 	}
 	best, norm := math.Inf(-1), math.Inf(-1)
 	for t := 0.05; t <= 2.0001; t += 0.05 {
-		for c := 0.6; c <= 1.0001; c += 0.005 {
+		for c := math.Min(0.6, maxCeil); c <= maxCeil+0.0001; c += 0.005 {
 			lp := -sq(math.Log(t/centre))/(2*0.25) + 5*math.Log(math.Max((c-0.5)/0.5, 1e-9))
 			ll := lp
 			for _, x := range labs {

@@ -5,31 +5,75 @@ import (
 	"sort"
 )
 
-// chooseLead fits the panel once per block with that block leading (see
-// [Calibrator.Leads]) and returns the fit, among the full panel's (m,
-// raw, grid, evidence) and the led ones, under which the labels are most
-// likely, with prior odds 1:1 between the full panel and the led fits
-// together; lead names the block kept ("" for the full panel). The
-// dataset's weights are left as the kept fit's.
-func (d *dataset) chooseLead(c Calibrator, prior [][9]float64, judges []string, m model, raw []float64, grid []confPoint, evidence, temper0 float64) (model, []float64, []confPoint, string, int) {
+// judgeBlocks names the judges' blocks ([Calibrator.JudgeGroup], else each
+// judge its own): blockOf[j] is judge j's block, names the blocks sorted.
+func judgeBlocks(c Calibrator, judges []string) (blockOf, names []string) {
 	group := c.JudgeGroup
 	if group == nil {
 		group = func(s string) string { return s }
 	}
-	blockOf := make([]string, len(judges))
+	blockOf = make([]string, len(judges))
 	seen := map[string]bool{}
-	var blocks []string
 	for j, name := range judges {
 		blockOf[j] = group(name)
 		if !seen[blockOf[j]] {
 			seen[blockOf[j]] = true
-			blocks = append(blocks, blockOf[j])
+			names = append(names, blockOf[j])
 		}
 	}
-	sort.Strings(blocks)
+	sort.Strings(names)
+	return blockOf, names
+}
+
+// minConsistencyPairs is the number of pairs judged in both orders a block
+// needs for its order consistency to count.
+const minConsistencyPairs = 20
+
+// consistentLead is the block whose order consistency (the share of its
+// judges' pairs, judged in both orders, on which the two orders give the
+// same verdict) is the highest by at least margin over every other's,
+// and "" when there is none: fewer than two blocks, a block with fewer
+// than minConsistencyPairs pairs judged in both orders, or no clear
+// margin. It reads no labels and no posterior.
+func (d *dataset) consistentLead(blockOf, blocks []string, margin float64) string {
 	if len(blocks) < 2 {
-		return m, raw, grid, "", 0
+		return ""
 	}
+	agree, n := map[string]float64{}, map[string]float64{}
+	for _, os := range d.obs {
+		for _, o := range os {
+			if !o.agreeSet {
+				continue
+			}
+			b := blockOf[o.j]
+			n[b] += o.w
+			if o.agree {
+				agree[b] += o.w
+			}
+		}
+	}
+	lead := ""
+	best, second := math.Inf(-1), math.Inf(-1)
+	for _, b := range blocks {
+		if n[b] < minConsistencyPairs {
+			return ""
+		}
+		cons := agree[b] / n[b]
+		switch {
+		case cons > best:
+			best, second, lead = cons, best, b
+		case cons > second:
+			second = cons
+		}
+	}
+	if best-second < margin {
+		return ""
+	}
+	return lead
+}
+
+// baseWeights are the dataset's current weights.
+func (d *dataset) baseWeights() [][]float64 {
 	base := make([][]float64, len(d.obs))
 	for i, os := range d.obs {
 		base[i] = make([]float64, len(os))
@@ -37,33 +81,64 @@ func (d *dataset) chooseLead(c Calibrator, prior [][9]float64, judges []string, 
 			base[i][k] = o.w
 		}
 	}
-	bestScore := evidence + math.Log(0.5)
+	return base
+}
+
+func (d *dataset) setWeights(w [][]float64) {
+	for i := range d.obs {
+		for k := range d.obs[i] {
+			d.obs[i][k].w = w[i][k]
+		}
+	}
+}
+
+// fitLed fits the panel with block b leading (see leadWeights) and
+// leaves the dataset's weights as the led ones.
+func (d *dataset) fitLed(c Calibrator, prior [][9]float64, base [][]float64, blockOf []string, b string) (m model, raw []float64, w [][]float64, boost float64, iters int) {
+	w, boost = leadWeights(d, base, blockOf, b)
+	d.setWeights(w)
+	m = d.initModel(prior)
+	iters = d.em(&m, prior, c.PriorStrength, c.MaxIter, nil)
+	return m, d.logits(&m), w, boost, iters
+}
+
+// chooseLead fits the panel once per block with that block leading (see
+// [Calibrator.Leads]) and returns the fit, among the full panel's (m,
+// raw, grid, evidence) and the led ones, under which the labels are most
+// likely, weighed by the prior: 1:1 between the full panel and the led
+// fits together, or, when a block's order consistency leads by a clear
+// margin (consistentLead), 1/2 for that block's fit, 1/4 for the full
+// panel and 1/4 shared by the other led fits. lead names the block kept
+// ("" for the full panel). The dataset's weights are left as the kept
+// fit's.
+func (d *dataset) chooseLead(c Calibrator, prior [][9]float64, blockOf, blocks []string, consLead string, m model, raw []float64, grid []confPoint, evidence, temper0 float64) (model, []float64, []confPoint, string, int) {
+	if len(blocks) < 2 {
+		return m, raw, grid, "", 0
+	}
+	base := d.baseWeights()
+	logFull, logLed, logCons := math.Log(0.5), math.Log(0.5/float64(len(blocks))), 0.0
+	if consLead != "" {
+		logFull, logLed, logCons = math.Log(0.25), math.Log(0.25/float64(len(blocks)-1)), math.Log(0.5)
+	}
+	bestScore := evidence + logFull
 	bestW := base
 	lead, iters := "", 0
-	logPrior := math.Log(0.5 / float64(len(blocks)))
 	for _, b := range blocks {
-		w, boost := leadWeights(d, base, blockOf, b)
-		for i := range d.obs {
-			for k := range d.obs[i] {
-				d.obs[i][k].w = w[i][k]
-			}
-		}
-		lm := d.initModel(prior)
-		iters += d.em(&lm, prior, c.PriorStrength, c.MaxIter, nil)
-		lraw := d.logits(&lm)
+		lm, lraw, w, boost, n := d.fitLed(c, prior, base, blockOf, b)
+		iters += n
 		// The lead's evidence counts boost times: the temper's prior is
 		// centred that much lower.
-		lgrid, ev := fitConfidence(lraw, d.label, math.Max(0.05, temper0/boost))
-		if score := ev + logPrior; score > bestScore {
+		lgrid, ev := fitConfidence(lraw, d.label, math.Max(0.05, temper0/boost), 1)
+		lp := logLed
+		if b == consLead {
+			lp = logCons
+		}
+		if score := ev + lp; score > bestScore {
 			bestScore, bestW = score, w
 			m, raw, grid, lead = lm, lraw, lgrid, b
 		}
 	}
-	for i := range d.obs {
-		for k := range d.obs[i] {
-			d.obs[i][k].w = bestW[i][k]
-		}
-	}
+	d.setWeights(bestW)
 	return m, raw, grid, lead, iters
 }
 

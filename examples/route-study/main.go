@@ -26,7 +26,9 @@
 // make the same mistakes, so in the calibrator they count as one judge.
 // With -leads (on by default), once there are labels the calibrator also
 // tries each model leading the panel and keeps a led fit only where the
-// labels clearly favour it (filter.Calibrator.Leads).
+// labels clearly favour it (filter.Calibrator.Leads). -consistency-lead
+// (off by default) also lets the model whose two orders agree most often,
+// by a clear margin, lead before any label (filter.Calibrator.ConsistencyLead).
 //
 // D.jsonl gets one line per pair, {"id", "winner": "a"|"b", "by":
 // "ai"|"human", "p"}: p (on AI lines) is the estimated probability that the
@@ -88,6 +90,7 @@ func run(args []string, stdout io.Writer) error {
 		seeds      = fl.Int("seeds", 10, "with -table: seeds 1..n averaged")
 		sets       = fl.String("sets", "", "with -table: comma-separated sets (default all three)")
 		difficulty = fl.Bool("difficulty", false, "a latent easy/hard class per pair, each judge with its own accuracy on each (filter.Calibrator.Difficulty)")
+		consLead   = fl.Bool("consistency-lead", false, "with -leads: the judge block whose orders agree most often, by a clear margin, leads even before labels (filter.Calibrator.ConsistencyLead)")
 		lead       = fl.Bool("leads", true, "with enough labels, let one judge block lead the fit where the labels favour it over the full panel (filter.Calibrator.Leads)")
 	)
 	if err := fl.Parse(args); err != nil {
@@ -97,7 +100,7 @@ func run(args []string, stdout io.Writer) error {
 		if *sets != "" {
 			benchSets = strings.Split(*sets, ",")
 		}
-		benchBlocks, benchLead, benchAuditMin, benchDifficulty = *blocks, *lead, *auditMin, *difficulty
+		benchBlocks, benchLead, benchConsLead, benchAuditMin, benchDifficulty = *blocks, *lead, *consLead, *auditMin, *difficulty
 		_, err := table(stdout, *tableDir, *seeds, *boot)
 		return err
 	}
@@ -133,7 +136,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	nCalib := *calib
 	pp := newPeople(labels, *overlap, *seed)
-	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, blocks: *blocks, lead: *lead, difficulty: *difficulty, auditMin: *auditMin})
+	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, blocks: *blocks, lead: *lead, consLead: *consLead, difficulty: *difficulty, auditMin: *auditMin})
 	if err != nil {
 		return err
 	}

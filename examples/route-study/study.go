@@ -96,6 +96,7 @@ type studyConfig struct {
 	auditMin   int  // floor of the audit sample, in pairs
 	blocks     bool // a judge's model is one correlated block (filter.JudgeModel)
 	lead       bool // a block may lead, if the labels say so (filter.Calibrator.Leads)
+	consLead   bool // the most order-consistent block may lead before labels (filter.Calibrator.ConsistencyLead)
 	difficulty bool // a latent easy/hard class (filter.Calibrator.Difficulty)
 }
 
@@ -143,6 +144,7 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 			c.JudgeGroup = filter.JudgeModel
 		}
 		c.Leads = cfg.lead
+		c.ConsistencyLead = cfg.consLead
 		c.Difficulty = cfg.difficulty
 		cal, err = c.Fit(evs, pp.known())
 		if err != nil {
