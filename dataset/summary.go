@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -272,7 +273,11 @@ const HistogramBins = 10
 
 // Summarize reads a run directory and returns its figures. A malformed line
 // gives an error naming the file and line.
-func Summarize(d *prefdata.RunDir) (Summary, error) {
+func Summarize(d *prefdata.RunDir) (Summary, error) { return summarize(d, nil) }
+
+// summarize is Summarize with the responses and scores journals read
+// already into pre, when not nil.
+func summarize(d *prefdata.RunDir, pre *accum) (Summary, error) {
 	var s Summary
 	m, ok, err := d.ReadManifest()
 	if err != nil {
@@ -286,25 +291,89 @@ func Summarize(d *prefdata.RunDir) (Summary, error) {
 		}
 	}
 	a := newAccum()
-	if err := a.read(d, func(rs *runstore.Store, a *accum) error { return scores(rs, a.candidate) }); err != nil {
+	if err := a.read(d, pre); err != nil {
 		return s, err
 	}
 	a.fill(&s)
 	return s, nil
 }
 
-// read reads every journal of d into a, the scores journal by readScores.
-// The journals are read in four groups at once, each group into an accum
-// of its own, merged into a in the order the journals were read one after
-// the other before: the later journal's record of an item wins, as it did.
-func (a *accum) read(d *prefdata.RunDir, readScores func(*runstore.Store, *accum) error) error {
+// readGenerated reads the responses journal, then the scores journal (its
+// references are to responses read), into a.
+func readGenerated(rs *runstore.Store, a *accum) error {
+	if err := responses(rs, a.responseRecord); err != nil {
+		return err
+	}
+	return scores(rs, a.candidate)
+}
+
+// A PendingSummary is a [Summarize] begun before a run directory is
+// finished: [StartSummary] reads its responses and the filters' records
+// (most of its bytes) in the background, and [PendingSummary.Summary]
+// reads the rest once the run is done, and those two journals again if
+// anything was appended to them meanwhile. The quickstart starts one
+// before its labeling pass, which reads them back but does not write them.
+type PendingSummary struct {
+	d     *prefdata.RunDir
+	done  chan struct{}
+	part  *accum   // the two journals, when read whole
+	sizes [2]int64 // their sizes then
+}
+
+// StartSummary starts reading d's responses and scores journals in the
+// background.
+func StartSummary(d *prefdata.RunDir) *PendingSummary {
+	p := &PendingSummary{d: d, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		before := generatedSizes(d)
+		a := newAccum()
+		rs, err := runstore.Open(d)
+		if err == nil {
+			err = readGenerated(rs, a)
+		}
+		if err == nil && generatedSizes(d) == before {
+			p.part, p.sizes = a, before
+		} // else read again by Summary, which reports any error
+	}()
+	return p
+}
+
+// Summary returns the directory's summary as [Summarize] would now.
+func (p *PendingSummary) Summary() (Summary, error) {
+	<-p.done
+	pre := p.part
+	if pre != nil && generatedSizes(p.d) != p.sizes {
+		pre = nil // appended to since: read again
+	}
+	return summarize(p.d, pre)
+}
+
+// Wait waits for the background reading to end, for a caller that will
+// not ask for the summary (a failed run) and closes the directory.
+func (p *PendingSummary) Wait() { <-p.done }
+
+// generatedSizes are the sizes of the responses and scores journals (-1:
+// none).
+func generatedSizes(d *prefdata.RunDir) (sz [2]int64) {
+	for i, name := range []string{prefdata.FileResponses, prefdata.FileScores} {
+		sz[i] = -1
+		if st, err := os.Stat(d.Path(name)); err == nil {
+			sz[i] = st.Size()
+		}
+	}
+	return sz
+}
+
+// read reads every journal of d into a; the responses and scores journals
+// are pre's when it is not nil. The journals are read in groups at once,
+// each group into an accum of its own, merged into a in the order the
+// journals were read one after the other before: the later journal's
+// record of an item wins, as it did.
+func (a *accum) read(d *prefdata.RunDir, pre *accum) error {
 	type step func(rs *runstore.Store, a *accum) error
 	groups := [][]step{
-		{ // scores after responses: its references are responses read
-			func(rs *runstore.Store, a *accum) error { return rs.Prompts(a.prompt) },
-			func(rs *runstore.Store, a *accum) error { return responses(rs, a.responseRecord) },
-			readScores,
-		},
+		{func(rs *runstore.Store, a *accum) error { return rs.Prompts(a.prompt) }},
 		{func(rs *runstore.Store, a *accum) error {
 			// Every record, current or not: one pass, not Store.Pairs' two.
 			return runstore.Lines(rs, prefdata.FilePairs, func(_ int, r prefdata.PairsRecord) error { return a.pairLine(r, false) })
@@ -314,6 +383,10 @@ func (a *accum) read(d *prefdata.RunDir, readScores func(*runstore.Store, *accum
 			func(rs *runstore.Store, a *accum) error { return rs.Failures(a.failure) },
 			func(rs *runstore.Store, a *accum) (err error) { a.labels, err = rs.CurrentLabels(); return err },
 		},
+	}
+	if pre == nil {
+		// Merged first, as they were read before the pairs and the queue.
+		groups = append([][]step{{readGenerated}}, groups...)
 	}
 	parts := make([]*accum, len(groups))
 	var g errgroup.Group
@@ -334,6 +407,9 @@ func (a *accum) read(d *prefdata.RunDir, readScores func(*runstore.Store, *accum
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	if pre != nil {
+		a.merge(pre)
 	}
 	for _, p := range parts {
 		a.merge(p)

@@ -112,3 +112,58 @@ func TestSummarizeReadsEachJournalOnce(t *testing.T) {
 	}
 	check("a reference to a response not in the journal")
 }
+
+// A summary started before the run directory is finished comes out as
+// Summarize's once it is: from the journals it read in the background when
+// nothing was appended to them since, from a second reading when something
+// was.
+func TestStartSummaryIsSummarize(t *testing.T) {
+	r := runSample(t)
+	p := StartSummary(r.dir)
+	p.Wait()
+	if p.part == nil {
+		t.Fatal("nothing read in the background: the test would test nothing")
+	}
+	got, err := p.Summary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Summarize(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pending summary differs:\n got %+v\nwant %+v", got, want)
+	}
+
+	// Appended to after the background reading: a new model's response
+	// and its score.
+	p = StartSummary(r.dir)
+	p.Wait()
+	if err := r.dir.Put(prefdata.FileResponses, prefdata.CacheRecord{Key: "k-late", PromptID: "p-late", Component: "gen-c",
+		Value: []byte(`[{"id":"r-late","prompt_id":"p-late","model":"model-c","sampling":{},"sample":0,"text":"late","usage":{"prompt_tokens":0,"completion_tokens":0}}]`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.dir.Put(prefdata.FileScores, prefdata.CacheRecord{Key: "k-late-s", PromptID: "p-late", Component: "rm",
+		Value: []byte(`{"prompt":{"id":"p-late","messages":null},"responses":[{"id":"r-late","prompt_id":"p-late","model":"model-c","sampling":{},"sample":0,"text":"late","usage":{"prompt_tokens":0,"completion_tokens":0}}],"scores":[{"response_id":"r-late","scorer":"rm","value":2}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = p.Summary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err = Summarize(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pending summary after appends differs:\n got %+v\nwant %+v", got, want)
+	}
+	late := false
+	for _, m := range got.Models {
+		late = late || m.Model == "model-c"
+	}
+	if !late {
+		t.Error("the response appended after the background reading is missing")
+	}
+}
