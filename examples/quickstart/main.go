@@ -307,6 +307,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// labels so far) and routes by the goal; the second pass labels,
 	// reading every generation and judgment back from the run directory.
 	var plan *filter.RoutePlan
+	var summary *dataset.PendingSummary
 	if calibrated {
 		planner := &filter.RoutePlanner{Pairs: router.Pairs}
 		var first prefdata.Stats
@@ -319,6 +320,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		p.PromptFilters = newPromptFilters()
+		// The labeling pass reads the responses and the judges' records
+		// back without writing them: the card's summary reads them
+		// meanwhile.
+		summary = dataset.StartSummary(dir)
+		defer summary.Wait() // before the directory is closed
 		p.Labeler = label.Human(planner.Router(plan), dir, label.HumanOptions{Wait: o.wait})
 		p.AddStats = func(s *prefdata.Stats) {
 			firstPass(s, first)
@@ -347,7 +353,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	// The card and the report, from the run directory.
-	sum, err := dataset.Summarize(dir)
+	if summary == nil {
+		summary = dataset.StartSummary(dir)
+	}
+	sum, err := summary.Summary()
 	if err != nil {
 		return err
 	}
