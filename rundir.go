@@ -162,6 +162,8 @@ func (d *RunDir) appendAt(name string, v any) (off, end int64, err error) {
 			if err := x.Put(k, off, end); err != nil {
 				return 0, 0, err
 			}
+		} else {
+			x.Cover(off, end)
 		}
 	}
 	return off, end, nil
@@ -211,10 +213,11 @@ func (d *RunDir) appendRecords(name string, keys []string, vs []any) error {
 			} else {
 				k, ok = keyOf(name)(lines[i])
 			}
-			if ok {
-				if perr := x.Put(k, off, off+int64(len(lines[i]))+1); perr != nil && err == nil {
-					err = perr
-				}
+			end := off + int64(len(lines[i])) + 1
+			if !ok {
+				x.Cover(off, end)
+			} else if perr := x.Put(k, off, end); perr != nil && err == nil {
+				err = perr
 			}
 		}
 	}

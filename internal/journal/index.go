@@ -40,6 +40,10 @@ type Index struct {
 	slots   uint64
 	used    uint64
 	covered int64 // the journal is indexed up to here
+	// ahead holds the lines indexed past covered (their offset and end):
+	// lines written together are indexed in any order, and covered moves
+	// over them once the ones before are in.
+	ahead map[int64]int64
 }
 
 // OpenIndex opens the index of the named journal (index/NAME.idx), builds it
@@ -240,11 +244,43 @@ func (x *Index) Put(key string, off, end int64) error {
 	if err := x.put(Hash64(key), off); err != nil {
 		return err
 	}
-	if off == x.covered {
-		x.covered = end
-	}
+	x.advance(off, end)
 	return nil
 }
+
+// Cover records that the line from off to end, which has no key, was
+// seen: covered moves over it like over an indexed line.
+func (x *Index) Cover(off, end int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.advance(off, end)
+}
+
+// advance moves covered over the line from off to end; x.mu is held.
+func (x *Index) advance(off, end int64) {
+	switch {
+	case off == x.covered:
+		x.covered = end
+		for {
+			e, ok := x.ahead[x.covered]
+			if !ok {
+				break
+			}
+			delete(x.ahead, x.covered)
+			x.covered = e
+		}
+	case off > x.covered && len(x.ahead) < maxAhead:
+		// Past a gap (a line not indexed yet, or another writer's): the
+		// next open scans from covered, so a gap that stays is re-read.
+		if x.ahead == nil {
+			x.ahead = map[int64]int64{}
+		}
+		x.ahead[off] = end
+	}
+}
+
+// maxAhead bounds the lines an Index holds past a gap.
+const maxAhead = 1 << 14
 
 // Len returns the number of keys indexed.
 func (x *Index) Len() int {

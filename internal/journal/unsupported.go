@@ -26,6 +26,9 @@ func (x *Index) Get(key string) (int64, bool) { return 0, false }
 // Put returns ErrUnsupported.
 func (x *Index) Put(key string, off, end int64) error { return ErrUnsupported }
 
+// Cover does nothing: there is no index.
+func (x *Index) Cover(off, end int64) {}
+
 // Len is zero.
 func (x *Index) Len() int { return 0 }
 
