@@ -27,7 +27,10 @@
 // # Summary, card and report
 //
 // [Summarize] reads a run directory (its manifest and JSONL files) into a
-// [Summary]. [WriteCard] writes the Hub dataset card (README.md with a YAML
+// [Summary]; [StartSummary] begins the same reading before a run is over,
+// for a program whose last pass reads the responses and the filters'
+// records back without writing them (the quickstart's labeling pass).
+// [WriteCard] writes the Hub dataset card (README.md with a YAML
 // header of configs and data_files) and [WriteReport] the HTML report: the
 // funnel through the four stages, prompts per category and source, responses,
 // tokens and cost per model, generator failure rates (exact for the last
