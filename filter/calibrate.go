@@ -223,6 +223,18 @@ type Calibrator struct {
 	ConsistencyLead bool
 	// LeadMargin is ConsistencyLead's margin (default 0.1).
 	LeadMargin float64
+	// ConsistencyCeiling bounds the fitted Ceiling, when it is fitted on
+	// labels, by what the order consistency c of the most consistent
+	// judge allows: a judge whose two orders are each right with
+	// probability a, independently (a^2 + (1-a)^2 = c), is right where its
+	// orders agree with probability a^2/c, and orders that err together
+	// only lower that. The labels of routed pairs are doubtful ones, so
+	// the top of the confidence map rests on the ceiling's prior; on
+	// llmbar-faireval, where the best judge's orders agree on 0.70 of
+	// the pairs (bound 0.950), that prior was over-confident. Judges
+	// never asked in both orders (or on fewer than 20 pairs) give no
+	// bound.
+	ConsistencyCeiling bool
 }
 
 // JudgeModel is the model part of a judge name of the form
@@ -416,7 +428,11 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 		grid = []confPoint{{c.Temper, ceil, 1}}
 	case labeled >= c.MinLabels:
 		var evidence float64
-		grid, evidence = fitConfidence(raw, d.label, temper0, 1)
+		maxCeil := 1.0
+		if c.ConsistencyCeiling {
+			maxCeil = d.consistencyCeiling(judges)
+		}
+		grid, evidence = fitConfidence(raw, d.label, temper0, maxCeil)
 		if c.Leads {
 			blockOf, blocks := judgeBlocks(c, judges)
 			consLead := ""
@@ -975,9 +991,17 @@ func fitConfidence(raw []float64, labels []int8, centre, maxCeil float64) (pts [
 			labs = append(labs, lab{math.Abs(raw[i]), (raw[i] >= 0) == (l > 0)})
 		}
 	}
+	// The ceilings: 0.6, 0.605, ... up to maxCeil, and maxCeil itself.
+	var ceils []float64
+	for c := 0.6; c <= 1.0001 && c <= maxCeil+0.0001; c += 0.005 {
+		ceils = append(ceils, c)
+	}
+	if len(ceils) == 0 || ceils[len(ceils)-1] < maxCeil-0.0001 {
+		ceils = append(ceils, maxCeil)
+	}
 	best, norm := math.Inf(-1), math.Inf(-1)
 	for t := 0.05; t <= 2.0001; t += 0.05 {
-		for c := math.Min(0.6, maxCeil); c <= maxCeil+0.0001; c += 0.005 {
+		for _, c := range ceils {
 			lp := -sq(math.Log(t/centre))/(2*0.25) + 5*math.Log(math.Max((c-0.5)/0.5, 1e-9))
 			ll := lp
 			for _, x := range labs {

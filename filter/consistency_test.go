@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 )
 
@@ -184,4 +185,130 @@ func TestLeadsSingleOrderNoConsistency(t *testing.T) {
 	if led.Lead != "" {
 		t.Errorf("Lead = %q with single-order judges, want the full panel", led.Lead)
 	}
+}
+
+// inconsistentPanel simulates n pairs judged in both orders by three
+// judges that share content mistakes: each pair is "hard" with
+// probability hard, and there every judge prefers the wrong response in
+// both orders with probability 0.5 (the errors they share); elsewhere
+// each order is right with probability acc, independently. Hard pairs
+// look as sure to the panel as easy ones, so only labels at the top (or
+// a bound) can tell.
+func inconsistentPanel(seed uint64, n int, hard, acc float64) ([]Evidence, map[string]Choice) {
+	rng := rand.New(rand.NewPCG(seed, 31))
+	var evs []Evidence
+	truth := map[string]Choice{}
+	for i := 0; i < n; i++ {
+		class := ChoiceA
+		if rng.IntN(2) == 0 {
+			class = ChoiceB
+		}
+		ev := Evidence{ID: fmt.Sprint(i)}
+		truth[ev.ID] = class
+		isHard := rng.Float64() < hard
+		shared := class
+		if isHard && rng.IntN(2) == 0 {
+			shared = other(class)
+		}
+		for _, name := range []string{"j1", "j2", "j3"} {
+			for _, first := range []Choice{ChoiceA, ChoiceB} {
+				v := shared
+				if !isHard && rng.Float64() >= acc {
+					v = other(class)
+				}
+				ev.Judgments = append(ev.Judgments, Judgment{Judge: name, First: first, Verdict: v})
+			}
+		}
+		evs = append(evs, ev)
+	}
+	return evs, truth
+}
+
+// TestConsistencyCeilingBoundsConfidence: with ConsistencyCeiling no
+// pair's confidence exceeds a^2/c, c the most consistent judge's order
+// consistency and a^2 + (1-a)^2 = c, once the ceiling is fitted on
+// labels; without it, labels drawn only from doubtful pairs leave the
+// top of the map to the ceiling's prior. On a panel whose shared errors
+// look as sure as its right verdicts, the bound brings the predicted
+// accuracy closer to the measured one. Without labels, and for judges
+// asked in one order only, nothing changes.
+func TestConsistencyCeilingBoundsConfidence(t *testing.T) {
+	evs, truth := inconsistentPanel(12, 1500, 0.2, 0.75)
+	plain0, err := Calibrator{Bootstrap: -1}.Fit(evs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// labels from the 30 least confident pairs, as routing gives them
+	labels := map[string]Choice{}
+	for _, k := range leastConfident(plain0, 30) {
+		labels[evs[k].ID] = truth[evs[k].ID]
+	}
+	fit := func(on bool, labels map[string]Choice) *Calibration {
+		cal, err := Calibrator{Bootstrap: -1, ConsistencyCeiling: on}.Fit(evs, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cal
+	}
+	plain, bounded := fit(false, labels), fit(true, labels)
+	// the bound from the judges' consistency
+	var agree, n float64
+	best := 0.0
+	for _, name := range []string{"j1", "j2", "j3"} {
+		agree, n = 0, 0
+		for _, ev := range evs {
+			var va, vb Choice
+			for _, jg := range ev.Judgments {
+				if jg.Judge == name {
+					if jg.First == ChoiceA {
+						va = jg.Verdict
+					} else {
+						vb = jg.Verdict
+					}
+				}
+			}
+			n++
+			if va == vb {
+				agree++
+			}
+		}
+		best = math.Max(best, agree/n)
+	}
+	a := (1 + math.Sqrt(2*best-1)) / 2
+	bound := a * a / best
+	var maxP float64
+	for _, p := range bounded.Pairs {
+		maxP = math.Max(maxP, p.P)
+	}
+	plainRight, plainPred := rightAndPredicted(plain, truth)
+	boundRight, boundPred := rightAndPredicted(bounded, truth)
+	t.Logf("consistency %.3f, bound %.3f; max P %.3f; no bound: %.3f right, predicted %.3f; bound: %.3f right, predicted %.3f", best, bound, maxP, plainRight, plainPred, boundRight, boundPred)
+	if maxP > bound+1e-9 {
+		t.Errorf("max P %.4f above the bound %.4f", maxP, bound)
+	}
+	if math.Abs(boundPred-boundRight) >= math.Abs(plainPred-plainRight) {
+		t.Errorf("predicted %.3f vs %.3f right with the bound, %.3f vs %.3f without: no closer", boundPred, boundRight, plainPred, plainRight)
+	}
+	// no labels: unchanged
+	if b0 := fit(true, nil); !samePairs(b0, plain0) {
+		t.Errorf("without labels ConsistencyCeiling changed the fit")
+	}
+}
+
+func leastConfident(cal *Calibration, k int) []int {
+	idx := make([]int, len(cal.Pairs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(x, y int) bool { return cal.Pairs[idx[x]].P < cal.Pairs[idx[y]].P })
+	return idx[:k]
+}
+
+func samePairs(x, y *Calibration) bool {
+	for i := range x.Pairs {
+		if x.Pairs[i] != y.Pairs[i] {
+			return false
+		}
+	}
+	return true
 }

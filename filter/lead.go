@@ -176,3 +176,36 @@ func leadWeights(d *dataset, base [][]float64, blockOf []string, lead string) (w
 	}
 	return w, boost / n
 }
+
+// consistencyCeiling bounds the confidence of any pair by the order
+// consistency c of the most consistent judge: a judge whose two orders
+// are each right with probability a, independently, has a^2 + (1-a)^2 =
+// c and is right, where its orders agree, with probability a^2 / c;
+// orders that err together (more often wrong in both than by chance)
+// only lower that. 1 when no judge was asked in both orders on
+// minConsistencyPairs pairs.
+func (d *dataset) consistencyCeiling(judges []string) float64 {
+	agree, n := make([]float64, len(judges)), make([]float64, len(judges))
+	for _, os := range d.obs {
+		for _, o := range os {
+			if !o.agreeSet {
+				continue
+			}
+			n[o.j]++
+			if o.agree {
+				agree[o.j]++
+			}
+		}
+	}
+	best := -1.0
+	for j := range judges {
+		if n[j] >= minConsistencyPairs {
+			best = math.Max(best, agree[j]/n[j])
+		}
+	}
+	if best <= 0.5 {
+		return 1
+	}
+	a := (1 + math.Sqrt(2*best-1)) / 2
+	return a * a / best
+}

@@ -29,6 +29,9 @@
 // labels clearly favour it (filter.Calibrator.Leads). -consistency-lead
 // (off by default) also lets the model whose two orders agree most often,
 // by a clear margin, lead before any label (filter.Calibrator.ConsistencyLead).
+// -consistency-ceiling (on by default) bounds the confidence fitted on the
+// labels by what the most order-consistent judge allows
+// (filter.Calibrator.ConsistencyCeiling).
 //
 // D.jsonl gets one line per pair, {"id", "winner": "a"|"b", "by":
 // "ai"|"human", "p"}: p (on AI lines) is the estimated probability that the
@@ -90,6 +93,7 @@ func run(args []string, stdout io.Writer) error {
 		seeds      = fl.Int("seeds", 10, "with -table: seeds 1..n averaged")
 		sets       = fl.String("sets", "", "with -table: comma-separated sets (default all three)")
 		difficulty = fl.Bool("difficulty", false, "a latent easy/hard class per pair, each judge with its own accuracy on each (filter.Calibrator.Difficulty)")
+		consCeil   = fl.Bool("consistency-ceiling", true, "bound the fitted ceiling by the most order-consistent judge's accuracy where its orders agree (filter.Calibrator.ConsistencyCeiling)")
 		consLead   = fl.Bool("consistency-lead", false, "with -leads: the judge block whose orders agree most often, by a clear margin, leads even before labels (filter.Calibrator.ConsistencyLead)")
 		lead       = fl.Bool("leads", true, "with enough labels, let one judge block lead the fit where the labels favour it over the full panel (filter.Calibrator.Leads)")
 	)
@@ -100,7 +104,7 @@ func run(args []string, stdout io.Writer) error {
 		if *sets != "" {
 			benchSets = strings.Split(*sets, ",")
 		}
-		benchBlocks, benchLead, benchConsLead, benchAuditMin, benchDifficulty = *blocks, *lead, *consLead, *auditMin, *difficulty
+		benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty = *blocks, *lead, *consLead, *consCeil, *auditMin, *difficulty
 		_, err := table(stdout, *tableDir, *seeds, *boot)
 		return err
 	}
@@ -136,7 +140,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	nCalib := *calib
 	pp := newPeople(labels, *overlap, *seed)
-	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, blocks: *blocks, lead: *lead, consLead: *consLead, difficulty: *difficulty, auditMin: *auditMin})
+	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, blocks: *blocks, lead: *lead, consLead: *consLead, consCeil: *consCeil, difficulty: *difficulty, auditMin: *auditMin})
 	if err != nil {
 		return err
 	}

@@ -97,6 +97,7 @@ type studyConfig struct {
 	blocks     bool // a judge's model is one correlated block (filter.JudgeModel)
 	lead       bool // a block may lead, if the labels say so (filter.Calibrator.Leads)
 	consLead   bool // the most order-consistent block may lead before labels (filter.Calibrator.ConsistencyLead)
+	consCeil   bool // the ceiling bounded by the most order-consistent judge (filter.Calibrator.ConsistencyCeiling)
 	difficulty bool // a latent easy/hard class (filter.Calibrator.Difficulty)
 }
 
@@ -145,6 +146,7 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 		}
 		c.Leads = cfg.lead
 		c.ConsistencyLead = cfg.consLead
+		c.ConsistencyCeiling = cfg.consCeil
 		c.Difficulty = cfg.difficulty
 		cal, err = c.Fit(evs, pp.known())
 		if err != nil {

@@ -223,7 +223,7 @@ func benchSet(dir, set string, target float64, seeds int, bootstrap int) (setRes
 		seed := uint64(s)
 		pp := newPeople(labels, 1, seed)
 		out, err := study(pairs, pp, studyConfig{goal: filter.TargetAccuracy(target), audit: 0.05,
-			calib: benchCalib, rounds: 5, seed: seed, bootstrap: bootstrap, byDoubt: benchByDoubt, blocks: benchBlocks, lead: benchLead, consLead: benchConsLead, auditMin: benchAuditMin, difficulty: benchDifficulty})
+			calib: benchCalib, rounds: 5, seed: seed, bootstrap: bootstrap, byDoubt: benchByDoubt, blocks: benchBlocks, lead: benchLead, consLead: benchConsLead, consCeil: benchConsCeil, auditMin: benchAuditMin, difficulty: benchDifficulty})
 		if err != nil {
 			return res, err
 		}
@@ -264,6 +264,7 @@ var benchByDoubt = true
 var benchBlocks = true
 var benchLead = true
 var benchConsLead = false
+var benchConsCeil = true
 var benchDifficulty = false
 var benchAuditMin = 0
 
