@@ -440,7 +440,7 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 				consLead = d.consistentLead(blockOf, blocks, c.LeadMargin)
 			}
 			var n int
-			m, raw, grid, lead, n = d.chooseLead(c, prior, blockOf, blocks, consLead, m, raw, grid, evidence, temper0)
+			m, raw, grid, lead, n = d.chooseLead(c, prior, blockOf, blocks, consLead, m, raw, grid, evidence, temper0, maxCeil)
 			it += n
 		}
 	default:

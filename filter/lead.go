@@ -111,7 +111,7 @@ func (d *dataset) fitLed(c Calibrator, prior [][9]float64, base [][]float64, blo
 // panel and 1/4 shared by the other led fits. lead names the block kept
 // ("" for the full panel). The dataset's weights are left as the kept
 // fit's.
-func (d *dataset) chooseLead(c Calibrator, prior [][9]float64, blockOf, blocks []string, consLead string, m model, raw []float64, grid []confPoint, evidence, temper0 float64) (model, []float64, []confPoint, string, int) {
+func (d *dataset) chooseLead(c Calibrator, prior [][9]float64, blockOf, blocks []string, consLead string, m model, raw []float64, grid []confPoint, evidence, temper0, maxCeil float64) (model, []float64, []confPoint, string, int) {
 	if len(blocks) < 2 {
 		return m, raw, grid, "", 0
 	}
@@ -128,7 +128,7 @@ func (d *dataset) chooseLead(c Calibrator, prior [][9]float64, blockOf, blocks [
 		iters += n
 		// The lead's evidence counts boost times: the temper's prior is
 		// centred that much lower.
-		lgrid, ev := fitConfidence(lraw, d.label, math.Max(0.05, temper0/boost), 1)
+		lgrid, ev := fitConfidence(lraw, d.label, math.Max(0.05, temper0/boost), maxCeil)
 		lp := logLed
 		if b == consLead {
 			lp = logCons
