@@ -90,6 +90,7 @@ func encodeOutput(v any, input []any) (raw []byte, refs bool, err error) {
 	case []Pair:
 		e.pairs(x, rs)
 	default:
+		putBuf(e.b)
 		raw, err = marshal(v)
 		return raw, false, err
 	}
