@@ -121,7 +121,7 @@ type appender struct {
 	// mu is held by the goroutine writing to the file (and by sync and
 	// close). Lines wait in queue meanwhile, and the next holder writes
 	// every line waiting in one write: group commit.
-	mu     sync.Mutex
+	mu     fileLock
 	path   string
 	f      File
 	writes int64  // lines written (under mu)
@@ -143,6 +143,13 @@ type appender struct {
 	syncing  atomic.Bool
 	syncs    sync.WaitGroup
 }
+
+// fileLock is a lock whose waiters sleep at once: its holder is usually in
+// a write to the kernel, and a sync.Mutex's waiters would spin for it.
+type fileLock chan struct{}
+
+func (l fileLock) Lock()   { l <- struct{}{} }
+func (l fileLock) Unlock() { <-l }
 
 // request is one line waiting to be written; done, off and err are set
 // under the appender's mu by the goroutine that wrote it.
@@ -175,7 +182,7 @@ func (d *Dir) appender(name string) (*appender, error) {
 	}
 	// A file is never truncated: another process may be appending to it.
 	// A torn tail is checked for, and ended, before the first write.
-	a := &appender{path: path, f: f, torn: true}
+	a := &appender{path: path, f: f, torn: true, mu: make(fileLock, 1)}
 	a.lastSync.Store(time.Now().UnixNano())
 	d.files[name] = a
 	d.open.Store(name, a)
