@@ -145,13 +145,15 @@ func TestCrashAndResume(t *testing.T) {
 	d, err := prefdata.OpenRunDir(runDir)
 	require.NoError(t, err)
 	require.NoError(t, d.Scan(prefdata.FileResponses, func(r prefdata.Record) error {
-		var rec struct {
-			Value []prefdata.Response `json:"value"`
-		}
+		var rec prefdata.CacheRecord
 		if err := json.Unmarshal(r.Data, &rec); err != nil {
 			return err
 		}
-		finished[rec.Value[0].PromptID+" "+rec.Value[0].Model] = true
+		var rs []prefdata.Response
+		if err := json.Unmarshal(rec.Value, &rs); err != nil {
+			return err
+		}
+		finished[rs[0].PromptID+" "+rs[0].Model] = true
 		return nil
 	}))
 	require.NotEmpty(t, finished)

@@ -146,11 +146,7 @@ func TestPipelineStagesAndStats(t *testing.T) {
 		assert.True(t, pr.NeedsHuman)
 	}
 	// Every prompt is recorded, the dropped ones with their reason.
-	type promptLine struct {
-		Prompt    prefdata.Prompt `json:"prompt"`
-		DroppedBy string          `json:"dropped_by"`
-	}
-	plines := readJSONL[promptLine](t, dir.Path(prefdata.FilePrompts))
+	plines := readJSONL[prefdata.PromptRecord](t, dir.Path(prefdata.FilePrompts))
 	assert.Len(t, plines, 20, "a duplicate ID is recorded once")
 	m, ok, err := dir.ReadManifest()
 	require.NoError(t, err)
@@ -622,10 +618,7 @@ func TestPipelineRecordsPromptsWithTheSameIDApart(t *testing.T) {
 		Labeler: prefdatatest.Labeler{}, Dir: dir,
 	}).Run(context.Background())
 	require.NoError(t, err)
-	type promptLine struct {
-		Prompt prefdata.Prompt `json:"prompt"`
-	}
-	lines := readJSONL[promptLine](t, dir.Path(prefdata.FilePrompts))
+	lines := readJSONL[prefdata.PromptRecord](t, dir.Path(prefdata.FilePrompts))
 	require.Len(t, lines, 2)
 	assert.NotEqual(t, lines[0].Prompt.Text(), lines[1].Prompt.Text())
 }
@@ -731,13 +724,8 @@ func TestPipelineRecordsWhatASourceDropped(t *testing.T) {
 	assert.Equal(t, 3, st.Prompt.Out)
 	assert.Equal(t, map[string]int{"balance": 3}, st.Prompt.Dropped)
 	assert.Zero(t, st.Failures())
-	type promptLine struct {
-		Prompt    prefdata.Prompt `json:"prompt"`
-		DroppedBy string          `json:"dropped_by"`
-		Reason    string          `json:"reason"`
-	}
 	var dropped []string
-	for _, l := range readJSONL[promptLine](t, dir.Path(prefdata.FilePrompts)) {
+	for _, l := range readJSONL[prefdata.PromptRecord](t, dir.Path(prefdata.FilePrompts)) {
 		if l.DroppedBy != "" {
 			assert.Equal(t, "category quota full", l.Reason)
 			dropped = append(dropped, l.Prompt.ID)
