@@ -53,7 +53,14 @@ func (rec CacheRecord) appendJSON(b []byte) []byte {
 }
 
 // PairsRecord is one line of FilePairs: a prompt finished by a run, with
-// its pairs (none when nothing came of it).
+// its pairs (none when nothing came of it). Each response text is stored
+// once: a response of a pair that FileResponses holds unchanged is written
+// as a reference ({"id": ...}, see [IsRef]), and Sources locates the
+// FileResponses records holding the referenced responses;
+// [RunDir.FillRefs] fills them in (package runstore's readers and a
+// resumed run do). A response that is not there unchanged (a filter
+// changed it) is written whole, and so are all of them on lines written
+// before references.
 type PairsRecord struct {
 	V int `json:"v,omitempty"`
 	// Key is the done key: the run key, the prompt's ID and messages.
@@ -69,6 +76,20 @@ type PairsRecord struct {
 	RunKey string `json:"run_key,omitempty"`
 	Run    string `json:"run,omitempty"`
 	Pairs  []Pair `json:"pairs"`
+	// Sources are the FileResponses records that hold the pairs'
+	// referenced responses.
+	Sources []RecordRef `json:"sources,omitempty"`
+}
+
+// MarshalJSON writes the record as the pipeline journals it: responses
+// that only have an ID are written as references ({"id": ...}).
+func (r PairsRecord) MarshalJSON() ([]byte, error) {
+	e := enc{b: make([]byte, 0, 1024)}
+	e.pairsRecord(&r)
+	if e.err != nil {
+		return nil, e.err
+	}
+	return e.b, nil
 }
 
 // PromptRecord is one line of FilePrompts: a prompt read by stage 1, kept

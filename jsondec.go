@@ -356,9 +356,79 @@ func (d *dec) pairsRecord(r *PairsRecord) bool {
 			return 1 << 5, d.str(&r.Run)
 		case "pairs":
 			return 1 << 6, d.pairs(&r.Pairs)
+		case "sources":
+			return 1 << 7, d.recordRefs(&r.Sources)
 		}
 		return 0, false
 	})
+}
+
+func (d *dec) recordRefs(refs *[]RecordRef) bool {
+	if d.null() {
+		*refs = nil
+		return true
+	}
+	out := []RecordRef{}
+	ok := d.array(func() bool {
+		out = append(out, RecordRef{})
+		ref := &out[len(out)-1]
+		return d.object(func(k string) (uint64, bool) {
+			switch k {
+			case "key":
+				return 1 << 0, d.str(&ref.Key)
+			case "offset":
+				return 1 << 1, d.int64(&ref.Offset)
+			}
+			return 0, false
+		})
+	})
+	*refs = out
+	return ok
+}
+
+// responsesRecord decodes a FileResponses line: its key and its value, the
+// generator's responses.
+func (d *dec) responsesRecord(key *string, rs *[]Response) bool {
+	var (
+		v        int
+		s        string
+		refs     bool
+		hasValue bool
+	)
+	return d.object(func(k string) (uint64, bool) {
+		switch k {
+		case "v":
+			return 1 << 0, d.int(&v)
+		case "key":
+			return 1 << 1, d.str(key)
+		case "prompt_id":
+			return 1 << 2, d.str(&s)
+		case "component":
+			return 1 << 3, d.str(&s)
+		case "run":
+			return 1 << 4, d.str(&s)
+		case "refs":
+			return 1 << 5, d.bool(&refs)
+		case "value":
+			hasValue = true
+			return 1 << 6, d.responses(rs)
+		}
+		return 0, false
+	}) && hasValue
+}
+
+func (d *dec) responses(rs *[]Response) bool {
+	if d.null() {
+		*rs = nil
+		return true
+	}
+	out := []Response{}
+	ok := d.array(func() bool {
+		out = append(out, Response{})
+		return d.response(&out[len(out)-1])
+	})
+	*rs = out
+	return ok
 }
 
 func (d *dec) pairs(ps *[]Pair) bool {

@@ -79,7 +79,7 @@ func TestDecodePairsRecordMatchesEncodingJSON(t *testing.T) {
 	fast := 0
 	const n = 3000
 	for range n {
-		rec := PairsRecord{V: g.r.Intn(3), Key: g.str(), PromptID: g.str(), Pos: int64(g.r.Intn(3)), RunKey: g.str(), Run: g.str(), Pairs: g.pairs()}
+		rec := PairsRecord{V: g.r.Intn(3), Key: g.str(), PromptID: g.str(), Pos: int64(g.r.Intn(3)), RunKey: g.str(), Run: g.str(), Pairs: g.pairs(), Sources: g.sources()}
 		line, err := marshal(rec)
 		if err != nil {
 			continue // a pair with a stage out of range
@@ -105,4 +105,43 @@ func FuzzDecodePairsRecord(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, line []byte) { checkDecode(t, line) })
+}
+
+// The hand decoder of a generation record, which a resumed run uses to fill
+// in the references of its pairs, gives encoding/json's value, or gives up.
+func TestDecodeResponsesRecordMatchesEncodingJSON(t *testing.T) {
+	g := gen{rand.New(rand.NewSource(8))}
+	r := rand.New(rand.NewSource(9))
+	fast := 0
+	const n = 2000
+	for range n {
+		val, err := json.Marshal([]Response{g.response(), g.response()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := CacheRecord{V: 2, Key: g.str(), PromptID: g.str(), Component: g.str(), Run: g.str(), Value: val}.appendJSON(nil)
+		for k, l := range [][]byte{line, mutate(r, line)} {
+			var want CacheRecord
+			wantErr := json.Unmarshal(l, &want)
+			var wantRs []Response
+			if wantErr == nil {
+				wantErr = json.Unmarshal(want.Value, &wantRs)
+			}
+			var key string
+			var rs []Response
+			d := dec{b: l}
+			if !d.responsesRecord(&key, &rs) || !d.end() {
+				continue
+			}
+			if k == 0 {
+				fast++
+			}
+			if wantErr != nil || key != want.Key || !reflect.DeepEqual(rs, wantRs) {
+				t.Fatalf("%s: hand decoder %q %#v; encoding/json %q %#v, %v", l, key, rs, want.Key, wantRs, wantErr)
+			}
+		}
+	}
+	if fast < n*9/10 {
+		t.Errorf("the hand decoder took %d of %d records this package wrote", fast, n)
+	}
 }

@@ -663,8 +663,27 @@ func (e *enc) pairsRecord(r *PairsRecord) {
 		e.str(r.Run)
 	}
 	e.key(`,"pairs":`)
-	e.pairs(r.Pairs, nil)
+	e.pairs(r.Pairs, newRefSet(nil)) // a response with only an ID is written as a reference
+	if len(r.Sources) > 0 {
+		e.key(`,"sources":`)
+		e.recordRefs(r.Sources)
+	}
 	e.b = append(e.b, '}')
+}
+
+func (e *enc) recordRefs(refs []RecordRef) {
+	e.b = append(e.b, '[')
+	for i, src := range refs {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.key(`{"key":`)
+		e.str(src.Key)
+		e.key(`,"offset":`)
+		e.b = strconv.AppendInt(e.b, src.Offset, 10)
+		e.b = append(e.b, '}')
+	}
+	e.b = append(e.b, ']')
 }
 
 func (e *enc) promptRecord(r *PromptRecord) {

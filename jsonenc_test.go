@@ -154,6 +154,17 @@ func (g gen) pair() Pair {
 			Confidence: g.float(), Reason: g.str(), Audit: g.maybe(), Value: g.float()}}
 }
 
+func (g gen) sources() []RecordRef {
+	if g.maybe() {
+		return nil
+	}
+	out := make([]RecordRef, g.r.Intn(3))
+	for i := range out {
+		out[i] = RecordRef{Key: g.str(), Offset: int64(g.r.Intn(1 << 20))}
+	}
+	return out
+}
+
 func (g gen) pairs() []Pair {
 	if g.maybe() {
 		return nil
@@ -170,7 +181,7 @@ func (g gen) values() []any {
 		g.str(), g.r.Intn(1000) - 500, int64(g.r.Intn(1000)), g.maybe(),
 		g.prompt(), g.prompt().Messages, g.response().Sampling, g.response(),
 		[]Response{g.response(), g.response()}, []Response(nil), g.candidate(), g.pair(), g.pairs(),
-		PairsRecord{V: g.r.Intn(3), Key: g.str(), PromptID: g.str(), Pos: int64(g.r.Intn(3)), RunKey: g.str(), Run: g.str(), Pairs: g.pairs()},
+		PairsRecord{V: g.r.Intn(3), Key: g.str(), PromptID: g.str(), Pos: int64(g.r.Intn(3)), RunKey: g.str(), Run: g.str(), Pairs: g.pairs(), Sources: g.sources()},
 		PromptRecord{V: g.r.Intn(3), Key: g.str(), Prompt: g.prompt(), DroppedBy: g.str(), Reason: g.str()},
 	}
 }

@@ -630,6 +630,12 @@ func (r *run) donePairs(key string) (rec PairsRecord, ok bool, err error) {
 	if unmarshalPairsRecord(line, &rec) != nil || rec.Key != key {
 		return PairsRecord{}, false, nil // a fragment: the prompt is done again
 	}
+	// Responses given by reference are filled in, so the Sink gets the
+	// pairs whole; a record they cannot be read from does the prompt again
+	// (its generation is looked up in the cache as usual).
+	if r.p.Dir.FillRefs(rec.Pairs, rec.Sources) != nil {
+		return PairsRecord{}, false, nil
+	}
 	return rec, true, nil
 }
 
@@ -1112,11 +1118,18 @@ func (r *run) writeOne(ctx context.Context, o outcome) (*PairsRecord, bool, erro
 	}
 	var rec *PairsRecord
 	if !pending && !o.incomplete && r.p.Dir != nil {
-		pairs := o.pairs
+		// Each response text stored once: those FileResponses holds
+		// unchanged become references (pairsrefs.go), in a copy, as the
+		// Sink may keep the pairs it was given.
+		pairs := slices.Clone(o.pairs)
 		if pairs == nil {
 			pairs = []Pair{}
 		}
-		rec = &PairsRecord{V: RecordVersion, Key: o.doneKey, PromptID: o.prompt.ID, Pos: o.pos, RunKey: r.runKey, Run: r.runID, Pairs: pairs}
+		srcs, err := r.refer(pairs)
+		if err != nil {
+			return nil, false, err
+		}
+		rec = &PairsRecord{V: RecordVersion, Key: o.doneKey, PromptID: o.prompt.ID, Pos: o.pos, RunKey: r.runKey, Run: r.runID, Pairs: pairs, Sources: srcs}
 	}
 	return rec, true, nil
 }

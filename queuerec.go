@@ -1,11 +1,9 @@
 package prefdata
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 )
 
 // QueueRecord is one line of FileQueue: a pair waiting for people. Each
@@ -44,18 +42,8 @@ func (q QueueRecord) MarshalJSON() ([]byte, error) {
 		e.int(q.V)
 	}
 	if len(q.Sources) > 0 {
-		e.key(`,"sources":[`)
-		for i, src := range q.Sources {
-			if i > 0 {
-				e.b = append(e.b, ',')
-			}
-			e.key(`{"key":`)
-			e.str(src.Key)
-			e.key(`,"offset":`)
-			e.b = strconv.AppendInt(e.b, src.Offset, 10)
-			e.b = append(e.b, '}')
-		}
-		e.b = append(e.b, ']')
+		e.key(`,"sources":`)
+		e.recordRefs(q.Sources)
 	}
 	e.b = append(e.b, '}')
 	return e.b, nil
@@ -74,64 +62,15 @@ func NewQueueRecord(ctx context.Context, d *RunDir, p Pair) (QueueRecord, error)
 }
 
 // queueRecord returns the queue line of p: its responses stored unchanged
-// in FileResponses by one of the run's generators become references. A
-// response is stored unchanged when its JSON is in the generation record's
-// line as it is (a record's value is written by the same encoder), so no
-// record is decoded.
+// in FileResponses by one of the run's generators become references (see
+// refer).
 func (r *run) queueRecord(p Pair) (QueueRecord, error) {
-	rec := QueueRecord{Pair: p, V: RecordVersion}
-	d := r.p.Dir
-	if d == nil {
-		return rec, nil
+	ps := []Pair{p}
+	srcs, err := r.refer(ps)
+	if err != nil {
+		return QueueRecord{Pair: p, V: RecordVersion}, err
 	}
-	want := [2]*Response{&rec.Chosen, &rec.Rejected}
-	var encs [2][]byte
-	left := 0
-	for k, w := range want {
-		if w.ID != "" && !IsRef(*w) {
-			b, err := marshal(*w)
-			if err != nil {
-				return rec, nil // not JSON: the line will say why
-			}
-			encs[k] = b
-			left++
-		}
-	}
-	for i, gen := range r.p.Generators {
-		if left == 0 {
-			break
-		}
-		fp, ok := gen.(Fingerprinter)
-		if !ok {
-			continue
-		}
-		// The key generateOne's cached computes for this generator.
-		input := []any{p.Prompt.ID, p.Prompt.Messages}
-		if r.genKeys[i] != "" {
-			input = append(input, r.genKeys[i])
-		}
-		key := cacheKey(FileResponses, fp, input)
-		off, line, ok, err := d.locate(FileResponses, key)
-		if err != nil {
-			return rec, storageError(d, FileResponses, "read", err)
-		}
-		if k, fast := fastKey(line); !ok || !fast || k != key {
-			continue
-		}
-		used := false
-		for k, w := range want {
-			if encs[k] != nil && bytes.Contains(line, encs[k]) {
-				*w = Response{ID: w.ID}
-				encs[k] = nil
-				used = true
-				left--
-			}
-		}
-		if used {
-			rec.Sources = append(rec.Sources, RecordRef{Key: key, Offset: off})
-		}
-	}
-	return rec, nil
+	return QueueRecord{Pair: ps[0], V: RecordVersion, Sources: srcs}, nil
 }
 
 // cacheKey is the key under which cached stores a component's output for

@@ -376,7 +376,7 @@ func (a *accum) read(d *prefdata.RunDir, pre *accum) error {
 		{func(rs *runstore.Store, a *accum) error { return rs.Prompts(a.prompt) }},
 		{func(rs *runstore.Store, a *accum) error {
 			// Every record, current or not: one pass, not Store.Pairs' two.
-			return runstore.Lines(rs, prefdata.FilePairs, func(_ int, r prefdata.PairsRecord) error { return a.pairLine(r, false) })
+			return rs.PairsRecords(func(_ int, r prefdata.PairsRecord) error { return a.pairLine(r, false) })
 		}},
 		{func(rs *runstore.Store, a *accum) error { return rs.Queue(a.queue, nil) }},
 		{

@@ -31,7 +31,12 @@
 // line ([prefdata.QueueRecord]), which also names the offsets of the
 // generation records holding its responses: [QueuedPair] fills a line in
 // with one read per record, which is what lets the label server, in
-// another process, follow a queue the pipeline is still writing.
+// another process, follow a queue the pipeline is still writing. A pairs
+// line ([prefdata.PairsRecord]) refers to its responses the same way:
+// [Store.Pairs], [Store.PairsRecords] and [Store.LatestPairs] fill them in
+// ([prefdata.RunDir.FillRefs]), and a line whose records cannot be read is
+// a *[LineError] naming the pairs file and line. Lines of whole pairs, as
+// earlier versions wrote them, are read as they are.
 //
 // # Damaged lines
 //

@@ -161,8 +161,9 @@ func (s *Store) expand(v any) error {
 }
 
 // Pairs calls fn for every pairs record, in file order, saying whether it is
-// current (see the package doc). It keeps one entry per done key (or, for
-// lines of version 0, per prompt) in memory.
+// current (see the package doc), with the responses given by reference
+// filled in (see [Store.PairsRecords]). It keeps one entry per done key
+// (or, for lines of version 0, per prompt) in memory.
 func (s *Store) Pairs(fn func(rec prefdata.PairsRecord, current bool) error) error {
 	last := map[string]int{} // done key (or prompt ID of v0 lines) → last line
 	err := scan(s, prefdata.FilePairs, func(line int, r prefdata.PairsRecord) error {
@@ -172,12 +173,28 @@ func (s *Store) Pairs(fn func(rec prefdata.PairsRecord, current bool) error) err
 	if err != nil {
 		return err
 	}
-	return scan(s, prefdata.FilePairs, func(line int, r prefdata.PairsRecord) error {
+	return s.PairsRecords(func(line int, r prefdata.PairsRecord) error {
 		cur := last[pairsKey(r)] == line
 		if r.V > 0 {
 			cur = cur && s.has && r.RunKey == s.manifest.RunKey
 		}
 		return fn(r, cur)
+	})
+}
+
+// PairsRecords calls fn for every line of the pairs journal, current or
+// not, in one pass, with the responses its pairs give by reference filled
+// in from the FileResponses records its Sources locate (one read each, see
+// [prefdata.RunDir.FillRefs]). Lines holding whole pairs, as versions
+// before references wrote them, come back as they are. A record whose
+// sources cannot be read stops the scan with an error naming the pairs
+// file and line.
+func (s *Store) PairsRecords(fn func(line int, rec prefdata.PairsRecord) error) error {
+	return scan(s, prefdata.FilePairs, func(line int, r prefdata.PairsRecord) error {
+		if err := s.d.FillRefs(r.Pairs, r.Sources); err != nil {
+			return &LineError{Path: s.d.Path(prefdata.FilePairs), Line: line, Err: err}
+		}
+		return fn(line, r)
 	})
 }
 

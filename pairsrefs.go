@@ -1,0 +1,163 @@
+package prefdata
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// refer replaces the responses of ps that FileResponses holds unchanged,
+// written by one of the run's generators, by references, and returns the
+// records holding them. A response is stored unchanged when its JSON is in
+// the generation record's line as it is (a record's value is written by the
+// same encoder), so no record is decoded. The generation records are looked
+// up once per prompt, however many pairs the prompt has.
+func (r *run) refer(ps []Pair) ([]RecordRef, error) {
+	d := r.p.Dir
+	if d == nil {
+		return nil, nil
+	}
+	type want struct {
+		pair int
+		r    *Response
+		enc  []byte
+	}
+	var wants []want
+	for i := range ps {
+		for _, w := range [2]*Response{&ps[i].Chosen, &ps[i].Rejected} {
+			if w.ID == "" || IsRef(*w) {
+				continue
+			}
+			b, err := marshal(*w)
+			if err != nil {
+				continue // not JSON: written whole, the line will say why
+			}
+			wants = append(wants, want{i, w, b})
+		}
+	}
+	defer func() {
+		for _, w := range wants {
+			if w.enc != nil {
+				putBuf(w.enc)
+			}
+		}
+	}()
+	var srcs []RecordRef
+	left := len(wants)
+	for i := 0; i < len(ps) && left > 0; i++ {
+		if i > 0 && ps[i].Prompt.ID == ps[i-1].Prompt.ID {
+			continue // the prompt's records were looked at with the pair before
+		}
+		p := &ps[i].Prompt
+		for g, gen := range r.p.Generators {
+			if left == 0 {
+				break
+			}
+			fp, ok := gen.(Fingerprinter)
+			if !ok {
+				continue
+			}
+			// The key generateOne's cached computes for this generator.
+			input := []any{p.ID, p.Messages}
+			if r.genKeys[g] != "" {
+				input = append(input, r.genKeys[g])
+			}
+			key := cacheKey(FileResponses, fp, input)
+			off, line, ok, err := d.locate(FileResponses, key)
+			if err != nil {
+				return nil, storageError(d, FileResponses, "read", err)
+			}
+			if k, fast := fastKey(line); !ok || !fast || k != key {
+				continue
+			}
+			used := false
+			for k := range wants {
+				w := &wants[k]
+				if w.enc != nil && ps[w.pair].Prompt.ID == p.ID && bytes.Contains(line, w.enc) {
+					*w.r = Response{ID: w.r.ID}
+					putBuf(w.enc)
+					w.enc = nil
+					used = true
+					left--
+				}
+			}
+			if used {
+				srcs = append(srcs, RecordRef{Key: key, Offset: off})
+			}
+		}
+	}
+	return srcs, nil
+}
+
+// FillRefs fills in the responses of ps written as references ({"id": ...}
+// only, see [IsRef]) from the FileResponses records that sources locate (a
+// [PairsRecord]'s or a [QueueRecord]'s Sources): one read each, the
+// record's key checked, no index and no scan. A reference that none of the
+// records holds stays as it is (a response that only has an ID reads back
+// so). An error names the FileResponses record that could not be read.
+func (d *RunDir) FillRefs(ps []Pair, sources []RecordRef) error {
+	if len(sources) == 0 {
+		return nil
+	}
+	refs := false
+	for i := range ps {
+		if IsRef(ps[i].Chosen) || IsRef(ps[i].Rejected) {
+			refs = true
+			break
+		}
+	}
+	if !refs {
+		return nil
+	}
+	var found []Response
+	for _, src := range sources {
+		rs, err := d.responsesAt(src)
+		if err != nil {
+			return err
+		}
+		found = append(found, rs...)
+	}
+	fill := func(x *Response) {
+		if !IsRef(*x) {
+			return
+		}
+		for i := len(found) - 1; i >= 0; i-- {
+			if found[i].ID == x.ID {
+				*x = found[i]
+				return
+			}
+		}
+	}
+	for i := range ps {
+		fill(&ps[i].Chosen)
+		fill(&ps[i].Rejected)
+	}
+	return nil
+}
+
+// responsesAt returns the responses of the FileResponses record ref
+// locates, checking that the line there is the record with ref's key.
+func (d *RunDir) responsesAt(ref RecordRef) ([]Response, error) {
+	line, err := d.ReadLine(FileResponses, ref.Offset)
+	if err != nil {
+		return nil, fmt.Errorf("prefdata: %s at byte %d: %w", d.Path(FileResponses), ref.Offset, err)
+	}
+	var (
+		key string
+		rs  []Response
+	)
+	if dd := (dec{b: line}); !dd.responsesRecord(&key, &rs) || !dd.end() {
+		var rec CacheRecord
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return nil, fmt.Errorf("prefdata: %s at byte %d: %w", d.Path(FileResponses), ref.Offset, err)
+		}
+		key, rs = rec.Key, nil
+		if err := json.Unmarshal(rec.Value, &rs); err != nil {
+			return nil, fmt.Errorf("prefdata: %s at byte %d: value: %w", d.Path(FileResponses), ref.Offset, err)
+		}
+	}
+	if key != ref.Key {
+		return nil, fmt.Errorf("prefdata: %s at byte %d: the record is %q, not %q", d.Path(FileResponses), ref.Offset, key, ref.Key)
+	}
+	return rs, nil
+}
