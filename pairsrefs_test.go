@@ -105,3 +105,50 @@ func TestPairsResponseTextStoredOnce(t *testing.T) {
 	assert.Equal(t, first, again)
 	require.NoError(t, dir.Close())
 }
+
+// A pairs line whose source is not the record it names (here, a key
+// changed in place) is not replayed: the resumed run does the prompt again
+// from the caches, pays nothing, and gives the sink the same pairs.
+func TestResumeRedoesPromptWithBadSource(t *testing.T) {
+	root := t.TempDir()
+	gen := &prefdatatest.Generator{Model: "a", Samples: 2}
+	run := func() []prefdata.Pair {
+		dir, err := prefdata.OpenRunDir(root)
+		require.NoError(t, err)
+		defer dir.Close()
+		sink := &prefdatatest.Sink{}
+		_, err = (&prefdata.Pipeline{
+			Source:     prefdata.Prompts(prefdatatest.NewPrompt("one"), prefdatatest.NewPrompt("two")),
+			Generators: []prefdata.Generator{gen},
+			Filters:    []prefdata.Filter{lengthScores()},
+			Labeler:    prefdatatest.Labeler{},
+			Sink:       sink,
+			Dir:        dir,
+		}).Run(context.Background())
+		require.NoError(t, err)
+		return sink.Pairs()
+	}
+	first := run()
+	require.NotEmpty(t, first)
+	path := filepath.Join(root, prefdata.FilePairs)
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	i := bytes.Index(raw, []byte(`"sources":[{"key":"`))
+	require.Positive(t, i)
+	lines := bytes.Count(raw, []byte("\n"))
+	i += len(`"sources":[{"key":"`)
+	if raw[i] == '0' { // another hex digit: the line keeps its length
+		raw[i] = '1'
+	} else {
+		raw[i] = '0'
+	}
+	require.NoError(t, os.WriteFile(path, raw, 0o644))
+	calls := gen.Calls()
+
+	again := run()
+	assert.Equal(t, first, again)
+	assert.Equal(t, calls, gen.Calls(), "nothing paid again")
+	raw, err = os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, lines+1, bytes.Count(raw, []byte("\n")), "the prompt done again has a new line")
+}
