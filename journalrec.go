@@ -5,8 +5,10 @@ import "encoding/json"
 // RecordVersion is the version of the journal records this package writes,
 // in their "v" field. Lines without one (v 0) were written before the run
 // store had versions; they are read the same way (see the README's
-// "Upgrading a run directory").
-const RecordVersion = 2
+// "Versions and upgrading"). Version 3 lines may hold responses as {"id"}
+// references with the Sources that locate them (PairsRecord, QueueRecord);
+// version 2 lines hold whole responses and are read as they are.
+const RecordVersion = 3
 
 // CacheRecord is one line of FileResponses, FileStage1, FileScores,
 // FileLabels and FileCalls: the output of a fingerprinted component (or of

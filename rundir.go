@@ -31,8 +31,12 @@ const (
 )
 
 // ManifestVersion is the manifest's version this package writes. A
-// directory whose manifest has a higher version is refused.
-const ManifestVersion = 2
+// directory whose manifest has a higher version is refused. Version 3 marks a
+// directory whose pairs and queue lines may refer to responses by ID, so a
+// prefdata that would read those references as empty responses refuses it
+// instead; a version 2 directory is read as it is and written as version 3
+// from its next run on.
+const ManifestVersion = 3
 
 // DefaultSyncInterval is how often, at most, a run directory's files are
 // synced to disk when [RunDir.SyncInterval] is zero. Every record is written
