@@ -320,24 +320,23 @@ func (d *dec) sub(v any) bool {
 	return ok && json.Unmarshal(raw, v) == nil
 }
 
-func (d *dec) strings(ss *[]string) bool {
+// list decodes a JSON array into *out, each element by elem; null decodes
+// to nil, as encoding/json does.
+func list[T any](d *dec, out *[]T, elem func(*T) bool) bool {
 	if d.null() {
-		*ss = nil
+		*out = nil
 		return true
 	}
-	out := []string{}
+	vs := []T{}
 	ok := d.array(func() bool {
-		var s string
-		out = append(out, "")
-		if !d.str(&s) {
-			return false
-		}
-		out[len(out)-1] = s
-		return true
+		vs = append(vs, *new(T))
+		return elem(&vs[len(vs)-1])
 	})
-	*ss = out
+	*out = vs
 	return ok
 }
+
+func (d *dec) strings(ss *[]string) bool { return list(d, ss, d.str) }
 
 func (d *dec) pairsRecord(r *PairsRecord) bool {
 	return d.object(func(k string) (uint64, bool) {
@@ -364,14 +363,7 @@ func (d *dec) pairsRecord(r *PairsRecord) bool {
 }
 
 func (d *dec) recordRefs(refs *[]RecordRef) bool {
-	if d.null() {
-		*refs = nil
-		return true
-	}
-	out := []RecordRef{}
-	ok := d.array(func() bool {
-		out = append(out, RecordRef{})
-		ref := &out[len(out)-1]
+	return list(d, refs, func(ref *RecordRef) bool {
 		return d.object(func(k string) (uint64, bool) {
 			switch k {
 			case "key":
@@ -382,8 +374,6 @@ func (d *dec) recordRefs(refs *[]RecordRef) bool {
 			return 0, false
 		})
 	})
-	*refs = out
-	return ok
 }
 
 // responsesRecord decodes a FileResponses line: its key and its value, the
@@ -417,33 +407,9 @@ func (d *dec) responsesRecord(key *string, rs *[]Response) bool {
 	}) && hasValue
 }
 
-func (d *dec) responses(rs *[]Response) bool {
-	if d.null() {
-		*rs = nil
-		return true
-	}
-	out := []Response{}
-	ok := d.array(func() bool {
-		out = append(out, Response{})
-		return d.response(&out[len(out)-1])
-	})
-	*rs = out
-	return ok
-}
+func (d *dec) responses(rs *[]Response) bool { return list(d, rs, d.response) }
 
-func (d *dec) pairs(ps *[]Pair) bool {
-	if d.null() {
-		*ps = nil
-		return true
-	}
-	out := []Pair{}
-	ok := d.array(func() bool {
-		out = append(out, Pair{})
-		return d.pair(&out[len(out)-1])
-	})
-	*ps = out
-	return ok
-}
+func (d *dec) pairs(ps *[]Pair) bool { return list(d, ps, d.pair) }
 
 func (d *dec) pair(p *Pair) bool {
 	if d.null() {
@@ -500,14 +466,7 @@ func (d *dec) prompt(p *Prompt) bool {
 }
 
 func (d *dec) messages(ms *[]Message) bool {
-	if d.null() {
-		*ms = nil
-		return true
-	}
-	out := []Message{}
-	ok := d.array(func() bool {
-		out = append(out, Message{})
-		m := &out[len(out)-1]
+	return list(d, ms, func(m *Message) bool {
 		if d.null() {
 			return true
 		}
@@ -521,8 +480,6 @@ func (d *dec) messages(ms *[]Message) bool {
 			return 0, false
 		})
 	})
-	*ms = out
-	return ok
 }
 
 func (d *dec) response(r *Response) bool {
@@ -589,14 +546,7 @@ func (d *dec) usage(u *Usage) bool {
 }
 
 func (d *dec) scores(ss *[]Score) bool {
-	if d.null() {
-		*ss = nil
-		return true
-	}
-	out := []Score{}
-	ok := d.array(func() bool {
-		out = append(out, Score{})
-		s := &out[len(out)-1]
+	return list(d, ss, func(s *Score) bool {
 		if d.null() {
 			return true
 		}
@@ -618,8 +568,6 @@ func (d *dec) scores(ss *[]Score) bool {
 			return 0, false
 		})
 	})
-	*ss = out
-	return ok
 }
 
 func (d *dec) provenance(p *Provenance) bool {
