@@ -105,8 +105,13 @@ type Pipeline struct {
 	// filters again too. A caller that must see every candidate before it
 	// labels any (routing by a goal over the whole set) runs the pipeline
 	// once with FiltersOnly and a last filter that collects the candidates,
-	// then again without.
+	// then again without (with a Memo, the second run labels the candidates
+	// the first one kept instead of reading them back).
 	FiltersOnly bool
+	// Memo, if set, keeps the candidates of a FiltersOnly run in memory,
+	// and gives them to the labeling run after it (of the same stages 1-3,
+	// with the same memo), which then does not read them back from Dir.
+	Memo *CandidateMemo
 	// AddStats, if set, is called once at the end of a run, before the
 	// manifest is written, to add the figures only a component knows (a
 	// judge cascade's calls saved, a router's predicted accuracy).
@@ -122,7 +127,10 @@ type job struct {
 	// doneKey is the key of the prompt's done record, with a Dir.
 	doneKey string
 	cand    Candidate
-	replay  []Pair
+	// memo: cand is the one a FiltersOnly run finished (Pipeline.Memo),
+	// to label as it is.
+	memo   bool
+	replay []Pair
 	// incomplete: some call for the prompt failed (a generator, a judge's
 	// request); its pairs are written but it is not recorded as done, so the
 	// next run retries what failed.
@@ -683,7 +691,14 @@ func (r *run) generate(ctx context.Context, in <-chan job, out chan<- job) error
 			if ctx.Err() != nil {
 				return nil
 			}
-			if j.replay != nil {
+			if r.p.Memo != nil && !r.p.FiltersOnly {
+				// Taken either way: a prompt done before is replayed.
+				c, ok := r.p.Memo.take(PromptKey(j.prompt))
+				if j.replay == nil {
+					j.cand, j.memo = c, ok
+				}
+			}
+			if j.replay != nil || j.memo {
 				if err := send(ctx, out, j); err != nil {
 					return nil
 				}
@@ -874,8 +889,13 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		return o, true, nil
 	}
 	c := j.cand
-	r.st.update(func(s *Stats) { s.Filter.In += len(c.Responses) })
-	for i, f := range r.p.Filters {
+	filters := r.p.Filters
+	if j.memo {
+		filters = nil // done by the FiltersOnly run, and counted there
+	} else {
+		r.st.update(func(s *Stats) { s.Filter.In += len(c.Responses) })
+	}
+	for i, f := range filters {
 		if len(c.Responses) == 0 {
 			break
 		}
@@ -923,9 +943,14 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 			r.st.update(func(s *Stats) { s.Filter.drop(d.Filter, 1) })
 		}
 	}
-	r.st.update(func(s *Stats) { s.Filter.Out += len(c.Responses) })
-	r.itemDone(StageFilter, c.Prompt.ID)
+	if !j.memo {
+		r.st.update(func(s *Stats) { s.Filter.Out += len(c.Responses) })
+		r.itemDone(StageFilter, c.Prompt.ID)
+	}
 	if r.p.FiltersOnly {
+		if r.p.Memo != nil && !o.incomplete {
+			r.p.Memo.put(PromptKey(j.prompt), c)
+		}
 		o.filtersOnly = true
 		return o, true, nil
 	}

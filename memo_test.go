@@ -1,0 +1,120 @@
+package prefdata_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/prefdata/prefdata"
+	"github.com/prefdata/prefdata/prefdatatest"
+)
+
+// unkeyedFilter counts its calls and has no fingerprint: the pipeline
+// never caches its output, so a run that goes through stage 3 calls it.
+type unkeyedFilter struct {
+	inner prefdata.Filter
+	mu    sync.Mutex
+	n     int
+}
+
+func (f *unkeyedFilter) Name() string { return "unkeyed" }
+func (f *unkeyedFilter) Filter(ctx context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+	return f.inner.Filter(ctx, c)
+}
+
+func (f *unkeyedFilter) calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
+// With a CandidateMemo, the labeling run after a FiltersOnly run labels
+// the candidates that run kept, without going through stages 2 and 3 again
+// (a filter with no fingerprint, which it would have to call again, is not
+// called), and writes the very pairs a run without the memo writes. A
+// candidate whose generation failed is not kept: the labeling run asks for
+// it again.
+func TestPipelineMemo(t *testing.T) {
+	ps := testPrompts(6)
+	type result struct {
+		pairs      []prefdata.Pair
+		gen, flt   [2]int // calls in the FiltersOnly run, then in both
+		kept       int
+		labelStats prefdata.Stats
+	}
+	run := func(memo *prefdata.CandidateMemo) result {
+		dir, err := prefdata.OpenRunDir(t.TempDir())
+		require.NoError(t, err)
+		defer dir.Close()
+		failing := true
+		gen := &prefdatatest.Generator{Model: "a", Samples: 3, Fail: func(p prefdata.Prompt) error {
+			if failing && p.ID == ps[2].ID {
+				return errors.New("server down")
+			}
+			return nil
+		}}
+		flt := &unkeyedFilter{inner: lengthScores()}
+		p := prefdata.Pipeline{
+			Source: prefdata.Prompts(ps...), Generators: []prefdata.Generator{gen},
+			Filters: []prefdata.Filter{lengthScores(), flt}, Dir: dir, FiltersOnly: true, Memo: memo,
+		}
+		_, err = p.Run(context.Background())
+		require.NoError(t, err)
+		var res result
+		res.gen[0], res.flt[0], res.kept = gen.Calls(), flt.calls(), memo.Len()
+		failing = false
+		sink := &prefdatatest.Sink{}
+		p.Source, p.FiltersOnly, p.Labeler, p.Sink = prefdata.Prompts(ps...), false, prefdatatest.Labeler{}, sink
+		res.labelStats, err = p.Run(context.Background())
+		require.NoError(t, err)
+		res.pairs, res.gen[1], res.flt[1] = sink.Pairs(), gen.Calls(), flt.calls()
+		return res
+	}
+	without := run(nil)
+	memo := &prefdata.CandidateMemo{}
+	with := run(memo)
+
+	assert.Equal(t, [2]int{6, 7}, without.gen, "generations are read back from the run directory, the failed one asked again")
+	assert.Equal(t, [2]int{5, 11}, without.flt, "the filter without a fingerprint is called again")
+	assert.Equal(t, 5, with.kept, "every candidate but the failed one is kept")
+	assert.Equal(t, [2]int{6, 7}, with.gen, "only the failed generation is asked again")
+	assert.Equal(t, [2]int{5, 6}, with.flt, "only its candidate is filtered again")
+	assert.Zero(t, memo.Len(), "the labeling run let every candidate go")
+	require.Len(t, with.pairs, 6)
+	assert.Equal(t, without.pairs, with.pairs, "the same pairs, in the same order")
+	assert.Equal(t, 1, with.labelStats.Filter.In/3, "stage 3 counts only the candidate it filtered")
+	assert.Equal(t, without.labelStats.PairsAI, with.labelStats.PairsAI)
+}
+
+// Max bounds the candidates kept; those beyond it are read back from the
+// run directory as without a memo.
+func TestPipelineMemoMax(t *testing.T) {
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	ps := testPrompts(6)
+	gen := &prefdatatest.Generator{Model: "a", Samples: 3}
+	flt := &unkeyedFilter{inner: lengthScores()}
+	memo := &prefdata.CandidateMemo{Max: 4}
+	p := prefdata.Pipeline{
+		Source: prefdata.Prompts(ps...), Generators: []prefdata.Generator{gen},
+		Filters: []prefdata.Filter{flt}, Dir: dir, FiltersOnly: true, Memo: memo,
+	}
+	_, err = p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 4, memo.Len())
+	sink := &prefdatatest.Sink{}
+	p.Source, p.FiltersOnly, p.Labeler, p.Sink = prefdata.Prompts(ps...), false, prefdatatest.Labeler{}, sink
+	_, err = p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 6, gen.Calls(), "the others' generations come from the run directory")
+	assert.Equal(t, 8, flt.calls(), "two candidates filtered again")
+	assert.Len(t, sink.Pairs(), 6)
+}
