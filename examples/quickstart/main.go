@@ -304,14 +304,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	// Calibrated routing: a first pass through stages 1-3 collects every
 	// pair's judgments, the calibrator is fitted on them (and on people's
-	// labels so far) and routes by the goal; the second pass labels,
-	// reading every generation and judgment back from the run directory.
+	// labels so far) and routes by the goal; the second pass labels the
+	// candidates the first one kept in memory (those it could not keep are
+	// read back from the run directory).
 	var plan *filter.RoutePlan
 	var summary *dataset.PendingSummary
 	if calibrated {
 		planner := &filter.RoutePlanner{Pairs: router.Pairs}
+		p.Memo = &prefdata.CandidateMemo{Max: memoMax}
 		var first prefdata.Stats
-		plan, first, err = calibratedPlan(ctx, *p, planner, o)
+		plan, first, err = calibratedPlan(ctx, *p, planner, o, func() {
+			// The responses and the judges' records are complete: the
+			// card's summary reads them while the plan is fitted and the
+			// pairs labeled, which write neither.
+			summary = dataset.StartSummary(dir)
+		})
+		if summary != nil {
+			defer summary.Wait() // before the directory is closed
+		}
 		if err != nil {
 			printFunnel(stdout, first, src.Report())
 			return stopped(err, o)
@@ -320,11 +330,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		p.PromptFilters = newPromptFilters()
-		// The labeling pass reads the responses and the judges' records
-		// back without writing them: the card's summary reads them
-		// meanwhile.
-		summary = dataset.StartSummary(dir)
-		defer summary.Wait() // before the directory is closed
 		p.Labeler = label.Human(planner.Router(plan), dir, label.HumanOptions{Wait: o.wait})
 		p.AddStats = func(s *prefdata.Stats) {
 			firstPass(s, first)
@@ -463,6 +468,10 @@ func progressPrinter(w io.Writer, every time.Duration) func(prefdata.Progress) {
 const (
 	judgeMaxTokens = 1024 // the judge's reply: a rationale and a verdict
 	pairwiseMax    = 4    // responses per prompt the pairwise judge compares
+	// memoMax is the most candidates calibrated routing keeps in memory
+	// between its two passes; the others are read back from the run
+	// directory.
+	memoMax = 50000
 	// judgeFrame is the judge prompt's own text around the answers, in
 	// tokens, for the estimate.
 	judgeFrame = 250

@@ -99,15 +99,16 @@ func peopleSaid(dir *prefdata.RunDir, policy label.Policy) (filter.PeopleSaid, e
 
 // calibratedPlan runs stages 1-3 once with the pipeline in FiltersOnly mode
 // and the planner as its last filter (paying for what the run directory
-// does not hold yet), then fits the calibrator on every pair, with people's
-// labels, and routes by the goal.
-func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.RoutePlanner, o options) (*filter.RoutePlan, prefdata.Stats, error) {
+// does not hold yet), calls filtered, then fits the calibrator on every
+// pair, with people's labels, and routes by the goal.
+func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.RoutePlanner, o options, filtered func()) (*filter.RoutePlan, prefdata.Stats, error) {
 	p.Filters = append(append([]prefdata.Filter(nil), p.Filters...), planner)
 	p.Labeler, p.Sink, p.Queue, p.FiltersOnly = nil, nil, nil, true
 	st, err := p.Run(ctx)
 	if err != nil {
 		return nil, st, err
 	}
+	filtered()
 	said, err := peopleSaid(p.Dir, label.Policy{})
 	if err != nil {
 		return nil, st, err
