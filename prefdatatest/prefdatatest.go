@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -182,6 +183,41 @@ func (l Labeler) Label(_ context.Context, c prefdata.Candidate) ([]prefdata.Pair
 	if len(c.Responses) < 2 {
 		return nil, nil
 	}
+	// Each response's summed score, added in the order of c.Scores. The
+	// best is the first with the highest total, the worst the last with the
+	// lowest: the ends of a stable sort by total, highest first.
+	var small [8]float64
+	totals := small[:0]
+	if len(c.Responses) > len(small) {
+		totals = make([]float64, 0, len(c.Responses))
+	}
+	totals = totals[:len(c.Responses)]
+	for i := range c.Responses {
+		for _, s := range c.Scores {
+			if s.ResponseID == c.Responses[i].ID {
+				totals[i] += s.Value
+			}
+		}
+	}
+	b, w := 0, 0
+	for i, t := range totals {
+		if math.IsNaN(t) {
+			return l.labelSorted(c)
+		}
+		if t > totals[b] {
+			b = i
+		}
+		if t <= totals[w] {
+			w = i
+		}
+	}
+	best, worst := c.Responses[b], c.Responses[w]
+	return l.pair(c, best, worst, totals[b], totals[w])
+}
+
+// labelSorted labels by a stable sort of the responses by total, for
+// totals a comparison cannot order (NaN).
+func (l Labeler) labelSorted(c prefdata.Candidate) ([]prefdata.Pair, error) {
 	total := map[string]float64{}
 	for _, s := range c.Scores {
 		total[s.ResponseID] += s.Value
@@ -189,7 +225,11 @@ func (l Labeler) Label(_ context.Context, c prefdata.Candidate) ([]prefdata.Pair
 	rs := append([]prefdata.Response(nil), c.Responses...)
 	sort.SliceStable(rs, func(i, j int) bool { return total[rs[i].ID] > total[rs[j].ID] })
 	best, worst := rs[0], rs[len(rs)-1]
-	gap := total[best.ID] - total[worst.ID]
+	return l.pair(c, best, worst, total[best.ID], total[worst.ID])
+}
+
+func (l Labeler) pair(c prefdata.Candidate, best, worst prefdata.Response, bestTotal, worstTotal float64) ([]prefdata.Pair, error) {
+	gap := bestTotal - worstTotal
 	if gap == 0 {
 		return nil, nil
 	}
@@ -199,8 +239,8 @@ func (l Labeler) Label(_ context.Context, c prefdata.Candidate) ([]prefdata.Pair
 		Chosen:        best,
 		Rejected:      worst,
 		Margin:        gap,
-		ScoreChosen:   total[best.ID],
-		ScoreRejected: total[worst.ID],
+		ScoreChosen:   bestTotal,
+		ScoreRejected: worstTotal,
 		NeedsHuman:    gap < l.HumanBelow,
 		Provenance:    prefdata.Provenance{Stage: prefdata.StageFilter, Labeler: l.Name(), Confidence: min(1, gap/10)},
 	}}, nil
