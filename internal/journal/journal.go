@@ -252,9 +252,11 @@ func (d *Dir) Append(name string, line []byte) (int64, error) {
 // line is in the operating system's hands; otherwise offs[i] is -1 for each
 // line that failed (a short write may have written the first lines whole).
 func (d *Dir) AppendLines(name string, lines [][]byte) (offs []int64, err error) {
+	all := make([]request, len(lines))
 	reqs := make([]*request, len(lines))
 	for i, l := range lines {
-		reqs[i] = &request{line: l}
+		all[i].line = l
+		reqs[i] = &all[i]
 	}
 	err = d.appendAll(name, reqs)
 	offs = make([]int64, len(lines))
