@@ -482,3 +482,20 @@ func FuzzContentID(f *testing.F) {
 		}
 	})
 }
+
+type fingerprint string
+
+func (f fingerprint) Fingerprint() string { return string(f) }
+
+// cacheKey is the key it was: the first 32 hex digits of the hash of the
+// file, the fingerprint and the input, each JSON.
+func TestCacheKeyUnchanged(t *testing.T) {
+	g := gen{rand.New(rand.NewSource(4))}
+	for i := range 1000 {
+		file, fp := []string{FileResponses, FileScores, "a<b>&\u2028é"}[i%3], fingerprint(fmt.Sprintf("fp/%d \"x\"\n", i))
+		vs := g.values()
+		if got, want := cacheKey(file, fp, vs), oldHash(append([]any{file, string(fp)}, vs...)...)[:32]; got != want {
+			t.Fatalf("cacheKey(%q, %q, %#v) = %s, was %s", file, fp, vs, got, want)
+		}
+	}
+}

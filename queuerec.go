@@ -76,7 +76,16 @@ func (r *run) queueRecord(p Pair) (QueueRecord, error) {
 // cacheKey is the key under which cached stores a component's output for
 // an input in the named journal.
 func cacheKey(file string, fp Fingerprinter, input []any) string {
-	return hashN(32, append([]any{file, fp.Fingerprint()}, input...)...)
+	// hashN(32, file, fingerprint, input...), without the slice.
+	e := enc{b: getBuf()}
+	e.str(file)
+	e.b = append(e.b, '\n')
+	e.str(fp.Fingerprint())
+	e.b = append(e.b, '\n')
+	for _, p := range input {
+		e.hashPart(p)
+	}
+	return e.sumHex(32)
 }
 
 // locate returns the offset and the line of the latest record of the named

@@ -276,22 +276,34 @@ func Hash(parts ...any) string { return hashN(64, parts...) }
 func hashN(n int, parts ...any) string {
 	e := enc{b: getBuf()}
 	for _, p := range parts {
-		mark := len(e.b)
-		if !e.value(p) || e.err != nil {
-			// A type without a hand encoder, or a value it cannot take:
-			// encoding/json's bytes, or, for a value that cannot be JSON
-			// (channels, funcs), its Go syntax.
-			e.b, e.err = e.b[:mark], nil
-			if b, err := json.Marshal(p); err == nil {
-				e.b = append(e.b, b...)
-			} else {
-				e.b = fmt.Appendf(e.b, "%#v", p)
-			}
-		}
-		e.b = append(e.b, '\n')
+		e.hashPart(p)
 	}
+	return e.sumHex(n)
+}
+
+// hashPart appends p as Hash encodes each of its parts.
+func (e *enc) hashPart(p any) {
+	mark := len(e.b)
+	if !e.value(p) || e.err != nil {
+		// A type without a hand encoder, or a value it cannot take:
+		// encoding/json's bytes, or, for a value that cannot be JSON
+		// (channels, funcs), its Go syntax.
+		e.b, e.err = e.b[:mark], nil
+		if b, err := json.Marshal(p); err == nil {
+			e.b = append(e.b, b...)
+		} else {
+			e.b = fmt.Appendf(e.b, "%#v", p)
+		}
+	}
+	e.b = append(e.b, '\n')
+}
+
+// sumHex returns the first n hex digits of the SHA-256 of the parts
+// appended, and gives the buffer back.
+func (e *enc) sumHex(n int) string {
 	sum := sha256.Sum256(e.b)
 	putBuf(e.b)
+	e.b = nil
 	return hex.EncodeToString(sum[:n/2])
 }
 
