@@ -87,7 +87,7 @@ type PairsRecord struct {
 // that only have an ID are written as references ({"id": ...}).
 func (r PairsRecord) MarshalJSON() ([]byte, error) {
 	e := enc{b: make([]byte, 0, 1024)}
-	e.pairsRecord(&r)
+	e.pairsRecord(&r, newRefSet(nil)) // a response with only an ID is written as a reference
 	if e.err != nil {
 		return nil, e.err
 	}

@@ -97,7 +97,7 @@ func (e *enc) value(v any) bool {
 	case []Pair:
 		e.pairs(x, nil)
 	case PairsRecord:
-		e.pairsRecord(&x)
+		e.pairsRecord(&x, newRefSet(nil))
 	case PromptRecord:
 		e.promptRecord(&x)
 	case *GenerateOptions:
@@ -639,7 +639,9 @@ func (e *enc) pairs(ps []Pair, refs *refSet) {
 	e.b = append(e.b, ']')
 }
 
-func (e *enc) pairsRecord(r *PairsRecord) {
+// pairsRecord writes r with the responses refs decides to write as
+// references (and those that only have an ID) as {"id": ...}.
+func (e *enc) pairsRecord(r *PairsRecord, refs *refSet) {
 	e.b = append(e.b, '{')
 	if r.V != 0 {
 		e.key(`"v":`)
@@ -663,7 +665,7 @@ func (e *enc) pairsRecord(r *PairsRecord) {
 		e.str(r.Run)
 	}
 	e.key(`,"pairs":`)
-	e.pairs(r.Pairs, newRefSet(nil)) // a response with only an ID is written as a reference
+	e.pairs(r.Pairs, refs)
 	if len(r.Sources) > 0 {
 		e.key(`,"sources":`)
 		e.recordRefs(r.Sources)

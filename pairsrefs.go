@@ -4,35 +4,41 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
-// refer replaces the responses of ps that FileResponses holds unchanged,
-// written by one of the run's generators, by references, and returns the
-// records holding them. A response is stored unchanged when its JSON is in
-// the generation record's line as it is (a record's value is written by the
-// same encoder), so no record is decoded. The generation records are looked
-// up once per prompt, however many pairs the prompt has.
-func (r *run) refer(ps []Pair) ([]RecordRef, error) {
+// refer finds the responses of ps that FileResponses holds unchanged,
+// written by one of the run's generators: it returns them (known, to be
+// written as references, see [refSet]) and the records holding them. ps
+// is not changed.
+//
+// gens, when not nil, are the generations of prompt (job.gens): pairs of
+// that prompt are matched against them in memory, nothing read, a response
+// being stored unchanged when one of the generation's responses equals it.
+// Pairs of any other prompt are matched against the generation records'
+// lines, read through the index: a response is stored unchanged when its
+// JSON is in the line as it is (a record's value is written by the same
+// encoder), so no record is decoded. The generation records are looked up
+// once per prompt, however many pairs the prompt has.
+func (r *run) refer(ps []Pair, prompt *Prompt, gens []genRecord) (known []Response, srcs []RecordRef, err error) {
 	d := r.p.Dir
 	if d == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	type want struct {
 		pair int
 		r    *Response
-		enc  []byte
+		enc  []byte // its JSON, for a match against a line
+		done bool
 	}
-	var wants []want
+	var small [4]want
+	wants := small[:0]
 	for i := range ps {
 		for _, w := range [2]*Response{&ps[i].Chosen, &ps[i].Rejected} {
 			if w.ID == "" || IsRef(*w) {
 				continue
 			}
-			b, err := marshal(*w)
-			if err != nil {
-				continue // not JSON: written whole, the line will say why
-			}
-			wants = append(wants, want{i, w, b})
+			wants = append(wants, want{pair: i, r: w})
 		}
 	}
 	defer func() {
@@ -42,13 +48,13 @@ func (r *run) refer(ps []Pair) ([]RecordRef, error) {
 			}
 		}
 	}()
-	var srcs []RecordRef
 	left := len(wants)
 	for i := 0; i < len(ps) && left > 0; i++ {
 		if i > 0 && ps[i].Prompt.ID == ps[i-1].Prompt.ID {
 			continue // the prompt's records were looked at with the pair before
 		}
 		p := &ps[i].Prompt
+		inMemory := gens != nil && p.ID == prompt.ID && slices.Equal(p.Messages, prompt.Messages)
 		for g, gen := range r.p.Generators {
 			if left == 0 {
 				break
@@ -57,36 +63,72 @@ func (r *run) refer(ps []Pair) ([]RecordRef, error) {
 			if !ok {
 				continue
 			}
-			// The key generateOne's cached computes for this generator.
-			input := []any{p.ID, p.Messages}
-			if r.genKeys[g] != "" {
-				input = append(input, r.genKeys[g])
-			}
-			key := cacheKey(FileResponses, fp, input)
-			off, line, ok, err := d.locate(FileResponses, key)
-			if err != nil {
-				return nil, storageError(d, FileResponses, "read", err)
-			}
-			if k, fast := fastKey(line); !ok || !fast || k != key {
-				continue
+			var (
+				src  RecordRef
+				line []byte
+			)
+			if inMemory {
+				if src = gens[g].ref; src.Key == "" {
+					continue // not stored (the generator failed)
+				}
+			} else {
+				// The key generateOne's cached computes for this generator.
+				input := []any{p.ID, p.Messages}
+				if r.genKeys[g] != "" {
+					input = append(input, r.genKeys[g])
+				}
+				key := cacheKey(FileResponses, fp, input)
+				off, l, ok, err := d.locate(FileResponses, key)
+				if err != nil {
+					return nil, nil, storageError(d, FileResponses, "read", err)
+				}
+				if k, fast := fastKey(l); !ok || !fast || k != key {
+					continue
+				}
+				src, line = RecordRef{Key: key, Offset: off}, l
 			}
 			used := false
 			for k := range wants {
 				w := &wants[k]
-				if w.enc != nil && ps[w.pair].Prompt.ID == p.ID && bytes.Contains(line, w.enc) {
-					*w.r = Response{ID: w.r.ID}
-					putBuf(w.enc)
-					w.enc = nil
+				if w.done || ps[w.pair].Prompt.ID != p.ID {
+					continue
+				}
+				var match bool
+				if inMemory {
+					match = holds(gens[g].rs, w.r)
+				} else {
+					if w.enc == nil {
+						if w.enc, err = marshal(*w.r); err != nil {
+							w.enc, w.done = nil, true // not JSON: written whole, the line will say why
+							left--
+							continue
+						}
+					}
+					match = bytes.Contains(line, w.enc)
+				}
+				if match {
+					known = append(known, *w.r)
+					w.done = true
 					used = true
 					left--
 				}
 			}
 			if used {
-				srcs = append(srcs, RecordRef{Key: key, Offset: off})
+				srcs = append(srcs, src)
 			}
 		}
 	}
-	return srcs, nil
+	return known, srcs, nil
+}
+
+// holds reports whether rs has a response equal to w.
+func holds(rs []Response, w *Response) bool {
+	for i := range rs {
+		if rs[i].ID == w.ID && responsesEqual(&rs[i], w) {
+			return true
+		}
+	}
+	return false
 }
 
 // FillRefs fills in the responses of ps written as references ({"id": ...}

@@ -129,7 +129,11 @@ type job struct {
 	cand    Candidate
 	// memo: cand is the one a FiltersOnly run finished (Pipeline.Memo),
 	// to label as it is.
-	memo   bool
+	memo bool
+	// gens are the prompt's generations, one per generator, with where
+	// FileResponses holds each (pairs refer to them there); nil for a
+	// candidate from the memo.
+	gens   []genRecord
 	replay []Pair
 	// incomplete: some call for the prompt failed (a generator, a judge's
 	// request); its pairs are written but it is not recorded as done, so the
@@ -500,7 +504,7 @@ func (r *run) applyPromptFilters(ctx context.Context, filters []int, pr Prompt) 
 		f := r.p.PromptFilters[i]
 		name := nameOf(f, "prompt-filter", i)
 		in := pr
-		res, hit, err := cached(r, FileStage1, f, []any{in}, in.ID, name, func() (Stage1Result, error) {
+		res, hit, err := cached(r, FileStage1, f, []any{in}, in.ID, name, nil, func() (Stage1Result, error) {
 			fctx, incomplete := withIncomplete(ctx)
 			next, err := f.FilterPrompt(fctx, in)
 			if reason, ok := Rejection(err); ok {
@@ -630,11 +634,12 @@ func (r *run) recordPrompts(recs []PromptRecord) error {
 
 // donePairs returns the pairs record of a prompt finished by an earlier run
 // of this configuration.
-func (r *run) donePairs(key string) (rec PairsRecord, ok bool, err error) {
+func (r *run) donePairs(key string) (PairsRecord, bool, error) {
 	line, ok, err := r.p.Dir.lookup(FilePairs, key, false)
 	if err != nil || !ok {
-		return rec, false, err
+		return PairsRecord{}, false, err
 	}
+	var rec PairsRecord // declared here: a miss allocates nothing
 	if unmarshalPairsRecord(line, &rec) != nil || rec.Key != key {
 		return PairsRecord{}, false, nil // a fragment: the prompt is done again
 	}
@@ -704,7 +709,8 @@ func (r *run) generate(ctx context.Context, in <-chan job, out chan<- job) error
 				}
 				continue
 			}
-			a := &assembly{job: j, slots: make([][]Response, len(r.p.Generators))}
+			a := &assembly{job: j}
+			a.gens = make([]genRecord, len(r.p.Generators))
 			a.pending.Store(int32(len(r.p.Generators)))
 			for i := range r.p.Generators {
 				if err := send(ctx, tasks, task{a, i}); err != nil {
@@ -717,10 +723,17 @@ func (r *run) generate(ctx context.Context, in <-chan job, out chan<- job) error
 	return g.Wait()
 }
 
+// genRecord is one generator's responses to a prompt and, when the run
+// directory holds them (a fingerprinted generator), the FileResponses record
+// they are in: Key empty when it does not.
+type genRecord struct {
+	rs  []Response
+	ref RecordRef
+}
+
 // assembly gathers one prompt's responses from all generators.
 type assembly struct {
 	job
-	slots      [][]Response
 	failed     atomic.Bool
 	incomplete atomic.Bool
 	pending    atomic.Int32
@@ -737,7 +750,11 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	if r.genKeys[i] != "" {
 		input = append(input, r.genKeys[i])
 	}
-	rs, hit, err := cached(r, FileResponses, gen, input, pr.ID, name, func() ([]Response, error) {
+	var at *RecordRef
+	if r.p.Dir != nil {
+		at = &a.gens[i].ref
+	}
+	rs, hit, err := cached(r, FileResponses, gen, input, pr.ID, name, at, func() ([]Response, error) {
 		gctx, incomplete := withIncomplete(ctx)
 		rs, err := gen.Generate(gctx, pr)
 		if cerr := checkResponses("generator "+name, pr.ID, rs); cerr != nil {
@@ -778,22 +795,26 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 			s.Usage[resp.Model] = s.Usage[resp.Model].Add(resp.Usage)
 		}
 	})
-	a.slots[i] = rs
+	a.gens[i].rs = rs
 	if a.pending.Add(-1) > 0 {
 		return nil
 	}
 	// The last generator to return sends the candidate on.
 	c := Candidate{Prompt: pr}
 	n := 0
-	for _, s := range a.slots {
-		n += len(s)
+	for _, g := range a.gens {
+		n += len(g.rs)
 	}
 	if n > 0 {
 		c.Responses = make([]Response, 0, n)
 	}
-	owner := make(map[string]int, n)
-	for k, s := range a.slots {
-		if dup := r.collision(owner, k, s); dup != nil {
+	var owner idOwners
+	if n > len(owner.small) {
+		owner.m = make(map[string]int, n)
+	}
+	for k, g := range a.gens {
+		s := g.rs
+		if dup := r.collision(&owner, k, s); dup != nil {
 			// Two generators made one response ID: the later one's answers
 			// cannot be told apart, so its item fails.
 			first := a.failed.CompareAndSwap(false, true)
@@ -810,20 +831,23 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 		// Every generator failed: the prompt ends here.
 		return send(ctx, out, job{seq: a.seq, pos: a.pos, prompt: pr, doneKey: a.doneKey, dead: true, failed: failed, incomplete: true})
 	}
-	return send(ctx, out, job{seq: a.seq, pos: a.pos, prompt: pr, doneKey: a.doneKey, cand: c, incomplete: failed || a.incomplete.Load(), failed: failed})
+	return send(ctx, out, job{seq: a.seq, pos: a.pos, prompt: pr, doneKey: a.doneKey, cand: c, gens: a.gens, incomplete: failed || a.incomplete.Load(), failed: failed})
 }
 
 // cached calls compute, or reads its result back from the run directory when
 // the component has a fingerprint and the same input was done before. Only
 // successful results are cached.
-func cached[T any](r *run, file string, component any, input []any, promptID, name string, compute func() (T, error)) (v T, hit bool, err error) {
+//
+// at, if not nil, is set to the record that holds the result (read or
+// written).
+func cached[T any](r *run, file string, component any, input []any, promptID, name string, at *RecordRef, compute func() (T, error)) (v T, hit bool, err error) {
 	fp, ok := component.(Fingerprinter)
 	if r.p.Dir == nil || !ok {
 		v, err = compute()
 		return v, false, err
 	}
 	key := cacheKey(file, fp, input)
-	rec, hit, err := r.p.Dir.Get(file, key)
+	rec, off, hit, err := r.p.Dir.get(file, key)
 	if err != nil {
 		return v, false, err
 	}
@@ -841,6 +865,9 @@ func cached[T any](r *run, file string, component any, input []any, promptID, na
 				return *k, true
 			})
 		}
+		if at != nil {
+			*at = RecordRef{Key: key, Offset: off}
+		}
 		return v, true, nil
 	}
 	v, err = compute()
@@ -852,8 +879,11 @@ func cached[T any](r *run, file string, component any, input []any, promptID, na
 	if err != nil {
 		return v, false, fmt.Errorf("prefdata: %s: encode %s output: %w", file, name, err)
 	}
-	err = r.p.Dir.Put(file, CacheRecord{Key: key, PromptID: promptID, Component: name, Run: r.runID, Refs: refs, Value: raw})
+	off, err = r.p.Dir.put(file, CacheRecord{Key: key, PromptID: promptID, Component: name, Run: r.runID, Refs: refs, Value: raw})
 	putBuf(raw)
+	if err == nil && at != nil {
+		*at = RecordRef{Key: key, Offset: off}
+	}
 	return v, false, err
 }
 
@@ -901,7 +931,7 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		}
 		name := r.fltNames[i]
 		in := c
-		next, hit, err := cached(r, FileScores, f, []any{in}, c.Prompt.ID, name, func() (Candidate, error) {
+		next, hit, err := cached(r, FileScores, f, []any{in}, c.Prompt.ID, name, nil, func() (Candidate, error) {
 			fctx, incomplete := withIncomplete(ctx)
 			out, err := f.Filter(fctx, in)
 			if err == nil {
@@ -958,7 +988,7 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		return o, true, nil
 	}
 	r.st.update(func(s *Stats) { s.Label.In++ })
-	pairs, hit, err := cached(r, FileLabels, r.p.Labeler, []any{c}, c.Prompt.ID, r.lblName, func() ([]Pair, error) {
+	pairs, hit, err := cached(r, FileLabels, r.p.Labeler, []any{c}, c.Prompt.ID, r.lblName, nil, func() ([]Pair, error) {
 		lctx, incomplete := withIncomplete(ctx)
 		pairs, err := r.p.Labeler.Label(lctx, c)
 		if err == nil {
@@ -1017,13 +1047,14 @@ func (r *run) write(ctx context.Context, in <-chan outcome) error {
 	// The prompts written since the last flush: their done records are
 	// appended together, in one write, then each counts as finished.
 	var (
-		recs     []any
+		lines    [][]byte // the done records, encoded
+		keys     []string // their keys
 		finished []finishedPrompt
 	)
 	flush := func() error {
 		var err error
-		if len(recs) > 0 {
-			if err = r.p.Dir.appendRecords(FilePairs, nil, recs); err != nil {
+		if len(lines) > 0 {
+			if err = r.p.Dir.appendLines(FilePairs, keys, lines); err != nil {
 				err = storageError(r.p.Dir, FilePairs, "append", err)
 			}
 		}
@@ -1036,8 +1067,12 @@ func (r *run) write(ctx context.Context, in <-chan outcome) error {
 			}
 			<-r.window
 		}
-		clear(recs)
-		recs, finished = recs[:0], finished[:0]
+		for _, l := range lines {
+			putBuf(l)
+		}
+		clear(lines)
+		clear(keys)
+		lines, keys, finished = lines[:0], keys[:0], finished[:0]
 		return err
 	}
 	for in != nil {
@@ -1066,16 +1101,16 @@ func (r *run) write(ctx context.Context, in <-chan outcome) error {
 			o := held[k]
 			held[k], has[k] = outcome{}, false
 			next++
-			rec, labeled, err := r.writeOne(ctx, o)
-			if rec != nil {
-				recs = append(recs, *rec)
+			line, labeled, err := r.writeOne(ctx, o)
+			if line != nil {
+				lines, keys = append(lines, line), append(keys, o.doneKey)
 			}
 			if err != nil {
 				flush()
 				return err
 			}
 			finished = append(finished, finishedPrompt{id: o.prompt.ID, labeled: labeled})
-			if len(recs) >= 256 {
+			if len(lines) >= 256 {
 				if err := flush(); err != nil {
 					return err
 				}
@@ -1096,9 +1131,10 @@ type finishedPrompt struct {
 }
 
 // writeOne writes one prompt's pairs and queues its unsure ones; it returns
-// the record of the prompt as done, for the caller to append, and whether
-// the prompt was labeled (not dead, replayed or stopped after the filters).
-func (r *run) writeOne(ctx context.Context, o outcome) (*PairsRecord, bool, error) {
+// the record of the prompt as done, encoded (a buffer of getBuf), for the
+// caller to append, and whether the prompt was labeled (not dead, replayed
+// or stopped after the filters).
+func (r *run) writeOne(ctx context.Context, o outcome) ([]byte, bool, error) {
 	if o.dead {
 		return nil, false, nil
 	}
@@ -1141,22 +1177,31 @@ func (r *run) writeOne(ctx context.Context, o outcome) (*PairsRecord, bool, erro
 			return nil, false, err
 		}
 	}
-	var rec *PairsRecord
-	if !pending && !o.incomplete && r.p.Dir != nil {
-		// Each response text stored once: those FileResponses holds
-		// unchanged become references (pairsrefs.go), in a copy, as the
-		// Sink may keep the pairs it was given.
-		pairs := slices.Clone(o.pairs)
-		if pairs == nil {
-			pairs = []Pair{}
-		}
-		srcs, err := r.refer(pairs)
-		if err != nil {
-			return nil, false, err
-		}
-		rec = &PairsRecord{V: RecordVersion, Key: o.doneKey, PromptID: o.prompt.ID, Pos: o.pos, RunKey: r.runKey, Run: r.runID, Pairs: pairs, Sources: srcs}
+	if pending || o.incomplete || r.p.Dir == nil {
+		return nil, true, nil
 	}
-	return rec, true, nil
+	// Each response text stored once: those FileResponses holds unchanged
+	// are written as references (pairsrefs.go); the pairs themselves, which
+	// the Sink may keep, are not changed.
+	known, srcs, err := r.refer(o.pairs, &o.prompt, o.gens)
+	if err != nil {
+		return nil, false, err
+	}
+	rec := PairsRecord{V: RecordVersion, Key: o.doneKey, PromptID: o.prompt.ID, Pos: o.pos, RunKey: r.runKey, Run: r.runID, Pairs: o.pairs, Sources: srcs}
+	if rec.Pairs == nil {
+		rec.Pairs = []Pair{}
+	}
+	e := enc{b: getBuf()}
+	e.pairsRecord(&rec, newRefSet(known))
+	if e.err != nil {
+		putBuf(e.b)
+		err := e.err
+		if _, jerr := json.Marshal(rec); jerr != nil {
+			err = jerr // encoding/json's words, as the record's own encoding gave them
+		}
+		return nil, false, &StorageError{Op: "encode record for", Path: r.p.Dir.Path(FilePairs), Err: err}
+	}
+	return e.b, true, nil
 }
 
 func (r *run) writePair(ctx context.Context, pr Pair) error {
@@ -1294,6 +1339,9 @@ func (d discardHandler) WithGroup(string) slog.Handler           { return d }
 
 // isStorage reports whether err is a failure of the run directory.
 func isStorage(err error) bool {
+	if err == nil {
+		return false // the common case, without errors.As's allocation
+	}
 	var se *StorageError
 	return errors.As(err, &se)
 }
@@ -1349,14 +1397,62 @@ func (r *run) generatorIdentities() error {
 
 // collision returns a ContractError when a response of generator k has the
 // ID of another generator's response, and records k's IDs otherwise.
-func (r *run) collision(owner map[string]int, k int, rs []Response) error {
+func (r *run) collision(owner *idOwners, k int, rs []Response) error {
 	for _, resp := range rs {
-		if j, ok := owner[resp.ID]; ok {
+		if j, ok := owner.get(resp.ID); ok {
 			return &ContractError{"generator " + r.genNames[k], fmt.Sprintf("its response %s to prompt %s has the ID of a response of generator %s: response IDs must include the generator's identity (prefdata.NewResponse with its own name)", resp.ID, resp.PromptID, r.genNames[j])}
 		}
 	}
 	for _, resp := range rs {
-		owner[resp.ID] = k
+		owner.set(resp.ID, k)
 	}
 	return nil
+}
+
+// idOwners maps the response IDs of one prompt to the generator that made
+// them: the few of a prompt in a fixed array, scanned (nothing allocated),
+// more in a map.
+type idOwners struct {
+	small [16]struct {
+		id  string
+		gen int
+	}
+	n int
+	m map[string]int
+}
+
+func (o *idOwners) get(id string) (int, bool) {
+	if o.m != nil {
+		j, ok := o.m[id]
+		return j, ok
+	}
+	for i := range o.n {
+		if o.small[i].id == id {
+			return o.small[i].gen, true
+		}
+	}
+	return 0, false
+}
+
+func (o *idOwners) set(id string, gen int) {
+	if o.m != nil {
+		o.m[id] = gen
+		return
+	}
+	for i := range o.n {
+		if o.small[i].id == id {
+			o.small[i].gen = gen
+			return
+		}
+	}
+	if o.n == len(o.small) {
+		o.m = make(map[string]int, 2*len(o.small))
+		for i := range o.n {
+			o.m[o.small[i].id] = o.small[i].gen
+		}
+		o.m[id] = gen
+		return
+	}
+	o.small[o.n].id, o.small[o.n].gen = id, gen
+	o.n++
 }

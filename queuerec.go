@@ -65,12 +65,17 @@ func NewQueueRecord(ctx context.Context, d *RunDir, p Pair) (QueueRecord, error)
 // in FileResponses by one of the run's generators become references (see
 // refer).
 func (r *run) queueRecord(p Pair) (QueueRecord, error) {
-	ps := []Pair{p}
-	srcs, err := r.refer(ps)
+	known, srcs, err := r.refer([]Pair{p}, nil, nil)
 	if err != nil {
 		return QueueRecord{Pair: p, V: RecordVersion}, err
 	}
-	return QueueRecord{Pair: ps[0], V: RecordVersion, Sources: srcs}, nil
+	refs := newRefSet(known)
+	for _, w := range [2]*Response{&p.Chosen, &p.Rejected} {
+		if refs.ref(w) {
+			*w = Response{ID: w.ID}
+		}
+	}
+	return QueueRecord{Pair: p, V: RecordVersion, Sources: srcs}, nil
 }
 
 // cacheKey is the key under which cached stores a component's output for

@@ -177,17 +177,6 @@ func (d *RunDir) appendAt(name string, v any) (off, end int64, err error) {
 // as many Appends; keys, if not nil, are their index keys (the file is then
 // indexed), otherwise an indexed file's lines are indexed by their own.
 func (d *RunDir) appendRecords(name string, keys []string, vs []any) error {
-	var x *journal.Index
-	if keys != nil {
-		var err error
-		if x, err = d.index(name); err != nil {
-			return err
-		}
-	} else {
-		d.mu.Lock()
-		x = d.idx[name]
-		d.mu.Unlock()
-	}
 	lines := make([][]byte, len(vs))
 	defer func() {
 		for _, l := range lines {
@@ -202,6 +191,23 @@ func (d *RunDir) appendRecords(name string, keys []string, vs []any) error {
 			return &StorageError{Op: "encode record for", Path: d.Path(name), Err: err}
 		}
 		lines[i] = line
+	}
+	return d.appendLines(name, keys, lines)
+}
+
+// appendLines appends lines (JSON records, without newlines) to the named
+// file in one write, like appendRecords.
+func (d *RunDir) appendLines(name string, keys []string, lines [][]byte) error {
+	var x *journal.Index
+	if keys != nil {
+		var err error
+		if x, err = d.index(name); err != nil {
+			return err
+		}
+	} else {
+		d.mu.Lock()
+		x = d.idx[name]
+		d.mu.Unlock()
 	}
 	d.setup()
 	offs, err := d.j.AppendLines(name, lines)
@@ -418,19 +424,25 @@ func (d *RunDir) Index(name string) error {
 // rec.Value must be valid JSON (json.Marshal's output): it is written as it
 // is.
 func (d *RunDir) Put(name string, rec CacheRecord) error {
+	_, err := d.put(name, rec)
+	return err
+}
+
+// put is Put; it returns where the line starts.
+func (d *RunDir) put(name string, rec CacheRecord) (int64, error) {
 	rec.V = RecordVersion
 	x, err := d.index(name)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	line := rec.appendJSON(getBuf())
 	defer putBuf(line)
 	d.setup()
 	off, err := d.j.Append(name, line)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return x.Put(rec.Key, off, off+int64(len(line))+1)
+	return off, x.Put(rec.Key, off, off+int64(len(line))+1)
 }
 
 // PutLine appends v, a record whose index key is key, to the named journal
@@ -458,15 +470,21 @@ func (d *RunDir) PutLine(name, key string, v any) error {
 // A line that does not decode (a fragment a crash left under the key) is
 // not found: the work is done again.
 func (d *RunDir) Get(name, key string) (CacheRecord, bool, error) {
-	var rec CacheRecord
-	line, ok, err := d.lookup(name, key, false)
+	rec, _, ok, err := d.get(name, key)
+	return rec, ok, err
+}
+
+// get is Get; it also returns where the record's line starts.
+func (d *RunDir) get(name, key string) (CacheRecord, int64, bool, error) {
+	line, off, ok, err := d.lookupAt(name, key, false)
 	if err != nil || !ok {
-		return rec, false, err
+		return CacheRecord{}, 0, false, err
 	}
+	var rec CacheRecord // declared here: a miss allocates nothing
 	if json.Unmarshal(line, &rec) != nil || rec.Key != key {
-		return CacheRecord{}, false, nil
+		return CacheRecord{}, 0, false, nil
 	}
-	return rec, true, nil
+	return rec, off, true, nil
 }
 
 // Has reports whether the named journal has a line with the key: the done
@@ -485,25 +503,31 @@ func (d *RunDir) Lookup(name, key string) ([]byte, bool, error) {
 // lookup is Lookup; with validate false the caller decodes the line and
 // treats a failure as a miss.
 func (d *RunDir) lookup(name, key string, validate bool) ([]byte, bool, error) {
+	line, _, ok, err := d.lookupAt(name, key, validate)
+	return line, ok, err
+}
+
+// lookupAt is lookup; it also returns where the line starts.
+func (d *RunDir) lookupAt(name, key string, validate bool) ([]byte, int64, bool, error) {
 	x, err := d.index(name)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	off, ok := x.Get(key)
 	if !ok {
-		return nil, false, nil
+		return nil, 0, false, nil
 	}
 	line, err := d.j.ReadLine(name, off)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	if validate && !json.Valid(line) {
-		return nil, false, nil // a fragment: the work is done again
+		return nil, 0, false, nil // a fragment: the work is done again
 	}
 	if k, ok := keyOf(name)(line); !ok || k != key {
-		return nil, false, nil // another key with the same hash
+		return nil, 0, false, nil // another key with the same hash
 	}
-	return line, true, nil
+	return line, off, true, nil
 }
 
 // Sync writes every file's pending records, and the indexes, to disk.
