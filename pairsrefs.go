@@ -8,9 +8,9 @@ import (
 )
 
 // refer finds the responses of ps that FileResponses holds unchanged,
-// written by one of the run's generators: it returns them (known, to be
-// written as references, see [refSet]) and the records holding them. ps
-// is not changed.
+// written by one of the run's generators: it appends them to marked
+// (pointers into ps, to be written as references, see [refSet]) and
+// returns the records holding them. ps is not changed.
 //
 // gens, when not nil, are the generations of prompt (job.gens): pairs of
 // that prompt are matched against them in memory, nothing read, a response
@@ -20,10 +20,10 @@ import (
 // JSON is in the line as it is (a record's value is written by the same
 // encoder), so no record is decoded. The generation records are looked up
 // once per prompt, however many pairs the prompt has.
-func (r *run) refer(ps []Pair, prompt *Prompt, gens []genRecord) (known []Response, srcs []RecordRef, err error) {
+func (r *run) refer(ps []Pair, prompt *Prompt, gens []genRecord, marked []*Response) (_ []*Response, srcs []RecordRef, err error) {
 	d := r.p.Dir
 	if d == nil {
-		return nil, nil, nil
+		return marked, nil, nil
 	}
 	type want struct {
 		pair int
@@ -80,7 +80,7 @@ func (r *run) refer(ps []Pair, prompt *Prompt, gens []genRecord) (known []Respon
 				key := cacheKey(FileResponses, fp, input)
 				off, l, ok, err := d.locate(FileResponses, key)
 				if err != nil {
-					return nil, nil, storageError(d, FileResponses, "read", err)
+					return marked, nil, storageError(d, FileResponses, "read", err)
 				}
 				if k, fast := fastKey(l); !ok || !fast || k != key {
 					continue
@@ -107,7 +107,7 @@ func (r *run) refer(ps []Pair, prompt *Prompt, gens []genRecord) (known []Respon
 					match = bytes.Contains(line, w.enc)
 				}
 				if match {
-					known = append(known, *w.r)
+					marked = append(marked, w.r)
 					w.done = true
 					used = true
 					left--
@@ -118,7 +118,7 @@ func (r *run) refer(ps []Pair, prompt *Prompt, gens []genRecord) (known []Respon
 			}
 		}
 	}
-	return known, srcs, nil
+	return marked, srcs, nil
 }
 
 // holds reports whether rs has a response equal to w.

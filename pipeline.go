@@ -219,6 +219,9 @@ type run struct {
 	runID    string
 	promptMu sync.Mutex // one check-and-append of FilePrompts at a time
 	queueMu  sync.Mutex // one check-and-append of FileQueue at a time
+	// tally is the sink stage's counts, its goroutine's alone, added to st
+	// a batch at a time.
+	tally sinkTally
 }
 
 func (p *Pipeline) newRun() (*run, error) {
@@ -556,12 +559,15 @@ const selectBatch = 32
 // an earlier run finished them, as pairs to replay.
 func (r *run) selected(ctx context.Context, batch []sourced, out chan<- job) error {
 	r.st.update(func(s *Stats) { s.Prompt.Out += len(batch) })
-	recs := make([]PromptRecord, len(batch))
-	for i, sp := range batch {
-		recs[i] = PromptRecord{Prompt: sp.pr}
-	}
-	if err := r.recordPrompts(recs); err != nil {
-		return err
+	if r.p.Dir != nil {
+		var buf [selectBatch]PromptRecord
+		recs := buf[:0]
+		for _, sp := range batch {
+			recs = append(recs, PromptRecord{Prompt: sp.pr})
+		}
+		if err := r.recordPrompts(recs); err != nil {
+			return err
+		}
 	}
 	for _, sp := range batch {
 		pr := sp.pr
@@ -609,9 +615,16 @@ func (r *run) recordPrompts(recs []PromptRecord) error {
 	r.promptMu.Lock()
 	defer r.promptMu.Unlock()
 	var (
-		keys []string
-		vs   []any
+		kbuf  [selectBatch]string
+		lbuf  [selectBatch][]byte
+		keys  = kbuf[:0]
+		lines = lbuf[:0]
 	)
+	defer func() {
+		for _, l := range lines {
+			putBuf(l)
+		}
+	}()
 	for _, rec := range recs {
 		rec.V, rec.Key = RecordVersion, PromptKey(rec.Prompt)
 		if slices.Contains(keys, rec.Key) {
@@ -623,13 +636,20 @@ func (r *run) recordPrompts(recs []PromptRecord) error {
 			}
 			continue
 		}
-		keys = append(keys, rec.Key)
-		vs = append(vs, rec)
+		e := enc{b: getBuf()}
+		if e.promptRecord(&rec); e.err != nil {
+			putBuf(e.b)
+			var err error
+			if e.b, err = json.Marshal(rec); err != nil {
+				return &StorageError{Op: "encode record for", Path: r.p.Dir.Path(FilePrompts), Err: err}
+			}
+		}
+		keys, lines = append(keys, rec.Key), append(lines, e.b)
 	}
-	if len(vs) == 0 {
+	if len(lines) == 0 {
 		return nil
 	}
-	return r.p.Dir.appendRecords(FilePrompts, keys, vs)
+	return r.p.Dir.appendLines(FilePrompts, keys, lines)
 }
 
 // donePairs returns the pairs record of a prompt finished by an earlier run
@@ -709,8 +729,10 @@ func (r *run) generate(ctx context.Context, in <-chan job, out chan<- job) error
 				}
 				continue
 			}
-			a := &assembly{job: j}
-			a.gens = make([]genRecord, len(r.p.Generators))
+			a := &assembly{seq: j.seq, pos: j.pos, prompt: j.prompt, doneKey: j.doneKey}
+			if a.gens = a.one[:]; len(r.p.Generators) > 1 {
+				a.gens = make([]genRecord, len(r.p.Generators))
+			}
 			a.pending.Store(int32(len(r.p.Generators)))
 			for i := range r.p.Generators {
 				if err := send(ctx, tasks, task{a, i}); err != nil {
@@ -733,7 +755,11 @@ type genRecord struct {
 
 // assembly gathers one prompt's responses from all generators.
 type assembly struct {
-	job
+	seq, pos   int64
+	prompt     Prompt
+	doneKey    string
+	gens       []genRecord // one per generator: one, or a slice of its own
+	one        [1]genRecord
 	failed     atomic.Bool
 	incomplete atomic.Bool
 	pending    atomic.Int32
@@ -775,17 +801,16 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if err != nil {
-		first := a.failed.CompareAndSwap(false, true)
-		r.st.update(func(s *Stats) { s.Generate.Failed++; s.countGen(name, func(g *StageStats) { g.Failed++ }) })
-		if err := r.fail(StageGenerate, item, name, err, first); err != nil {
-			return err
-		}
-	} else {
-		r.st.update(func(s *Stats) { s.Generate.Out++; s.countGen(name, func(g *StageStats) { g.Out++ }) })
-		r.itemDone(StageGenerate, item)
-	}
+	// The item's counts, in one update.
+	failed := err != nil
 	r.st.update(func(s *Stats) {
+		if failed {
+			s.Generate.Failed++
+			s.countGen(name, func(g *StageStats) { g.Failed++ })
+		} else {
+			s.Generate.Out++
+			s.countGen(name, func(g *StageStats) { g.Out++ })
+		}
 		s.Responses += len(rs)
 		if hit {
 			s.Cached.Generations++
@@ -795,6 +820,14 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 			s.Usage[resp.Model] = s.Usage[resp.Model].Add(resp.Usage)
 		}
 	})
+	if failed {
+		first := a.failed.CompareAndSwap(false, true)
+		if err := r.fail(StageGenerate, item, name, err, first); err != nil {
+			return err
+		}
+	} else {
+		r.itemDone(StageGenerate, item)
+	}
 	a.gens[i].rs = rs
 	if a.pending.Add(-1) > 0 {
 		return nil
@@ -805,7 +838,15 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 	for _, g := range a.gens {
 		n += len(g.rs)
 	}
-	if n > 0 {
+	switch {
+	case len(a.gens) == 1 && n > 0:
+		// One generator: its responses are the candidate's, not copied
+		// (filters and labelers never change a candidate's slices in
+		// place; an append goes past them), and no other generator's IDs
+		// can collide with them.
+		rs := a.gens[0].rs
+		c.Responses = rs[:len(rs):len(rs)]
+	case n > 0:
 		c.Responses = make([]Response, 0, n)
 	}
 	var owner idOwners
@@ -813,6 +854,9 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 		owner.m = make(map[string]int, n)
 	}
 	for k, g := range a.gens {
+		if len(a.gens) == 1 {
+			break
+		}
 		s := g.rs
 		if dup := r.collision(&owner, k, s); dup != nil {
 			// Two generators made one response ID: the later one's answers
@@ -826,7 +870,7 @@ func (r *run) generateOne(ctx context.Context, a *assembly, i int, out chan<- jo
 		}
 		c.Responses = append(c.Responses, s...)
 	}
-	failed := a.failed.Load()
+	failed = a.failed.Load()
 	if len(c.Responses) == 0 {
 		// Every generator failed: the prompt ends here.
 		return send(ctx, out, job{seq: a.seq, pos: a.pos, prompt: pr, doneKey: a.doneKey, dead: true, failed: failed, incomplete: true})
@@ -919,11 +963,23 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		return o, true, nil
 	}
 	c := j.cand
+	// The candidate's counts, added in one update when it is done.
+	var t struct{ filterIn, filterOut, filterFailed, cachedFilters, labelIn, labelOut, labelFailed, cachedLabels int }
+	defer r.st.update(func(s *Stats) {
+		s.Filter.In += t.filterIn
+		s.Filter.Out += t.filterOut
+		s.Filter.Failed += t.filterFailed
+		s.Cached.Filters += t.cachedFilters
+		s.Label.In += t.labelIn
+		s.Label.Out += t.labelOut
+		s.Label.Failed += t.labelFailed
+		s.Cached.Labels += t.cachedLabels
+	})
 	filters := r.p.Filters
 	if j.memo {
 		filters = nil // done by the FiltersOnly run, and counted there
 	} else {
-		r.st.update(func(s *Stats) { s.Filter.In += len(c.Responses) })
+		t.filterIn = len(c.Responses)
 	}
 	for i, f := range filters {
 		if len(c.Responses) == 0 {
@@ -958,12 +1014,12 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 			return o, true, nil // rejected: done, with no pairs
 		}
 		if err != nil {
-			r.st.update(func(s *Stats) { s.Filter.Failed += len(in.Responses) })
+			t.filterFailed += len(in.Responses)
 			return o, false, r.fail(StageFilter, c.Prompt.ID, name, err, !j.failed)
 		}
 		c = next
 		if hit {
-			r.st.update(func(s *Stats) { s.Cached.Filters++ })
+			t.cachedFilters++
 		}
 		for k := len(in.Dropped); k < len(c.Dropped); k++ {
 			if c.Dropped[k].Filter == "" {
@@ -974,7 +1030,7 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		}
 	}
 	if !j.memo {
-		r.st.update(func(s *Stats) { s.Filter.Out += len(c.Responses) })
+		t.filterOut = len(c.Responses)
 		r.itemDone(StageFilter, c.Prompt.ID)
 	}
 	if r.p.FiltersOnly {
@@ -987,7 +1043,7 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 	if len(c.Responses) == 0 {
 		return o, true, nil
 	}
-	r.st.update(func(s *Stats) { s.Label.In++ })
+	t.labelIn = 1
 	pairs, hit, err := cached(r, FileLabels, r.p.Labeler, []any{c}, c.Prompt.ID, r.lblName, nil, func() ([]Pair, error) {
 		lctx, incomplete := withIncomplete(ctx)
 		pairs, err := r.p.Labeler.Label(lctx, c)
@@ -1009,11 +1065,11 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		return o, false, ctx.Err()
 	}
 	if err != nil {
-		r.st.update(func(s *Stats) { s.Label.Failed++ })
+		t.labelFailed = 1
 		return o, false, r.fail(StageLabel, c.Prompt.ID, r.lblName, err, !j.failed)
 	}
 	if hit {
-		r.st.update(func(s *Stats) { s.Cached.Labels++ })
+		t.cachedLabels = 1
 	}
 	for k := range pairs {
 		pr := &pairs[k]
@@ -1028,7 +1084,7 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 		}
 	}
 	if len(pairs) > 0 {
-		r.st.update(func(s *Stats) { s.Label.Out++ })
+		t.labelOut = 1
 	}
 	o.pairs = pairs
 	return o, true, nil
@@ -1052,6 +1108,7 @@ func (r *run) write(ctx context.Context, in <-chan outcome) error {
 		finished []finishedPrompt
 	)
 	flush := func() error {
+		r.tally.addTo(r.st)
 		var err error
 		if len(lines) > 0 {
 			if err = r.p.Dir.appendLines(FilePairs, keys, lines); err != nil {
@@ -1150,7 +1207,9 @@ func (r *run) writeOne(ctx context.Context, o outcome) ([]byte, bool, error) {
 				people++
 			}
 		}
-		r.st.update(func(s *Stats) { s.Cached.Prompts++; s.PairsAI += len(o.replay); s.PairsPeople += people })
+		r.tally.cachedPrompts++
+		r.tally.pairsAI += len(o.replay)
+		r.tally.pairsPeople += people
 		return nil, false, nil
 	}
 	if o.filtersOnly {
@@ -1158,21 +1217,19 @@ func (r *run) writeOne(ctx context.Context, o outcome) ([]byte, bool, error) {
 	}
 	pending := false
 	for _, pr := range o.pairs {
-		r.st.update(func(s *Stats) { s.route(pr) })
+		r.tally.route(pr)
 		if !pr.NeedsHuman {
 			if err := r.writePair(ctx, pr); err != nil {
 				return nil, false, err
 			}
-			r.st.update(func(s *Stats) {
-				s.PairsAI++
-				if pr.Provenance.Stage == StageLabel {
-					s.PairsPeople++
-				}
-			})
+			r.tally.pairsAI++
+			if pr.Provenance.Stage == StageLabel {
+				r.tally.pairsPeople++
+			}
 			continue
 		}
 		pending = true
-		r.st.update(func(s *Stats) { s.PairsHuman++ })
+		r.tally.pairsHuman++
 		if err := r.enqueue(ctx, pr); err != nil {
 			return nil, false, err
 		}
@@ -1183,7 +1240,8 @@ func (r *run) writeOne(ctx context.Context, o outcome) ([]byte, bool, error) {
 	// Each response text stored once: those FileResponses holds unchanged
 	// are written as references (pairsrefs.go); the pairs themselves, which
 	// the Sink may keep, are not changed.
-	known, srcs, err := r.refer(o.pairs, &o.prompt, o.gens)
+	var buf [4]*Response
+	marked, srcs, err := r.refer(o.pairs, &o.prompt, o.gens, buf[:0])
 	if err != nil {
 		return nil, false, err
 	}
@@ -1192,7 +1250,7 @@ func (r *run) writeOne(ctx context.Context, o outcome) ([]byte, bool, error) {
 		rec.Pairs = []Pair{}
 	}
 	e := enc{b: getBuf()}
-	e.pairsRecord(&rec, newRefSet(known))
+	e.pairsRecord(&rec, &refSet{marked: marked})
 	if e.err != nil {
 		putBuf(e.b)
 		err := e.err
@@ -1290,10 +1348,12 @@ func (r *run) itemDone(stage Stage, item string) {
 }
 
 func (r *run) progress() {
-	r.st.update(func(*Stats) { r.st.done++ })
-	if h := r.p.Hooks.Progress; h != nil {
-		h(r.st.progress())
+	h := r.p.Hooks.Progress
+	if h == nil {
+		return // the count of prompts done is only the hook's
 	}
+	r.st.update(func(*Stats) { r.st.done++ })
+	h(r.st.progress())
 }
 
 // finish flushes the sinks and the run directory and returns the stats.

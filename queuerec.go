@@ -65,17 +65,15 @@ func NewQueueRecord(ctx context.Context, d *RunDir, p Pair) (QueueRecord, error)
 // in FileResponses by one of the run's generators become references (see
 // refer).
 func (r *run) queueRecord(p Pair) (QueueRecord, error) {
-	known, srcs, err := r.refer([]Pair{p}, nil, nil)
+	ps := []Pair{p}
+	marked, srcs, err := r.refer(ps, nil, nil, nil)
 	if err != nil {
 		return QueueRecord{Pair: p, V: RecordVersion}, err
 	}
-	refs := newRefSet(known)
-	for _, w := range [2]*Response{&p.Chosen, &p.Rejected} {
-		if refs.ref(w) {
-			*w = Response{ID: w.ID}
-		}
+	for _, w := range marked {
+		*w = Response{ID: w.ID}
 	}
-	return QueueRecord{Pair: p, V: RecordVersion, Sources: srcs}, nil
+	return QueueRecord{Pair: ps[0], V: RecordVersion, Sources: srcs}, nil
 }
 
 // cacheKey is the key under which cached stores a component's output for

@@ -27,7 +27,10 @@ func inputResponses(input []any) []Response {
 // record with references always had them) those that are references
 // already.
 type refSet struct {
-	known   []Response
+	known []Response
+	// marked are responses written as references whatever they hold: the
+	// very ones (pointers) the encoder is given, found stored by refer.
+	marked  []*Response
 	byID    map[string]*Response // for large inputs
 	found   bool                 // a response of the input was replaced
 	cutOnly bool                 // a response that only has an ID was written as one
@@ -63,6 +66,12 @@ func (s *refSet) lookup(id string) *Response {
 
 // ref reports whether r is written as a reference.
 func (s *refSet) ref(r *Response) bool {
+	for _, m := range s.marked {
+		if m == r {
+			s.found = true
+			return true
+		}
+	}
 	if k := s.lookup(r.ID); k != nil && responsesEqual(k, r) {
 		s.found = true
 		return true

@@ -276,6 +276,12 @@ func (s *Stats) countGen(name string, f func(*StageStats)) {
 // "human/" (by NeedsHuman) followed by the key of its Provenance.Reason, the
 // text before the first colon, trimmed ("unspecified" when empty).
 func RouteKey(p Pair) string {
+	if p.Provenance.Reason == "" {
+		if p.NeedsHuman {
+			return "human/unspecified"
+		}
+		return "ai/unspecified"
+	}
 	key, _, _ := strings.Cut(p.Provenance.Reason, ":")
 	if key = strings.TrimSpace(key); key == "" {
 		key = "unspecified"
@@ -286,9 +292,37 @@ func RouteKey(p Pair) string {
 	return "ai/" + key
 }
 
-func (s *Stats) route(p Pair) {
-	if s.Routes == nil {
-		s.Routes = map[string]int{}
+// sinkTally counts what the sink stage did since it last added its counts
+// to the run's stats: one update a batch, not several a prompt.
+type sinkTally struct {
+	cachedPrompts, pairsAI, pairsPeople, pairsHuman int
+	routes                                          map[string]int
+}
+
+func (t *sinkTally) route(p Pair) {
+	if t.routes == nil {
+		t.routes = map[string]int{}
 	}
-	s.Routes[RouteKey(p)]++
+	t.routes[RouteKey(p)]++
+}
+
+// addTo adds the counts to st and zeroes them.
+func (t *sinkTally) addTo(st *stats) {
+	if t.cachedPrompts == 0 && t.pairsAI == 0 && t.pairsHuman == 0 && len(t.routes) == 0 {
+		return
+	}
+	st.update(func(s *Stats) {
+		s.Cached.Prompts += t.cachedPrompts
+		s.PairsAI += t.pairsAI
+		s.PairsPeople += t.pairsPeople
+		s.PairsHuman += t.pairsHuman
+		if len(t.routes) > 0 && s.Routes == nil {
+			s.Routes = map[string]int{}
+		}
+		for k, n := range t.routes {
+			s.Routes[k] += n
+		}
+	})
+	t.cachedPrompts, t.pairsAI, t.pairsPeople, t.pairsHuman = 0, 0, 0, 0
+	clear(t.routes)
 }
