@@ -173,30 +173,10 @@ func (d *RunDir) appendAt(name string, v any) (off, end int64, err error) {
 	return off, end, nil
 }
 
-// appendRecords appends vs as lines of the named file in one write, like
-// as many Appends; keys, if not nil, are their index keys (the file is then
-// indexed), otherwise an indexed file's lines are indexed by their own.
-func (d *RunDir) appendRecords(name string, keys []string, vs []any) error {
-	lines := make([][]byte, len(vs))
-	defer func() {
-		for _, l := range lines {
-			if l != nil {
-				putBuf(l)
-			}
-		}
-	}()
-	for i, v := range vs {
-		line, err := marshal(v)
-		if err != nil {
-			return &StorageError{Op: "encode record for", Path: d.Path(name), Err: err}
-		}
-		lines[i] = line
-	}
-	return d.appendLines(name, keys, lines)
-}
-
 // appendLines appends lines (JSON records, without newlines) to the named
-// file in one write, like appendRecords.
+// file in one write, like as many Appends; keys, if not nil, are their index
+// keys (the file is then indexed), otherwise an indexed file's lines are
+// indexed by their own.
 func (d *RunDir) appendLines(name string, keys []string, lines [][]byte) error {
 	var x *journal.Index
 	if keys != nil {
