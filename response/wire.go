@@ -301,7 +301,10 @@ func checkOptions(o *prefdata.GenerateOptions) error {
 	return nil
 }
 
+// isObject reports whether b is one JSON object: valid JSON whose first
+// token is '{'. It is checked on every call with a schema, so it scans
+// without decoding into a map.
 func isObject(b json.RawMessage) bool {
-	var m map[string]json.RawMessage
-	return json.Unmarshal(b, &m) == nil && m != nil
+	t := bytes.TrimLeft(b, " \t\r\n")
+	return len(t) > 0 && t[0] == '{' && json.Valid(b)
 }
