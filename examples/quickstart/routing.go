@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -99,22 +100,43 @@ func peopleSaid(dir *prefdata.RunDir, policy label.Policy) (filter.PeopleSaid, e
 
 // calibratedPlan runs stages 1-3 once with the pipeline in FiltersOnly mode
 // and the planner as its last filter (paying for what the run directory
-// does not hold yet), calls filtered, then fits the calibrator on every
-// pair, with people's labels, and routes by the goal.
+// does not hold yet), then fits the calibrator on every pair, with people's
+// labels, and routes by the goal. The fit starts when the pipeline is done
+// with the stages (every candidate has passed the planner then), while the
+// run's records are synced to disk; filtered is called then too.
 func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.RoutePlanner, o options, filtered func()) (*filter.RoutePlan, prefdata.Stats, error) {
 	p.Filters = append(append([]prefdata.Filter(nil), p.Filters...), planner)
 	p.Labeler, p.Sink, p.Queue, p.FiltersOnly = nil, nil, nil, true
+	type fitted struct {
+		plan *filter.RoutePlan
+		err  error
+	}
+	var fit chan fitted
+	p.AddStats = func(*prefdata.Stats) {
+		fit = make(chan fitted, 1)
+		go func() {
+			said, err := peopleSaid(p.Dir, label.Policy{})
+			if err != nil {
+				fit <- fitted{nil, err}
+				return
+			}
+			plan, err := planner.Plan(filter.Calibrator{Seed: 1}, o.goal(), said)
+			fit <- fitted{plan, err}
+		}()
+		filtered()
+	}
 	st, err := p.Run(ctx)
+	var f fitted
+	if fit != nil {
+		f = <-fit // before the directory is closed
+	}
+	if err == nil && fit == nil {
+		err = errors.New("quickstart: the first pass ended without its stats")
+	}
 	if err != nil {
 		return nil, st, err
 	}
-	filtered()
-	said, err := peopleSaid(p.Dir, label.Policy{})
-	if err != nil {
-		return nil, st, err
-	}
-	plan, err := planner.Plan(filter.Calibrator{Seed: 1}, o.goal(), said)
-	return plan, st, err
+	return f.plan, st, f.err
 }
 
 // firstPass carries the figures of the FiltersOnly pass into the stats of
