@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prefdata/prefdata"
@@ -275,9 +277,9 @@ const HistogramBins = 10
 // gives an error naming the file and line.
 func Summarize(d *prefdata.RunDir) (Summary, error) { return summarize(d, nil) }
 
-// summarize is Summarize with the responses and scores journals read
-// already into pre, when not nil.
-func summarize(d *prefdata.RunDir, pre *accum) (Summary, error) {
+// summarize is Summarize with the journal groups read already into
+// early[i], where not nil.
+func summarize(d *prefdata.RunDir, early []*accum) (Summary, error) {
 	var s Summary
 	m, ok, err := d.ReadManifest()
 	if err != nil {
@@ -291,7 +293,7 @@ func summarize(d *prefdata.RunDir, pre *accum) (Summary, error) {
 		}
 	}
 	a := newAccum()
-	if err := a.read(d, pre); err != nil {
+	if err := a.read(d, early); err != nil {
 		return s, err
 	}
 	a.fill(&s)
@@ -309,54 +311,91 @@ func readGenerated(rs *runstore.Store, a *accum) error {
 
 // A PendingSummary is a [Summarize] begun before a run directory is
 // finished: [StartSummary] reads its responses and the filters' records
-// (most of its bytes) in the background, and [PendingSummary.Summary]
-// reads the rest once the run is done, and those two journals again if
-// anything was appended to them meanwhile. The quickstart starts one
-// before its labeling pass, which reads them back but does not write them.
+// (most of its bytes) in the background, [PendingSummary.ReadRest] the
+// other journals, and [PendingSummary.Summary] reads the manifest and
+// again any journal appended to since it was read. The quickstart starts
+// one when its first pass is done with stage 3 (the labeling pass writes
+// neither of those two journals), and reads the rest when the labeling
+// pass is done with its pairs, while it syncs the run directory.
 type PendingSummary struct {
-	d     *prefdata.RunDir
-	done  chan struct{}
-	part  *accum   // the two journals, when read whole
-	sizes [2]int64 // their sizes then
+	d *prefdata.RunDir
+	// early[i] is journal group i read in the background (nil: not read,
+	// or not whole), with sizes[i] the sizes of its files then.
+	early []*accum
+	sizes [][]int64
+	done  chan struct{} // the generated group
+	rest  chan struct{} // the other groups; nil before ReadRest
 }
 
 // StartSummary starts reading d's responses and scores journals in the
 // background.
 func StartSummary(d *prefdata.RunDir) *PendingSummary {
-	p := &PendingSummary{d: d, done: make(chan struct{})}
+	groups := journalGroups()
+	p := &PendingSummary{d: d, early: make([]*accum, len(groups)), sizes: make([][]int64, len(groups)), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		before := generatedSizes(d)
-		a := newAccum()
-		rs, err := runstore.Open(d)
-		if err == nil {
-			err = readGenerated(rs, a)
-		}
-		if err == nil && generatedSizes(d) == before {
-			p.part, p.sizes = a, before
-		} // else read again by Summary, which reports any error
+		p.readEarly(groups, 0)
 	}()
 	return p
 }
 
+// ReadRest starts reading the other journals in the background too: for a
+// run that has written its pairs, queue and failures but not yet its
+// manifest. Call it at most once, before Summary.
+func (p *PendingSummary) ReadRest() {
+	p.rest = make(chan struct{})
+	groups := journalGroups()
+	go func() {
+		defer close(p.rest)
+		var wg sync.WaitGroup
+		for i := 1; i < len(groups); i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.readEarly(groups, i)
+			}()
+		}
+		wg.Wait()
+	}()
+}
+
+// readEarly reads group i into p.early[i], kept only when its files did not
+// change while it was read (else Summary reads it again, and reports any
+// error).
+func (p *PendingSummary) readEarly(groups []journalGroup, i int) {
+	before := fileSizes(p.d, groups[i].files)
+	a := newAccum()
+	if err := groups[i].readInto(p.d, a); err == nil && slices.Equal(fileSizes(p.d, groups[i].files), before) {
+		p.early[i], p.sizes[i] = a, before
+	}
+}
+
 // Summary returns the directory's summary as [Summarize] would now.
 func (p *PendingSummary) Summary() (Summary, error) {
-	<-p.done
-	pre := p.part
-	if pre != nil && generatedSizes(p.d) != p.sizes {
-		pre = nil // appended to since: read again
+	p.Wait()
+	groups := journalGroups()
+	early := make([]*accum, len(groups))
+	for i, a := range p.early {
+		if a != nil && slices.Equal(fileSizes(p.d, groups[i].files), p.sizes[i]) {
+			early[i] = a // else appended to since: read again
+		}
 	}
-	return summarize(p.d, pre)
+	return summarize(p.d, early)
 }
 
 // Wait waits for the background reading to end, for a caller that will
 // not ask for the summary (a failed run) and closes the directory.
-func (p *PendingSummary) Wait() { <-p.done }
+func (p *PendingSummary) Wait() {
+	<-p.done
+	if p.rest != nil {
+		<-p.rest
+	}
+}
 
-// generatedSizes are the sizes of the responses and scores journals (-1:
-// none).
-func generatedSizes(d *prefdata.RunDir) (sz [2]int64) {
-	for i, name := range []string{prefdata.FileResponses, prefdata.FileScores} {
+// fileSizes are the sizes of d's named files (-1: none).
+func fileSizes(d *prefdata.RunDir, names []string) []int64 {
+	sz := make([]int64, len(names))
+	for i, name := range names {
 		sz[i] = -1
 		if st, err := os.Stat(d.Path(name)); err == nil {
 			sz[i] = st.Size()
@@ -365,51 +404,66 @@ func generatedSizes(d *prefdata.RunDir) (sz [2]int64) {
 	return sz
 }
 
-// read reads every journal of d into a; the responses and scores journals
-// are pre's when it is not nil. The journals are read in groups at once,
-// each group into an accum of its own, merged into a in the order the
-// journals were read one after the other before: the later journal's
-// record of an item wins, as it did.
-func (a *accum) read(d *prefdata.RunDir, pre *accum) error {
-	type step func(rs *runstore.Store, a *accum) error
-	groups := [][]step{
-		{func(rs *runstore.Store, a *accum) error { return rs.Prompts(a.prompt) }},
-		{func(rs *runstore.Store, a *accum) error {
-			// Every record, current or not: one pass, not Store.Pairs' two.
+// A journalGroup is journals the summary reads one after the other, into
+// an accum of its own.
+type journalGroup struct {
+	files []string // what it reads, to tell whether it changed
+	steps []func(rs *runstore.Store, a *accum) error
+}
+
+// journalGroups are the summary's groups, in the order their accums are
+// merged: the order the journals were read one after the other before,
+// so that the later journal's record of an item wins, as it did. The
+// first is the generated group (StartSummary's).
+func journalGroups() []journalGroup {
+	type step = func(rs *runstore.Store, a *accum) error
+	return []journalGroup{
+		{[]string{prefdata.FileResponses, prefdata.FileScores}, []step{readGenerated}},
+		{[]string{prefdata.FilePrompts}, []step{func(rs *runstore.Store, a *accum) error { return rs.Prompts(a.prompt) }}},
+		// Every record, current or not: one pass, not Store.Pairs' two.
+		// Their references are to the responses journal, only appended to.
+		{[]string{prefdata.FilePairs}, []step{func(rs *runstore.Store, a *accum) error {
 			return rs.PairsRecords(func(_ int, r prefdata.PairsRecord) error { return a.pairLine(r, false) })
-		}},
-		{func(rs *runstore.Store, a *accum) error { return rs.Queue(a.queue, nil) }},
-		{
+		}}},
+		{[]string{prefdata.FileQueue}, []step{func(rs *runstore.Store, a *accum) error { return rs.Queue(a.queue, nil) }}},
+		{[]string{prefdata.FileFailures, runstore.FileHumanLabels}, []step{
 			func(rs *runstore.Store, a *accum) error { return rs.Failures(a.failure) },
 			func(rs *runstore.Store, a *accum) (err error) { a.labels, err = rs.CurrentLabels(); return err },
-		},
+		}},
 	}
-	if pre == nil {
-		// Merged first, as they were read before the pairs and the queue.
-		groups = append([][]step{{readGenerated}}, groups...)
+}
+
+// readInto reads the group's journals into a.
+func (g journalGroup) readInto(d *prefdata.RunDir, a *accum) error {
+	rs, err := runstore.Open(d) // a store each: a Store is not shared
+	if err != nil {
+		return err
 	}
+	for _, st := range g.steps {
+		if err := st(rs, a); err != nil {
+			return fmt.Errorf("dataset: %w", err)
+		}
+	}
+	return nil
+}
+
+// read reads every journal of d into a; group i is early[i] where that is
+// not nil. The other groups are read at once, each into an accum of its
+// own, merged into a in the groups' order.
+func (a *accum) read(d *prefdata.RunDir, early []*accum) error {
+	groups := journalGroups()
 	parts := make([]*accum, len(groups))
 	var g errgroup.Group
-	for i, steps := range groups {
+	for i, grp := range groups {
+		if i < len(early) && early[i] != nil {
+			parts[i] = early[i]
+			continue
+		}
 		parts[i] = newAccum()
-		g.Go(func() error {
-			rs, err := runstore.Open(d) // a store each: a Store is not shared
-			if err != nil {
-				return err
-			}
-			for _, st := range steps {
-				if err := st(rs, parts[i]); err != nil {
-					return fmt.Errorf("dataset: %w", err)
-				}
-			}
-			return nil
-		})
+		g.Go(func() error { return grp.readInto(d, parts[i]) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
-	}
-	if pre != nil {
-		a.merge(pre)
 	}
 	for _, p := range parts {
 		a.merge(p)

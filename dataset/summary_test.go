@@ -121,7 +121,7 @@ func TestStartSummaryIsSummarize(t *testing.T) {
 	r := runSample(t)
 	p := StartSummary(r.dir)
 	p.Wait()
-	if p.part == nil {
+	if p.early[0] == nil {
 		t.Fatal("nothing read in the background: the test would test nothing")
 	}
 	got, err := p.Summary()
@@ -165,5 +165,48 @@ func TestStartSummaryIsSummarize(t *testing.T) {
 	}
 	if !late {
 		t.Error("the response appended after the background reading is missing")
+	}
+}
+
+// ReadRest reads the other journals in the background too: the summary is
+// still Summarize's, from them when nothing was appended since, and with
+// what was appended since when something was.
+func TestPendingSummaryReadRestIsSummarize(t *testing.T) {
+	r := runSample(t)
+	p := StartSummary(r.dir)
+	p.ReadRest()
+	p.Wait()
+	for i, a := range p.early {
+		if a == nil {
+			t.Fatalf("journal group %d not read in the background: the test would test nothing", i)
+		}
+	}
+	want, err := Summarize(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Summary(); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("pending summary differs (err %v):\n got %+v\nwant %+v", err, got, want)
+	}
+
+	before := want
+	p = StartSummary(r.dir)
+	p.ReadRest()
+	p.Wait()
+	if err := r.dir.Append(prefdata.FileFailures, prefdata.Failure{Stage: prefdata.StageGenerate, Item: "p-late/gen-a", Component: "gen-a", Error: "late failure"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Summary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = Summarize(r.dir); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pending summary after a failure appended differs:\n got %+v\nwant %+v", got, want)
+	}
+	if reflect.DeepEqual(got.Failures, before.Failures) {
+		t.Errorf("the failure appended after the background reading is missing: %v, as before", got.Failures)
 	}
 }
