@@ -337,6 +337,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			if panel != nil {
 				s.Cascade = panel.Stats()
 			}
+			// The pairs, the queue and the failures are written: the
+			// summary reads them while the run directory is synced.
+			summary.ReadRest()
 		}
 	}
 	st, runErr := p.Run(ctx)
