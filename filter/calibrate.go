@@ -176,8 +176,11 @@ type Calibrator struct {
 	// each judge with its own verdict distributions on each: judges that
 	// err together on hard pairs then count for less there.
 	Difficulty bool
-	// MinLabels is the number of labeled pairs from which Temper is fitted
-	// (default 10).
+	// MinLabels is the number of labeled pairs from which Temper and
+	// Ceiling are fitted (default 10). With fewer, the label-free map
+	// stands: a few labels, drawn where the AI is in doubt, say little
+	// about the map's top and can move a two-parameter fit far (see
+	// BENCHMARKS.md).
 	MinLabels int
 	// MaxIter bounds the EM iterations (default 200).
 	MaxIter int
@@ -257,7 +260,7 @@ func (c Calibrator) withDefaults() Calibrator {
 		c.PriorAccuracy = 0.7
 	}
 	if c.MinLabels <= 0 {
-		c.MinLabels = 3
+		c.MinLabels = 10
 	}
 	if c.LeadMargin <= 0 {
 		c.LeadMargin = 0.1
@@ -976,10 +979,19 @@ func confMap(s, temper, ceil float64) float64 {
 	return 0.5 + (ceil-0.5)*(2*logistic(temper*s)-1)
 }
 
+// ceilingPriorPower is the power k of the ceiling's prior density,
+// proportional to ((c-0.5)/0.5)^k on [0.6, maxCeil] (mean about 0.9 on
+// [0.6, 1]). The labels of routed pairs are doubtful ones, so the top of
+// the map rests mostly on this prior: 5 kept llmbar-faireval's AI-labeled
+// pairs 0.034 over-confident, 3 keeps every shared set within 0.03 (see
+// BENCHMARKS.md).
+const ceilingPriorPower = 3
+
 // fitConfidence is the posterior over a grid of tempers and ceilings given
 // the labeled pairs (raw logits, labels 1 for a, -1 for b): a log-normal
-// prior on the temper around centre (sd 0.5 in log) and a flat one on the
-// ceiling in [0.5, 1]. Points of negligible weight are left out.
+// prior on the temper around centre (sd 0.5 in log) and one proportional
+// to ((c-0.5)/0.5)^ceilingPriorPower on the ceiling in [0.6, maxCeil].
+// Points of negligible weight are left out.
 func fitConfidence(raw []float64, labels []int8, centre, maxCeil float64) (pts []confPoint, evidence float64) {
 	type lab struct {
 		s     float64
@@ -1002,7 +1014,7 @@ func fitConfidence(raw []float64, labels []int8, centre, maxCeil float64) (pts [
 	best, norm := math.Inf(-1), math.Inf(-1)
 	for t := 0.05; t <= 2.0001; t += 0.05 {
 		for _, c := range ceils {
-			lp := -sq(math.Log(t/centre))/(2*0.25) + 5*math.Log(math.Max((c-0.5)/0.5, 1e-9))
+			lp := -sq(math.Log(t/centre))/(2*0.25) + ceilingPriorPower*math.Log(math.Max((c-0.5)/0.5, 1e-9))
 			ll := lp
 			for _, x := range labs {
 				p := math.Min(math.Max(confMap(x.s, t, c), 1e-9), 1-1e-9)
