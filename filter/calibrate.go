@@ -221,8 +221,10 @@ type Calibrator struct {
 	// prior weight 1/2 (the full panel 1/4, the other led fits 1/4
 	// together) and the labels may override it. Blocks never asked in both
 	// orders (or on fewer than 20 pairs) give no consistency, and then
-	// nothing changes. Off by default: on llmbar-natural the led fit is
-	// under-confident (see BENCHMARKS.md).
+	// nothing changes. Off by default: on llmbar-faireval the label-free
+	// lead is over-confident (its consistent verdicts are wrong on one
+	// pair in six, which no label-free sign shows), so too few pairs go to
+	// people for the labels to correct it (see BENCHMARKS.md).
 	ConsistencyLead bool
 	// LeadMargin is ConsistencyLead's margin (default 0.1).
 	LeadMargin float64
@@ -451,9 +453,9 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 		if c.Leads && c.ConsistencyLead {
 			blockOf, blocks := judgeBlocks(c, judges)
 			if consLead := d.consistentLead(blockOf, blocks, c.LeadMargin); consLead != "" {
-				lm, lraw, _, boost, n := d.fitLed(c, prior, d.baseWeights(), blockOf, consLead)
+				lm, lraw, _, lt, n := d.fitLed(c, prior, d.baseWeights(), blockOf, consLead, temper0)
 				m, raw, lead = lm, lraw, consLead
-				grid = []confPoint{{math.Max(0.05, temper0/boost), 1, 1}}
+				grid = []confPoint{{lt, 1, 1}}
 				it += n
 			}
 		}

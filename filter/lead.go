@@ -93,13 +93,57 @@ func (d *dataset) setWeights(w [][]float64) {
 }
 
 // fitLed fits the panel with block b leading (see leadWeights) and
-// leaves the dataset's weights as the led ones.
-func (d *dataset) fitLed(c Calibrator, prior [][9]float64, base [][]float64, blockOf []string, b string) (m model, raw []float64, w [][]float64, boost float64, iters int) {
-	w, boost = leadWeights(d, base, blockOf, b)
+// leaves the dataset's weights as the led ones; temper is the led fit's
+// label-free temper (ledTemper).
+func (d *dataset) fitLed(c Calibrator, prior [][9]float64, base [][]float64, blockOf []string, b string, temper0 float64) (m model, raw []float64, w [][]float64, temper float64, iters int) {
+	w = leadWeights(d, base, blockOf, b)
 	d.setWeights(w)
 	m = d.initModel(prior)
 	iters = d.em(&m, prior, c.PriorStrength, c.MaxIter, nil)
-	return m, d.logits(&m), w, boost, iters
+	return m, d.logits(&m), w, d.ledTemper(temper0, blockOf), iters
+}
+
+// ledTemper is the label-free temper of a fit under the dataset's current
+// (led) weights, for the same correlation between blocks that the panel's
+// default temper t0 assumes. If each block's log-likelihood ratio is
+// calibrated on its own and any two blocks' are correlated by rho, a sum
+// of them weighted by W_b is calibrated once multiplied by
+// sum W / ((1-rho) sum W^2 + rho (sum W)^2); with B equal weights that is
+// 1/(1 + rho (B-1)), which is t0 = 1/sqrt(B) for rho = t0/(1+t0). The
+// sums run over every pair (a block's weight on a pair is its judges'
+// summed weight; a scorer is a block of weight 1).
+func (d *dataset) ledTemper(t0 float64, blockOf []string) float64 {
+	rho := t0 / (1 + t0)
+	index := map[string]int{}
+	for _, b := range blockOf {
+		if _, ok := index[b]; !ok {
+			index[b] = len(index)
+		}
+	}
+	wb := make([]float64, len(index))
+	var s1, s2, sq1 float64
+	for i, os := range d.obs {
+		clear(wb)
+		for _, o := range os {
+			wb[index[blockOf[o.j]]] += o.w
+		}
+		var sum, sum2 float64
+		for _, w := range wb {
+			sum += w
+			sum2 += w * w
+		}
+		k := float64(len(d.margins[i]))
+		sum += k
+		sum2 += k
+		s1 += sum
+		s2 += sum2
+		sq1 += sum * sum
+	}
+	den := (1-rho)*s2 + rho*sq1
+	if s1 == 0 || den == 0 {
+		return t0
+	}
+	return math.Min(1, math.Max(0.05, s1/den))
 }
 
 // chooseLead fits the panel once per block with that block leading (see
@@ -124,11 +168,11 @@ func (d *dataset) chooseLead(c Calibrator, prior [][9]float64, blockOf, blocks [
 	bestW := base
 	lead, iters := "", 0
 	for _, b := range blocks {
-		lm, lraw, w, boost, n := d.fitLed(c, prior, base, blockOf, b)
+		lm, lraw, w, lt, n := d.fitLed(c, prior, base, blockOf, b, temper0)
 		iters += n
-		// The lead's evidence counts boost times: the temper's prior is
-		// centred that much lower.
-		lgrid, ev := fitConfidence(lraw, d.label, math.Max(0.05, temper0/boost), maxCeil)
+		// The lead's evidence counts several times: the temper's prior is
+		// centred lower (ledTemper).
+		lgrid, ev := fitConfidence(lraw, d.label, lt, maxCeil)
 		lp := logLed
 		if b == consLead {
 			lp = logCons
@@ -144,11 +188,9 @@ func (d *dataset) chooseLead(c Calibrator, prior [][9]float64, blockOf, blocks [
 
 // leadWeights are the weights base with block lead's judges raised, on
 // each pair, by 1 + the others' summed weight over the lead's own, so
-// that its judges together outweigh all the others; boost is the mean
-// factor over the pairs the lead judged.
-func leadWeights(d *dataset, base [][]float64, blockOf []string, lead string) (w [][]float64, boost float64) {
-	w = make([][]float64, len(base))
-	var n float64
+// that its judges together outweigh all the others.
+func leadWeights(d *dataset, base [][]float64, blockOf []string, lead string) [][]float64 {
+	w := make([][]float64, len(base))
 	for i, os := range d.obs {
 		w[i] = append([]float64(nil), base[i]...)
 		var mine, other float64
@@ -168,13 +210,8 @@ func leadWeights(d *dataset, base [][]float64, blockOf []string, lead string) (w
 				w[i][k] *= f
 			}
 		}
-		boost += f
-		n++
 	}
-	if n == 0 {
-		return w, 1
-	}
-	return w, boost / n
+	return w
 }
 
 // consistencyCeiling bounds the confidence of any pair by the order

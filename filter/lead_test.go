@@ -86,7 +86,7 @@ func TestLeadsCorrelatedWeakJudges(t *testing.T) {
 	if leadRight < 0.88 || leadRight < flatRight+0.1 {
 		t.Errorf("with Leads the AI's winners are %.3f right (full panel: %.3f); want >= 0.88 and 0.1 better", leadRight, flatRight)
 	}
-	if gap := math.Abs(leadPred - leadRight); gap > 0.05 {
+	if gap := math.Abs(leadPred - leadRight); gap > 0.02 {
 		t.Errorf("with Leads the predicted accuracy %.3f is %.3f from the measured %.3f", leadPred, gap, leadRight)
 	}
 }
@@ -129,5 +129,29 @@ func TestLeadsNeedLabels(t *testing.T) {
 		if plain.Pairs[i] != led.Pairs[i] {
 			t.Fatalf("pair %d: %+v without Leads, %+v with", i, plain.Pairs[i], led.Pairs[i])
 		}
+	}
+}
+
+// TestLedTemper: with every block weighted alike ledTemper is the panel's
+// default temper; with one block raised above the others' sum it is lower
+// (the lead's evidence counts several times), but not as low as the
+// default over the mean raise (which made led fits under-confident).
+func TestLedTemper(t *testing.T) {
+	evs, _ := simulate(4, 400, simJudges)
+	d, judges, _, err := buildDataset(evs, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blockOf, _ := judgeBlocks(Calibrator{}, judges)
+	t0 := d.defaultTemper()
+	if got := d.ledTemper(t0, blockOf); math.Abs(got-t0) > 0.01 {
+		t.Errorf("equal weights: ledTemper %.3f, want the default %.3f", got, t0)
+	}
+	d.setWeights(leadWeights(d, d.baseWeights(), blockOf, "strong"))
+	got := d.ledTemper(t0, blockOf)
+	boost := float64(len(simJudges)) // 1 + the three others' weight
+	t.Logf("default %.3f, led %.3f, default/boost %.3f", t0, got, t0/boost)
+	if got >= t0 || got <= t0/boost {
+		t.Errorf("led: ledTemper %.3f, want between %.3f and %.3f", got, t0/boost, t0)
 	}
 }
