@@ -208,7 +208,7 @@ func (g *Generator) post(ctx context.Context, ep *endpoint, body []byte) (chatRe
 		return resp, err
 	}
 	defer hresp.Body.Close()
-	data, err := io.ReadAll(hresp.Body)
+	data, err := readBody(hresp)
 	if err != nil {
 		return resp, err
 	}
@@ -219,6 +219,34 @@ func (g *Generator) post(ctx context.Context, ep *endpoint, body []byte) (chatRe
 		return resp, err
 	}
 	return resp, nil
+}
+
+// readBody reads a response's body whole: into one buffer of the size the
+// server announced (io.ReadAll grows its buffer from 512 bytes, allocating
+// about twice the body on every call), or as io.ReadAll does when it did
+// not announce one.
+func readBody(hresp *http.Response) ([]byte, error) {
+	const most = 64 << 20 // a larger announced size is not trusted with a buffer
+	n := hresp.ContentLength
+	if n < 0 || n > most {
+		return io.ReadAll(hresp.Body)
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(hresp.Body, data); err != nil {
+		return nil, err
+	}
+	// Read on to the end (net/http hands the connection back then), and
+	// keep whatever came beyond the announced size.
+	var one [1]byte
+	k, err := hresp.Body.Read(one[:])
+	if k > 0 || (err == nil && k == 0) {
+		rest, err := io.ReadAll(hresp.Body)
+		return append(append(data, one[:k]...), rest...), err
+	}
+	if err != io.EOF {
+		return nil, err
+	}
+	return data, nil
 }
 
 // toolArguments returns a tool call's arguments as JSON text.
