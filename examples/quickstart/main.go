@@ -49,6 +49,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/prefdata/prefdata"
 	"github.com/prefdata/prefdata/dataset"
 	"github.com/prefdata/prefdata/filter"
@@ -373,10 +375,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	outDir := filepath.Dir(o.out)
 	files := []dataset.DataFile{{Config: dataset.ConfigDefault, Split: dataset.SplitTrain, Path: filepath.Base(o.out), Rows: sink.Rows()}}
-	if err := dataset.WriteCardFile(outDir, sum, dataset.CardOptions{Title: "prefdata quickstart", Format: dataset.TRLConversational, Files: files}); err != nil {
-		return err
-	}
-	if err := dataset.WriteReportFiles(outDir, sum, dataset.ReportOptions{Title: "prefdata quickstart"}); err != nil {
+	// The card and the report only read the summary: written at once.
+	var write errgroup.Group
+	write.Go(func() error {
+		return dataset.WriteCardFile(outDir, sum, dataset.CardOptions{Title: "prefdata quickstart", Format: dataset.TRLConversational, Files: files})
+	})
+	write.Go(func() error {
+		return dataset.WriteReportFiles(outDir, sum, dataset.ReportOptions{Title: "prefdata quickstart"})
+	})
+	if err := write.Wait(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Every run in %s: %d pairs labeled by AI, %d labeled by people, %d sent to people, %d with people's labels\n",
