@@ -308,9 +308,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// pair's judgments, the calibrator is fitted on them (and on people's
 	// labels so far) and routes by the goal; the second pass labels the
 	// candidates the first one kept in memory (those it could not keep are
-	// read back from the run directory).
-	var plan *filter.RoutePlan
+	// read back from the run directory). It starts while the plan is
+	// fitted: its labeler waits for the plan.
 	var summary *dataset.PendingSummary
+	runCtx := ctx
+	var plan *pendingPlan
 	if calibrated {
 		planner := &filter.RoutePlanner{Pairs: router.Pairs}
 		p.Memo = &prefdata.CandidateMemo{Max: memoMax}
@@ -332,10 +334,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		p.PromptFilters = newPromptFilters()
-		p.Labeler = label.Human(planner.Router(plan), dir, label.HumanOptions{Wait: o.wait})
+		p.Labeler = label.Human(plannedLater{planner, plan}, dir, label.HumanOptions{Wait: o.wait})
+		// A plan that cannot be fitted stops the pass.
+		var cancel context.CancelCauseFunc
+		runCtx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			if _, err := plan.wait(runCtx); err != nil {
+				cancel(err)
+			}
+		}()
 		p.AddStats = func(s *prefdata.Stats) {
 			firstPass(s, first)
-			s.Routing = routingStats(plan, written.ids)
+			rp, err := plan.wait(runCtx)
+			if err != nil {
+				return // the run reports it
+			}
+			s.Routing = routingStats(rp, written.ids)
 			if panel != nil {
 				s.Cascade = panel.Stats()
 			}
@@ -344,7 +359,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			summary.ReadRest()
 		}
 	}
-	st, runErr := p.Run(ctx)
+	st, runErr := p.Run(runCtx)
+	if plan != nil {
+		if _, err := plan.wait(context.Background()); err != nil {
+			runErr = err // the pass stopped for it
+		}
+	}
 	if r, ok := p.Source.(*prompt.Reader); ok {
 		printFunnel(stdout, st, r.Report())
 		if r != src {

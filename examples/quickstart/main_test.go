@@ -393,3 +393,33 @@ func TestQuickstartJudgePanelAndCascade(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(scores), `judge:judge2`)
 }
+
+// A plan that cannot be made (here: a human-labels file that cannot be
+// read) stops the run with its error, naming the file; the labeling pass,
+// which starts while the plan is fitted, counts no prompt as failed for it
+// and finishes none, and the previous output stays.
+func TestQuickstartPlanErrorStopsTheRun(t *testing.T) {
+	tmp := t.TempDir()
+	runDir, out := filepath.Join(tmp, "run"), filepath.Join(tmp, "out", "pairs.jsonl")
+	args := []string{"-run", runDir, "-out", out}
+	require.NoError(t, run(context.Background(), args, noEnv, io.Discard))
+	before, err := os.ReadFile(out)
+	require.NoError(t, err)
+	pairsBefore, err := os.ReadFile(filepath.Join(runDir, prefdata.FilePairs))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(runDir, label.FileHumanLabels), []byte("{not a label\n"), 0o644))
+
+	err = run(context.Background(), args, noEnv, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), label.FileHumanLabels)
+	after, rerr := os.ReadFile(out)
+	require.NoError(t, rerr)
+	assert.Equal(t, before, after, "the previous output is kept")
+	pairsAfter, rerr := os.ReadFile(filepath.Join(runDir, prefdata.FilePairs))
+	require.NoError(t, rerr)
+	assert.Equal(t, pairsBefore, pairsAfter, "no prompt finished without the plan")
+	failures, rerr := os.ReadFile(filepath.Join(runDir, prefdata.FileFailures))
+	if rerr == nil {
+		assert.NotContains(t, string(failures), label.FileHumanLabels, "the plan's error is no prompt's failure")
+	}
+}

@@ -103,40 +103,78 @@ func peopleSaid(dir *prefdata.RunDir, policy label.Policy) (filter.PeopleSaid, e
 // does not hold yet), then fits the calibrator on every pair, with people's
 // labels, and routes by the goal. The fit starts when the pipeline is done
 // with the stages (every candidate has passed the planner then), while the
-// run's records are synced to disk; filtered is called then too.
-func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.RoutePlanner, o options, filtered func()) (*filter.RoutePlan, prefdata.Stats, error) {
+// run's records are synced to disk; filtered is called then too. It
+// returns once the run has, with the plan still being fitted.
+func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.RoutePlanner, o options, filtered func()) (*pendingPlan, prefdata.Stats, error) {
 	p.Filters = append(append([]prefdata.Filter(nil), p.Filters...), planner)
 	p.Labeler, p.Sink, p.Queue, p.FiltersOnly = nil, nil, nil, true
-	type fitted struct {
-		plan *filter.RoutePlan
-		err  error
-	}
-	var fit chan fitted
+	var plan *pendingPlan
 	p.AddStats = func(*prefdata.Stats) {
-		fit = make(chan fitted, 1)
+		plan = &pendingPlan{done: make(chan struct{})}
 		go func() {
-			said, err := peopleSaid(p.Dir, label.Policy{})
-			if err != nil {
-				fit <- fitted{nil, err}
-				return
+			defer close(plan.done)
+			var said filter.PeopleSaid
+			if said, plan.err = peopleSaid(p.Dir, label.Policy{}); plan.err == nil {
+				plan.plan, plan.err = planner.Plan(filter.Calibrator{Seed: 1}, o.goal(), said)
 			}
-			plan, err := planner.Plan(filter.Calibrator{Seed: 1}, o.goal(), said)
-			fit <- fitted{plan, err}
 		}()
 		filtered()
 	}
 	st, err := p.Run(ctx)
-	var f fitted
-	if fit != nil {
-		f = <-fit // before the directory is closed
-	}
-	if err == nil && fit == nil {
+	if err == nil && plan == nil {
 		err = errors.New("quickstart: the first pass ended without its stats")
 	}
 	if err != nil {
+		if plan != nil {
+			plan.wait(context.Background()) // before the directory is closed
+		}
 		return nil, st, err
 	}
-	return f.plan, st, f.err
+	return plan, st, nil
+}
+
+// pendingPlan is a route plan being fitted.
+type pendingPlan struct {
+	done chan struct{}
+	plan *filter.RoutePlan
+	err  error
+}
+
+// wait returns the plan once it is fitted, or ctx's error first.
+func (p *pendingPlan) wait(ctx context.Context) (*filter.RoutePlan, error) {
+	select {
+	case <-p.done:
+		return p.plan, p.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// plannedLater is the labeling pass's AI labeler while its plan is being
+// fitted: each Label waits for the plan, then routes by it. It is named
+// as the plan's router is, so the labeling pass is the same run (run key,
+// finished prompts) as one started after the fit.
+type plannedLater struct {
+	planner *filter.RoutePlanner
+	plan    *pendingPlan
+}
+
+var (
+	_ prefdata.Labeler = plannedLater{}
+	_ prefdata.Namer   = plannedLater{}
+)
+
+func (l plannedLater) Name() string { return l.planner.Router(nil).Name() }
+
+func (l plannedLater) Label(ctx context.Context, c prefdata.Candidate) ([]prefdata.Pair, error) {
+	plan, err := l.plan.wait(ctx)
+	if err != nil {
+		// Not this candidate's failure: the run is stopped for it (see
+		// run), so wait for that.
+		<-ctx.Done()
+		return nil, context.Cause(ctx)
+	}
+	return l.planner.Router(plan).Label(ctx, c)
 }
 
 // firstPass carries the figures of the FiltersOnly pass into the stats of
