@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -618,14 +619,21 @@ func responses(rs *runstore.Store, fn func(prefdata.CacheRecord, []storedRespons
 // responses step has read every response of the responses journal, which is
 // what a reference stands for, so reading that journal a second time to
 // fill them in would add nothing.
+//
+// Each line is decoded with its value at once (one pass over its bytes, not
+// two for the record and then its value).
 func scores(rs *runstore.Store, fn func(storedCandidate) error) error {
-	return runstore.Lines(rs, prefdata.FileScores, func(line int, rec prefdata.CacheRecord) error {
-		var c storedCandidate
-		if err := json.Unmarshal(rec.Value, &c); err != nil {
-			return &runstore.LineError{Path: rs.Dir().Path(prefdata.FileScores), Line: line, Err: fmt.Errorf("value: %w", err)}
+	return runstore.Lines(rs, prefdata.FileScores, func(line int, l scoresLine) error {
+		if l.Value == nil {
+			return &runstore.LineError{Path: rs.Dir().Path(prefdata.FileScores), Line: line, Err: errors.New("value: missing or null")}
 		}
-		return fn(c)
+		return fn(*l.Value)
 	})
+}
+
+// scoresLine is what the summary reads of a scores journal line: its value.
+type scoresLine struct {
+	Value *storedCandidate `json:"value"`
 }
 
 func (a *accum) candidate(c storedCandidate) error {

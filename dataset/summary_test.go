@@ -2,7 +2,9 @@ package dataset
 
 import (
 	"fmt"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/prefdata/prefdata"
@@ -209,4 +211,43 @@ func TestPendingSummaryReadRestIsSummarize(t *testing.T) {
 	if reflect.DeepEqual(got.Failures, before.Failures) {
 		t.Errorf("the failure appended after the background reading is missing: %v, as before", got.Failures)
 	}
+}
+
+// A scores line that is not one, or has no value, is an error naming the
+// journal and the line; a good line is read with its value.
+func TestSummarizeBadScoresLine(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{`{"key":"k-bad","prompt_id":"p","component":"rm"}`, "missing or null"},
+		{`{"key":"k-bad","prompt_id":"p","component":"rm","value":null}`, "missing or null"},
+		{`{"key":"k-bad","prompt_id":"p","component":"rm","value":{"responses":"none"}}`, "cannot unmarshal"},
+	} {
+		r := runSample(t)
+		n := countLines(t, r.dir.Path(prefdata.FileScores))
+		f, err := os.OpenFile(r.dir.Path(prefdata.FileScores), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(tc.line + "\n"); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		_, err = Summarize(r.dir)
+		if err == nil {
+			t.Fatalf("%s: no error", tc.line)
+		}
+		for _, want := range []string{prefdata.FileScores, fmt.Sprintf(":%d", n+1), tc.want} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %q does not say %q", tc.line, err, want)
+			}
+		}
+	}
+}
+
+func countLines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "\n")
 }
