@@ -173,9 +173,9 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	read := make(chan sourced, selectBatch)
-	selected := make(chan job)
-	cands := make(chan job)
-	outs := make(chan outcome)
+	selected := make(chan job, selectBatch)
+	cands := make(chan job, r.limits.Filter)
+	outs := make(chan outcome, r.limits.Filter)
 	g.Go(func() error { defer close(read); return r.read(gctx, read) })
 	g.Go(func() error { defer close(selected); return r.selectPrompts(gctx, read, selected) })
 	g.Go(func() error { defer close(cands); return r.generate(gctx, selected, cands) })
@@ -699,7 +699,7 @@ func (r *run) generate(ctx context.Context, in <-chan job, out chan<- job) error
 		a *assembly
 		i int
 	}
-	tasks := make(chan task)
+	tasks := make(chan task, r.limits.Generate)
 	for range r.limits.Generate {
 		g.Go(func() error {
 			for t := range tasks {
