@@ -17,7 +17,7 @@ import (
 //
 //	magic [8]  "PDIDX\x00\x00\x01"
 //	slots u64  a power of two
-//	used  u64
+//	used  u64  (the slots are counted again on open)
 //	covered u64  journal bytes indexed (a line offset), set by Sync/Close
 const (
 	idxMagic   = "PDIDX\x00\x00\x01"
@@ -105,8 +105,18 @@ func (x *Index) mapFile(f *os.File, size int64) error {
 	}
 	x.m = m
 	x.slots = binary.LittleEndian.Uint64(m[8:])
-	x.used = binary.LittleEndian.Uint64(m[16:])
 	x.covered = int64(binary.LittleEndian.Uint64(m[24:]))
+	// The slots are counted, not taken from the header: a process killed
+	// before it synced the index leaves slots its header does not count,
+	// and a table that undercounts would fill up without growing.
+	x.used = 0
+	if x.slots*idxSlot+idxHeader == uint64(len(m)) {
+		for i := uint64(0); i < x.slots; i++ {
+			if binary.LittleEndian.Uint64(m[idxHeader+i*idxSlot:]) != 0 {
+				x.used++
+			}
+		}
+	}
 	return nil
 }
 

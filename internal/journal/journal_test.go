@@ -316,3 +316,57 @@ func TestIndexCoveredOverLinesIndexedOutOfOrder(t *testing.T) {
 		t.Errorf("Get = %d, %v; want %d", off, ok, offs[2])
 	}
 }
+
+// A process killed before it synced its index leaves the slots it filled
+// with a header that does not count them: reopened, the index counts its
+// keys again, so Len is right and the table grows before it fills (a put
+// into a full table would never find a free slot).
+func TestIndexCountsKeysAfterCrash(t *testing.T) {
+	d, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	keyOf := func(l []byte) (string, bool) { return string(l), true }
+	x, err := d.OpenIndex("a.jsonl", keyOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000 // past the first growths
+	for i := range n {
+		line := []byte(fmt.Sprintf(`{"n":%d}`, i))
+		off, err := d.Append("a.jsonl", line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := x.Put(string(line), off, off+int64(len(line))+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Killed here: the slots are in the file (a shared mapping), the
+	// header is as the last growth left it. Another process opens it.
+	y, err := d.OpenIndex("a.jsonl", keyOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if got := y.Len(); got != n {
+		t.Errorf("reopened index has %d keys, want %d", got, n)
+	}
+	for i := n; i < 4*n; i++ {
+		line := []byte(fmt.Sprintf(`{"n":%d}`, i))
+		off, err := d.Append("a.jsonl", line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := y.Put(string(line), off, off+int64(len(line))+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := y.Len(); got != 4*n {
+		t.Errorf("index has %d keys, want %d", got, 4*n)
+	}
+	if used, slots := y.used, y.slots; used*10 > slots*7 {
+		t.Errorf("%d keys in %d slots: fuller than the table allows", used, slots)
+	}
+}
