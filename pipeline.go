@@ -178,7 +178,14 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 	outs := make(chan outcome, r.limits.Filter)
 	g.Go(func() error { defer close(read); return r.read(gctx, read) })
 	g.Go(func() error { defer close(selected); return r.selectPrompts(gctx, read, selected) })
-	g.Go(func() error { defer close(cands); return r.generate(gctx, selected, cands) })
+	toGenerate := selected
+	if r.p.Dir != nil && !r.p.FiltersOnly && r.resumeDone() > 0 {
+		// Some prompts are done: each is looked up, in parallel.
+		looked := make(chan job, selectBatch)
+		g.Go(func() error { defer close(looked); return r.findDone(gctx, selected, looked) })
+		toGenerate = looked
+	}
+	g.Go(func() error { defer close(cands); return r.generate(gctx, toGenerate, cands) })
 	g.Go(func() error { defer close(outs); return r.filterAndLabel(gctx, cands, outs) })
 	g.Go(func() error { return r.write(gctx, outs) })
 	err = g.Wait()
@@ -585,18 +592,6 @@ func (r *run) selected(ctx context.Context, batch []sourced, out chan<- job) err
 		if r.p.Dir != nil {
 			j.doneKey = r.doneKey(pr)
 		}
-		if r.p.Dir != nil && !r.p.FiltersOnly {
-			rec, ok, err := r.donePairs(j.doneKey)
-			if err != nil {
-				return err
-			}
-			if ok {
-				j.replay = rec.Pairs
-				if j.replay == nil {
-					j.replay = []Pair{}
-				}
-			}
-		}
 		if err := send(ctx, out, j); err != nil {
 			return err
 		}
@@ -650,6 +645,39 @@ func (r *run) recordPrompts(recs []PromptRecord) error {
 		return nil
 	}
 	return r.p.Dir.appendLines(FilePrompts, keys, lines)
+}
+
+// doneWorkers is the number of prompts findDone looks up at once: the work
+// is the processor's (reading and decoding lines the OS has cached).
+const doneWorkers = 4
+
+// findDone passes the prompts from stage 1 on, those an earlier run of
+// this configuration finished with the pairs to replay (read back and
+// filled in by several workers: a resumed run's main work). Their order
+// changes; the sink stage puts them back in source order.
+func (r *run) findDone(ctx context.Context, in <-chan job, out chan<- job) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for range doneWorkers {
+		g.Go(func() error {
+			for j := range in {
+				rec, ok, err := r.donePairs(j.doneKey)
+				if err != nil {
+					return err
+				}
+				if ok {
+					j.replay = rec.Pairs
+					if j.replay == nil {
+						j.replay = []Pair{}
+					}
+				}
+				if err := send(ctx, out, j); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // donePairs returns the pairs record of a prompt finished by an earlier run
