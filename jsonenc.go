@@ -37,23 +37,20 @@ func marshal(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// bufs holds encoding buffers for reuse: a free list, not a sync.Pool,
-// which every GC empties (and a run directory's GCs are frequent).
-var bufs struct {
-	mu   sync.Mutex
-	free [][]byte
-}
+// bufs holds encoding buffers for reuse (as *[]byte), boxes the empty
+// boxes putBuf fills, so that neither allocates. A sync.Pool, kept per
+// processor: a free list under one lock had the two cores of a run
+// waiting on each other several times a prompt. A GC empties a pool only at
+// the second GC, and a buffer comes back within a prompt's work.
+var bufs, boxes sync.Pool
 
 func getBuf() []byte {
-	bufs.mu.Lock()
-	if n := len(bufs.free); n > 0 {
-		b := bufs.free[n-1]
-		bufs.free[n-1] = nil
-		bufs.free = bufs.free[:n-1]
-		bufs.mu.Unlock()
+	if p, ok := bufs.Get().(*[]byte); ok {
+		b := *p
+		*p = nil
+		boxes.Put(p)
 		return b[:0]
 	}
-	bufs.mu.Unlock()
 	return make([]byte, 0, 1024)
 }
 
@@ -62,11 +59,12 @@ func putBuf(b []byte) {
 	if cap(b) > 64<<10 {
 		return
 	}
-	bufs.mu.Lock()
-	if len(bufs.free) < 256 {
-		bufs.free = append(bufs.free, b)
+	p, _ := boxes.Get().(*[]byte)
+	if p == nil {
+		p = new([]byte)
 	}
-	bufs.mu.Unlock()
+	*p = b
+	bufs.Put(p)
 }
 
 // value appends v when its type has a hand encoder; false when it has none.
