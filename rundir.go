@@ -102,7 +102,10 @@ type RunDir struct {
 	once sync.Once
 	mu   sync.Mutex
 	idx  map[string]*journal.Index
-	lock *journal.Lock
+	// opened holds idx's indexes too (name → *journal.Index), read without
+	// mu; changed under it.
+	opened sync.Map
+	lock   *journal.Lock
 }
 
 // OpenRunDir opens the run directory at dir, creating it if needed. It reads
@@ -156,9 +159,7 @@ func (d *RunDir) appendAt(name string, v any) (off, end int64, err error) {
 		return 0, 0, err
 	}
 	end = off + int64(len(line)) + 1
-	d.mu.Lock()
-	x := d.idx[name]
-	d.mu.Unlock()
+	x := d.openedIndex(name)
 	if x != nil {
 		// An indexed journal indexes every line appended through this
 		// RunDir, whoever appends it.
@@ -185,9 +186,7 @@ func (d *RunDir) appendLines(name string, keys []string, lines [][]byte) error {
 			return err
 		}
 	} else {
-		d.mu.Lock()
-		x = d.idx[name]
-		d.mu.Unlock()
+		x = d.openedIndex(name)
 	}
 	d.setup()
 	offs, err := d.j.AppendLines(name, lines)
@@ -377,6 +376,9 @@ func fastKey(line []byte) (string, bool) {
 // index returns the on-disk index of the named journal, opening (and
 // catching up) it on first use.
 func (d *RunDir) index(name string) (*journal.Index, error) {
+	if x := d.openedIndex(name); x != nil {
+		return x, nil
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if x, ok := d.idx[name]; ok {
@@ -387,7 +389,17 @@ func (d *RunDir) index(name string) (*journal.Index, error) {
 		return nil, err
 	}
 	d.idx[name] = x
+	d.opened.Store(name, x)
 	return x, nil
+}
+
+// openedIndex returns the index of the named journal if it is open, nil
+// otherwise, without taking d.mu (every lookup and append asks).
+func (d *RunDir) openedIndex(name string) *journal.Index {
+	if x, ok := d.opened.Load(name); ok {
+		return x.(*journal.Index)
+	}
+	return nil
 }
 
 // Index opens the on-disk index of the named journal now (it is otherwise
@@ -530,6 +542,7 @@ func (d *RunDir) Close() error {
 	for name, x := range d.idx {
 		errs = append(errs, x.Close())
 		delete(d.idx, name)
+		d.opened.Delete(name)
 	}
 	errs = append(errs, d.lock.Unlock())
 	d.lock = nil
