@@ -126,7 +126,8 @@ func (p Prompt) Text() string {
 // and letters lowered, so trivially different copies of a prompt (an accent
 // composed or decomposed) share an ID.
 func ContentID(msgs []Message) string {
-	b := getBuf()
+	var scratch [hashScratch]byte // on the stack unless the text is long
+	b := scratch[:0]
 	for _, m := range msgs {
 		b = append(b, m.Role...)
 		b = append(b, 0)
@@ -134,7 +135,6 @@ func ContentID(msgs []Message) string {
 		b = append(b, 0)
 	}
 	sum := sha256.Sum256(b)
-	putBuf(b)
 	return "p-" + hex.EncodeToString(sum[:8])
 }
 
@@ -306,6 +306,10 @@ func (e *enc) sumHex(n int) string {
 	e.b = nil
 	return hex.EncodeToString(sum[:n/2])
 }
+
+// hashScratch is the size of the stack buffer ContentID writes its input
+// into (a longer one grows onto the heap).
+const hashScratch = 1024
 
 // Score is one judgment of one response: a reward model's scalar, or an LLM
 // judge's rating on one aspect.
