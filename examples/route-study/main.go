@@ -46,7 +46,7 @@
 // their agreement (Krippendorff's alpha).
 //
 // -table DIR prints the BENCHMARKS.md table over the shared judged sets
-// (-sets to pick some, -seeds to average); -judge-blocks, -leads,
+// (-sets to pick some, -seeds to average); -audit, -judge-blocks, -leads,
 // -difficulty and -audit-min apply to it as to one study.
 package main
 
@@ -101,10 +101,17 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	if *tableDir != "" {
+		// The table reads its settings from the bench variables; they are
+		// put back when it is done, so one run does not change the next.
+		oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit := benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit
+		defer func() {
+			benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit = oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit
+		}()
 		if *sets != "" {
 			benchSets = strings.Split(*sets, ",")
 		}
 		benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty = *blocks, *lead, *consLead, *consCeil, *auditMin, *difficulty
+		benchAudit = *audit
 		_, err := table(stdout, *tableDir, *seeds, *boot)
 		return err
 	}

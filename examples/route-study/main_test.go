@@ -267,3 +267,33 @@ func sharedSets(t *testing.T) string {
 	}
 	return dir
 }
+
+// TestRouteStudyTableAudit: -table takes -audit and -sets, and leaves the
+// defaults as they were for the next run. On llmbar-natural at 0.85 the
+// goal sends nobody to people, so the audit (5%, drawn by doubt: 2 pairs
+// with seed 1) is all of the human work, and with -audit 0 there is none.
+func TestRouteStudyTableAudit(t *testing.T) {
+	dir := sharedSets(t)
+	frac := func(args ...string) string {
+		var out strings.Builder
+		if err := run(append([]string{"-table", dir, "-seeds", "1", "-bootstrap", "-1", "-sets", "llmbar-natural"}, args...), &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(line, "| llmbar-natural | 0.85 |") {
+				return strings.TrimSpace(strings.Split(line, "|")[3])
+			}
+		}
+		t.Fatalf("no 0.85 row in\n%s", out.String())
+		return ""
+	}
+	if got := frac("-audit", "0"); got != "0.000" {
+		t.Errorf("-audit 0: human fraction %s at 0.85, want 0.000", got)
+	}
+	if got := frac(); got == "0.000" {
+		t.Errorf("default audit: human fraction %s at 0.85, want the audit's pairs", got)
+	}
+	if fmt.Sprint(benchSets) != "[llmbar-natural llmbar-faireval pandalm]" || benchAudit != 0.05 {
+		t.Errorf("the table's settings leaked into the defaults: sets %v, audit %g", benchSets, benchAudit)
+	}
+}

@@ -222,7 +222,7 @@ func benchSet(dir, set string, target float64, seeds int, bootstrap int) (setRes
 	for s := 1; s <= seeds; s++ {
 		seed := uint64(s)
 		pp := newPeople(labels, 1, seed)
-		out, err := study(pairs, pp, studyConfig{goal: filter.TargetAccuracy(target), audit: 0.05,
+		out, err := study(pairs, pp, studyConfig{goal: filter.TargetAccuracy(target), audit: benchAudit,
 			calib: benchCalib, rounds: 5, seed: seed, bootstrap: bootstrap, byDoubt: benchByDoubt, blocks: benchBlocks, lead: benchLead, consLead: benchConsLead, consCeil: benchConsCeil, auditMin: benchAuditMin, difficulty: benchDifficulty})
 		if err != nil {
 			return res, err
@@ -260,6 +260,7 @@ func benchSet(dir, set string, target float64, seeds int, bootstrap int) (setRes
 }
 
 var benchCalib = 0
+var benchAudit = 0.05
 var benchByDoubt = true
 var benchBlocks = true
 var benchLead = true
