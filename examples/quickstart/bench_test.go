@@ -27,10 +27,14 @@ import (
 // same requests (model, messages, n, sampling) the quickstart round before
 // it sent, so both sides move the same bytes. It reports both rates,
 // their ratio and the CPU time per request of each (the in-process fake
-// server included on both sides).
+// server included on both sides), and, of the quickstart's round, the time
+// until its first request reaches the server and the time after its last
+// one is answered (the calibrated plan, the labeling pass, the card and
+// report).
 func BenchmarkQuickstartVersusPlain(b *testing.B) {
 	const conc, prompts = 64, 300
-	srv := openaitest.NewServer(openaitest.Config{Latency: 20 * time.Millisecond, Reply: fakeReplies("judge")})
+	const latency = 20 * time.Millisecond
+	srv := openaitest.NewServer(openaitest.Config{Latency: latency, Reply: fakeReplies("judge")})
 	defer srv.Close()
 	tmp := b.TempDir()
 	file := filepath.Join(tmp, "prompts.jsonl")
@@ -50,7 +54,7 @@ func BenchmarkQuickstartVersusPlain(b *testing.B) {
 	client := openai.NewClientWithConfig(cfg)
 
 	var qsReq, plReq, qsBytes, plBytes int
-	var qsTime, plTime, qsCPU, plCPU time.Duration
+	var qsTime, plTime, qsCPU, plCPU, qsStart, qsTail time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		before, cpu, start := srv.Requests(), cpuTime(), time.Now()
@@ -59,8 +63,17 @@ func BenchmarkQuickstartVersusPlain(b *testing.B) {
 		if err := run(context.Background(), args, env, io.Discard); err != nil {
 			b.Fatal(err)
 		}
+		end := time.Now()
 		n := srv.Requests() - before
-		qsTime, qsCPU, qsReq = qsTime+time.Since(start), qsCPU+cpuTime()-cpu, qsReq+n
+		qsTime, qsCPU, qsReq = qsTime+end.Sub(start), qsCPU+cpuTime()-cpu, qsReq+n
+		// Where the round's time goes beside the requests: until the first
+		// one arrives, and after the last one is answered.
+		sent := srv.Log()[before:]
+		first, last := sent[0].Time, sent[0].Time
+		for _, r := range sent {
+			first, last = minTime(first, r.Time), maxTime(last, r.Time)
+		}
+		qsStart, qsTail = qsStart+first.Sub(start), qsTail+end.Sub(last.Add(latency))
 
 		// The plain loop sends the very requests the quickstart sent.
 		reqs := plainRequests(srv.Log()[before:])
@@ -90,9 +103,25 @@ func BenchmarkQuickstartVersusPlain(b *testing.B) {
 	b.ReportMetric(qsUs, "quickstart-cpu-us/req")
 	b.ReportMetric(plUs, "plain-cpu-us/req")
 	b.ReportMetric(qsUs/plUs, "cpu-ratio")
+	b.ReportMetric(float64(qsStart.Microseconds())/1000/float64(b.N), "quickstart-first-request-ms")
+	b.ReportMetric(float64(qsTail.Microseconds())/1000/float64(b.N), "quickstart-after-last-ms")
 	// Fairness: the plain loop's request bodies over the quickstart's (1 when
 	// both sides send the same bytes).
 	b.ReportMetric(float64(plBytes)/float64(qsBytes), "body-bytes-ratio")
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // writeBenchPrompts writes n prompts different enough that dedup keeps them.
