@@ -426,13 +426,26 @@ func TestEncodeOutputUnchanged(t *testing.T) {
 		for _, input := range inputs {
 			for _, v := range []any{out, pairs, in.Responses} {
 				want, wantRefs, wantErr := oldEncodeOutput(v, input)
-				got, refs, err := encodeOutput(v, input)
+				got, refs, err := encodeOutputOf(v, input)
 				if (err != nil) != (wantErr != nil) || refs != wantRefs || !bytes.Equal(got, want) {
 					t.Fatalf("%d: %T:\n got %s %v %v\nwant %s %v %v", i, v, got, refs, err, want, wantRefs, wantErr)
 				}
 			}
 		}
 	}
+}
+
+// encodeOutputOf calls encodeOutput with v's own type, as cached does.
+func encodeOutputOf(v any, input []any) ([]byte, bool, error) {
+	switch x := v.(type) {
+	case Candidate:
+		return encodeOutput(&x, input)
+	case []Pair:
+		return encodeOutput(&x, input)
+	case []Response:
+		return encodeOutput(&x, input)
+	}
+	panic(fmt.Sprintf("encodeOutputOf: %T", v))
 }
 
 // oldContentID is ContentID as it was written first.

@@ -924,12 +924,14 @@ func cached[T any](r *run, file string, component any, input []any, promptID, na
 		return v, false, err
 	}
 	if hit {
-		if err := json.Unmarshal(rec.Value, &v); err != nil {
+		// Decoded into got, not v: only a hit puts the output on the heap.
+		var got T
+		if err := json.Unmarshal(rec.Value, &got); err != nil {
 			return v, false, &StorageError{Op: "decode " + name + " output in", Path: r.p.Dir.Path(file), Err: err}
 		}
 		if rec.Refs {
 			known := newRefSet(inputResponses(input))
-			ExpandRefs(&v, func(id string) (Response, bool) {
+			ExpandRefs(&got, func(id string) (Response, bool) {
 				k := known.lookup(id)
 				if k == nil {
 					return Response{}, false
@@ -940,14 +942,14 @@ func cached[T any](r *run, file string, component any, input []any, promptID, na
 		if at != nil {
 			*at = RecordRef{Key: key, Offset: off}
 		}
-		return v, true, nil
+		return got, true, nil
 	}
 	v, err = compute()
 	if err != nil {
 		return v, false, err
 	}
 	// Responses the component returns unchanged are stored as references.
-	raw, refs, err := encodeOutput(v, input)
+	raw, refs, err := encodeOutput(&v, input)
 	if err != nil {
 		return v, false, fmt.Errorf("prefdata: %s: encode %s output: %w", file, name, err)
 	}

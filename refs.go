@@ -86,26 +86,27 @@ func (s *refSet) ref(r *Response) bool {
 // encodeOutput returns the JSON of a component's output v with the
 // responses its input has unchanged written as references, and whether it
 // wrote any.
-func encodeOutput(v any, input []any) (raw []byte, refs bool, err error) {
+func encodeOutput[T any](v *T, input []any) (raw []byte, refs bool, err error) {
 	known := inputResponses(input)
 	var rs *refSet
 	if len(known) > 0 {
 		rs = newRefSet(known)
 	}
 	e := enc{b: getBuf()}
-	switch x := v.(type) {
-	case Candidate:
-		e.candidate(&x, rs)
-	case []Pair:
-		e.pairs(x, rs)
+	// Through a pointer: the output is not copied into an interface.
+	switch x := any(v).(type) {
+	case *Candidate:
+		e.candidate(x, rs)
+	case *[]Pair:
+		e.pairs(*x, rs)
 	default:
 		putBuf(e.b)
-		raw, err = marshal(v)
+		raw, err = marshal(*v)
 		return raw, false, err
 	}
 	if e.err != nil {
 		putBuf(e.b)
-		_, err = json.Marshal(v)
+		_, err = json.Marshal(*v)
 		if err == nil {
 			err = e.err
 		}
@@ -114,7 +115,7 @@ func encodeOutput(v any, input []any) (raw []byte, refs bool, err error) {
 	if rs != nil && !rs.found && rs.cutOnly {
 		// Nothing was replaced: the output is written whole.
 		putBuf(e.b)
-		raw, err = marshal(v)
+		raw, err = marshal(*v)
 		return raw, false, err
 	}
 	return e.b, rs != nil && rs.found, nil
