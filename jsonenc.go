@@ -121,11 +121,34 @@ var htmlSafe = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
+// plain8 reports whether the eight bytes of s are all ASCII that
+// encoding/json writes as they are (htmlSafe), tested at once: none at or
+// above 0x80, none below 0x20, none of " \\ < > &.
+func plain8(s string) bool {
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// A byte is zero in v when (v - 1) sets its high bit and v did not.
+	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	bad := w & highs                    // not ASCII
+	bad |= (w - 0x20*ones) & ^w & highs // below 0x20 (w's bytes are below 0x80 here)
+	bad |= zero(w ^ '"'*ones)
+	bad |= zero(w ^ '\\'*ones)
+	bad |= zero(w ^ '<'*ones)
+	bad |= zero(w ^ '>'*ones)
+	bad |= zero(w ^ '&'*ones)
+	return bad == 0
+}
+
 // str appends s as a JSON string, escaped as encoding/json escapes it.
 func (e *enc) str(s string) {
 	b := append(e.b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8 // eight bytes written as they are
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if htmlSafe[c] {
