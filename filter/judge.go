@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/prefdata/prefdata"
@@ -164,26 +165,34 @@ func (j *RubricJudge) Score(ctx context.Context, p prefdata.Prompt, rs []prefdat
 	return out, errors.Join(errs...)
 }
 
-// forEach calls f(0..n-1) with at most limit calls at once (default 4).
+// forEach calls f(0..n-1) with at most limit calls at once (default 4),
+// taking them in order; none is started once ctx is done. The caller's
+// goroutine is one of the limit workers and each worker takes the next
+// index when its call returns: a judge call goes deep (the request, its
+// JSON, the journal), and a goroutine per call grew a new stack for each.
 func forEach(ctx context.Context, n, limit int, f func(i int)) {
 	if limit <= 0 {
 		limit = 4
 	}
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
+	var next atomic.Int64
+	work := func() {
+		for ctx.Err() == nil {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
+			}
+			f(i)
 		}
+	}
+	var wg sync.WaitGroup
+	for range min(n, limit) - 1 {
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			f(i)
+			defer wg.Done()
+			work()
 		}()
 	}
+	work()
 	wg.Wait()
 }
 
