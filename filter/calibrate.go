@@ -240,6 +240,13 @@ type Calibrator struct {
 	// never asked in both orders (or on fewer than 20 pairs) give no
 	// bound.
 	ConsistencyCeiling bool
+	// MapWeights, if set, weighs each labeled pair (by ID) in the fit of
+	// the confidence map (default weight 1; the class clamp does not
+	// change). Labels drawn with unequal probabilities, as an audit by
+	// doubt is ([Goal].AuditByDoubt), fit the map as the whole set would
+	// when weighted by their inverse probability, scaled to a mean of 1 so
+	// that they count as many labels as they are.
+	MapWeights map[string]float64
 }
 
 // JudgeModel is the model part of a judge name of the form
@@ -395,7 +402,8 @@ type model struct {
 type dataset struct {
 	obs     [][]obs
 	margins [][]margObs
-	label   []int8 // 1 a, -1 b, 0 none
+	label   []int8    // 1 a, -1 b, 0 none
+	mapW    []float64 // weight of each label in the confidence map's fit
 	nJudge  int
 	nScorer int
 }
@@ -409,6 +417,15 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 	d, judges, scorers, err := buildDataset(pairs, labels, c.JudgeGroup)
 	if err != nil {
 		return nil, err
+	}
+	if c.MapWeights != nil {
+		d.mapW = make([]float64, len(pairs))
+		for i, ev := range pairs {
+			d.mapW[i] = 1
+			if w, ok := c.MapWeights[ev.ID]; ok && w >= 0 {
+				d.mapW[i] = w
+			}
+		}
 	}
 	prior := c.priors()
 	m := d.initModel(prior)
@@ -437,7 +454,7 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 		if c.ConsistencyCeiling {
 			maxCeil = d.consistencyCeiling(judges)
 		}
-		grid, evidence = fitConfidence(raw, d.label, temper0, maxCeil)
+		grid, evidence = fitConfidence(raw, d.label, d.mapW, temper0, maxCeil)
 		if c.Leads {
 			blockOf, blocks := judgeBlocks(c, judges)
 			consLead := ""
@@ -994,15 +1011,19 @@ const ceilingPriorPower = 3
 // prior on the temper around centre (sd 0.5 in log) and one proportional
 // to ((c-0.5)/0.5)^ceilingPriorPower on the ceiling in [0.6, maxCeil].
 // Points of negligible weight are left out.
-func fitConfidence(raw []float64, labels []int8, centre, maxCeil float64) (pts []confPoint, evidence float64) {
+func fitConfidence(raw []float64, labels []int8, weight []float64, centre, maxCeil float64) (pts []confPoint, evidence float64) {
 	type lab struct {
-		s     float64
+		s, w  float64
 		right bool
 	}
 	var labs []lab
 	for i, l := range labels {
 		if l != 0 {
-			labs = append(labs, lab{math.Abs(raw[i]), (raw[i] >= 0) == (l > 0)})
+			w := 1.0
+			if weight != nil {
+				w = weight[i]
+			}
+			labs = append(labs, lab{math.Abs(raw[i]), w, (raw[i] >= 0) == (l > 0)})
 		}
 	}
 	// The ceilings: 0.6, 0.605, ... up to maxCeil, and maxCeil itself.
@@ -1021,9 +1042,9 @@ func fitConfidence(raw []float64, labels []int8, centre, maxCeil float64) (pts [
 			for _, x := range labs {
 				p := math.Min(math.Max(confMap(x.s, t, c), 1e-9), 1-1e-9)
 				if x.right {
-					ll += math.Log(p)
+					ll += x.w * math.Log(p)
 				} else {
-					ll += math.Log(1 - p)
+					ll += x.w * math.Log(1-p)
 				}
 			}
 			pts = append(pts, confPoint{t, math.Min(c, 1), ll})

@@ -77,23 +77,37 @@
 // probability that the AI's winner is the one people would choose. It is a
 // latent-class model in the spirit of Dawid and Skene, fitted by EM with
 // priors: it needs no human label to estimate each judge's accuracy and
-// position bias ([JudgeStats], with bootstrap intervals), and human labels
-// clamp their pairs and fit a two-parameter confidence map (a temper for
-// the judges' shared errors and a ceiling), so it sharpens as labels
-// arrive without a handful of them making it overconfident. Without
-// labels its temper assumes a correlated panel (1/sqrt(judges)): that
-// is conservative for judges that err independently and can still be
-// optimistic for judges that agree on wrong answers, which only labels
-// reveal.
+// position bias ([JudgeStats], with bootstrap intervals). Human labels
+// clamp their pairs' class in every fit; once there are
+// Calibrator.MinLabels of them (default 10) they also fit a
+// two-parameter confidence map (a temper for the judges' shared errors
+// and a ceiling, a posterior over a grid), so it sharpens as labels
+// arrive without a handful of them making it overconfident. With fewer
+// labels the label-free map stands: its temper assumes a correlated
+// panel (1/sqrt(judges)), which is conservative for judges that err
+// independently and can still be optimistic for judges that agree on
+// wrong answers, which only labels reveal. Calibrator.MapWeights weighs
+// labels drawn with unequal probabilities in the map's fit.
 //
 // [Route] routes a fitted [Calibration] by a [Goal]: [TargetAccuracy] (the
 // most confident pairs are labeled by AI for as long as their predicted
 // accuracy stays at the target), [HumanBudget] (the N pairs where a label
 // adds the most expected accuracy, [Decision].Value) or [FixedThreshold].
-// Goal.Audit sends a random share of the AI-labeled pairs to people too
-// (uniform, or by doubt with weights); [Measured] turns their labels into
-// the measured accuracy with a Wilson interval, to set beside
-// [Calibration.Accuracy]'s prediction. [Calibration.Curve] is the human
+// Goal.Audit sends a random share of the AI-labeled pairs to people too,
+// to measure the AI's accuracy. Drawn uniformly by default, every pair
+// with the same chance; with Goal.AuditByDoubt each pair has a known
+// inclusion probability pi_i that grows with its doubt 1-P: in proportion
+// to a uniform part and a part in proportion to doubt (Goal.AuditDoubt,
+// default half), capped at 1 with the excess spread over the others,
+// summing to the audit's size; the sample is drawn systematically along P
+// from one random start, so it has that size. The doubtful pairs, where
+// the AI errs most, are then audited more often, and a person's label
+// there is more likely to correct it. [Measured] weights each audited
+// pair by 1/pi_i (Decision.AuditWeight; a Hájek estimate, Σ agree/pi over
+// Σ 1/pi), so the measured accuracy estimates the whole AI-labeled set's
+// and not the doubtful pairs' alone; its Wilson interval is on Kish's
+// effective sample size. Set it beside [Calibration.Accuracy]'s
+// prediction. [Calibration.Curve] is the human
 // share against the predicted accuracy over the whole range.
 //
 // # Judge panels and routing a pipeline by goal

@@ -34,18 +34,31 @@ type Goal struct {
 	// drawn at random with Seed; their agreement with the AI is the
 	// measured accuracy ([Wilson]).
 	Audit float64
-	// AuditByDoubt draws the audit with a probability that grows with the
-	// AI's doubt (half uniform, half in proportion to 1-P), so the labels
-	// also land where they are likely to correct the AI; [Measured]
-	// weights each audited pair back by its inverse probability, so the
-	// measured accuracy stays unbiased. Decision.AuditWeight holds the
-	// weights.
+	// AuditByDoubt draws the audit with a known inclusion probability
+	// that grows with the AI's doubt, so that its labels also land where
+	// they are likely to correct the AI: pair i is drawn with probability
+	// pi_i in proportion to (1-AuditDoubt)/n + AuditDoubt*(1-P_i)/D (n
+	// AI-labeled pairs, D their summed doubt), capped at 1 (the excess
+	// spread over the rest) and scaled so that the pi_i sum to the audit's
+	// size; the sample is drawn systematically (one random start, pairs in
+	// order of P), so it has that size exactly, up to rounding. [Measured]
+	// weights each audited pair back by 1/pi_i (Decision.AuditWeight), so
+	// the measured accuracy estimates the whole AI-labeled set's.
+	// [RoutePlanner.Plan] measures earlier runs' audits from the queue,
+	// which keeps no weights, as a plain share of agreement: a pipeline
+	// routed by a plan should audit uniformly (examples/quickstart does).
 	AuditByDoubt bool
+	// AuditDoubt is the share of AuditByDoubt's inclusion probability in
+	// proportion to doubt, in (0, 1] (default 0.5; the uniform rest keeps
+	// every pair's weight at most 1/(1-AuditDoubt) times n over the
+	// audit's size).
+	AuditDoubt float64
 	// AuditMin is a floor on the audit sample, in pairs, when Audit > 0
 	// (0: none): a 5% audit of 60 pairs is 3 labels, too few for a
 	// measured accuracy or for the confidence map the next fit draws from
-	// them; about 20 is enough for both. The expected sample is then
-	// max(Audit * AI-labeled, AuditMin), at most all of them.
+	// them; about 20 is enough for both. The sample is then
+	// max(Audit * AI-labeled, AuditMin) pairs, at most all of them (for
+	// AuditByDoubt, up to rounding).
 	AuditMin int
 	Seed     uint64
 }
@@ -169,29 +182,86 @@ func Route(cal *Calibration, g Goal) Routing {
 			}
 			rt.Audit = k
 		} else {
-			// Poisson sampling: pair i is audited with probability
-			// min(1, k q_i), q_i half uniform, half in proportion to doubt.
-			var doubt float64
-			for _, i := range pick {
-				doubt += 1 - cal.Pairs[i].P
+			share := g.AuditDoubt
+			if share <= 0 || share > 1 {
+				share = 0.5
 			}
-			for _, i := range pick {
-				q := 0.5 / float64(len(pick))
-				if doubt > 0 {
-					q += 0.5 * (1 - cal.Pairs[i].P) / doubt
-				} else {
-					q *= 2
-				}
-				pi := math.Min(1, float64(k)*q)
-				if rng.Float64() < pi {
+			doubt := make([]float64, len(pick))
+			for x, i := range pick {
+				doubt[x] = 1 - cal.Pairs[i].P
+			}
+			pis := inclusion(doubt, share, k)
+			// Systematic sampling along P (most confident first): one
+			// uniform start, then every unit of cumulative probability.
+			order := make([]int, len(pick))
+			for x := range order {
+				order[x] = x
+			}
+			sort.SliceStable(order, func(x, y int) bool { return doubt[order[x]] < doubt[order[y]] })
+			u := rng.Float64()
+			var cum float64
+			for _, x := range order {
+				lo := cum
+				cum += pis[x]
+				// drawn when a point u, u+1, ... falls in [lo, cum)
+				if pis[x] > 0 && math.Floor(cum-u) > math.Floor(lo-u) {
+					i := pick[x]
 					rt.Decisions[i].Audit = true
-					rt.Decisions[i].AuditWeight = 1 / pi
+					rt.Decisions[i].AuditWeight = 1 / pis[x]
 					rt.Audit++
 				}
 			}
 		}
 	}
 	return rt
+}
+
+// inclusion returns each pair's probability of being audited, for a
+// sample of k out of len(doubt): in proportion to (1-share)/n +
+// share*doubt/sum(doubt) (uniform when every doubt is 0), with
+// probabilities above 1 set to 1 and the rest scaled up to keep the sum k.
+func inclusion(doubt []float64, share float64, k int) []float64 {
+	n := len(doubt)
+	var total float64
+	for _, d := range doubt {
+		total += d
+	}
+	q := make([]float64, n)
+	for x, d := range doubt {
+		q[x] = 1 / float64(n)
+		if total > 0 {
+			q[x] = (1-share)/float64(n) + share*d/total
+		}
+	}
+	pis := make([]float64, n)
+	capped := make([]bool, n)
+	for {
+		left, mass := float64(min(k, n)), 0.0
+		for x := range q {
+			if capped[x] {
+				left--
+			} else {
+				mass += q[x]
+			}
+		}
+		more := false
+		for x := range q {
+			if capped[x] {
+				continue
+			}
+			pis[x] = 0
+			if mass > 0 && left > 0 {
+				pis[x] = left * q[x] / mass
+			}
+			if pis[x] >= 1 {
+				pis[x], capped[x], more = 1, true, true
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	return pis
 }
 
 // CurvePoint is one point of [Calibration.Curve].

@@ -172,7 +172,7 @@ func (d *dataset) chooseLead(c Calibrator, prior [][9]float64, blockOf, blocks [
 		iters += n
 		// The lead's evidence counts several times: the temper's prior is
 		// centred lower (ledTemper).
-		lgrid, ev := fitConfidence(lraw, d.label, lt, maxCeil)
+		lgrid, ev := fitConfidence(lraw, d.label, d.mapW, lt, maxCeil)
 		lp := logLed
 		if b == consLead {
 			lp = logCons

@@ -17,9 +17,14 @@
 // pairs), then, in rounds, fits the calibrator on every label so far,
 // routes by the goal (-target, or -budget, or -threshold) and asks people
 // for the routed pairs, until a round asks for nothing new (at most
-// -rounds). Last, a random -audit share of the AI-labeled pairs goes to
-// people (at least -audit-min pairs): their agreement with the AI is the
-// measured accuracy.
+// -rounds). A random -audit share of the first routing's AI-labeled pairs
+// also goes to people (at least -audit-min pairs): their agreement with
+// the AI is the measured accuracy. With -audit-by-doubt (on by default)
+// each pair is drawn with a known probability that grows with its doubt
+// 1-p (-audit-doubt of it in proportion to doubt, the rest uniform;
+// filter.Goal.AuditByDoubt), the measured accuracy weights each audited
+// pair by its inverse, and so does the fit of the confidence map
+// (-audit-map-weights, filter.Calibrator.MapWeights).
 //
 // Judges named "model/strategy" (LLMBar's "GPT-4/Vanilla_NoRules") are
 // grouped by model (-judge-blocks, on by default): a model's strategies
@@ -46,8 +51,9 @@
 // their agreement (Krippendorff's alpha).
 //
 // -table DIR prints the BENCHMARKS.md table over the shared judged sets
-// (-sets to pick some, -seeds to average); -audit, -judge-blocks, -leads,
-// -difficulty and -audit-min apply to it as to one study.
+// (-sets to pick some, -seeds to average); -audit, -audit-by-doubt,
+// -audit-doubt, -audit-map-weights, -judge-blocks, -leads, -difficulty and
+// -audit-min apply to it as to one study.
 package main
 
 import (
@@ -83,6 +89,8 @@ func run(args []string, stdout io.Writer) error {
 		overlap    = fl.Int("overlap", 1, "labels revealed per pair sent to people")
 		audit      = fl.Float64("audit", 0.05, "share of the AI-labeled pairs also sent to people to measure accuracy")
 		byDoubt    = fl.Bool("audit-by-doubt", true, "draw the audit more often among doubtful pairs (weighted back in the measured accuracy)")
+		doubtShare = fl.Float64("audit-doubt", 0.9, "with -audit-by-doubt: the share of each pair's audit probability in proportion to its doubt 1-p, the rest uniform (1: wholly by doubt; 0: filter.Goal's default, 0.5)")
+		mapWeights = fl.Bool("audit-map-weights", true, "with -audit-by-doubt: weigh each audit label by its inverse audit probability (scaled to a mean of 1) in the fit of the confidence map (filter.Calibrator.MapWeights)")
 		auditMin   = fl.Int("audit-min", 0, "with -audit: audit at least this many pairs (a small set's 5% may be too few labels to measure or calibrate from)")
 		blocks     = fl.Bool("judge-blocks", true, "judges named model/strategy: the strategies of one model count as one correlated judge")
 		calib      = fl.Int("calib", 0, "random pairs sent to people before the first fit")
@@ -103,15 +111,15 @@ func run(args []string, stdout io.Writer) error {
 	if *tableDir != "" {
 		// The table reads its settings from the bench variables; they are
 		// put back when it is done, so one run does not change the next.
-		oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit := benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit
+		oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit, oldShare, oldByDoubt, oldMapW := benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights
 		defer func() {
-			benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit = oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit
+			benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights = oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit, oldShare, oldByDoubt, oldMapW
 		}()
 		if *sets != "" {
 			benchSets = strings.Split(*sets, ",")
 		}
 		benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty = *blocks, *lead, *consLead, *consCeil, *auditMin, *difficulty
-		benchAudit = *audit
+		benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights = *audit, *doubtShare, *byDoubt, *mapWeights
 		_, err := table(stdout, *tableDir, *seeds, *boot)
 		return err
 	}
@@ -122,6 +130,8 @@ func run(args []string, stdout io.Writer) error {
 		return errors.New("-overlap must be at least 1")
 	case *audit < 0 || *audit > 1:
 		return errors.New("-audit must be in [0, 1]")
+	case *doubtShare < 0 || *doubtShare > 1:
+		return errors.New("-audit-doubt must be in [0, 1]")
 	case *target <= 0 || *target > 1:
 		return errors.New("-target must be in (0, 1]")
 	case *budget >= 0 && *threshold > 0:
@@ -147,7 +157,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	nCalib := *calib
 	pp := newPeople(labels, *overlap, *seed)
-	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, blocks: *blocks, lead: *lead, consLead: *consLead, consCeil: *consCeil, difficulty: *difficulty, auditMin: *auditMin})
+	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, doubtShare: *doubtShare, mapWeights: *mapWeights, blocks: *blocks, lead: *lead, consLead: *consLead, consCeil: *consCeil, difficulty: *difficulty, auditMin: *auditMin})
 	if err != nil {
 		return err
 	}

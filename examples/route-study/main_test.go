@@ -270,8 +270,8 @@ func sharedSets(t *testing.T) string {
 
 // TestRouteStudyTableAudit: -table takes -audit and -sets, and leaves the
 // defaults as they were for the next run. On llmbar-natural at 0.85 the
-// goal sends nobody to people, so the audit (5%, drawn by doubt: 2 pairs
-// with seed 1) is all of the human work, and with -audit 0 there is none.
+// goal sends nobody to people, so the audit (5% of 100 pairs, drawn by
+// doubt: 5 pairs) is all of the human work, and with -audit 0 there is none.
 func TestRouteStudyTableAudit(t *testing.T) {
 	dir := sharedSets(t)
 	frac := func(args ...string) string {

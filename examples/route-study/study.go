@@ -93,12 +93,14 @@ type studyConfig struct {
 	seed       uint64
 	bootstrap  int
 	byDoubt    bool
-	auditMin   int  // floor of the audit sample, in pairs
-	blocks     bool // a judge's model is one correlated block (filter.JudgeModel)
-	lead       bool // a block may lead, if the labels say so (filter.Calibrator.Leads)
-	consLead   bool // the most order-consistent block may lead before labels (filter.Calibrator.ConsistencyLead)
-	consCeil   bool // the ceiling bounded by the most order-consistent judge (filter.Calibrator.ConsistencyCeiling)
-	difficulty bool // a latent easy/hard class (filter.Calibrator.Difficulty)
+	mapWeights bool    // the audit's labels weigh 1/pi in the confidence map's fit (filter.Calibrator.MapWeights)
+	doubtShare float64 // with byDoubt: the share of the audit's inclusion probability in proportion to doubt (filter.Goal.AuditDoubt)
+	auditMin   int     // floor of the audit sample, in pairs
+	blocks     bool    // a judge's model is one correlated block (filter.JudgeModel)
+	lead       bool    // a block may lead, if the labels say so (filter.Calibrator.Leads)
+	consLead   bool    // the most order-consistent block may lead before labels (filter.Calibrator.ConsistencyLead)
+	consCeil   bool    // the ceiling bounded by the most order-consistent judge (filter.Calibrator.ConsistencyCeiling)
+	difficulty bool    // a latent easy/hard class (filter.Calibrator.Difficulty)
 }
 
 // outcome is a finished study.
@@ -148,6 +150,17 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 		c.ConsistencyLead = cfg.consLead
 		c.ConsistencyCeiling = cfg.consCeil
 		c.Difficulty = cfg.difficulty
+		if cfg.mapWeights && len(audited) > 0 {
+			// The audit's inverse probabilities, scaled to a mean of 1.
+			var sum float64
+			for _, w := range audited {
+				sum += w
+			}
+			c.MapWeights = make(map[string]float64, len(audited))
+			for id, w := range audited {
+				c.MapWeights[id] = w * float64(len(audited)) / sum
+			}
+		}
 		cal, err = c.Fit(evs, pp.known())
 		if err != nil {
 			return out, err
@@ -156,7 +169,7 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 		if round == 1 {
 			// The audit sample is drawn once, from the first routing's
 			// AI-labeled pairs; its labels also calibrate the next fits.
-			g.Audit, g.Seed, g.AuditByDoubt, g.AuditMin = cfg.audit, cfg.seed, cfg.byDoubt, cfg.auditMin
+			g.Audit, g.Seed, g.AuditByDoubt, g.AuditDoubt, g.AuditMin = cfg.audit, cfg.seed, cfg.byDoubt, cfg.doubtShare, cfg.auditMin
 		}
 		rt = filter.Route(cal, g)
 		out.rounds = round
