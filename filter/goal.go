@@ -203,7 +203,7 @@ func Route(cal *Calibration, g Goal) Routing {
 			for _, x := range order {
 				lo := cum
 				cum += pis[x]
-				// drawn when a point u, u+1, ... falls in [lo, cum)
+				// drawn when one of u, u+1, ... falls in (lo, cum]
 				if pis[x] > 0 && math.Floor(cum-u) > math.Floor(lo-u) {
 					i := pick[x]
 					rt.Decisions[i].Audit = true
