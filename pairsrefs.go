@@ -180,10 +180,11 @@ func (d *RunDir) FillRefs(ps []Pair, sources []RecordRef) error {
 // responsesAt returns the responses of the FileResponses record ref
 // locates, checking that the line there is the record with ref's key.
 func (d *RunDir) responsesAt(ref RecordRef) ([]Response, error) {
-	line, err := d.ReadLine(FileResponses, ref.Offset)
+	line, err := d.j.ReadLineInto(FileResponses, ref.Offset, getBuf())
 	if err != nil {
 		return nil, fmt.Errorf("prefdata: %s at byte %d: %w", d.Path(FileResponses), ref.Offset, err)
 	}
+	defer putBuf(line) // the responses' strings are copies
 	var (
 		key string
 		rs  []Response

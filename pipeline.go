@@ -683,10 +683,11 @@ func (r *run) findDone(ctx context.Context, in <-chan job, out chan<- job) error
 // donePairs returns the pairs record of a prompt finished by an earlier run
 // of this configuration.
 func (r *run) donePairs(key string) (PairsRecord, bool, error) {
-	line, ok, err := r.p.Dir.lookup(FilePairs, key, false)
+	line, _, ok, err := r.p.Dir.lookupAt(FilePairs, key, false, getBuf())
 	if err != nil || !ok {
 		return PairsRecord{}, false, err
 	}
+	defer putBuf(line)  // the record's strings are copies
 	var rec PairsRecord // declared here: a miss allocates nothing
 	if unmarshalPairsRecord(line, &rec) != nil || rec.Key != key {
 		return PairsRecord{}, false, nil // a fragment: the prompt is done again

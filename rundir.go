@@ -468,10 +468,11 @@ func (d *RunDir) Get(name, key string) (CacheRecord, bool, error) {
 
 // get is Get; it also returns where the record's line starts.
 func (d *RunDir) get(name, key string) (CacheRecord, int64, bool, error) {
-	line, off, ok, err := d.lookupAt(name, key, false)
+	line, off, ok, err := d.lookupAt(name, key, false, getBuf())
 	if err != nil || !ok {
 		return CacheRecord{}, 0, false, err
 	}
+	defer putBuf(line)
 	var rec CacheRecord // declared here: a miss allocates nothing
 	if json.Unmarshal(line, &rec) != nil || rec.Key != key {
 		return CacheRecord{}, 0, false, nil
@@ -483,7 +484,10 @@ func (d *RunDir) get(name, key string) (CacheRecord, int64, bool, error) {
 // key in FilePairs, [PromptKey] in FilePrompts, the pair ID in FileQueue,
 // Key in the cache journals.
 func (d *RunDir) Has(name, key string) (bool, error) {
-	_, ok, err := d.Lookup(name, key)
+	line, _, ok, err := d.lookupAt(name, key, true, getBuf())
+	if ok {
+		putBuf(line)
+	}
 	return ok, err
 }
 
@@ -495,12 +499,20 @@ func (d *RunDir) Lookup(name, key string) ([]byte, bool, error) {
 // lookup is Lookup; with validate false the caller decodes the line and
 // treats a failure as a miss.
 func (d *RunDir) lookup(name, key string, validate bool) ([]byte, bool, error) {
-	line, _, ok, err := d.lookupAt(name, key, validate)
+	line, _, ok, err := d.lookupAt(name, key, validate, nil)
 	return line, ok, err
 }
 
-// lookupAt is lookup; it also returns where the line starts.
-func (d *RunDir) lookupAt(name, key string, validate bool) ([]byte, int64, bool, error) {
+// lookupAt is lookup; it also returns where the line starts. The line is
+// read into buf when it is not nil (a buffer of getBuf: when ok, the
+// caller gives the line back with putBuf once it is done with it; when
+// not, buf has been given back).
+func (d *RunDir) lookupAt(name, key string, validate bool, buf []byte) (_ []byte, _ int64, ok bool, err error) {
+	defer func() {
+		if !ok && buf != nil {
+			putBuf(buf)
+		}
+	}()
 	x, err := d.index(name)
 	if err != nil {
 		return nil, 0, false, err
@@ -509,7 +521,12 @@ func (d *RunDir) lookupAt(name, key string, validate bool) ([]byte, int64, bool,
 	if !ok {
 		return nil, 0, false, nil
 	}
-	line, err := d.j.ReadLine(name, off)
+	var line []byte
+	if buf != nil {
+		line, err = d.j.ReadLineInto(name, off, buf)
+	} else {
+		line, err = d.j.ReadLine(name, off)
+	}
 	if err != nil {
 		return nil, 0, false, err
 	}

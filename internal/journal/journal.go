@@ -509,14 +509,25 @@ func (d *Dir) reader(name string) (*os.File, error) {
 // ReadLine returns the complete line that starts at offset in the named
 // file, without its newline.
 func (d *Dir) ReadLine(name string, offset int64) ([]byte, error) {
+	line, err := d.ReadLineInto(name, offset, make([]byte, 2048))
+	return line[:len(line):len(line)], err
+}
+
+// ReadLineInto is ReadLine reading into buf's capacity: the line returned
+// is in buf when it fits (its capacity is buf's, for reuse), in a larger
+// buffer otherwise.
+func (d *Dir) ReadLineInto(name string, offset int64, buf []byte) ([]byte, error) {
 	f, err := d.reader(name)
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 2048)
+	if cap(buf) < 512 {
+		buf = make([]byte, 2048)
+	}
+	buf = buf[:cap(buf)]
 	n, err := f.ReadAt(buf, offset)
 	if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
-		return buf[:i:i], nil // the common case: one read, no copy
+		return buf[:i], nil // the common case: one read, no copy
 	}
 	out := append([]byte(nil), buf[:n]...)
 	offset += int64(n)

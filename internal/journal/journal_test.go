@@ -370,3 +370,34 @@ func TestIndexCountsKeysAfterCrash(t *testing.T) {
 		t.Errorf("%d keys in %d slots: fuller than the table allows", used, slots)
 	}
 }
+
+// ReadLineInto reads a line into the buffer it is given, or past its end
+// into a larger one: lines of every length around the buffer's size read
+// back whole, as ReadLine reads them.
+func TestReadLineInto(t *testing.T) {
+	d, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var lines [][]byte
+	for _, n := range []int{1, 100, 511, 512, 513, 1023, 1024, 1025, 2047, 2048, 2049, 5000} {
+		lines = append(lines, []byte(strings.Repeat("x", n)))
+	}
+	offs, err := d.AppendLines("a.jsonl", lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, off := range offs {
+		for _, size := range []int{0, 600, 1024} {
+			got, err := d.ReadLineInto("a.jsonl", off, make([]byte, 0, size))
+			if err != nil || string(got) != string(lines[i]) {
+				t.Fatalf("ReadLineInto(line of %d bytes, buffer of %d) = %d bytes, %v", len(lines[i]), size, len(got), err)
+			}
+		}
+		got, err := d.ReadLine("a.jsonl", off)
+		if err != nil || string(got) != string(lines[i]) || cap(got) != len(got) {
+			t.Fatalf("ReadLine(line of %d bytes) = %d bytes (cap %d), %v", len(lines[i]), len(got), cap(got), err)
+		}
+	}
+}
