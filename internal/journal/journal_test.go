@@ -271,20 +271,30 @@ func TestAppendLines(t *testing.T) {
 	}
 }
 
-// Lines written in one write are indexed in any order (each goroutine
-// indexes its own once its Append returns): the index still counts the
-// journal as covered to its end, so the next open does not scan it again.
-func TestIndexCoveredOverLinesIndexedOutOfOrder(t *testing.T) {
+// keyOfLine keys a test journal's lines by their whole text.
+func keyOfLine(l []byte) (string, bool) { return string(l), true }
+
+// newIndexed returns a Dir in a temporary folder and the index of its
+// journal a.jsonl, keyed by keyOfLine; both are closed when the test ends.
+func newIndexed(t *testing.T) (*Dir, *Index) {
+	t.Helper()
 	d, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
-	keyOf := func(l []byte) (string, bool) { return string(l), true }
-	x, err := d.OpenIndex("a.jsonl", keyOf)
+	t.Cleanup(func() { d.Close() })
+	x, err := d.OpenIndex("a.jsonl", keyOfLine)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d, x
+}
+
+// Lines written in one write are indexed in any order (each goroutine
+// indexes its own once its Append returns): the index still counts the
+// journal as covered to its end, so the next open does not scan it again.
+func TestIndexCoveredOverLinesIndexedOutOfOrder(t *testing.T) {
+	d, x := newIndexed(t)
 	lines := [][]byte{[]byte(`{"a":1}`), []byte(`{"b":22}`), []byte(`{"c":333}`), []byte(`{"d":4}`)}
 	offs, err := d.AppendLines("a.jsonl", lines)
 	if err != nil {
@@ -304,7 +314,7 @@ func TestIndexCoveredOverLinesIndexedOutOfOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	scanned := 0
-	x, err = d.OpenIndex("a.jsonl", func(l []byte) (string, bool) { scanned++; return keyOf(l) })
+	x, err = d.OpenIndex("a.jsonl", func(l []byte) (string, bool) { scanned++; return keyOfLine(l) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,16 +332,7 @@ func TestIndexCoveredOverLinesIndexedOutOfOrder(t *testing.T) {
 // keys again, so Len is right and the table grows before it fills (a put
 // into a full table would never find a free slot).
 func TestIndexCountsKeysAfterCrash(t *testing.T) {
-	d, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	keyOf := func(l []byte) (string, bool) { return string(l), true }
-	x, err := d.OpenIndex("a.jsonl", keyOf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, x := newIndexed(t)
 	const n = 2000 // past the first growths
 	for i := range n {
 		line := []byte(fmt.Sprintf(`{"n":%d}`, i))
@@ -345,7 +346,7 @@ func TestIndexCountsKeysAfterCrash(t *testing.T) {
 	}
 	// Killed here: the slots are in the file (a shared mapping), the
 	// header is as the last growth left it. Another process opens it.
-	y, err := d.OpenIndex("a.jsonl", keyOf)
+	y, err := d.OpenIndex("a.jsonl", keyOfLine)
 	if err != nil {
 		t.Fatal(err)
 	}
