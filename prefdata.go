@@ -138,8 +138,11 @@ func (f ScorerFunc) Score(ctx context.Context, p Prompt, rs []Response) ([]Score
 // a person must look ([Pair.NeedsHuman]).
 //
 // A nil or empty result with a nil error means the candidate yields no pair
-// (all responses tied, say). An error is a failure of this candidate. Label is
-// called concurrently (up to [Limits.Filter]) and must be safe for that.
+// (all responses tied, say). An error is a failure of this candidate. Like a
+// [Filter], Label must not modify c's slices in place: the run directory
+// writes the responses of c it finds unchanged in the pairs as references to
+// the stored ones. Label is called concurrently (up to [Limits.Filter]) and
+// must be safe for that.
 type Labeler interface {
 	Label(ctx context.Context, c Candidate) ([]Pair, error)
 }
