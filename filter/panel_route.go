@@ -29,8 +29,9 @@ const (
 //     candidate unchanged;
 //  2. then [RoutePlanner.Plan] fits the [Calibrator] on all of it, with
 //     people's labels so far, and routes by the goal; the plan's
-//     [PlannedRouter] is the Labeler of the second, normal run, which reads
-//     every judgment back from the run directory.
+//     [PlannedRouter] is the Labeler of the second, normal run, which labels
+//     the candidates the first run kept in its Pipeline.Memo and reads the
+//     others' judgments back from the run directory.
 //
 // It is safe for concurrent use.
 type RoutePlanner struct {
