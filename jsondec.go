@@ -379,32 +379,144 @@ func (d *dec) recordRefs(refs *[]RecordRef) bool {
 // responsesRecord decodes a FileResponses line: its key and its value, the
 // generator's responses.
 func (d *dec) responsesRecord(key *string, rs *[]Response) bool {
-	var (
-		v        int
-		s        string
-		refs     bool
-		hasValue bool
-	)
+	var rec CacheRecord
+	ok := d.cacheRecord(&rec, func() bool { return d.responses(rs) })
+	*key = rec.Key
+	return ok
+}
+
+// cacheRecord decodes a cache journal line into rec, its value by value
+// (rec.Value is left nil); it gives up on a line without a value.
+func (d *dec) cacheRecord(rec *CacheRecord, value func() bool) bool {
+	hasValue := false
 	return d.object(func(k string) (uint64, bool) {
 		switch k {
 		case "v":
-			return 1 << 0, d.int(&v)
+			return 1 << 0, d.int(&rec.V)
 		case "key":
-			return 1 << 1, d.str(key)
+			return 1 << 1, d.str(&rec.Key)
 		case "prompt_id":
-			return 1 << 2, d.str(&s)
+			return 1 << 2, d.str(&rec.PromptID)
 		case "component":
-			return 1 << 3, d.str(&s)
+			return 1 << 3, d.str(&rec.Component)
 		case "run":
-			return 1 << 4, d.str(&s)
+			return 1 << 4, d.str(&rec.Run)
 		case "refs":
-			return 1 << 5, d.bool(&refs)
+			return 1 << 5, d.bool(&rec.Refs)
 		case "value":
 			hasValue = true
-			return 1 << 6, d.responses(rs)
+			return 1 << 6, value()
 		}
 		return 0, false
 	}) && hasValue
+}
+
+// DecodeResponsesLine decodes a line of the responses journal
+// ([FileResponses]) by hand, without reflection: the record (its Value left
+// nil) and its value, the generator's responses. When ok, they are what
+// encoding/json gives for the line and then its value. A line that is not
+// the shape this package writes (an unknown or repeated field, a value of
+// another type, an escape or a byte the hand decoder does not handle,
+// invalid JSON, no value) gives ok false: decode it with encoding/json,
+// which also says what is wrong with it.
+func DecodeResponsesLine(line []byte) (rec CacheRecord, rs []Response, ok bool) {
+	d := dec{b: line}
+	if !d.cacheRecord(&rec, func() bool { return d.responses(&rs) }) || !d.end() {
+		return CacheRecord{}, nil, false
+	}
+	return rec, rs, true
+}
+
+// DecodeCandidateLine is [DecodeResponsesLine] for a line of a filter's
+// journal ([FileScores]), whose value is a [Candidate]: c is nil when the
+// value is null, as encoding/json leaves a *Candidate.
+func DecodeCandidateLine(line []byte) (rec CacheRecord, c *Candidate, ok bool) {
+	d := dec{b: line}
+	if !d.cacheRecord(&rec, func() bool {
+		if d.null() {
+			c = nil
+			return true
+		}
+		c = new(Candidate)
+		return d.candidate(c)
+	}) || !d.end() {
+		return CacheRecord{}, nil, false
+	}
+	return rec, c, true
+}
+
+func (d *dec) candidate(c *Candidate) bool {
+	return d.object(func(k string) (uint64, bool) {
+		switch k {
+		case "prompt":
+			return 1 << 0, d.prompt(&c.Prompt)
+		case "responses":
+			return 1 << 1, d.responses(&c.Responses)
+		case "scores":
+			return 1 << 2, d.scores(&c.Scores)
+		case "comparisons":
+			return 1 << 3, d.comparisons(&c.Comparisons)
+		case "dropped":
+			return 1 << 4, d.drops(&c.Dropped)
+		}
+		return 0, false
+	})
+}
+
+func (d *dec) comparisons(cs *[]Comparison) bool {
+	return list(d, cs, func(c *Comparison) bool {
+		if d.null() {
+			return true
+		}
+		return d.object(func(k string) (uint64, bool) {
+			switch k {
+			case "a":
+				return 1 << 0, d.str(&c.A)
+			case "b":
+				return 1 << 1, d.str(&c.B)
+			case "scorer":
+				return 1 << 2, d.str(&c.Scorer)
+			case "preference":
+				return 1 << 3, d.float(&c.Preference)
+			case "consistent":
+				return 1 << 4, d.bool(&c.Consistent)
+			case "raw":
+				return 1 << 5, d.strings(&c.Raw)
+			case "orders":
+				return 1 << 6, list(d, &c.Orders, func(p **float64) bool {
+					if d.null() {
+						return true
+					}
+					var f float64
+					if !d.float(&f) {
+						return false
+					}
+					*p = &f
+					return true
+				})
+			}
+			return 0, false
+		})
+	})
+}
+
+func (d *dec) drops(ds *[]Drop) bool {
+	return list(d, ds, func(dr *Drop) bool {
+		if d.null() {
+			return true
+		}
+		return d.object(func(k string) (uint64, bool) {
+			switch k {
+			case "response_id":
+				return 1 << 0, d.str(&dr.ResponseID)
+			case "filter":
+				return 1 << 1, d.str(&dr.Filter)
+			case "reason":
+				return 1 << 2, d.str(&dr.Reason)
+			}
+			return 0, false
+		})
+	})
 }
 
 func (d *dec) responses(rs *[]Response) bool { return list(d, rs, d.response) }

@@ -145,3 +145,78 @@ func TestDecodeResponsesRecordMatchesEncodingJSON(t *testing.T) {
 		t.Errorf("the hand decoder took %d of %d records this package wrote", fast, n)
 	}
 }
+
+// The exported decoders of the responses and scores journals' lines give
+// encoding/json's record and value, or give up.
+func TestDecodeJournalLinesMatchEncodingJSON(t *testing.T) {
+	g := gen{rand.New(rand.NewSource(10))}
+	r := rand.New(rand.NewSource(11))
+	fastResponses, fastCandidates := 0, 0
+	const n = 2000
+	for range n {
+		rec := CacheRecord{V: g.r.Intn(4), Key: g.str(), PromptID: g.str(), Component: g.str(), Run: g.str(), Refs: g.maybe()}
+		val, err := json.Marshal([]Response{g.response(), g.response()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Value = val
+		line := rec.appendJSON(nil)
+		for k, l := range [][]byte{line, mutate(r, line), mutate(r, line)} {
+			var want CacheRecord
+			wantErr := json.Unmarshal(l, &want)
+			var wantRs []Response
+			if wantErr == nil {
+				wantErr = json.Unmarshal(want.Value, &wantRs)
+			}
+			got, rs, ok := DecodeResponsesLine(l)
+			if !ok {
+				continue
+			}
+			if k == 0 {
+				fastResponses++
+			}
+			want.Value = nil
+			if wantErr != nil || !reflect.DeepEqual(got, want) || !reflect.DeepEqual(rs, wantRs) {
+				t.Fatalf("%s: hand decoder %#v %#v; encoding/json %#v %#v, %v", l, got, rs, want, wantRs, wantErr)
+			}
+		}
+
+		c := g.candidate()
+		if val, err = json.Marshal(c); err != nil {
+			t.Fatal(err)
+		}
+		if g.maybe() {
+			val = []byte("null")
+		}
+		rec.Value = val
+		line = rec.appendJSON(nil)
+		for k, l := range [][]byte{line, mutate(r, line), mutate(r, line)} {
+			var want struct {
+				CacheRecord
+				Value *Candidate `json:"value"`
+			}
+			wantErr := json.Unmarshal(l, &want)
+			got, c, ok := DecodeCandidateLine(l)
+			if !ok {
+				continue
+			}
+			if k == 0 {
+				fastCandidates++
+			}
+			if wantErr != nil || !reflect.DeepEqual(got, want.CacheRecord) || !reflect.DeepEqual(c, want.Value) {
+				t.Fatalf("%s: hand decoder %#v %#v; encoding/json %#v %#v, %v", l, got, c, want.CacheRecord, want.Value, wantErr)
+			}
+		}
+	}
+	if fastResponses < n*9/10 || fastCandidates < n*9/10 {
+		t.Errorf("the hand decoders took %d and %d of %d lines this package wrote", fastResponses, fastCandidates, n)
+	}
+	for _, l := range []string{`{"key":"k"}`, `{"key":"k","value":[]} x`, `{"key":"k","Value":[]}`} {
+		if _, _, ok := DecodeResponsesLine([]byte(l)); ok {
+			t.Errorf("%s: decoded", l)
+		}
+		if _, _, ok := DecodeCandidateLine([]byte(l)); ok {
+			t.Errorf("%s: decoded", l)
+		}
+	}
+}

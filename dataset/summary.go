@@ -540,7 +540,7 @@ func (a *accum) prompt(pl prefdata.PromptRecord) error {
 	return nil
 }
 
-func (a *accum) responseRecord(cl prefdata.CacheRecord, rs []storedResponse) error {
+func (a *accum) responseRecord(cl prefdata.CacheRecord, rs []prefdata.Response) error {
 	addTo(a.genItems, cl.Component, cl.PromptID)
 	for _, r := range rs {
 		a.addResponse(prefdata.Response{ID: r.ID, Model: r.Model, System: r.System, Sampling: r.Sampling})
@@ -603,14 +603,28 @@ type storedResponse struct {
 }
 
 // responses calls fn with every generation record, as
-// [runstore.Store.Responses] does, each response read without its text.
-func responses(rs *runstore.Store, fn func(prefdata.CacheRecord, []storedResponse) error) error {
-	return runstore.Lines(rs, prefdata.FileResponses, func(line int, rec prefdata.CacheRecord) error {
+// [runstore.Store.Responses] does. Each line is decoded by hand
+// ([prefdata.DecodeResponsesLine]), or, when it is not the shape the
+// pipeline writes, with encoding/json, each response without its text.
+func responses(rs *runstore.Store, fn func(prefdata.CacheRecord, []prefdata.Response) error) error {
+	d := rs.Dir()
+	return d.Scan(prefdata.FileResponses, func(r prefdata.Record) error {
+		if rec, v, ok := prefdata.DecodeResponsesLine(r.Data); ok {
+			return fn(rec, v)
+		}
+		var rec prefdata.CacheRecord
+		if err := json.Unmarshal(r.Data, &rec); err != nil {
+			return &runstore.LineError{Path: d.Path(prefdata.FileResponses), Line: r.Line, Err: err}
+		}
 		var v []storedResponse
 		if err := json.Unmarshal(rec.Value, &v); err != nil {
-			return &runstore.LineError{Path: rs.Dir().Path(prefdata.FileResponses), Line: line, Err: fmt.Errorf("value: %w", err)}
+			return &runstore.LineError{Path: d.Path(prefdata.FileResponses), Line: r.Line, Err: fmt.Errorf("value: %w", err)}
 		}
-		return fn(rec, v)
+		out := make([]prefdata.Response, len(v))
+		for i, sr := range v {
+			out[i] = prefdata.Response{ID: sr.ID, Model: sr.Model, System: sr.System, Sampling: sr.Sampling}
+		}
+		return fn(rec, out)
 	})
 }
 
@@ -620,14 +634,24 @@ func responses(rs *runstore.Store, fn func(prefdata.CacheRecord, []storedRespons
 // what a reference stands for, so reading that journal a second time to
 // fill them in would add nothing.
 //
-// Each line is decoded with its value at once (one pass over its bytes, not
-// two for the record and then its value).
-func scores(rs *runstore.Store, fn func(storedCandidate) error) error {
-	return runstore.Lines(rs, prefdata.FileScores, func(line int, l scoresLine) error {
-		if l.Value == nil {
-			return &runstore.LineError{Path: rs.Dir().Path(prefdata.FileScores), Line: line, Err: errors.New("value: missing or null")}
+// Each line is decoded by hand ([prefdata.DecodeCandidateLine]), or, when
+// it is not the shape the pipeline writes, with encoding/json, without the
+// prompt and the judges' replies.
+func scores(rs *runstore.Store, fn func(prefdata.Candidate) error) error {
+	d := rs.Dir()
+	return d.Scan(prefdata.FileScores, func(r prefdata.Record) error {
+		_, c, ok := prefdata.DecodeCandidateLine(r.Data)
+		if !ok {
+			var l scoresLine
+			if err := json.Unmarshal(r.Data, &l); err != nil {
+				return &runstore.LineError{Path: d.Path(prefdata.FileScores), Line: r.Line, Err: err}
+			}
+			c = l.Value.candidate()
 		}
-		return fn(*l.Value)
+		if c == nil {
+			return &runstore.LineError{Path: d.Path(prefdata.FileScores), Line: r.Line, Err: errors.New("value: missing or null")}
+		}
+		return fn(*c)
 	})
 }
 
@@ -636,7 +660,22 @@ type scoresLine struct {
 	Value *storedCandidate `json:"value"`
 }
 
-func (a *accum) candidate(c storedCandidate) error {
+// candidate returns c as a [prefdata.Candidate] (nil for nil).
+func (c *storedCandidate) candidate() *prefdata.Candidate {
+	if c == nil {
+		return nil
+	}
+	out := &prefdata.Candidate{Responses: c.Responses}
+	for _, sc := range c.Scores {
+		out.Scores = append(out.Scores, prefdata.Score{ResponseID: sc.ResponseID, Scorer: sc.Scorer, Aspect: sc.Aspect, Value: sc.Value})
+	}
+	for _, cp := range c.Comparisons {
+		out.Comparisons = append(out.Comparisons, prefdata.Comparison{A: cp.A, B: cp.B, Scorer: cp.Scorer, Preference: cp.Preference, Consistent: cp.Consistent, Orders: cp.Orders})
+	}
+	return out
+}
+
+func (a *accum) candidate(c prefdata.Candidate) error {
 	for _, r := range c.Responses {
 		if r.Text == "" && prefdata.IsRef(r) {
 			// A reference: the response is the responses journal's, read

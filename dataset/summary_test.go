@@ -1,8 +1,10 @@
 package dataset
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -250,4 +252,93 @@ func countLines(t *testing.T, path string) int {
 		t.Fatal(err)
 	}
 	return strings.Count(string(b), "\n")
+}
+
+// The summary reads the responses and scores journals with the hand
+// decoders of package prefdata. The same directory with the first key of
+// every line of those journals spelled "V" for "v" (the hand decoders give
+// up on it, encoding/json takes it, as its keys match case-insensitively;
+// no offset moves) has the same summary: a field the hand decoders dropped
+// or misread would show.
+func TestSummaryHandDecodedIsEncodingJSON(t *testing.T) {
+	r := runSample(t)
+	fast, err := Summarize(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := copyRunDir(t, r.dir, func(name string, line []byte) []byte {
+		if name != prefdata.FileResponses && name != prefdata.FileScores {
+			return line
+		}
+		switch name {
+		case prefdata.FileResponses:
+			if _, _, ok := prefdata.DecodeResponsesLine(line); !ok {
+				t.Fatalf("%s: not decoded by hand: the test would compare encoding/json with itself", line)
+			}
+		case prefdata.FileScores:
+			if _, _, ok := prefdata.DecodeCandidateLine(line); !ok {
+				t.Fatalf("%s: not decoded by hand: the test would compare encoding/json with itself", line)
+			}
+		}
+		if !bytes.HasPrefix(line, []byte(`{"v":`)) {
+			t.Fatalf("%s: a line not as the pipeline writes it", line)
+		}
+		return append([]byte(`{"V":`), line[len(`{"v":`):]...)
+	})
+	want, err := Summarize(slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fast, want) {
+		t.Errorf("hand-decoded summary differs:\n got %+v\nwant %+v", fast, want)
+	}
+	// What the two journals give the summary is there to compare.
+	systems, sampling := 0, 0
+	for _, m := range want.Models {
+		systems += m.Systems
+		sampling += len(m.Sampling)
+	}
+	if len(want.Scores) == 0 || len(want.Judges) == 0 || want.Judges[0].Comparisons == 0 || sampling == 0 || len(want.GeneratorRuns) == 0 || want.GeneratorRuns[0].Journaled == 0 {
+		t.Errorf("the sample run lacks figures the journals give: %+v", want)
+	}
+	t.Logf("systems %d, sampling %d, scores %d, judges %+v", systems, sampling, len(want.Scores), want.Judges)
+}
+
+// copyRunDir copies d's files into a new run directory, each line of its
+// journals passed through edit.
+func copyRunDir(t *testing.T, d *prefdata.RunDir, edit func(name string, line []byte) []byte) *prefdata.RunDir {
+	t.Helper()
+	dst := t.TempDir()
+	ents, err := os.ReadDir(d.Path(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || name == "run.lock" {
+			continue
+		}
+		b, err := os.ReadFile(d.Path(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(name, ".jsonl") {
+			var out []byte
+			for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+				if l := bytes.TrimSuffix(line, []byte("\n")); len(l) > 0 {
+					out = append(append(out, edit(name, l)...), '\n')
+				}
+			}
+			b = out
+		}
+		if err := os.WriteFile(filepath.Join(dst, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := prefdata.OpenRunDir(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
