@@ -237,8 +237,26 @@ func (d *RunDir) Scan(name string, fn func(Record) error) error {
 //
 // onFragment, if not nil, is also called for each half-written line skipped.
 func (d *RunDir) ScanFrom(name string, from int64, line int, fn func(Record) error, onFragment func(Fragment)) (end int64, lastLine int, err error) {
+	return d.scanFrom(name, from, line, nil, func(r Record, _ bool) error { return fn(r) }, onFragment)
+}
+
+// ScanDecoded scans like Scan, for a reader with a decoder of its own that
+// takes only valid JSON: each line is given to decode first, and one it
+// takes (true) is passed to fn as it is, with decoded true, without the
+// check Scan makes of every line for a fragment (a valid JSON line is not
+// one); any other line is checked as Scan checks it and passed with
+// decoded false, for the reader to decode otherwise.
+func (d *RunDir) ScanDecoded(name string, decode func(line []byte) bool, fn func(r Record, decoded bool) error) error {
+	_, _, err := d.scanFrom(name, 0, 0, decode, fn, nil)
+	return err
+}
+
+func (d *RunDir) scanFrom(name string, from int64, line int, decode func([]byte) bool, fn func(Record, bool) error, onFragment func(Fragment)) (end int64, lastLine int, err error) {
 	end, n, err := d.j.Scan(name, from, func(l journal.Line) error {
 		l.Line += line
+		if decode != nil && decode(l.Data) {
+			return fn(Record{Line: l.Line, Offset: l.Offset, Data: l.Data}, true)
+		}
 		if l.Data[0] == '{' && !json.Valid(l.Data) {
 			// A fragment a crash or a full disk left, ended by a later
 			// writer: skipped and reported. A record glued to it by a
@@ -257,7 +275,7 @@ func (d *RunDir) ScanFrom(name string, from int64, line int, fn func(Record) err
 				l.Offset, l.Data = l.Offset+int64(len(frag)), rec
 			}
 		}
-		return fn(Record{Line: l.Line, Offset: l.Offset, Data: l.Data})
+		return fn(Record{Line: l.Line, Offset: l.Offset, Data: l.Data}, false)
 	})
 	return end, line + n, err
 }

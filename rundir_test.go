@@ -210,6 +210,33 @@ func TestRunDirScanRecoversGluedRecord(t *testing.T) {
 	assert.Equal(t, 2, d.Fragments()[0].Line)
 }
 
+// ScanDecoded passes the lines its decoder takes as decoded, and checks the
+// others as Scan does: a fragment is still skipped and reported, the record
+// glued to it recovered.
+func TestRunDirScanDecoded(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "x.jsonl"), []byte("{\"n\":1}\n{\"key\":\"torn\",\"value\":[{\"id\":{\"n\":2}\n{\"n\":3}\nnot json\n"), 0o644))
+	d, err := prefdata.OpenRunDir(root)
+	require.NoError(t, err)
+	type seen struct {
+		Data    string
+		Decoded bool
+	}
+	var got []seen
+	var tried []string
+	require.NoError(t, d.ScanDecoded("x.jsonl", func(line []byte) bool {
+		tried = append(tried, string(line))
+		return string(line) == `{"n":1}` || string(line) == `{"n":3}`
+	}, func(r prefdata.Record, decoded bool) error {
+		got = append(got, seen{string(r.Data), decoded})
+		return nil
+	}))
+	assert.Equal(t, []seen{{`{"n":1}`, true}, {`{"n":2}`, false}, {`{"n":3}`, true}, {"not json", false}}, got)
+	assert.Equal(t, []string{`{"n":1}`, `{"key":"torn","value":[{"id":{"n":2}`, `{"n":3}`, "not json"}, tried)
+	require.Len(t, d.Fragments(), 1)
+	assert.Equal(t, 2, d.Fragments()[0].Line)
+}
+
 // A second run of a directory in use is refused with an error naming the
 // holder; the labeling server's appends need no lock.
 func TestRunDirLockRefusesSecondRun(t *testing.T) {

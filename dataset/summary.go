@@ -608,20 +608,28 @@ type storedResponse struct {
 // pipeline writes, with encoding/json, each response without its text.
 func responses(rs *runstore.Store, fn func(prefdata.CacheRecord, []prefdata.Response) error) error {
 	d := rs.Dir()
-	return d.Scan(prefdata.FileResponses, func(r prefdata.Record) error {
-		if rec, v, ok := prefdata.DecodeResponsesLine(r.Data); ok {
+	var (
+		rec prefdata.CacheRecord
+		v   []prefdata.Response
+	)
+	decode := func(line []byte) (ok bool) {
+		rec, v, ok = prefdata.DecodeResponsesLine(line)
+		return ok
+	}
+	return d.ScanDecoded(prefdata.FileResponses, decode, func(r prefdata.Record, decoded bool) error {
+		if decoded {
 			return fn(rec, v)
 		}
 		var rec prefdata.CacheRecord
 		if err := json.Unmarshal(r.Data, &rec); err != nil {
 			return &runstore.LineError{Path: d.Path(prefdata.FileResponses), Line: r.Line, Err: err}
 		}
-		var v []storedResponse
-		if err := json.Unmarshal(rec.Value, &v); err != nil {
+		var stored []storedResponse
+		if err := json.Unmarshal(rec.Value, &stored); err != nil {
 			return &runstore.LineError{Path: d.Path(prefdata.FileResponses), Line: r.Line, Err: fmt.Errorf("value: %w", err)}
 		}
-		out := make([]prefdata.Response, len(v))
-		for i, sr := range v {
+		out := make([]prefdata.Response, len(stored))
+		for i, sr := range stored {
 			out[i] = prefdata.Response{ID: sr.ID, Model: sr.Model, System: sr.System, Sampling: sr.Sampling}
 		}
 		return fn(rec, out)
@@ -639,9 +647,13 @@ func responses(rs *runstore.Store, fn func(prefdata.CacheRecord, []prefdata.Resp
 // prompt and the judges' replies.
 func scores(rs *runstore.Store, fn func(prefdata.Candidate) error) error {
 	d := rs.Dir()
-	return d.Scan(prefdata.FileScores, func(r prefdata.Record) error {
-		_, c, ok := prefdata.DecodeCandidateLine(r.Data)
-		if !ok {
+	var c *prefdata.Candidate
+	decode := func(line []byte) (ok bool) {
+		_, c, ok = prefdata.DecodeCandidateLine(line)
+		return ok
+	}
+	return d.ScanDecoded(prefdata.FileScores, decode, func(r prefdata.Record, decoded bool) error {
+		if !decoded {
 			var l scoresLine
 			if err := json.Unmarshal(r.Data, &l); err != nil {
 				return &runstore.LineError{Path: d.Path(prefdata.FileScores), Line: r.Line, Err: err}
