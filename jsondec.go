@@ -26,6 +26,17 @@ func unmarshalPairsRecord(line []byte, rec *PairsRecord) error {
 	return json.Unmarshal(line, rec)
 }
 
+// DecodePairsRecord decodes a line of the pairs journal ([FilePairs]) by
+// hand, as [DecodeResponsesLine] does: when ok, rec is what encoding/json
+// gives; ok false leaves the line to encoding/json.
+func DecodePairsRecord(line []byte) (rec PairsRecord, ok bool) {
+	d := dec{b: line}
+	if !d.pairsRecord(&rec) || !d.end() {
+		return PairsRecord{}, false
+	}
+	return rec, true
+}
+
 // dec reads JSON from b at i; ok false means it gave up.
 type dec struct {
 	b []byte

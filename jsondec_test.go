@@ -25,6 +25,9 @@ func checkDecode(t *testing.T, line []byte) (fast bool) {
 			t.Fatalf("%s:\n got %#v\nwant %#v", line, got, want)
 		}
 	}
+	if rec, ok := DecodePairsRecord(line); ok != fast || (ok && !reflect.DeepEqual(rec, want)) {
+		t.Fatalf("%s: DecodePairsRecord = %#v, %v; encoding/json %#v, %v", line, rec, ok, want, wantErr)
+	}
 	var all PairsRecord
 	err := unmarshalPairsRecord(line, &all)
 	if (err != nil) != (wantErr != nil) || (err == nil && !reflect.DeepEqual(all, want)) {

@@ -254,7 +254,7 @@ func countLines(t *testing.T, path string) int {
 	return strings.Count(string(b), "\n")
 }
 
-// The summary reads the responses and scores journals with the hand
+// The summary reads the responses, scores and pairs journals with the hand
 // decoders of package prefdata. The same directory with the first key of
 // every line of those journals spelled "V" for "v" (the hand decoders give
 // up on it, encoding/json takes it, as its keys match case-insensitively;
@@ -267,10 +267,11 @@ func TestSummaryHandDecodedIsEncodingJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	slow := copyRunDir(t, r.dir, func(name string, line []byte) []byte {
-		if name != prefdata.FileResponses && name != prefdata.FileScores {
-			return line
-		}
 		switch name {
+		case prefdata.FilePairs:
+			if _, ok := prefdata.DecodePairsRecord(line); !ok {
+				t.Fatalf("%s: not decoded by hand: the test would compare encoding/json with itself", line)
+			}
 		case prefdata.FileResponses:
 			if _, _, ok := prefdata.DecodeResponsesLine(line); !ok {
 				t.Fatalf("%s: not decoded by hand: the test would compare encoding/json with itself", line)
@@ -279,6 +280,8 @@ func TestSummaryHandDecodedIsEncodingJSON(t *testing.T) {
 			if _, _, ok := prefdata.DecodeCandidateLine(line); !ok {
 				t.Fatalf("%s: not decoded by hand: the test would compare encoding/json with itself", line)
 			}
+		default:
+			return line
 		}
 		if !bytes.HasPrefix(line, []byte(`{"v":`)) {
 			t.Fatalf("%s: a line not as the pipeline writes it", line)
@@ -341,4 +344,33 @@ func copyRunDir(t *testing.T, d *prefdata.RunDir, edit func(name string, line []
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// A bad line of the pairs journal, which the hand decoder leaves to
+// encoding/json, is named by file and line.
+func TestSummarizeBadPairsLine(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{`{"v":3,"key":"k-bad","prompt_id":"p","pairs":"none"}`, "cannot unmarshal"},
+		{`{"v":3,"key":"k-bad","prompt_id":"p","pairs":[{"chosen":{"id":"r-1"}}],"sources":[{"key":"k-none","offset":999999}]}`, "byte 999999"},
+	} {
+		r := runSample(t)
+		n := countLines(t, r.dir.Path(prefdata.FilePairs))
+		f, err := os.OpenFile(r.dir.Path(prefdata.FilePairs), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(tc.line + "\n"); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		_, err = Summarize(r.dir)
+		if err == nil {
+			t.Fatalf("%s: no error", tc.line)
+		}
+		for _, want := range []string{prefdata.FilePairs, fmt.Sprintf(":%d", n+1), tc.want} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %q does not say %q", tc.line, err, want)
+			}
+		}
+	}
 }

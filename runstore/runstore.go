@@ -190,11 +190,22 @@ func (s *Store) Pairs(fn func(rec prefdata.PairsRecord, current bool) error) err
 // sources cannot be read stops the scan with an error naming the pairs
 // file and line.
 func (s *Store) PairsRecords(fn func(line int, rec prefdata.PairsRecord) error) error {
-	return scan(s, prefdata.FilePairs, func(line int, r prefdata.PairsRecord) error {
-		if err := s.d.FillRefs(r.Pairs, r.Sources); err != nil {
-			return &LineError{Path: s.d.Path(prefdata.FilePairs), Line: line, Err: err}
+	var rec prefdata.PairsRecord
+	decode := func(line []byte) (ok bool) {
+		rec, ok = prefdata.DecodePairsRecord(line)
+		return ok
+	}
+	return s.d.ScanDecoded(prefdata.FilePairs, decode, func(r prefdata.Record, decoded bool) error {
+		if !decoded {
+			rec = prefdata.PairsRecord{}
+			if err := json.Unmarshal(r.Data, &rec); err != nil {
+				return &LineError{Path: s.d.Path(prefdata.FilePairs), Line: r.Line, Err: err}
+			}
 		}
-		return fn(line, r)
+		if err := s.d.FillRefs(rec.Pairs, rec.Sources); err != nil {
+			return &LineError{Path: s.d.Path(prefdata.FilePairs), Line: r.Line, Err: err}
+		}
+		return fn(r.Line, rec)
 	})
 }
 
