@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -472,15 +473,16 @@ func (a *accum) read(d *prefdata.RunDir, early []*accum) error {
 	return nil
 }
 
-// merge adds b's items to a, b's winning where both have one.
+// merge adds b's items to a, b's winning where both have one. b is not
+// changed: a's maps of items may start as copies of b's, never as b's.
 func (a *accum) merge(b *accum) {
-	mergeInto(a.prompts, b.prompts)
-	mergeInto(a.responses, b.responses)
-	mergeInto(a.scores, b.scores)
-	mergeInto(a.comps, b.comps)
-	mergeInto(a.pairs, b.pairs)
-	mergeInto(a.queued, b.queued)
-	mergeInto(a.failures, b.failures)
+	mergeInto(&a.prompts, b.prompts)
+	mergeInto(&a.responses, b.responses)
+	mergeInto(&a.scores, b.scores)
+	mergeInto(&a.comps, b.comps)
+	mergeInto(&a.pairs, b.pairs)
+	mergeInto(&a.queued, b.queued)
+	mergeInto(&a.failures, b.failures)
 	for k, set := range b.genItems {
 		for v := range set {
 			addTo(a.genItems, k, v)
@@ -496,9 +498,15 @@ func (a *accum) merge(b *accum) {
 	}
 }
 
-func mergeInto[V any](a, b map[string]V) {
+// mergeInto adds b's entries to *a; an empty *a becomes a copy of b,
+// copied whole (much cheaper than one entry at a time).
+func mergeInto[V any](a *map[string]V, b map[string]V) {
+	if len(*a) == 0 && len(b) > 0 {
+		*a = maps.Clone(b)
+		return
+	}
 	for k, v := range b {
-		a[k] = v
+		(*a)[k] = v
 	}
 }
 
