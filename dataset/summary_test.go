@@ -223,24 +223,31 @@ func TestSummarizeBadScoresLine(t *testing.T) {
 		{`{"key":"k-bad","prompt_id":"p","component":"rm","value":null}`, "missing or null"},
 		{`{"key":"k-bad","prompt_id":"p","component":"rm","value":{"responses":"none"}}`, "cannot unmarshal"},
 	} {
-		r := runSample(t)
-		n := countLines(t, r.dir.Path(prefdata.FileScores))
-		f, err := os.OpenFile(r.dir.Path(prefdata.FileScores), os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.WriteString(tc.line + "\n"); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		_, err = Summarize(r.dir)
-		if err == nil {
-			t.Fatalf("%s: no error", tc.line)
-		}
-		for _, want := range []string{prefdata.FileScores, fmt.Sprintf(":%d", n+1), tc.want} {
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("%s: error %q does not say %q", tc.line, err, want)
-			}
+		checkBadLine(t, prefdata.FileScores, tc.line, tc.want)
+	}
+}
+
+// checkBadLine appends line to the named journal of a sample run and
+// checks that Summarize fails naming the journal, the line and want.
+func checkBadLine(t *testing.T, file, line, want string) {
+	t.Helper()
+	r := runSample(t)
+	n := countLines(t, r.dir.Path(file))
+	f, err := os.OpenFile(r.dir.Path(file), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Summarize(r.dir)
+	if err == nil {
+		t.Fatalf("%s: no error", line)
+	}
+	for _, w := range []string{file, fmt.Sprintf(":%d", n+1), want} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%s: error %q does not say %q", line, err, w)
 		}
 	}
 }
@@ -353,24 +360,6 @@ func TestSummarizeBadPairsLine(t *testing.T) {
 		{`{"v":3,"key":"k-bad","prompt_id":"p","pairs":"none"}`, "cannot unmarshal"},
 		{`{"v":3,"key":"k-bad","prompt_id":"p","pairs":[{"chosen":{"id":"r-1"}}],"sources":[{"key":"k-none","offset":999999}]}`, "byte 999999"},
 	} {
-		r := runSample(t)
-		n := countLines(t, r.dir.Path(prefdata.FilePairs))
-		f, err := os.OpenFile(r.dir.Path(prefdata.FilePairs), os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.WriteString(tc.line + "\n"); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		_, err = Summarize(r.dir)
-		if err == nil {
-			t.Fatalf("%s: no error", tc.line)
-		}
-		for _, want := range []string{prefdata.FilePairs, fmt.Sprintf(":%d", n+1), tc.want} {
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("%s: error %q does not say %q", tc.line, err, want)
-			}
-		}
+		checkBadLine(t, prefdata.FilePairs, tc.line, tc.want)
 	}
 }
