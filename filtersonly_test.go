@@ -39,7 +39,7 @@ func TestPipelineFiltersOnly(t *testing.T) {
 	defer dir.Close()
 	gen := &prefdatatest.Generator{Model: "a", Samples: 3}
 	ps := testPrompts(6)
-	scores := &countingFilter{inner: lengthScores()}
+	scores := &countingFilter{unkeyedFilter{inner: lengthScores()}}
 	pass1 := func() (*collect, prefdata.Stats) {
 		c := &collect{}
 		st, err := (&prefdata.Pipeline{
@@ -86,23 +86,11 @@ func TestPipelineNeedsLabelerUnlessFiltersOnly(t *testing.T) {
 	require.ErrorContains(t, err, "Labeler is nil")
 }
 
-type countingFilter struct {
-	inner prefdata.Filter
-	mu    sync.Mutex
-	n     int
-}
+// countingFilter is an unkeyedFilter with its inner filter's fingerprint:
+// the pipeline caches its output.
+type countingFilter struct{ unkeyedFilter }
 
-func (f *countingFilter) Fingerprint() string { return f.inner.(prefdata.Fingerprinter).Fingerprint() }
-func (f *countingFilter) Name() string        { return "counting" }
-func (f *countingFilter) Filter(ctx context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
-	f.mu.Lock()
-	f.n++
-	f.mu.Unlock()
-	return f.inner.Filter(ctx, c)
+func (f *countingFilter) Fingerprint() string {
+	return f.inner.(prefdata.Fingerprinter).Fingerprint()
 }
-
-func (f *countingFilter) calls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.n
-}
+func (f *countingFilter) Name() string { return "counting" }
