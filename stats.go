@@ -308,7 +308,7 @@ func (t *sinkTally) route(p Pair) {
 
 // addTo adds the counts to st and zeroes them.
 func (t *sinkTally) addTo(st *stats) {
-	if t.cachedPrompts == 0 && t.pairsAI == 0 && t.pairsHuman == 0 && len(t.routes) == 0 {
+	if t.cachedPrompts == 0 && t.pairsAI == 0 && t.pairsPeople == 0 && t.pairsHuman == 0 && len(t.routes) == 0 {
 		return
 	}
 	st.update(func(s *Stats) {
