@@ -101,8 +101,7 @@ type RunDir struct {
 
 	once sync.Once
 	mu   sync.Mutex
-	idx  map[string]*journal.Index
-	// opened holds idx's indexes too (name → *journal.Index), read without
+	// opened holds the open indexes (name → *journal.Index), read without
 	// mu; changed under it.
 	opened sync.Map
 	lock   *journal.Lock
@@ -115,7 +114,7 @@ func OpenRunDir(dir string) (*RunDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RunDir{dir: dir, j: j, idx: map[string]*journal.Index{}}, nil
+	return &RunDir{dir: dir, j: j}, nil
 }
 
 // Dir returns the folder's path.
@@ -399,14 +398,13 @@ func (d *RunDir) index(name string) (*journal.Index, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if x, ok := d.idx[name]; ok {
+	if x := d.openedIndex(name); x != nil {
 		return x, nil
 	}
 	x, err := d.j.OpenIndex(name, keyOf(name))
 	if err != nil {
 		return nil, err
 	}
-	d.idx[name] = x
 	d.opened.Store(name, x)
 	return x, nil
 }
@@ -561,9 +559,10 @@ func (d *RunDir) lookupAt(name, key string, validate bool, buf []byte) (_ []byte
 func (d *RunDir) Sync() error {
 	errs := []error{d.j.Sync()}
 	d.mu.Lock()
-	for _, x := range d.idx {
-		errs = append(errs, x.Sync())
-	}
+	d.opened.Range(func(_, x any) bool {
+		errs = append(errs, x.(*journal.Index).Sync())
+		return true
+	})
 	d.mu.Unlock()
 	return errors.Join(errs...)
 }
@@ -574,11 +573,11 @@ func (d *RunDir) Sync() error {
 func (d *RunDir) Close() error {
 	errs := []error{d.j.Close()}
 	d.mu.Lock()
-	for name, x := range d.idx {
-		errs = append(errs, x.Close())
-		delete(d.idx, name)
+	d.opened.Range(func(name, x any) bool {
+		errs = append(errs, x.(*journal.Index).Close())
 		d.opened.Delete(name)
-	}
+		return true
+	})
 	errs = append(errs, d.lock.Unlock())
 	d.lock = nil
 	d.mu.Unlock()
