@@ -228,6 +228,23 @@ type Calibrator struct {
 	ConsistencyLead bool
 	// LeadMargin is ConsistencyLead's margin (default 0.1).
 	LeadMargin float64
+	// LeadMisfit, with ConsistencyLead, lets the most consistent block
+	// lead only where the full panel's label-free fit misjudges it. Under
+	// the fit's accuracy and position bias, each of the block's judges
+	// would have its two orders agree on a predicted share of the pairs if
+	// they erred independently. The block leads only if its observed
+	// agreement exceeds that by more than a one-sided 5% test allows,
+	// Bonferroni-corrected for the number of blocks (z above
+	// Φ⁻¹(1 - 0.05/blocks)). A fit that rates a consistent judge low
+	// explains its consistency by errors made in both orders at once: on
+	// llmbar-natural the weak models' shared errors make that claim for
+	// GPT-4 (fitted 0.90 per order, which predicts 0.83 agreement against
+	// 0.965 observed, z 5.0), on llmbar-faireval the fit's claim is about
+	// right (z 1.6). The test is against orders that err independently,
+	// and a judge's errors of content do fall in both orders: on a large
+	// enough set a judge the fit describes well passes it too, and then
+	// leads (see BENCHMARKS.md).
+	LeadMisfit bool
 	// ConsistencyCeiling bounds the fitted Ceiling, when it is fitted on
 	// labels, by what the order consistency c of the most consistent
 	// judge allows: a judge whose two orders are each right with
@@ -459,7 +476,7 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 			blockOf, blocks := judgeBlocks(c, judges)
 			consLead := ""
 			if c.ConsistencyLead {
-				consLead = d.consistentLead(blockOf, blocks, c.LeadMargin)
+				consLead = d.consistencyLead(c, prior, &m, labeled, blockOf, blocks)
 			}
 			var n int
 			m, raw, grid, lead, n = d.chooseLead(c, prior, blockOf, blocks, consLead, m, raw, grid, evidence, temper0, maxCeil)
@@ -469,7 +486,7 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 		grid = []confPoint{{temper0, 1, 1}}
 		if c.Leads && c.ConsistencyLead {
 			blockOf, blocks := judgeBlocks(c, judges)
-			if consLead := d.consistentLead(blockOf, blocks, c.LeadMargin); consLead != "" {
+			if consLead := d.consistencyLead(c, prior, &m, labeled, blockOf, blocks); consLead != "" {
 				lm, lraw, _, lt, n := d.fitLed(c, prior, d.baseWeights(), blockOf, consLead, temper0)
 				m, raw, lead = lm, lraw, consLead
 				grid = []confPoint{{lt, 1, 1}}

@@ -246,3 +246,73 @@ func (d *dataset) consistencyCeiling(judges []string) float64 {
 	a := (1 + math.Sqrt(2*best-1)) / 2
 	return a * a / best
 }
+
+// consistencyLead is the block that leads on its order consistency
+// ([Calibrator.ConsistencyLead]): consistentLead's, and with
+// [Calibrator.LeadMisfit] only if the full panel's label-free fit (m when
+// no pair is labeled, else refitted without the labels) misjudges it
+// (misfitZ above the Bonferroni-corrected one-sided 5% point).
+func (d *dataset) consistencyLead(c Calibrator, prior [][9]float64, m *model, labeled int, blockOf, blocks []string) string {
+	lead := d.consistentLead(blockOf, blocks, c.LeadMargin)
+	if lead == "" || !c.LeadMisfit {
+		return lead
+	}
+	if labeled > 0 {
+		saved := d.label
+		d.label = make([]int8, len(saved))
+		free := d.initModel(prior)
+		d.em(&free, prior, c.PriorStrength, c.MaxIter, nil)
+		d.label = saved
+		m = &free
+	}
+	alpha := 0.05 / float64(len(blocks))
+	crit := math.Sqrt2 * math.Erfinv(1-2*alpha)
+	if d.misfitZ(m, blockOf, lead) <= crit {
+		return ""
+	}
+	return lead
+}
+
+// misfitZ is the standardized excess of block b's order agreement over
+// what model m predicts if each judge's two orders erred independently
+// with m's accuracies: over the pairs on which a judge of b gave both
+// orders a readable verdict, (observed agreements - sum of predicted
+// probabilities) / sqrt(sum of p(1-p)). A judge's predicted agreement is
+// the chance that the order showing people's winner first and the order
+// showing it second name the same response (both it, both the other, or
+// both a tie), from m's marginals over the two positions.
+func (d *dataset) misfitZ(m *model, blockOf []string, b string) float64 {
+	pred := make([]float64, d.nJudge)
+	for j := range pred {
+		if blockOf[j] != b {
+			continue
+		}
+		th := m.marginal(j)
+		var u, w [3]float64
+		for x := 0; x < 3; x++ {
+			for y := 0; y < 3; y++ {
+				u[x] += th[x*3+y]
+				w[y] += th[x*3+y]
+			}
+		}
+		pred[j] = u[cellC]*w[cellC] + u[cellW]*w[cellW] + u[cellT]*w[cellT]
+	}
+	var obsSum, predSum, v float64
+	for _, os := range d.obs {
+		for _, o := range os {
+			if !o.agreeSet || blockOf[o.j] != b {
+				continue
+			}
+			p := pred[o.j]
+			predSum += p
+			v += p * (1 - p)
+			if o.agree {
+				obsSum++
+			}
+		}
+	}
+	if v == 0 {
+		return 0
+	}
+	return (obsSum - predSum) / math.Sqrt(v)
+}

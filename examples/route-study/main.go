@@ -103,6 +103,7 @@ func run(args []string, stdout io.Writer) error {
 		difficulty = fl.Bool("difficulty", false, "a latent easy/hard class per pair, each judge with its own accuracy on each (filter.Calibrator.Difficulty)")
 		consCeil   = fl.Bool("consistency-ceiling", true, "bound the fitted ceiling by the most order-consistent judge's accuracy where its orders agree (filter.Calibrator.ConsistencyCeiling)")
 		consLead   = fl.Bool("consistency-lead", false, "with -leads: the judge block whose orders agree most often, by a clear margin, leads even before labels (filter.Calibrator.ConsistencyLead)")
+		misfit     = fl.Bool("lead-misfit", false, "with -consistency-lead: the most consistent block leads only where the full panel's fit misjudges it (its orders agree significantly more often than the fit predicts; filter.Calibrator.LeadMisfit)")
 		lead       = fl.Bool("leads", true, "with enough labels, let one judge block lead the fit where the labels favour it over the full panel (filter.Calibrator.Leads)")
 	)
 	if err := fl.Parse(args); err != nil {
@@ -111,15 +112,15 @@ func run(args []string, stdout io.Writer) error {
 	if *tableDir != "" {
 		// The table reads its settings from the bench variables; they are
 		// put back when it is done, so one run does not change the next.
-		oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit, oldShare, oldByDoubt, oldMapW := benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights
+		oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit, oldShare, oldByDoubt, oldMapW, oldMisfit := benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights, benchMisfit
 		defer func() {
-			benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights = oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit, oldShare, oldByDoubt, oldMapW
+			benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights, benchMisfit = oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit, oldShare, oldByDoubt, oldMapW, oldMisfit
 		}()
 		if *sets != "" {
 			benchSets = strings.Split(*sets, ",")
 		}
 		benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty = *blocks, *lead, *consLead, *consCeil, *auditMin, *difficulty
-		benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights = *audit, *doubtShare, *byDoubt, *mapWeights
+		benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights, benchMisfit = *audit, *doubtShare, *byDoubt, *mapWeights, *misfit
 		_, err := table(stdout, *tableDir, *seeds, *boot)
 		return err
 	}
@@ -157,7 +158,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	nCalib := *calib
 	pp := newPeople(labels, *overlap, *seed)
-	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, doubtShare: *doubtShare, mapWeights: *mapWeights, blocks: *blocks, lead: *lead, consLead: *consLead, consCeil: *consCeil, difficulty: *difficulty, auditMin: *auditMin})
+	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, doubtShare: *doubtShare, mapWeights: *mapWeights, blocks: *blocks, lead: *lead, consLead: *consLead, consCeil: *consCeil, difficulty: *difficulty, auditMin: *auditMin, misfit: *misfit})
 	if err != nil {
 		return err
 	}

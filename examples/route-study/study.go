@@ -101,6 +101,7 @@ type studyConfig struct {
 	consLead   bool    // the most order-consistent block may lead before labels (filter.Calibrator.ConsistencyLead)
 	consCeil   bool    // the ceiling bounded by the most order-consistent judge (filter.Calibrator.ConsistencyCeiling)
 	difficulty bool    // a latent easy/hard class (filter.Calibrator.Difficulty)
+	misfit     bool    // the consistency lead only where the panel's fit misjudges the block (filter.Calibrator.LeadMisfit)
 }
 
 // outcome is a finished study.
@@ -150,6 +151,7 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 		c.ConsistencyLead = cfg.consLead
 		c.ConsistencyCeiling = cfg.consCeil
 		c.Difficulty = cfg.difficulty
+		c.LeadMisfit = cfg.misfit
 		if cfg.mapWeights && len(audited) > 0 {
 			// The audit's inverse probabilities, scaled to a mean of 1.
 			var sum float64

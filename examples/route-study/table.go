@@ -223,7 +223,7 @@ func benchSet(dir, set string, target float64, seeds int, bootstrap int) (setRes
 		seed := uint64(s)
 		pp := newPeople(labels, 1, seed)
 		out, err := study(pairs, pp, studyConfig{goal: filter.TargetAccuracy(target), audit: benchAudit,
-			calib: benchCalib, rounds: 5, seed: seed, bootstrap: bootstrap, byDoubt: benchByDoubt, doubtShare: benchDoubtShare, mapWeights: benchMapWeights, blocks: benchBlocks, lead: benchLead, consLead: benchConsLead, consCeil: benchConsCeil, auditMin: benchAuditMin, difficulty: benchDifficulty})
+			calib: benchCalib, rounds: 5, seed: seed, bootstrap: bootstrap, byDoubt: benchByDoubt, doubtShare: benchDoubtShare, mapWeights: benchMapWeights, blocks: benchBlocks, lead: benchLead, consLead: benchConsLead, consCeil: benchConsCeil, auditMin: benchAuditMin, difficulty: benchDifficulty, misfit: benchMisfit})
 		if err != nil {
 			return res, err
 		}
@@ -270,6 +270,7 @@ var benchConsLead = false
 var benchConsCeil = true
 var benchDifficulty = false
 var benchAuditMin = 0
+var benchMisfit = false
 
 var benchSets = []string{"llmbar-natural", "llmbar-faireval", "pandalm"}
 var benchTargets = []float64{0.85, 0.9, 0.95}
