@@ -102,8 +102,8 @@ func run(args []string, stdout io.Writer) error {
 		sets       = fl.String("sets", "", "with -table: comma-separated sets (default all three)")
 		difficulty = fl.Bool("difficulty", false, "a latent easy/hard class per pair, each judge with its own accuracy on each (filter.Calibrator.Difficulty)")
 		consCeil   = fl.Bool("consistency-ceiling", true, "bound the fitted ceiling by the most order-consistent judge's accuracy where its orders agree (filter.Calibrator.ConsistencyCeiling)")
-		consLead   = fl.Bool("consistency-lead", false, "with -leads: the judge block whose orders agree most often, by a clear margin, leads even before labels (filter.Calibrator.ConsistencyLead)")
-		misfit     = fl.Bool("lead-misfit", false, "with -consistency-lead: the most consistent block leads only where the full panel's fit misjudges it (its orders agree significantly more often than the fit predicts; filter.Calibrator.LeadMisfit)")
+		consLead   = fl.Bool("consistency-lead", true, "with -leads: the judge block whose orders agree most often, by a clear margin, leads even before labels (filter.Calibrator.ConsistencyLead)")
+		misfit     = fl.Bool("lead-misfit", true, "with -consistency-lead: the most consistent block leads only where the full panel's fit misjudges it (its orders agree significantly more often than the fit predicts; filter.Calibrator.LeadMisfit)")
 		lead       = fl.Bool("leads", true, "with enough labels, let one judge block lead the fit where the labels favour it over the full panel (filter.Calibrator.Leads)")
 	)
 	if err := fl.Parse(args); err != nil {

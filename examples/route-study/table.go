@@ -266,11 +266,11 @@ var benchDoubtShare = 0.9
 var benchMapWeights = true
 var benchBlocks = true
 var benchLead = true
-var benchConsLead = false
+var benchConsLead = true
 var benchConsCeil = true
 var benchDifficulty = false
 var benchAuditMin = 0
-var benchMisfit = false
+var benchMisfit = true
 
 var benchSets = []string{"llmbar-natural", "llmbar-faireval", "pandalm"}
 var benchTargets = []float64{0.85, 0.9, 0.95}
