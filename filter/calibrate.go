@@ -224,7 +224,8 @@ type Calibrator struct {
 	// nothing changes. Off by default: on llmbar-faireval the label-free
 	// lead is over-confident (its consistent verdicts are wrong on one
 	// pair in six, which no label-free sign shows), so too few pairs go to
-	// people for the labels to correct it (see BENCHMARKS.md).
+	// people for the labels to correct it (see BENCHMARKS.md). With
+	// LeadMisfit it leads there no longer (examples/route-study sets both).
 	ConsistencyLead bool
 	// LeadMargin is ConsistencyLead's margin (default 0.1).
 	LeadMargin float64
