@@ -49,6 +49,25 @@ func correlatedPanel(seed uint64, n int, weak []string, copyP, weakAcc, strongAc
 	return evs, truth
 }
 
+// spreadLabels returns the true labels of k pairs spread evenly over evs
+// (every len(evs)/k-th pair from the first), as people's labels.
+func spreadLabels(evs []Evidence, truth map[string]Choice, k int) map[string]Choice {
+	labels := map[string]Choice{}
+	step := len(evs) / k
+	for i := 0; i < k; i++ {
+		id := evs[i*step].ID
+		labels[id] = truth[id]
+	}
+	return labels
+}
+
+// labeledSimPanel simulates 1,500 pairs judged by simJudges (independent
+// judges, one strong) and labels 30 of them, spread evenly.
+func labeledSimPanel(seed uint64) (pairs []Evidence, truth, labels map[string]Choice) {
+	pairs, truth = simulate(seed, 1500, simJudges)
+	return pairs, truth, spreadLabels(pairs, truth, 30)
+}
+
 // TestLeadsCorrelatedWeakJudges: four weak judges of different models
 // that err together (no name to group them by) outvote two strong
 // independent judges, and without labels their agreement looks like the
@@ -58,11 +77,7 @@ func correlatedPanel(seed uint64, n int, weak []string, copyP, weakAcc, strongAc
 // Without Leads the same labels only temper the weak panel's confidence.
 func TestLeadsCorrelatedWeakJudges(t *testing.T) {
 	evs, truth := correlatedPanel(3, 1500, []string{"weak-a", "weak-b", "weak-c", "weak-d"}, 0.85, 0.65, 0.9)
-	labels := map[string]Choice{}
-	for i := 0; i < 30; i++ {
-		id := evs[i*50].ID
-		labels[id] = truth[id]
-	}
+	labels := spreadLabels(evs, truth, 30)
 	fit := func(leads bool) (cal *Calibration, right, predicted float64) {
 		cal, err := Calibrator{Bootstrap: -1, Leads: leads}.Fit(evs, labels)
 		if err != nil {
@@ -94,12 +109,7 @@ func TestLeadsCorrelatedWeakJudges(t *testing.T) {
 // TestLeadsKeepsIndependentPanel: on judges that err independently the
 // full panel is better than any one leading, and the labels keep it.
 func TestLeadsKeepsIndependentPanel(t *testing.T) {
-	pairs, truth := simulate(5, 1500, simJudges)
-	labels := map[string]Choice{}
-	for i := 0; i < 30; i++ {
-		id := pairs[i*50].ID
-		labels[id] = truth[id]
-	}
+	pairs, _, labels := labeledSimPanel(5)
 	cal, err := Calibrator{Bootstrap: -1, Leads: true}.Fit(pairs, labels)
 	if err != nil {
 		t.Fatal(err)

@@ -60,12 +60,7 @@ func TestLeadMisfitUnderratedJudgeLeads(t *testing.T) {
 // with LeadMisfit nothing leads and the fit is the full panel's, pair
 // for pair, with labels or without.
 func TestLeadMisfitWellFitJudgeKeepsPanel(t *testing.T) {
-	pairs, truth := simulate(8, 1500, simJudges)
-	labels := map[string]Choice{}
-	for i := 0; i < 30; i++ {
-		id := pairs[i*50].ID
-		labels[id] = truth[id]
-	}
+	pairs, _, labels := labeledSimPanel(8)
 	alone, err := Calibrator{Bootstrap: -1, Leads: true, ConsistencyLead: true}.Fit(pairs, nil)
 	if err != nil {
 		t.Fatal(err)
