@@ -807,10 +807,46 @@ func cellProb(th *[9]float64, u, w int8) float64 {
 	return 1
 }
 
+// logTables are a model's logarithms that every pair's likelihood uses:
+// of each judge's cell probabilities (cellProb, for every pair of cells a
+// pair can show, missing orders included), of the class prior and of the
+// difficulty shares. classLL reads them instead of taking a logarithm per
+// observation: the same values, computed once per model.
+type logTables struct {
+	cell   [][][16]float64 // [difficulty][judge][u*4+w]
+	pa, pb float64         // log pi, log(1-pi)
+	eta    []float64
+}
+
+// tables fills t with m's logarithms, reusing t's memory.
+func (d *dataset) tables(m *model, t *logTables) {
+	nd := len(m.eta)
+	if len(t.cell) != nd {
+		t.cell = make([][][16]float64, nd)
+		t.eta = make([]float64, nd)
+	}
+	for k := 0; k < nd; k++ {
+		if len(t.cell[k]) != d.nJudge {
+			t.cell[k] = make([][16]float64, d.nJudge)
+		}
+		for j := range t.cell[k] {
+			th := &m.theta[k][j]
+			for u := int8(0); u < 4; u++ {
+				for w := int8(0); w < 4; w++ {
+					t.cell[k][j][u*4+w] = math.Log(cellProb(th, u, w))
+				}
+			}
+		}
+		t.eta[k] = math.Log(m.eta[k])
+	}
+	t.pa, t.pb = math.Log(m.pi), math.Log(1-m.pi)
+}
+
 // classLL is pair i's log-likelihood under each class: people prefer a
 // (z = 0) or b (z = 1), on a pair of difficulty k, at index z*nD+k; the
-// class prior and the difficulty shares included.
-func (d *dataset) classLL(m *model, i int, out []float64) {
+// class prior and the difficulty shares included. t holds m's logarithms
+// (dataset.tables).
+func (d *dataset) classLL(m *model, t *logTables, i int, out []float64) {
 	nd := len(m.eta)
 	var marg float64
 	for _, o := range d.margins[i] {
@@ -819,12 +855,13 @@ func (d *dataset) classLL(m *model, i int, out []float64) {
 		marg += 2 * m.mu[o.s] * o.v / (s * s)
 	}
 	for k := 0; k < nd; k++ {
-		la := math.Log(m.pi) + math.Log(m.eta[k]) + marg/2
-		lb := math.Log(1-m.pi) + math.Log(m.eta[k]) - marg/2
+		la := t.pa + t.eta[k] + marg/2
+		lb := t.pb + t.eta[k] - marg/2
+		cells := t.cell[k]
 		for _, o := range d.obs[i] {
-			th := &m.theta[k][o.j]
-			la += o.w * math.Log(cellProb(th, o.uA, o.wA))
-			lb += o.w * math.Log(cellProb(th, o.uB, o.wB))
+			lc := &cells[o.j]
+			la += o.w * lc[int(o.uA)*4+int(o.wA)]
+			lb += o.w * lc[int(o.uB)*4+int(o.wB)]
 		}
 		out[k], out[nd+k] = la, lb
 	}
@@ -832,8 +869,8 @@ func (d *dataset) classLL(m *model, i int, out []float64) {
 
 // resp is pair i's class responsibilities (clamped by its label) into
 // out, and its log-likelihood.
-func (d *dataset) resp(m *model, i int, out []float64) float64 {
-	d.classLL(m, i, out)
+func (d *dataset) resp(m *model, t *logTables, i int, out []float64) float64 {
+	d.classLL(m, t, i, out)
 	nd := len(m.eta)
 	switch d.label[i] {
 	case 1:
@@ -876,6 +913,7 @@ func (d *dataset) em(m *model, prior [][9]float64, strength float64, maxIter int
 	}
 	r := make([]float64, 2*nd)
 	rs := make([][]float64, len(d.obs))
+	var tabs logTables
 	it := 0
 	prev := math.Inf(-1)
 	for it = 1; it <= maxIter; it++ {
@@ -900,8 +938,9 @@ func (d *dataset) em(m *model, prior [][9]float64, strength float64, maxIter int
 		mnum := make([]float64, d.nScorer)
 		mn := make([]float64, d.nScorer)
 		rA := make([]float64, len(d.obs))
+		d.tables(m, &tabs)
 		for _, i := range idx {
-			ll += d.resp(m, i, r)
+			ll += d.resp(m, &tabs, i, r)
 			var ri float64
 			for k := 0; k < nd; k++ {
 				ri += r[k]
@@ -1126,8 +1165,10 @@ func (d *dataset) logits(m *model) []float64 {
 	out := make([]float64, len(d.obs))
 	nd := len(m.eta)
 	ll := make([]float64, 2*nd)
+	var tabs logTables
+	d.tables(m, &tabs)
 	for i := range d.obs {
-		d.classLL(m, i, ll)
+		d.classLL(m, &tabs, i, ll)
 		la, lb := ll[0], ll[nd]
 		for k := 1; k < nd; k++ {
 			la, lb = logSumExp(la, ll[k]), logSumExp(lb, ll[nd+k])

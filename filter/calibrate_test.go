@@ -132,3 +132,16 @@ func TestCalibratorRecoversSimulatedJudges(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCalibratorFit fits the calibrator without labels on 300 pairs
+// judged by four simulated judges in both orders, as the quickstart's plan
+// does once per run, with the bootstrap behind its intervals.
+func BenchmarkCalibratorFit(b *testing.B) {
+	pairs, _ := simulate(7, 300, simJudges)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := (Calibrator{Seed: 1}).Fit(pairs, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
