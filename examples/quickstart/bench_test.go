@@ -30,7 +30,8 @@ import (
 // server included on both sides), and, of the quickstart's round, the time
 // until its first request reaches the server and the time after its last
 // one is answered (the calibrated plan, the labeling pass, the card and
-// report).
+// report), the time from its first request to its last answer, and the
+// plain loop's time.
 func BenchmarkQuickstartVersusPlain(b *testing.B) {
 	const conc, prompts = 64, 300
 	const latency = 20 * time.Millisecond
@@ -54,7 +55,7 @@ func BenchmarkQuickstartVersusPlain(b *testing.B) {
 	client := openai.NewClientWithConfig(cfg)
 
 	var qsReq, plReq, qsBytes, plBytes int
-	var qsTime, plTime, qsCPU, plCPU, qsStart, qsTail time.Duration
+	var qsTime, plTime, qsCPU, plCPU, qsStart, qsStream, qsTail time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		before, cpu, start := srv.Requests(), cpuTime(), time.Now()
@@ -73,7 +74,7 @@ func BenchmarkQuickstartVersusPlain(b *testing.B) {
 		for _, r := range sent {
 			first, last = minTime(first, r.Time), maxTime(last, r.Time)
 		}
-		qsStart, qsTail = qsStart+first.Sub(start), qsTail+end.Sub(last.Add(latency))
+		qsStart, qsStream, qsTail = qsStart+first.Sub(start), qsStream+last.Add(latency).Sub(first), qsTail+end.Sub(last.Add(latency))
 
 		// The plain loop sends the very requests the quickstart sent.
 		reqs := plainRequests(srv.Log()[before:])
@@ -104,7 +105,9 @@ func BenchmarkQuickstartVersusPlain(b *testing.B) {
 	b.ReportMetric(plUs, "plain-cpu-us/req")
 	b.ReportMetric(qsUs/plUs, "cpu-ratio")
 	b.ReportMetric(float64(qsStart.Microseconds())/1000/float64(b.N), "quickstart-first-request-ms")
+	b.ReportMetric(float64(qsStream.Microseconds())/1000/float64(b.N), "quickstart-requests-ms")
 	b.ReportMetric(float64(qsTail.Microseconds())/1000/float64(b.N), "quickstart-after-last-ms")
+	b.ReportMetric(float64(plTime.Microseconds())/1000/float64(b.N), "plain-ms")
 	// Fairness: the plain loop's request bodies over the quickstart's (1 when
 	// both sides send the same bytes).
 	b.ReportMetric(float64(plBytes)/float64(qsBytes), "body-bytes-ratio")
