@@ -139,7 +139,7 @@ func TestCalibratorRecoversSimulatedJudges(t *testing.T) {
 func BenchmarkCalibratorFit(b *testing.B) {
 	pairs, _ := simulate(7, 300, simJudges)
 	b.ReportAllocs()
-	for b.Loop() {
+	for range b.N {
 		if _, err := (Calibrator{Seed: 1}).Fit(pairs, nil); err != nil {
 			b.Fatal(err)
 		}
