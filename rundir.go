@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prefdata/prefdata/internal/journal"
@@ -105,6 +106,69 @@ type RunDir struct {
 	// mu; changed under it.
 	opened sync.Map
 	lock   *journal.Lock
+	// taps are the Tap callbacks by file name (nil: none); replaced whole
+	// under mu.
+	taps atomic.Pointer[map[string][]*tap]
+}
+
+// tap is one Tap: fn, until stopped.
+type tap struct {
+	fn      func(off int64, line []byte)
+	stopped atomic.Bool
+}
+
+// Tap calls fn with every line this RunDir appends to the named file from
+// now on (a record, without its newline) and the offset it starts at, once
+// it is written; not the lines other RunDirs or processes append. fn runs
+// on the appending goroutine, so it must be quick; calls may be concurrent
+// and out of offset order, and line is valid only during the call. After
+// stop returns, only calls already under way may still end. A reader that
+// follows a journal while a run writes it (the summary a dataset card is
+// made from) takes the lines from memory instead of reading them back.
+func (d *RunDir) Tap(name string, fn func(off int64, line []byte)) (stop func()) {
+	t := &tap{fn: fn}
+	d.mu.Lock()
+	m := map[string][]*tap{}
+	if old := d.taps.Load(); old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[name] = append(append([]*tap(nil), m[name]...), t)
+	d.taps.Store(&m)
+	d.mu.Unlock()
+	return func() {
+		t.stopped.Store(true)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		old := d.taps.Load()
+		m := map[string][]*tap{}
+		for k, v := range *old {
+			for _, x := range v {
+				if x != t {
+					m[k] = append(m[k], x)
+				}
+			}
+		}
+		if len(m) == 0 {
+			d.taps.Store(nil)
+			return
+		}
+		d.taps.Store(&m)
+	}
+}
+
+// tapped hands a line appended to name at off to its taps.
+func (d *RunDir) tapped(name string, off int64, line []byte) {
+	m := d.taps.Load()
+	if m == nil {
+		return
+	}
+	for _, t := range (*m)[name] {
+		if !t.stopped.Load() {
+			t.fn(off, line)
+		}
+	}
 }
 
 // OpenRunDir opens the run directory at dir, creating it if needed. It reads
@@ -157,6 +221,7 @@ func (d *RunDir) appendAt(name string, v any) (off, end int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	d.tapped(name, off, line)
 	end = off + int64(len(line)) + 1
 	x := d.openedIndex(name)
 	if x != nil {
@@ -189,6 +254,11 @@ func (d *RunDir) appendLines(name string, keys []string, lines [][]byte) error {
 	}
 	d.setup()
 	offs, err := d.j.AppendLines(name, lines)
+	for i, off := range offs {
+		if off >= 0 {
+			d.tapped(name, off, lines[i])
+		}
+	}
 	if x != nil {
 		// Every line written is indexed, even when a later one failed.
 		for i, off := range offs {
@@ -450,6 +520,7 @@ func (d *RunDir) put(name string, rec CacheRecord) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	d.tapped(name, off, line)
 	return off, x.Put(rec.Key, off, off+int64(len(line))+1)
 }
 
@@ -470,6 +541,7 @@ func (d *RunDir) PutLine(name, key string, v any) error {
 	if err != nil {
 		return err
 	}
+	d.tapped(name, off, line)
 	return x.Put(key, off, off+int64(len(line))+1)
 }
 
