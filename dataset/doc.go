@@ -29,7 +29,9 @@
 // [Summarize] reads a run directory (its manifest and JSONL files) into a
 // [Summary]; [StartSummary] begins the same reading before a run is over,
 // for a program whose last pass reads the responses and the filters'
-// records back without writing them (the quickstart's labeling pass).
+// records back without writing them, and [FollowSummary] before a run
+// starts: it takes those records from memory as the run writes them
+// ([prefdata.RunDir.Tap]) and decodes them meanwhile (the quickstart).
 // [WriteCard] writes the Hub dataset card (README.md with a YAML
 // header of configs and data_files) and [WriteReport] the HTML report: the
 // funnel through the four stages, prompts per category and source, responses,

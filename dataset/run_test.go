@@ -175,6 +175,18 @@ func runSample(t *testing.T) sampleRun {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
+	// One at a time, so the sink sees the pairs in source order and the
+	// golden files are stable.
+	return runSampleOn(t, d, prefdata.Limits{Prompt: 1, Generate: 1, Filter: 1})
+}
+
+// runSampleOn runs the sample pipeline on d with limits, and the
+// generators gens (none: the sample's two).
+func runSampleOn(t *testing.T, d *prefdata.RunDir, limits prefdata.Limits, gens ...prefdata.Generator) sampleRun {
+	t.Helper()
+	if len(gens) == 0 {
+		gens = []prefdata.Generator{sampleGenerator("gen-a", "model-a", 1), sampleGenerator("gen-b", "model-b", 4)}
+	}
 	var got []prefdata.Pair
 	p := &prefdata.Pipeline{
 		Source: prefdata.Prompts(samplePrompts()...),
@@ -185,17 +197,15 @@ func runSample(t *testing.T) sampleRun {
 				}
 				return p, nil
 			}))},
-		Generators: []prefdata.Generator{sampleGenerator("gen-a", "model-a", 1), sampleGenerator("gen-b", "model-b", 4)},
+		Generators: gens,
 		Filters:    sampleFilters(),
 		Labeler:    sampleLabeler(),
 		Sink: prefdata.SinkFunc(func(ctx context.Context, p prefdata.Pair) error {
 			got = append(got, p)
 			return nil
 		}),
-		Dir: d,
-		// One at a time, so the sink sees the pairs in source order and
-		// the golden files are stable.
-		Limits: prefdata.Limits{Prompt: 1, Generate: 1, Filter: 1},
+		Dir:    d,
+		Limits: limits,
 	}
 	st, err := p.Run(context.Background())
 	if err != nil {

@@ -313,12 +313,12 @@ func readGenerated(rs *runstore.Store, a *accum) error {
 
 // A PendingSummary is a [Summarize] begun before a run directory is
 // finished: [StartSummary] reads its responses and the filters' records
-// (most of its bytes) in the background, [PendingSummary.ReadRest] the
-// other journals, and [PendingSummary.Summary] reads the manifest and
-// again any journal appended to since it was read. The quickstart starts
-// one when its first pass is done with stage 3 (the labeling pass writes
-// neither of those two journals), and reads the rest when the labeling
-// pass is done with its pairs, while it syncs the run directory.
+// (most of its bytes) in the background, or [FollowSummary] takes them as
+// the run writes them; [PendingSummary.ReadRest] reads the other
+// journals, and [PendingSummary.Summary] reads the manifest and again any
+// journal appended to since it was read. The quickstart follows the run
+// from its start, and reads the rest when the labeling pass is done with
+// its pairs, while it syncs the run directory.
 type PendingSummary struct {
 	d *prefdata.RunDir
 	// early[i] is journal group i read in the background (nil: not read,
@@ -327,6 +327,8 @@ type PendingSummary struct {
 	sizes [][]int64
 	done  chan struct{} // the generated group
 	rest  chan struct{} // the other groups; nil before ReadRest
+	// follow, if set, is following the generated group (FollowSummary).
+	follow *follower
 }
 
 // StartSummary starts reading d's responses and scores journals in the
@@ -375,6 +377,9 @@ func (p *PendingSummary) readEarly(groups []journalGroup, i int) {
 // Summary returns the directory's summary as [Summarize] would now.
 func (p *PendingSummary) Summary() (Summary, error) {
 	p.Wait()
+	if p.follow != nil {
+		p.early[0], p.sizes[0] = p.follow.finish()
+	}
 	groups := journalGroups()
 	early := make([]*accum, len(groups))
 	for i, a := range p.early {
@@ -391,6 +396,9 @@ func (p *PendingSummary) Wait() {
 	<-p.done
 	if p.rest != nil {
 		<-p.rest
+	}
+	if p.follow != nil {
+		p.follow.finish() // the run is done appending
 	}
 }
 
@@ -628,20 +636,30 @@ func responses(rs *runstore.Store, fn func(prefdata.CacheRecord, []prefdata.Resp
 		if decoded {
 			return fn(rec, v)
 		}
-		var rec prefdata.CacheRecord
-		if err := json.Unmarshal(r.Data, &rec); err != nil {
-			return &runstore.LineError{Path: d.Path(prefdata.FileResponses), Line: r.Line, Err: err}
-		}
-		var stored []storedResponse
-		if err := json.Unmarshal(rec.Value, &stored); err != nil {
-			return &runstore.LineError{Path: d.Path(prefdata.FileResponses), Line: r.Line, Err: fmt.Errorf("value: %w", err)}
-		}
-		out := make([]prefdata.Response, len(stored))
-		for i, sr := range stored {
-			out[i] = prefdata.Response{ID: sr.ID, Model: sr.Model, System: sr.System, Sampling: sr.Sampling}
+		rec, out, err := responsesFallback(d, r)
+		if err != nil {
+			return err
 		}
 		return fn(rec, out)
 	})
+}
+
+// responsesFallback decodes a generation record the hand decoder did not
+// take with encoding/json, each response without its text.
+func responsesFallback(d *prefdata.RunDir, r prefdata.Record) (prefdata.CacheRecord, []prefdata.Response, error) {
+	var rec prefdata.CacheRecord
+	if err := json.Unmarshal(r.Data, &rec); err != nil {
+		return rec, nil, &runstore.LineError{Path: d.Path(prefdata.FileResponses), Line: r.Line, Err: err}
+	}
+	var stored []storedResponse
+	if err := json.Unmarshal(rec.Value, &stored); err != nil {
+		return rec, nil, &runstore.LineError{Path: d.Path(prefdata.FileResponses), Line: r.Line, Err: fmt.Errorf("value: %w", err)}
+	}
+	out := make([]prefdata.Response, len(stored))
+	for i, sr := range stored {
+		out[i] = prefdata.Response{ID: sr.ID, Model: sr.Model, System: sr.System, Sampling: sr.Sampling}
+	}
+	return rec, out, nil
 }
 
 // scores calls fn with every record of the scores journal, as
@@ -662,17 +680,26 @@ func scores(rs *runstore.Store, fn func(prefdata.Candidate) error) error {
 	}
 	return d.ScanDecoded(prefdata.FileScores, decode, func(r prefdata.Record, decoded bool) error {
 		if !decoded {
-			var l scoresLine
-			if err := json.Unmarshal(r.Data, &l); err != nil {
-				return &runstore.LineError{Path: d.Path(prefdata.FileScores), Line: r.Line, Err: err}
+			var err error
+			if c, err = scoresFallback(d, r); err != nil {
+				return err
 			}
-			c = l.Value.candidate()
 		}
 		if c == nil {
 			return &runstore.LineError{Path: d.Path(prefdata.FileScores), Line: r.Line, Err: errors.New("value: missing or null")}
 		}
 		return fn(*c)
 	})
+}
+
+// scoresFallback decodes a filter's record the hand decoder did not take
+// with encoding/json, without the prompt and the judges' replies.
+func scoresFallback(d *prefdata.RunDir, r prefdata.Record) (*prefdata.Candidate, error) {
+	var l scoresLine
+	if err := json.Unmarshal(r.Data, &l); err != nil {
+		return nil, &runstore.LineError{Path: d.Path(prefdata.FileScores), Line: r.Line, Err: err}
+	}
+	return l.Value.candidate(), nil
 }
 
 // scoresLine is what the summary reads of a scores journal line: its value.
@@ -697,22 +724,36 @@ func (c *storedCandidate) candidate() *prefdata.Candidate {
 
 func (a *accum) candidate(c prefdata.Candidate) error {
 	for _, r := range c.Responses {
-		if r.Text == "" && prefdata.IsRef(r) {
-			// A reference: the response is the responses journal's, read
-			// already; one missing from it is kept as the reference.
-			if _, ok := a.responses[r.ID]; ok {
-				continue
-			}
-		}
-		a.addResponse(r)
+		a.candidateResponse(r, isRef(r))
 	}
+	a.judgments(c)
+	return nil
+}
+
+// isRef reports whether a filter's record holds r as a reference to a
+// response of the responses journal.
+func isRef(r prefdata.Response) bool { return r.Text == "" && prefdata.IsRef(r) }
+
+// candidateResponse adds a response of a filter's record: a reference
+// (ref) is the responses journal's response, read already, and one missing
+// from it is kept as the reference.
+func (a *accum) candidateResponse(r prefdata.Response, ref bool) {
+	if ref {
+		if _, ok := a.responses[r.ID]; ok {
+			return
+		}
+	}
+	a.addResponse(r)
+}
+
+// judgments adds the scores and comparisons of a filter's record.
+func (a *accum) judgments(c prefdata.Candidate) {
 	for _, sc := range c.Scores {
 		a.addScore(prefdata.Score{ResponseID: sc.ResponseID, Scorer: sc.Scorer, Aspect: sc.Aspect, Value: sc.Value})
 	}
 	for _, cp := range c.Comparisons {
 		a.comps[cp.A+"\x00"+cp.B+"\x00"+cp.Scorer] = prefdata.Comparison{A: cp.A, B: cp.B, Scorer: cp.Scorer, Preference: cp.Preference, Consistent: cp.Consistent, Orders: cp.Orders}
 	}
-	return nil
 }
 
 func (a *accum) addPairResponses(p prefdata.Pair) {

@@ -233,6 +233,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer dir.Close()
+	// The card's summary takes the responses and the judges' records from
+	// memory as the run writes them, and decodes them meanwhile.
+	summary := dataset.FollowSummary(dir)
+	defer summary.Wait() // before the directory is closed
 
 	// Stage 3: rules, a pointwise judge, a pairwise judge in both orders,
 	// then pairs routed by confidence. Stage 4: pairs people decided.
@@ -310,22 +314,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// candidates the first one kept in memory (those it could not keep are
 	// read back from the run directory). It starts while the plan is
 	// fitted: its labeler waits for the plan.
-	var summary *dataset.PendingSummary
 	runCtx := ctx
 	var plan *pendingPlan
 	if calibrated {
 		planner := &filter.RoutePlanner{Pairs: router.Pairs}
 		p.Memo = &prefdata.CandidateMemo{Max: memoMax}
 		var first prefdata.Stats
-		plan, first, err = calibratedPlan(ctx, *p, planner, o, func() {
-			// The responses and the judges' records are complete: the
-			// card's summary reads them while the plan is fitted and the
-			// pairs labeled, which write neither.
-			summary = dataset.StartSummary(dir)
-		})
-		if summary != nil {
-			defer summary.Wait() // before the directory is closed
-		}
+		plan, first, err = calibratedPlan(ctx, *p, planner, o)
 		if err != nil {
 			printFunnel(stdout, first, src.Report())
 			return stopped(err, o)
@@ -383,9 +378,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	// The card and the report, from the run directory.
-	if summary == nil {
-		summary = dataset.StartSummary(dir)
-	}
 	sum, err := summary.Summary()
 	if err != nil {
 		return err

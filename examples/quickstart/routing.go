@@ -103,9 +103,9 @@ func peopleSaid(dir *prefdata.RunDir, policy label.Policy) (filter.PeopleSaid, e
 // does not hold yet), then fits the calibrator on every pair, with people's
 // labels, and routes by the goal. The fit starts when the pipeline is done
 // with the stages (every candidate has passed the planner then), while the
-// run's records are synced to disk; filtered is called then too. It
-// returns once the run has, with the plan still being fitted.
-func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.RoutePlanner, o options, filtered func()) (*pendingPlan, prefdata.Stats, error) {
+// run's records are synced to disk. It returns once the run has, with the
+// plan still being fitted.
+func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.RoutePlanner, o options) (*pendingPlan, prefdata.Stats, error) {
 	p.Filters = append(append([]prefdata.Filter(nil), p.Filters...), planner)
 	p.Labeler, p.Sink, p.Queue, p.FiltersOnly = nil, nil, nil, true
 	var plan *pendingPlan
@@ -118,7 +118,6 @@ func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.Ro
 				plan.plan, plan.err = planner.Plan(filter.Calibrator{Seed: 1}, o.goal(), said)
 			}
 		}()
-		filtered()
 	}
 	st, err := p.Run(ctx)
 	if err == nil && plan == nil {
