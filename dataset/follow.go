@@ -15,7 +15,10 @@ import (
 // the run goes on. [PendingSummary.Summary] then has none of them left to
 // read. Whenever the two journals hold a line d did not append (another
 // process wrote to them, or a torn line was repaired), Summary reads them
-// again from disk instead, so the summary is always [Summarize]'s.
+// again from disk instead, so the summary is always [Summarize]'s. It holds
+// what the summary counts as the run goes (each response's ID, model and
+// sampling, each score and comparison), as Summarize does at its end; call
+// Summary or Wait when the run is done, which stops the following.
 func FollowSummary(d *prefdata.RunDir) *PendingSummary {
 	n := len(journalGroups())
 	p := &PendingSummary{d: d, early: make([]*accum, n), sizes: make([][]int64, n), done: make(chan struct{}), follow: newFollower(d)}
