@@ -148,3 +148,54 @@ func ExampleSplitOf() {
 	// p-3 train
 	// p-4 train
 }
+
+// A summary that follows a run: started before the run writes, it takes the
+// responses and the filters' records as they are written, so that little
+// is left to read when the run is over.
+func ExampleFollowSummary() {
+	tmp, err := os.MkdirTemp("", "prefdata-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	runDir, err := prefdata.OpenRunDir(filepath.Join(tmp, "run"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer runDir.Close()
+
+	pending := dataset.FollowSummary(runDir)
+	defer pending.Wait() // stops following if the run fails
+	p := &prefdata.Pipeline{
+		Source: prefdata.Prompts(
+			prefdata.Prompt{Messages: []prefdata.Message{{Role: "user", Content: "Name a prime."}}},
+			prefdata.Prompt{Messages: []prefdata.Message{{Role: "user", Content: "Name a planet."}}},
+		),
+		Generators: []prefdata.Generator{prefdata.GeneratorFunc(func(ctx context.Context, pr prefdata.Prompt) ([]prefdata.Response, error) {
+			return []prefdata.Response{
+				{ID: pr.ID + "-a", PromptID: pr.ID, Model: "big", Text: "A fine answer."},
+				{ID: pr.ID + "-b", PromptID: pr.ID, Model: "small", Text: "Eh."},
+			}, nil
+		})},
+		Labeler: prefdata.LabelerFunc(func(ctx context.Context, c prefdata.Candidate) ([]prefdata.Pair, error) {
+			return []prefdata.Pair{{Prompt: c.Prompt, Chosen: c.Responses[0], Rejected: c.Responses[1]}}, nil
+		}),
+		Sink: prefdata.SinkFunc(func(ctx context.Context, p prefdata.Pair) error { return nil }),
+		Dir:  runDir,
+	}
+	if _, err := p.Run(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	summary, err := pending.Summary()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range summary.Models {
+		fmt.Printf("%s: %d responses\n", m.Model, m.Responses)
+	}
+	fmt.Println("pairs:", summary.Pairs.Total)
+	// Output:
+	// big: 2 responses
+	// small: 2 responses
+	// pairs: 2
+}
