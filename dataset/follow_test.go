@@ -27,19 +27,26 @@ func checkFollowed(t *testing.T, p *PendingSummary, d *prefdata.RunDir) (followe
 	return p.follow.built != nil
 }
 
+// followedSample runs the sample pipeline, several prompts and stages at
+// once, on a new directory a summary follows.
+func followedSample(t *testing.T) (*prefdata.RunDir, *PendingSummary) {
+	t.Helper()
+	d, err := prefdata.OpenRunDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	p := FollowSummary(d)
+	runSampleOn(t, d, prefdata.Limits{Prompt: 4, Generate: 4, Filter: 4})
+	return d, p
+}
+
 // A summary that follows the journals while a run writes them, several
 // prompts and stages at once so the lines come in any order, is
 // Summarize's: on a new directory, and on one earlier runs wrote (the
 // lines before are read from disk, the run's own from memory).
 func TestFollowSummaryIsSummarize(t *testing.T) {
-	d, err := prefdata.OpenRunDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	limits := prefdata.Limits{Prompt: 4, Generate: 4, Filter: 4}
-	p := FollowSummary(d)
-	runSampleOn(t, d, limits)
+	d, p := followedSample(t)
 	if !checkFollowed(t, p, d) {
 		t.Fatal("a run alone on its directory was read again from disk")
 	}
@@ -50,7 +57,7 @@ func TestFollowSummaryIsSummarize(t *testing.T) {
 	if p.follow.starts[0] == 0 || p.follow.starts[1] == 0 {
 		t.Fatal("the journals are empty before the second run: the test would test nothing")
 	}
-	runSampleOn(t, d, limits, sampleGenerator("gen-a", "model-a", 1), sampleGenerator("gen-b", "model-b", 4), sampleGenerator("gen-c", "model-c", 2))
+	runSampleOn(t, d, prefdata.Limits{Prompt: 4, Generate: 4, Filter: 4}, sampleGenerator("gen-a", "model-a", 1), sampleGenerator("gen-b", "model-b", 4), sampleGenerator("gen-c", "model-c", 2))
 	if !checkFollowed(t, p, d) {
 		t.Fatal("the second run was read again from disk")
 	}
@@ -73,13 +80,7 @@ func hasModel(s Summary, model string) bool {
 // same folder) are not seen by the taps: the summary reads the journals
 // again, and has them.
 func TestFollowSummaryAnotherWriter(t *testing.T) {
-	d, err := prefdata.OpenRunDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	p := FollowSummary(d)
-	runSampleOn(t, d, prefdata.Limits{Prompt: 4, Generate: 4, Filter: 4})
+	d, p := followedSample(t)
 	other, err := prefdata.OpenRunDir(d.Dir())
 	if err != nil {
 		t.Fatal(err)
@@ -101,13 +102,7 @@ func TestFollowSummaryAnotherWriter(t *testing.T) {
 // A line that does not decode, appended through the followed RunDir, gives
 // the error Summarize gives: the journal and the line.
 func TestFollowSummaryBadLine(t *testing.T) {
-	d, err := prefdata.OpenRunDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	p := FollowSummary(d)
-	runSampleOn(t, d, prefdata.Limits{Prompt: 4, Generate: 4, Filter: 4})
+	d, p := followedSample(t)
 	if err := d.Put(prefdata.FileScores, prefdata.CacheRecord{Key: "k-null", PromptID: "p-null", Component: "rm", Value: []byte(`null`)}); err != nil {
 		t.Fatal(err)
 	}
