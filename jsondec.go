@@ -456,6 +456,50 @@ func DecodeCandidateLine(line []byte) (rec CacheRecord, c *Candidate, ok bool) {
 	return rec, c, true
 }
 
+// decodeOutput decodes a component's cached output by hand, without
+// reflection, for the outputs the pipeline reads back most (a prompt
+// filter's, a generator's, a filter's): when it returns true, *v is what
+// encoding/json gives for b. False (another type, or a value the hand
+// decoder does not take) leaves *v as it was: decode it with encoding/json.
+func decodeOutput[T any](b []byte, v *T) bool {
+	d := dec{b: b}
+	switch x := any(v).(type) {
+	case *Stage1Result:
+		var r Stage1Result
+		if d.stage1Result(&r) && d.end() {
+			*x = r
+			return true
+		}
+	case *[]Response:
+		var rs []Response
+		if d.responses(&rs) && d.end() {
+			*x = rs
+			return true
+		}
+	case *Candidate:
+		var c Candidate
+		if d.candidate(&c) && d.end() {
+			*x = c
+			return true
+		}
+	}
+	return false
+}
+
+func (d *dec) stage1Result(r *Stage1Result) bool {
+	return d.object(func(k string) (uint64, bool) {
+		switch k {
+		case "prompt":
+			return 1 << 0, d.prompt(&r.Prompt)
+		case "rejected":
+			return 1 << 1, d.bool(&r.Rejected)
+		case "reason":
+			return 1 << 2, d.str(&r.Reason)
+		}
+		return 0, false
+	})
+}
+
 func (d *dec) candidate(c *Candidate) bool {
 	return d.object(func(k string) (uint64, bool) {
 		switch k {

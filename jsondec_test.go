@@ -223,3 +223,68 @@ func TestDecodeJournalLinesMatchEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// checkOutput fails t when decodeOutput's answer for b differs from
+// encoding/json's; it reports whether the hand decoder took b.
+func checkOutput[T any](t *testing.T, b []byte) bool {
+	t.Helper()
+	var want T
+	wantErr := json.Unmarshal(b, &want)
+	var got T
+	if !decodeOutput(b, &got) {
+		return false
+	}
+	if wantErr != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: hand decoder %#v; encoding/json %#v, %v", b, got, want, wantErr)
+	}
+	return true
+}
+
+// The cached outputs a resumed run reads back most (a prompt filter's, a
+// generator's, a filter's) decode by hand as with encoding/json, or the
+// hand decoder gives up; the pipeline's own encoding is taken by hand.
+func TestDecodeOutputMatchesEncodingJSON(t *testing.T) {
+	g := gen{rand.New(rand.NewSource(12))}
+	r := rand.New(rand.NewSource(13))
+	fast := map[string]int{}
+	const n = 2000
+	for range n {
+		s1 := Stage1Result{Prompt: g.prompt(), Rejected: g.maybe(), Reason: g.str()}
+		rs := []Response{g.response(), g.response()}
+		c := g.candidate()
+		for _, x := range []struct {
+			name  string
+			v     any
+			check func(*testing.T, []byte) bool
+		}{
+			{"stage 1", &s1, checkOutput[Stage1Result]},
+			{"responses", &rs, checkOutput[[]Response]},
+			{"candidate", &c, checkOutput[Candidate]},
+		} {
+			var b []byte
+			var err error
+			switch v := x.v.(type) {
+			case *Stage1Result:
+				b, err = marshal(*v) // as cached writes a prompt filter's output
+			case *[]Response:
+				b, _, err = encodeOutput(v, nil)
+			case *Candidate:
+				b, _, err = encodeOutput(v, nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = append([]byte(nil), b...)
+			if x.check(t, b) {
+				fast[x.name]++
+			}
+			x.check(t, mutate(r, b))
+			x.check(t, mutate(r, b))
+		}
+	}
+	for _, name := range []string{"stage 1", "responses", "candidate"} {
+		if fast[name] < n*9/10 {
+			t.Errorf("%s: %d of %d outputs as the pipeline writes them decoded by hand", name, fast[name], n)
+		}
+	}
+}

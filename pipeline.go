@@ -927,8 +927,10 @@ func cached[T any](r *run, file string, component any, input []any, promptID, na
 	if hit {
 		// Decoded into got, not v: only a hit puts the output on the heap.
 		var got T
-		if err := json.Unmarshal(rec.Value, &got); err != nil {
-			return v, false, &StorageError{Op: "decode " + name + " output in", Path: r.p.Dir.Path(file), Err: err}
+		if !decodeOutput(rec.Value, &got) {
+			if err := json.Unmarshal(rec.Value, &got); err != nil {
+				return v, false, &StorageError{Op: "decode " + name + " output in", Path: r.p.Dir.Path(file), Err: err}
+			}
 		}
 		if rec.Refs {
 			known := newRefSet(inputResponses(input))

@@ -90,3 +90,66 @@ func BenchmarkRunDir(b *testing.B) {
 		})
 	}
 }
+
+// benchScorer scores each response by its length; its fingerprint makes
+// its output cached in the run directory.
+type benchScorer struct{}
+
+func (benchScorer) Name() string        { return "bench-score" }
+func (benchScorer) Fingerprint() string { return "bench-score/v1" }
+func (benchScorer) Filter(_ context.Context, c prefdata.Candidate) (prefdata.Candidate, error) {
+	for _, r := range c.Responses {
+		c.Scores = append(c.Scores, prefdata.Score{ResponseID: r.ID, Scorer: "bench-score", Value: float64(len(r.Text))})
+	}
+	return c, nil
+}
+
+// benchLabeler prefers the longer of the two responses; runs with
+// labelers of other names are other runs.
+type benchLabeler string
+
+func (l benchLabeler) Name() string { return string(l) }
+func (benchLabeler) Label(_ context.Context, c prefdata.Candidate) ([]prefdata.Pair, error) {
+	return []prefdata.Pair{{Prompt: c.Prompt, Chosen: c.Responses[1], Rejected: c.Responses[0]}}, nil
+}
+
+// BenchmarkRelabel runs n prompts through a generator and a scorer with a
+// run directory, then runs them again with another labeler (a new run:
+// every prompt is labeled again, its generation and scores read back from
+// the journals, as when people's labels recalibrate the router): the
+// second run's prompts/s.
+//
+//	go test -run '^$' -bench BenchmarkRelabel -benchtime 3x .
+func BenchmarkRelabel(b *testing.B) {
+	const n = 20_000
+	prompts := make([]prefdata.Prompt, n)
+	for i := range prompts {
+		prompts[i] = prefdata.Prompt{ID: fmt.Sprint("p", i), Messages: []prefdata.Message{{Role: "user", Content: fmt.Sprint("question number ", i)}}}
+	}
+	var total time.Duration
+	for range b.N {
+		d, err := prefdata.OpenRunDir(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		run := func(l prefdata.Labeler) (time.Duration, prefdata.Stats) {
+			p := &prefdata.Pipeline{Source: prefdata.Prompts(prompts...), Generators: []prefdata.Generator{benchGen{}},
+				Filters: []prefdata.Filter{benchScorer{}}, Labeler: l,
+				Sink: prefdata.SinkFunc(func(context.Context, prefdata.Pair) error { return nil }), Dir: d}
+			start := time.Now()
+			st, err := p.Run(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			return time.Since(start), st
+		}
+		run(benchLabeler("first"))
+		el, st := run(benchLabeler("second"))
+		if st.Cached.Filters != n || st.PairsAI != n {
+			b.Fatalf("second run: %d filter outputs read back, %d pairs; want %d each", st.Cached.Filters, st.PairsAI, n)
+		}
+		total += el
+		d.Close()
+	}
+	b.ReportMetric(float64(n*b.N)/total.Seconds(), "relabel-prompts/s")
+}
