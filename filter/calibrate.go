@@ -260,10 +260,17 @@ type Calibrator struct {
 	ConsistencyCeiling bool
 	// MapWeights, if set, weighs each labeled pair (by ID) in the fit of
 	// the confidence map (default weight 1; the class clamp does not
-	// change). Labels drawn with unequal probabilities, as an audit by
-	// doubt is ([Goal].AuditByDoubt), fit the map as the whole set would
-	// when weighted by their inverse probability, scaled to a mean of 1 so
-	// that they count as many labels as they are.
+	// change). Labels drawn with unequal probabilities fit the map as the
+	// whole set would when each is weighted by the pairs it stands for,
+	// its inverse inclusion probability: 1/pi_i for a pair of an audit by
+	// doubt ([Goal].AuditByDoubt, [Decision].AuditWeight), 1 for a pair
+	// routed to people, since routing sends every pair of its doubtful
+	// region. Scaled so that they sum to their effective number, (sum
+	// w)^2 / sum w^2 (Kish), they count for no more labels than they are
+	// worth. Without it the labels of the routed pairs, many and all
+	// doubtful, outweigh the few audited ones, the only labels among the
+	// AI-labeled pairs (examples/route-study weighs both; see
+	// BENCHMARKS.md).
 	MapWeights map[string]float64
 }
 

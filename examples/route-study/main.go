@@ -23,8 +23,10 @@
 // each pair is drawn with a known probability that grows with its doubt
 // 1-p (-audit-doubt of it in proportion to doubt, the rest uniform;
 // filter.Goal.AuditByDoubt), the measured accuracy weights each audited
-// pair by its inverse, and so does the fit of the confidence map
-// (-audit-map-weights, filter.Calibrator.MapWeights).
+// pair by its inverse. The fit of the confidence map weighs each label by
+// the pairs it stands for (-audit-map-weights, filter.Calibrator.MapWeights):
+// an audited pair by its inverse audit probability, a pair routed to
+// people by 1, scaled to the labels' effective number.
 //
 // Judges named "model/strategy" (LLMBar's "GPT-4/Vanilla_NoRules") are
 // grouped by model (-judge-blocks, on by default): a model's strategies
@@ -90,7 +92,8 @@ func run(args []string, stdout io.Writer) error {
 		audit      = fl.Float64("audit", 0.05, "share of the AI-labeled pairs also sent to people to measure accuracy")
 		byDoubt    = fl.Bool("audit-by-doubt", true, "draw the audit more often among doubtful pairs (weighted back in the measured accuracy)")
 		doubtShare = fl.Float64("audit-doubt", 0.9, "with -audit-by-doubt: the share of each pair's audit probability in proportion to its doubt 1-p, the rest uniform (1: wholly by doubt; 0: filter.Goal's default, 0.5)")
-		mapWeights = fl.Bool("audit-map-weights", true, "with -audit-by-doubt: weigh each audit label by its inverse audit probability (scaled to a mean of 1) in the fit of the confidence map (filter.Calibrator.MapWeights)")
+		mapWeights = fl.Bool("audit-map-weights", true, "with -audit-by-doubt: weigh each label in the fit of the confidence map by the pairs it stands for, an audit label by its inverse audit probability, any other by 1, scaled to the labels' effective number (filter.Calibrator.MapWeights)")
+		auditOnly  = fl.Bool("audit-only-weights", false, "with -audit-map-weights: the older weights, the audit's labels alone weighted, by 1/pi scaled to a mean of 1")
 		auditMin   = fl.Int("audit-min", 0, "with -audit: audit at least this many pairs (a small set's 5% may be too few labels to measure or calibrate from)")
 		blocks     = fl.Bool("judge-blocks", true, "judges named model/strategy: the strategies of one model count as one correlated judge")
 		calib      = fl.Int("calib", 0, "random pairs sent to people before the first fit")
@@ -112,15 +115,15 @@ func run(args []string, stdout io.Writer) error {
 	if *tableDir != "" {
 		// The table reads its settings from the bench variables; they are
 		// put back when it is done, so one run does not change the next.
-		oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit, oldShare, oldByDoubt, oldMapW, oldMisfit := benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights, benchMisfit
+		oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit, oldShare, oldByDoubt, oldMapW, oldMisfit, oldAuditOnly := benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights, benchMisfit, benchAuditOnly
 		defer func() {
-			benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights, benchMisfit = oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit, oldShare, oldByDoubt, oldMapW, oldMisfit
+			benchSets, benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty, benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights, benchMisfit, benchAuditOnly = oldSets, oldBlocks, oldLead, oldConsLead, oldConsCeil, oldAuditMin, oldDifficulty, oldAudit, oldShare, oldByDoubt, oldMapW, oldMisfit, oldAuditOnly
 		}()
 		if *sets != "" {
 			benchSets = strings.Split(*sets, ",")
 		}
 		benchBlocks, benchLead, benchConsLead, benchConsCeil, benchAuditMin, benchDifficulty = *blocks, *lead, *consLead, *consCeil, *auditMin, *difficulty
-		benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights, benchMisfit = *audit, *doubtShare, *byDoubt, *mapWeights, *misfit
+		benchAudit, benchDoubtShare, benchByDoubt, benchMapWeights, benchMisfit, benchAuditOnly = *audit, *doubtShare, *byDoubt, *mapWeights, *misfit, *auditOnly
 		_, err := table(stdout, *tableDir, *seeds, *boot)
 		return err
 	}
@@ -158,7 +161,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	nCalib := *calib
 	pp := newPeople(labels, *overlap, *seed)
-	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, doubtShare: *doubtShare, mapWeights: *mapWeights, blocks: *blocks, lead: *lead, consLead: *consLead, consCeil: *consCeil, difficulty: *difficulty, auditMin: *auditMin, misfit: *misfit})
+	res, err := study(pairs, pp, studyConfig{goal: goal, audit: *audit, calib: nCalib, rounds: *rounds, seed: *seed, bootstrap: *boot, byDoubt: *byDoubt, doubtShare: *doubtShare, mapWeights: *mapWeights, auditOnly: *auditOnly, blocks: *blocks, lead: *lead, consLead: *consLead, consCeil: *consCeil, difficulty: *difficulty, auditMin: *auditMin, misfit: *misfit})
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,8 @@ type studyConfig struct {
 	seed       uint64
 	bootstrap  int
 	byDoubt    bool
-	mapWeights bool    // the audit's labels weigh 1/pi in the confidence map's fit (filter.Calibrator.MapWeights)
+	mapWeights bool    // the labels weigh as many pairs as they stand for in the confidence map's fit (designWeights, filter.Calibrator.MapWeights)
+	auditOnly  bool    // with mapWeights: the older weights, the audit's alone by 1/pi scaled to a mean of 1
 	doubtShare float64 // with byDoubt: the share of the audit's inclusion probability in proportion to doubt (filter.Goal.AuditDoubt)
 	auditMin   int     // floor of the audit sample, in pairs
 	blocks     bool    // a judge's model is one correlated block (filter.JudgeModel)
@@ -152,18 +153,11 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 		c.ConsistencyCeiling = cfg.consCeil
 		c.Difficulty = cfg.difficulty
 		c.LeadMisfit = cfg.misfit
+		known := pp.known()
 		if cfg.mapWeights && len(audited) > 0 {
-			// The audit's inverse probabilities, scaled to a mean of 1.
-			var sum float64
-			for _, w := range audited {
-				sum += w
-			}
-			c.MapWeights = make(map[string]float64, len(audited))
-			for id, w := range audited {
-				c.MapWeights[id] = w * float64(len(audited)) / sum
-			}
+			c.MapWeights = designWeights(known, audited, cfg.auditOnly)
 		}
-		cal, err = c.Fit(evs, pp.known())
+		cal, err = c.Fit(evs, known)
 		if err != nil {
 			return out, err
 		}
@@ -227,6 +221,50 @@ func study(pairs []filter.JudgedPair, pp *people, cfg studyConfig) (outcome, err
 	out.predicted = cal.Accuracy(aiIdx)
 	out.cal = cal
 	return out, nil
+}
+
+// designWeights weighs each labeled pair in the fit of the confidence map
+// by the number of pairs of the whole set it stands for: an audited pair
+// by its inverse audit probability 1/pi, any other labeled pair (routed
+// to people, or in the calibration sample) by 1, since routing sends every
+// pair of its doubtful region. The map is then fitted as on every pair,
+// the AI-labeled ones too, and not mostly on the doubtful pairs people
+// were sent. The weights are scaled to sum to Kish's effective sample size
+// (sum w)^2 / sum w^2, so the labels count for no more than they are
+// worth. auditOnly keeps the older weighting: only the audited pairs
+// weighted, by 1/pi scaled to a mean of 1, the others 1.
+func designWeights(known map[string]filter.Choice, audited map[string]float64, auditOnly bool) map[string]float64 {
+	out := make(map[string]float64, len(known))
+	// Sums in ID order, so that a run does not depend on map order.
+	if auditOnly {
+		var sum float64
+		for _, id := range sortedIDs(audited) {
+			sum += audited[id]
+		}
+		for id, w := range audited {
+			out[id] = w * float64(len(audited)) / sum
+		}
+		return out
+	}
+	weight := func(id string) float64 {
+		if w, ok := audited[id]; ok && w > 0 {
+			return w
+		}
+		return 1
+	}
+	var s1, s2 float64
+	for _, id := range sortedIDs(known) {
+		w := weight(id)
+		s1 += w
+		s2 += w * w
+	}
+	if s2 == 0 {
+		return out
+	}
+	for id := range known {
+		out[id] = weight(id) * s1 / s2
+	}
+	return out
 }
 
 func round3(x float64) float64 { return float64(int(x*1000+0.5)) / 1000 }

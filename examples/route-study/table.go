@@ -223,7 +223,7 @@ func benchSet(dir, set string, target float64, seeds int, bootstrap int) (setRes
 		seed := uint64(s)
 		pp := newPeople(labels, 1, seed)
 		out, err := study(pairs, pp, studyConfig{goal: filter.TargetAccuracy(target), audit: benchAudit,
-			calib: benchCalib, rounds: 5, seed: seed, bootstrap: bootstrap, byDoubt: benchByDoubt, doubtShare: benchDoubtShare, mapWeights: benchMapWeights, blocks: benchBlocks, lead: benchLead, consLead: benchConsLead, consCeil: benchConsCeil, auditMin: benchAuditMin, difficulty: benchDifficulty, misfit: benchMisfit})
+			calib: benchCalib, rounds: 5, seed: seed, bootstrap: bootstrap, byDoubt: benchByDoubt, doubtShare: benchDoubtShare, mapWeights: benchMapWeights, auditOnly: benchAuditOnly, blocks: benchBlocks, lead: benchLead, consLead: benchConsLead, consCeil: benchConsCeil, auditMin: benchAuditMin, difficulty: benchDifficulty, misfit: benchMisfit})
 		if err != nil {
 			return res, err
 		}
@@ -264,6 +264,7 @@ var benchAudit = 0.05
 var benchByDoubt = true
 var benchDoubtShare = 0.9
 var benchMapWeights = true
+var benchAuditOnly = false
 var benchBlocks = true
 var benchLead = true
 var benchConsLead = true
