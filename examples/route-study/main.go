@@ -54,8 +54,9 @@
 //
 // -table DIR prints the BENCHMARKS.md table over the shared judged sets
 // (-sets to pick some, -seeds to average); -audit, -audit-by-doubt,
-// -audit-doubt, -audit-map-weights, -judge-blocks, -leads, -difficulty and
-// -audit-min apply to it as to one study.
+// -audit-doubt, -audit-map-weights, -audit-only-weights, -judge-blocks,
+// -leads, -consistency-lead, -lead-misfit, -consistency-ceiling,
+// -difficulty and -audit-min apply to it as to one study.
 package main
 
 import (

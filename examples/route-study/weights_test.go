@@ -97,3 +97,35 @@ func TestDesignWeightsCalibrateTheAISet(t *testing.T) {
 		t.Errorf("with every label weighted by the pairs it stands for, predicted minus measured is %.3f on average; want within 0.015", design)
 	}
 }
+
+// TestDesignWeightsSumToEffectiveNumber: a routed label weighs 1 and an
+// audited one 1/pi before scaling; after it they keep those ratios and sum
+// to Kish's effective number. The older weights give the audit alone a
+// mean of 1.
+func TestDesignWeightsSumToEffectiveNumber(t *testing.T) {
+	known := map[string]filter.Choice{"r1": filter.ChoiceA, "r2": filter.ChoiceB, "u1": filter.ChoiceA, "u2": filter.ChoiceB}
+	audited := map[string]float64{"u1": 4, "u2": 12, "gone": 8} // "gone": audited, its label a tie
+	w := designWeights(known, audited, false)
+	if len(w) != len(known) {
+		t.Fatalf("%d weights for %d labels: %v", len(w), len(known), w)
+	}
+	raw := map[string]float64{"r1": 1, "r2": 1, "u1": 4, "u2": 12}
+	var s1, s2, sum float64
+	for _, r := range raw {
+		s1 += r
+		s2 += r * r
+	}
+	for id, r := range raw {
+		sum += w[id]
+		if got := w[id] / w["r1"]; math.Abs(got-r) > 1e-12 {
+			t.Errorf("%s weighs %.3f routed labels, want %.0f", id, got, r)
+		}
+	}
+	if kish := s1 * s1 / s2; math.Abs(sum-kish) > 1e-9 {
+		t.Errorf("weights sum to %.4f, want the effective number %.4f", sum, kish)
+	}
+	old := designWeights(known, audited, true)
+	if _, ok := old["r1"]; ok || math.Abs(old["u1"]+old["u2"]+old["gone"]-3) > 1e-9 {
+		t.Errorf("older weights %v: want the audit's alone, mean 1", old)
+	}
+}
