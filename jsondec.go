@@ -766,6 +766,8 @@ func (d *dec) provenance(p *Provenance) bool {
 			return 1 << 6, d.bool(&p.Audit)
 		case "value":
 			return 1 << 7, d.float(&p.Value)
+		case "audit_weight":
+			return 1 << 8, d.float(&p.AuditWeight)
 		}
 		return 0, false
 	})

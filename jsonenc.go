@@ -611,6 +611,10 @@ func (e *enc) provenance(p *Provenance) {
 	if p.Audit {
 		e.key(`,"audit":true`)
 	}
+	if p.AuditWeight != 0 {
+		e.key(`,"audit_weight":`)
+		e.float(p.AuditWeight)
+	}
 	if p.Value != 0 {
 		e.key(`,"value":`)
 		e.float(p.Value)

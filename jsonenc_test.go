@@ -152,7 +152,7 @@ func (g gen) pair() Pair {
 	return Pair{ID: g.str(), Prompt: g.prompt(), Chosen: g.response(), Rejected: g.response(), Margin: g.float(),
 		ScoreChosen: g.float(), ScoreRejected: g.float(), Scores: g.scores(), NeedsHuman: g.maybe(),
 		Provenance: Provenance{Stage: Stage(g.r.Intn(5)), Labeler: g.str(), Judge: g.str(), Annotators: g.strs(),
-			Confidence: g.float(), Reason: g.str(), Audit: g.maybe(), Value: g.float()}}
+			Confidence: g.float(), Reason: g.str(), Audit: g.maybe(), AuditWeight: g.float(), Value: g.float()}}
 }
 
 func (g gen) sources() []RecordRef {

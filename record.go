@@ -468,6 +468,10 @@ type Provenance struct {
 	// Audit marks an AI-labeled pair also sent to people to measure the AI's accuracy.
 	// The label server never shows it to annotators (unmarked among the others).
 	Audit bool `json:"audit,omitempty"`
+	// AuditWeight, on an audited pair, is the inverse of its probability of
+	// being drawn for the audit: how many AI-labeled pairs its label stands
+	// for when people's labels calibrate the next run (0: not recorded).
+	AuditWeight float64 `json:"audit_weight,omitempty"`
 	// Value is the expected gain in dataset accuracy from one human label of this pair
 	// (higher first); the label server offers the pairs with the highest Value first,
 	// ties in queue order. Zero for pairs routed by the fixed threshold.

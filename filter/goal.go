@@ -178,7 +178,9 @@ func Route(cal *Calibration, g Goal) Routing {
 			rng.Shuffle(len(pick), func(x, y int) { pick[x], pick[y] = pick[y], pick[x] })
 			for _, i := range pick[:k] {
 				rt.Decisions[i].Audit = true
-				rt.Decisions[i].AuditWeight = 1
+				// Each AI-labeled pair was drawn with probability
+				// k/len(ai): the label stands for len(ai)/k of them.
+				rt.Decisions[i].AuditWeight = float64(len(ai)) / float64(k)
 			}
 			rt.Audit = k
 		} else {

@@ -124,6 +124,20 @@ func (pl *RoutePlanner) Plan(cal Calibrator, goal Goal, people PeopleSaid) (*Rou
 			labels[p.ev.ID] = ChoiceB
 		}
 	}
+	if cal.MapWeights == nil {
+		// People's labels fit the confidence map as the pairs they stand
+		// for: an audited pair's as many AI-labeled pairs as its audit
+		// weight, a pair routed to people its own.
+		audit := map[string]float64{}
+		for _, q := range people.Queue {
+			if _, ok := labels[q.ID]; ok && q.Provenance.Audit {
+				audit[q.ID] = q.Provenance.AuditWeight
+			}
+		}
+		if len(audit) > 0 {
+			cal.MapWeights = DesignWeights(labels, audit)
+		}
+	}
 	c, err := cal.Fit(evs, labels)
 	if err != nil {
 		return nil, fmt.Errorf("filter: route plan: %w", err)
@@ -160,6 +174,45 @@ func (pl *RoutePlanner) Plan(cal Calibrator, goal Goal, people PeopleSaid) (*Rou
 		plan.Audited = &prefdata.Measured{Estimate: estimate(w), Agree: agree, N: n}
 	}
 	return plan, nil
+}
+
+// DesignWeights returns the weights ([Calibrator.MapWeights]) of the
+// labeled pairs that fit the confidence map as the whole set would: each
+// label weighs the pairs it stands for, an audited pair its audit weight
+// (audit[id], the inverse of its probability of being drawn; 1 when not
+// above 0), any other labeled pair (one routed to people, all of whose
+// doubtful region went to people) 1. They are scaled to sum to their
+// effective number, (sum w)^2 / sum w^2 (Kish), so they count for no more
+// labels than they are worth. Without weights the labels of the routed
+// pairs, many and all doubtful, outweigh the few audited ones, the only
+// labels among the pairs the AI keeps. RoutePlanner.Plan uses them when
+// the calibrator has none.
+func DesignWeights[V any](labeled map[string]V, audit map[string]float64) map[string]float64 {
+	weight := func(id string) float64 {
+		if w, ok := audit[id]; ok && w > 0 {
+			return w
+		}
+		return 1
+	}
+	ids := make([]string, 0, len(labeled))
+	for id := range labeled {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids) // sums in ID order: a run does not depend on map order
+	var s1, s2 float64
+	for _, id := range ids {
+		w := weight(id)
+		s1 += w
+		s2 += w * w
+	}
+	out := make(map[string]float64, len(ids))
+	if s2 == 0 {
+		return out
+	}
+	for _, id := range ids {
+		out[id] = weight(id) * s1 / s2
+	}
+	return out
 }
 
 // RoutePlan is the result of [RoutePlanner.Plan].
@@ -262,6 +315,9 @@ func (r PlannedRouter) Label(_ context.Context, c prefdata.Candidate) ([]prefdat
 		p.NeedsHuman = dec.Human || dec.Audit
 		prov.Confidence = math.Round(dec.P*1e4) / 1e4
 		prov.Audit = dec.Audit
+		if dec.Audit {
+			prov.AuditWeight = math.Round(dec.AuditWeight*1e4) / 1e4
+		}
 		prov.Value = math.Round(dec.Value*1e4) / 1e4
 		goal := r.Plan.Goal
 		goal.Audit = 0

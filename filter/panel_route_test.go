@@ -172,3 +172,80 @@ func TestPlannedRouterWithoutAPlanSendsToPeople(t *testing.T) {
 	assert.True(t, pairs[0].NeedsHuman)
 	assert.Equal(t, "human/"+filter.ReasonUncalibrated, prefdata.RouteKey(pairs[0]))
 }
+
+// An audited pair carries its audit weight in its provenance, and the next
+// plan fits the confidence map on people's labels weighted by the pairs
+// they stand for (DesignWeights): the audited pairs' labels count for the
+// AI-labeled pairs they were drawn from, not once each like the routed
+// pairs' labels.
+func TestRoutePlanWeighsAuditLabels(t *testing.T) {
+	cands, truth := simCandidates(600, 2,
+		simJudge{"strong", 0.9, 0.05}, simJudge{"biased", 0.8, 0.4}, simJudge{"weak", 0.7, 0.1})
+	planner := &filter.RoutePlanner{}
+	ctx := context.Background()
+	for _, c := range cands {
+		_, err := planner.Filter(ctx, c)
+		require.NoError(t, err)
+	}
+	goal := filter.TargetAccuracy(0.95)
+	goal.Audit, goal.Seed = 0.05, 3
+	plan, err := planner.Plan(filter.Calibrator{Seed: 1}, goal, filter.PeopleSaid{})
+	require.NoError(t, err)
+	router := planner.Router(plan)
+	var queue []prefdata.Pair
+	preferred := map[string]string{}
+	audit := map[string]float64{}
+	for _, c := range cands {
+		pairs, err := router.Label(ctx, c)
+		require.NoError(t, err)
+		p := pairs[0]
+		if !p.NeedsHuman {
+			continue
+		}
+		queue = append(queue, p)
+		preferred[p.ID] = truth[p.ID]
+		if p.Provenance.Audit {
+			d, _ := plan.Decision(p.ID)
+			assert.InDelta(t, d.AuditWeight, p.Provenance.AuditWeight, 1e-4, "the audit weight recorded")
+			assert.Greater(t, p.Provenance.AuditWeight, 1.0)
+			audit[p.ID] = p.Provenance.AuditWeight
+		} else {
+			assert.Zero(t, p.Provenance.AuditWeight, "a pair routed to people has none")
+		}
+	}
+	require.NotEmpty(t, audit, "no audit: the test would test nothing")
+	said := filter.PeopleSaid{Preferred: preferred, Queue: queue}
+
+	posteriors := func(cal filter.Calibrator) []filter.Posterior {
+		plan, err := planner.Plan(cal, goal, said)
+		require.NoError(t, err)
+		return plan.Calibration.Pairs
+	}
+	byDefault := posteriors(filter.Calibrator{Seed: 1})
+	weighted := posteriors(filter.Calibrator{Seed: 1, MapWeights: filter.DesignWeights(preferred, audit)})
+	unweighted := posteriors(filter.Calibrator{Seed: 1, MapWeights: map[string]float64{}})
+	assert.Equal(t, weighted, byDefault, "the plan weighs the labels by DesignWeights")
+	assert.NotEqual(t, unweighted, byDefault, "the weights change the map")
+
+	// The weights: an audited label against a routed one as its audit
+	// weight, summing to the labels' effective number.
+	w := filter.DesignWeights(preferred, audit)
+	var s1, s2, sum float64
+	for id := range preferred {
+		a := audit[id]
+		if a == 0 {
+			a = 1
+		}
+		s1, s2 = s1+a, s2+a*a
+		sum += w[id]
+	}
+	assert.InDelta(t, s1*s1/s2, sum, 1e-9)
+	for id, a := range audit {
+		for rid := range preferred {
+			if _, ok := audit[rid]; !ok {
+				assert.InDelta(t, a, w[id]/w[rid], 1e-9)
+				break
+			}
+		}
+	}
+}

@@ -246,25 +246,7 @@ func designWeights(known map[string]filter.Choice, audited map[string]float64, a
 		}
 		return out
 	}
-	weight := func(id string) float64 {
-		if w, ok := audited[id]; ok && w > 0 {
-			return w
-		}
-		return 1
-	}
-	var s1, s2 float64
-	for _, id := range sortedIDs(known) {
-		w := weight(id)
-		s1 += w
-		s2 += w * w
-	}
-	if s2 == 0 {
-		return out
-	}
-	for id := range known {
-		out[id] = weight(id) * s1 / s2
-	}
-	return out
+	return filter.DesignWeights(known, audited)
 }
 
 func round3(x float64) float64 { return float64(int(x*1000+0.5)) / 1000 }
