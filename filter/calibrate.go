@@ -269,7 +269,8 @@ type Calibrator struct {
 	// w)^2 / sum w^2 (Kish), they count for no more labels than they are
 	// worth. Without it the labels of the routed pairs, many and all
 	// doubtful, outweigh the few audited ones, the only labels among the
-	// AI-labeled pairs (examples/route-study weighs both; see
+	// AI-labeled pairs ([DesignWeights] computes these weights, and
+	// [RoutePlanner.Plan] uses them when MapWeights is nil; see
 	// BENCHMARKS.md).
 	MapWeights map[string]float64
 }
