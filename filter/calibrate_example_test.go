@@ -86,3 +86,20 @@ func ExampleRoute() {
 	// target 0.95, audit 5%: 79 of 400 pairs to people, 16 audited; predicted accuracy 0.950
 	// budget 50: predicted accuracy 0.936; to people: p008 (value 0.26), p012 (value 0.47), p026 (value 0.47), ...
 }
+
+// People labeled three pairs the router sent them and one pair of a 5%
+// audit of the AI-labeled ones: the audited label stands for 20 pairs the
+// AI kept, the others for themselves. Scaled to their effective number,
+// the four labels count as 1.3 (23^2 / 403).
+func ExampleDesignWeights() {
+	labeled := map[string]filter.Choice{"routed-1": filter.ChoiceA, "routed-2": filter.ChoiceB, "routed-3": filter.ChoiceA, "audited": filter.ChoiceA}
+	w := filter.DesignWeights(labeled, map[string]float64{"audited": 20})
+	for _, id := range []string{"routed-1", "routed-2", "routed-3", "audited"} {
+		fmt.Printf("%s %.3f\n", id, w[id])
+	}
+	// Output:
+	// routed-1 0.057
+	// routed-2 0.057
+	// routed-3 0.057
+	// audited 1.141
+}
