@@ -57,8 +57,8 @@ type follower struct {
 
 // followedFile is the lines of one journal not taken yet.
 type followedFile struct {
-	start, next int64 // next: where the next line to take starts
-	pending     map[int64][]byte
+	next    int64 // where the next line to take starts
+	pending map[int64][]byte
 }
 
 type takenLn struct {
@@ -91,7 +91,7 @@ func newFollower(d *prefdata.RunDir) *follower {
 			f.broken = true // unreadable: Summary reads it and says why
 		}
 		f.mu.Lock()
-		f.files[i].start, f.files[i].next, f.nexts[i] = f.starts[i], f.starts[i], f.starts[i]
+		f.files[i].next, f.nexts[i] = f.starts[i], f.starts[i]
 		f.mu.Unlock()
 	}
 	go f.loop()

@@ -70,16 +70,23 @@ func simCandidates(n int, seed uint64, judges ...simJudge) ([]prefdata.Candidate
 	return cands, truth
 }
 
-func TestRoutePlanMeetsTheTargetAndAudits(t *testing.T) {
-	cands, truth := simCandidates(600, 1,
-		simJudge{"strong", 0.9, 0.05}, simJudge{"biased", 0.8, 0.4}, simJudge{"weak", 0.7, 0.1})
+// plannerOf passes cands through a new RoutePlanner, which only looks.
+func plannerOf(t *testing.T, cands []prefdata.Candidate) *filter.RoutePlanner {
+	t.Helper()
 	planner := &filter.RoutePlanner{}
-	ctx := context.Background()
 	for _, c := range cands {
-		out, err := planner.Filter(ctx, c)
+		out, err := planner.Filter(context.Background(), c)
 		require.NoError(t, err)
 		assert.Equal(t, c, out, "the planner only looks")
 	}
+	return planner
+}
+
+func TestRoutePlanMeetsTheTargetAndAudits(t *testing.T) {
+	cands, truth := simCandidates(600, 1,
+		simJudge{"strong", 0.9, 0.05}, simJudge{"biased", 0.8, 0.4}, simJudge{"weak", 0.7, 0.1})
+	planner := plannerOf(t, cands)
+	ctx := context.Background()
 	require.Equal(t, 600, planner.Len())
 	goal := filter.TargetAccuracy(0.95)
 	goal.Audit, goal.Seed = 0.05, 3
@@ -181,12 +188,8 @@ func TestPlannedRouterWithoutAPlanSendsToPeople(t *testing.T) {
 func TestRoutePlanWeighsAuditLabels(t *testing.T) {
 	cands, truth := simCandidates(600, 2,
 		simJudge{"strong", 0.9, 0.05}, simJudge{"biased", 0.8, 0.4}, simJudge{"weak", 0.7, 0.1})
-	planner := &filter.RoutePlanner{}
+	planner := plannerOf(t, cands)
 	ctx := context.Background()
-	for _, c := range cands {
-		_, err := planner.Filter(ctx, c)
-		require.NoError(t, err)
-	}
 	goal := filter.TargetAccuracy(0.95)
 	goal.Audit, goal.Seed = 0.05, 3
 	plan, err := planner.Plan(filter.Calibrator{Seed: 1}, goal, filter.PeopleSaid{})
