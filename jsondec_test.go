@@ -6,6 +6,8 @@ import (
 	"math/rand"
 	"reflect"
 	"testing"
+
+	"github.com/prefdata/prefdata/internal/jsonw"
 )
 
 // checkDecode fails t when the hand decoder's answer for line differs from
@@ -14,9 +16,9 @@ func checkDecode(t *testing.T, line []byte) (fast bool) {
 	t.Helper()
 	var want PairsRecord
 	wantErr := json.Unmarshal(line, &want)
-	d := dec{b: line}
+	d := dec{jsonw.Dec{B: line}}
 	var got PairsRecord
-	if d.pairsRecord(&got) && d.end() {
+	if d.pairsRecord(&got) && d.End() {
 		fast = true
 		if wantErr != nil {
 			t.Fatalf("%s: decoded by hand, encoding/json says %v", line, wantErr)
@@ -132,8 +134,8 @@ func TestDecodeResponsesRecordMatchesEncodingJSON(t *testing.T) {
 			}
 			var key string
 			var rs []Response
-			d := dec{b: l}
-			if !d.responsesRecord(&key, &rs) || !d.end() {
+			d := dec{jsonw.Dec{B: l}}
+			if !d.responsesRecord(&key, &rs) || !d.End() {
 				continue
 			}
 			if k == 0 {

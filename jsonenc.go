@@ -3,11 +3,11 @@ package prefdata
 import (
 	"encoding/json"
 	"errors"
-	"math"
 	"slices"
 	"strconv"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/prefdata/prefdata/internal/jsonw"
 )
 
 // The journal's hot records are encoded by hand, without reflection: the
@@ -110,92 +110,8 @@ func (e *enc) value(v any) bool {
 	return true
 }
 
-// htmlSafe[c] is true for the ASCII bytes encoding/json writes as they are
-// (with its HTML escaping on).
-var htmlSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-const hexDigits = "0123456789abcdef"
-
-// plain8 reports whether the eight bytes of s are all ASCII that
-// encoding/json writes as they are (htmlSafe), tested at once: none at or
-// above 0x80, none below 0x20, none of " \\ < > &.
-func plain8(s string) bool {
-	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	// A byte is zero in v when (v - 1) sets its high bit and v did not.
-	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	bad := w & highs                    // not ASCII
-	bad |= (w - 0x20*ones) & ^w & highs // below 0x20 (w's bytes are below 0x80 here)
-	bad |= zero(w ^ '"'*ones)
-	bad |= zero(w ^ '\\'*ones)
-	bad |= zero(w ^ '<'*ones)
-	bad |= zero(w ^ '>'*ones)
-	bad |= zero(w ^ '&'*ones)
-	return bad == 0
-}
-
 // str appends s as a JSON string, escaped as encoding/json escapes it.
-func (e *enc) str(s string) {
-	b := append(e.b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if i+8 <= len(s) && plain8(s[i:i+8]) {
-			i += 8 // eight bytes written as they are
-			continue
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	e.b = append(b, '"')
-}
+func (e *enc) str(s string) { e.b = jsonw.String(e.b, s) }
 
 func (e *enc) bool(v bool) {
 	if v {
@@ -205,26 +121,12 @@ func (e *enc) bool(v bool) {
 	}
 }
 
-// float appends f as encoding/json does: the shortest decimal, in
-// exponent form below 1e-6 and from 1e21.
+// float appends f as encoding/json does (jsonw.Float); a NaN or an
+// infinity is errNotFinite.
 func (e *enc) float(f float64) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		if e.err == nil {
-			e.err = errNotFinite
-		}
-		return
-	}
-	format := byte('f')
-	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
-		format = 'e'
-	}
-	b := strconv.AppendFloat(e.b, f, format, -1, 64)
-	if format == 'e' {
-		// e-07 is written e-7.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
+	b, ok := jsonw.Float(e.b, f)
+	if !ok && e.err == nil {
+		e.err = errNotFinite
 	}
 	e.b = b
 }

@@ -1,9 +1,9 @@
 package prefdata
 
 import (
-	"bytes"
 	"encoding/json"
-	"sync"
+
+	"github.com/prefdata/prefdata/internal/jsonw"
 )
 
 // The hand encoders of a prompt's generation options: a judge's every call
@@ -109,79 +109,12 @@ func (e *enc) tools(ts []Tool) {
 	e.b = append(e.b, ']')
 }
 
-// raw appends raw JSON as encoding/json does: null for nil, else compacted
-// with <, >, &, U+2028 and U+2029 escaped; invalid JSON is an error.
+// raw appends raw JSON as encoding/json does (jsonw.Raw); invalid JSON is
+// an error.
 func (e *enc) raw(m json.RawMessage) {
-	if m == nil {
-		e.b = append(e.b, "null"...)
-		return
+	b, err := jsonw.Raw(e.b, m)
+	if err != nil && e.err == nil {
+		e.err = err
 	}
-	if asIs(m) {
-		e.b = append(e.b, m...)
-		return
-	}
-	var c bytes.Buffer
-	if err := json.Compact(&c, m); err != nil {
-		if e.err == nil {
-			e.err = err
-		}
-		return
-	}
-	var h bytes.Buffer
-	json.HTMLEscape(&h, c.Bytes())
-	e.b = append(e.b, h.Bytes()...)
-}
-
-// writtenAsIs holds the schemas found to be written as they are
-// (compactHTMLSafe), by their text: a judge sends the same few schemas on
-// every call. At most maxAsIs of at most 4 KB each.
-var (
-	asIsMu      sync.RWMutex
-	writtenAsIs = map[string]bool{}
-)
-
-const maxAsIs = 256
-
-func asIs(m []byte) bool {
-	asIsMu.RLock()
-	ok := writtenAsIs[string(m)]
-	asIsMu.RUnlock()
-	if ok {
-		return true
-	}
-	if !compactHTMLSafe(m) {
-		return false
-	}
-	if len(m) <= 4096 {
-		asIsMu.Lock()
-		if len(writtenAsIs) < maxAsIs {
-			writtenAsIs[string(m)] = true
-		}
-		asIsMu.Unlock()
-	}
-	return true
-}
-
-// compactHTMLSafe reports whether m is valid JSON that encoding/json writes
-// as it is: no whitespace outside strings, nothing to escape. Schemas
-// marshaled by encoding/json are.
-func compactHTMLSafe(m []byte) bool {
-	inString := false
-	for i := 0; i < len(m); i++ {
-		switch c := m[i]; {
-		case c == '<' || c == '>' || c == '&' || c == 0xE2: // 0xE2 opens U+2028 and U+2029
-			return false
-		case inString:
-			if c == '\\' {
-				i++
-			} else if c == '"' {
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			return false
-		}
-	}
-	return json.Valid(m)
+	e.b = b
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -510,41 +509,6 @@ func TestCacheKeyUnchanged(t *testing.T) {
 		vs := g.values()
 		if got, want := cacheKey(file, fp, vs), oldHash(append([]any{file, string(fp)}, vs...)...)[:32]; got != want {
 			t.Fatalf("cacheKey(%q, %q, %#v) = %s, was %s", file, fp, vs, got, want)
-		}
-	}
-}
-
-// plain8 is true exactly when each of the eight bytes is one encoding/json
-// writes as it is: every byte value at every position, and random words.
-func TestPlain8(t *testing.T) {
-	want := func(s string) bool {
-		for i := 0; i < len(s); i++ {
-			if s[i] >= utf8.RuneSelf || !htmlSafe[s[i]] {
-				return false
-			}
-		}
-		return true
-	}
-	for c := range 256 {
-		for p := range 8 {
-			b := []byte("abcdefgh")
-			b[p] = byte(c)
-			if got := plain8(string(b)); got != want(string(b)) {
-				t.Fatalf("plain8(%q) = %v", b, got)
-			}
-		}
-	}
-	r := rand.New(rand.NewSource(5))
-	for range 100000 {
-		b := make([]byte, 8)
-		for i := range b {
-			b[i] = byte(r.Intn(256))
-			if r.Intn(3) > 0 {
-				b[i] = byte(0x20 + r.Intn(0x60))
-			}
-		}
-		if got := plain8(string(b)); got != want(string(b)) {
-			t.Fatalf("plain8(%q) = %v", b, got)
 		}
 	}
 }

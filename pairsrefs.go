@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/prefdata/prefdata/internal/jsonw"
 )
 
 // refer finds the responses of ps that FileResponses holds unchanged,
@@ -189,7 +191,7 @@ func (d *RunDir) responsesAt(ref RecordRef) ([]Response, error) {
 		key string
 		rs  []Response
 	)
-	if dd := (dec{b: line}); !dd.responsesRecord(&key, &rs) || !dd.end() {
+	if dd := (dec{jsonw.Dec{B: line}}); !dd.responsesRecord(&key, &rs) || !dd.End() {
 		var rec CacheRecord
 		if err := json.Unmarshal(line, &rec); err != nil {
 			return nil, fmt.Errorf("prefdata: %s at byte %d: %w", d.Path(FileResponses), ref.Offset, err)

@@ -1,0 +1,88 @@
+package jsonw
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// plain8 is true exactly when each of the eight bytes is one encoding/json
+// writes as it is: every byte value at every position, and random words.
+func TestPlain8(t *testing.T) {
+	want := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= utf8.RuneSelf || !htmlSafe[s[i]] {
+				return false
+			}
+		}
+		return true
+	}
+	for c := range 256 {
+		for p := range 8 {
+			b := []byte("abcdefgh")
+			b[p] = byte(c)
+			if got := plain8(string(b)); got != want(string(b)) {
+				t.Fatalf("plain8(%q) = %v", b, got)
+			}
+		}
+	}
+	r := rand.New(rand.NewSource(5))
+	for range 100000 {
+		b := make([]byte, 8)
+		for i := range b {
+			b[i] = byte(r.Intn(256))
+			if r.Intn(3) > 0 {
+				b[i] = byte(0x20 + r.Intn(0x60))
+			}
+		}
+		if got := plain8(string(b)); got != want(string(b)) {
+			t.Fatalf("plain8(%q) = %v", b, got)
+		}
+	}
+}
+
+// String, Float and Raw write what json.Marshal writes for the same value.
+func TestMatchesEncodingJSON(t *testing.T) {
+	strs := []string{"", "plain", "tab\there", "quote \" and \\", "<a href='x'>&amp;</a>", "\u2028\u2029", "\x00\x1f\x7f",
+		"caf\xc3\xa9 日本語 🙂", "bad \xff utf8 \xc3", strings.Repeat("long plain text ", 40), "\b\f\n\r"}
+	r := rand.New(rand.NewSource(3))
+	for range 2000 {
+		b := make([]byte, r.Intn(40))
+		for i := range b {
+			b[i] = byte(r.Intn(256))
+		}
+		strs = append(strs, string(b))
+	}
+	for _, s := range strs {
+		want, _ := json.Marshal(s)
+		if got := String([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("String(%q) = %s, encoding/json %s", s, got[1:], want)
+		}
+	}
+	for _, f := range []float64{0, 1, -1, 0.1, 1e-7, 1.5e-6, 1e20, 1e21, 123456789.125, math.SmallestNonzeroFloat64, math.MaxFloat64, -2.5e-9} {
+		want, _ := json.Marshal(f)
+		if got, ok := Float(nil, f); !ok || string(got) != string(want) {
+			t.Fatalf("Float(%v) = %s, %v; encoding/json %s", f, got, ok, want)
+		}
+	}
+	for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if got, ok := Float([]byte("x"), f); ok || string(got) != "x" {
+			t.Fatalf("Float(%v) = %q, %v; want nothing appended, false", f, got, ok)
+		}
+	}
+	for _, m := range []string{`{"a":1}`, ` { "a" : [1, 2] } `, `{"h":"<b>&"}`, "\"\u2028\"", `[]`, `null`} {
+		want, _ := json.Marshal(json.RawMessage(m))
+		if got, err := Raw(nil, json.RawMessage(m)); err != nil || string(got) != string(want) {
+			t.Fatalf("Raw(%q) = %s, %v; encoding/json %s", m, got, err, want)
+		}
+	}
+	if got, err := Raw(nil, nil); err != nil || string(got) != "null" {
+		t.Fatalf("Raw(nil) = %s, %v", got, err)
+	}
+	if got, err := Raw([]byte("x"), json.RawMessage(`{"a":`)); err == nil || string(got) != "x" {
+		t.Fatalf("Raw of invalid JSON = %q, %v; want an error and nothing appended", got, err)
+	}
+}
