@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -25,23 +26,22 @@ var htmlSafe = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// plain8 reports whether the eight bytes of s are all ASCII that
-// encoding/json writes as they are (htmlSafe), tested at once: none at or
-// above 0x80, none below 0x20, none of " \\ < > &.
-func plain8(s string) bool {
+// plainPrefix8 returns how many of the eight bytes of s, from the first,
+// are ASCII that encoding/json writes as they are (htmlSafe), all tested
+// at once: none at or above 0x80, none below 0x20, none of " \\ < > &.
+func plainPrefix8(s string) int {
+	_ = s[7] // one bounds check
 	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	// A byte is zero in v when (v - 1) sets its high bit and v did not.
-	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	bad := w & highs                    // not ASCII
-	bad |= (w - 0x20*ones) & ^w & highs // below 0x20 (w's bytes are below 0x80 here)
-	bad |= zero(w ^ '"'*ones)
-	bad |= zero(w ^ '\\'*ones)
-	bad |= zero(w ^ '<'*ones)
-	bad |= zero(w ^ '>'*ones)
-	bad |= zero(w ^ '&'*ones)
-	return bad == 0
+	// A byte b of v is zero when (b - 1) sets its high bit and b did not.
+	// A borrow can mark bytes above a marked one, never below: the lowest
+	// mark is exact.
+	q, bs, lt, gt, amp := w^('"'*ones), w^('\\'*ones), w^('<'*ones), w^('>'*ones), w^('&'*ones)
+	bad := w | // not ASCII
+		((w - 0x20*ones) & ^w) | // below 0x20 (w's bytes are below 0x80 here)
+		((q - ones) & ^q) | ((bs - ones) & ^bs) | ((lt - ones) & ^lt) | ((gt - ones) & ^gt) | ((amp - ones) & ^amp)
+	return bits.TrailingZeros64(bad&highs) >> 3
 }
 
 // String appends s as a JSON string, escaped as encoding/json escapes it:
@@ -50,9 +50,12 @@ func String(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if i+8 <= len(s) && plain8(s[i:i+8]) {
-			i += 8 // eight bytes written as they are
-			continue
+		if i+8 <= len(s) {
+			n := plainPrefix8(s[i : i+8])
+			i += n // written as they are
+			if n == 8 {
+				continue
+			}
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
