@@ -2,7 +2,6 @@ package response
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -848,7 +847,8 @@ func (g *Generator) attempt(ctx context.Context, req *chatRequest, estPrompt, es
 	}
 	ep := g.pick()
 	field := ep.field()
-	body, err := json.Marshal(req.withLimit(field))
+	lreq := req.withLimit(field)
+	body, err := lreq.body()
 	if err != nil {
 		return chatResponse{}, attemptError{err: fmt.Errorf("encoding the request: %w", err)}
 	}

@@ -215,7 +215,7 @@ func (g *Generator) post(ctx context.Context, ep *endpoint, body []byte) (chatRe
 	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
 		return resp, statusError(hresp.StatusCode, data)
 	}
-	if err := json.Unmarshal(data, &resp); err != nil {
+	if err := decodeResponse(data, &resp); err != nil {
 		return resp, err
 	}
 	return resp, nil
