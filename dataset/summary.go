@@ -345,14 +345,24 @@ func StartSummary(d *prefdata.RunDir) *PendingSummary {
 
 // ReadRest starts reading the other journals in the background too: for a
 // run that has written its pairs, queue and failures but not yet its
-// manifest. Call it at most once, before Summary.
+// manifest. It may be called again (a run of two passes reads after each):
+// a journal read by an earlier call and not appended to since is not read
+// again. Call it before Summary, from one goroutine.
 func (p *PendingSummary) ReadRest() {
-	p.rest = make(chan struct{})
+	prev := p.rest
+	rest := make(chan struct{})
+	p.rest = rest
 	groups := journalGroups()
 	go func() {
-		defer close(p.rest)
+		defer close(rest)
+		if prev != nil {
+			<-prev // the earlier call's reading, whose sizes this one compares
+		}
 		var wg sync.WaitGroup
 		for i := 1; i < len(groups); i++ {
+			if p.early[i] != nil && slices.Equal(fileSizes(p.d, groups[i].files), p.sizes[i]) {
+				continue // read already, and unchanged
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -212,6 +213,37 @@ func TestPendingSummaryReadRestIsSummarize(t *testing.T) {
 	}
 	if reflect.DeepEqual(got.Failures, before.Failures) {
 		t.Errorf("the failure appended after the background reading is missing: %v, as before", got.Failures)
+	}
+
+	// A second ReadRest reads again only what was appended to since the
+	// first: the failures, not the pairs.
+	p = StartSummary(r.dir)
+	p.ReadRest()
+	p.Wait()
+	first := slices.Clone(p.early)
+	if err := r.dir.Append(prefdata.FileFailures, prefdata.Failure{Stage: prefdata.StageGenerate, Item: "p-later/gen-a", Component: "gen-a", Error: "later failure"}); err != nil {
+		t.Fatal(err)
+	}
+	p.ReadRest()
+	p.Wait()
+	for i, g := range journalGroups() {
+		if i == 0 {
+			continue
+		}
+		failures := slices.Contains(g.files, prefdata.FileFailures)
+		if reread := p.early[i] != first[i]; reread != failures {
+			t.Errorf("journal group %v read again: %v, want %v", g.files, reread, failures)
+		}
+	}
+	got, err = p.Summary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = Summarize(r.dir); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pending summary after a second ReadRest differs:\n got %+v\nwant %+v", got, want)
 	}
 }
 

@@ -328,6 +328,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if p.Source, err = openPrompts(); err != nil {
 			return err
 		}
+		// The first pass's journals are read while the plan is fitted; the
+		// labeling pass's end reads again only those it appended to.
+		summary.ReadRest()
 		p.PromptFilters = newPromptFilters()
 		p.Labeler = label.Human(plannedLater{planner, plan}, dir, label.HumanOptions{Wait: o.wait})
 		// A plan that cannot be fitted stops the pass.
@@ -350,7 +353,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 				s.Cascade = panel.Stats()
 			}
 			// The pairs, the queue and the failures are written: the
-			// summary reads them while the run directory is synced.
+			// summary reads them (those the pass appended to) while the
+			// run directory is synced.
 			summary.ReadRest()
 		}
 	}
