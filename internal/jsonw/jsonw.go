@@ -26,22 +26,31 @@ var htmlSafe = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// plainPrefix8 returns how many of the eight bytes of s, from the first,
-// are ASCII that encoding/json writes as they are (htmlSafe), all tested
-// at once: none at or above 0x80, none below 0x20, none of " \\ < > &.
-func plainPrefix8(s string) int {
-	_ = s[7] // one bounds check
-	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+// plainEnd returns the index of the first byte of s from i that
+// encoding/json does not write as it is (len(s) when there is none): a
+// word of eight bytes at a time, all tested at once for any at or above
+// 0x80, below 0x20, or one of " \\ < > &; the last bytes one at a time.
+func plainEnd(s string, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	// A byte b of v is zero when (b - 1) sets its high bit and b did not.
-	// A borrow can mark bytes above a marked one, never below: the lowest
-	// mark is exact.
-	q, bs, lt, gt, amp := w^('"'*ones), w^('\\'*ones), w^('<'*ones), w^('>'*ones), w^('&'*ones)
-	bad := w | // not ASCII
-		((w - 0x20*ones) & ^w) | // below 0x20 (w's bytes are below 0x80 here)
-		((q - ones) & ^q) | ((bs - ones) & ^bs) | ((lt - ones) & ^lt) | ((gt - ones) & ^gt) | ((amp - ones) & ^amp)
-	return bits.TrailingZeros64(bad&highs) >> 3
+	for ; i+8 <= len(s); i += 8 {
+		x := s[i : i+8]
+		w := uint64(x[0]) | uint64(x[1])<<8 | uint64(x[2])<<16 | uint64(x[3])<<24 |
+			uint64(x[4])<<32 | uint64(x[5])<<40 | uint64(x[6])<<48 | uint64(x[7])<<56
+		// A byte b of v is zero when (b - 1) sets its high bit and b did
+		// not. A borrow can mark bytes above a marked one, never below:
+		// the lowest mark is exact.
+		q, bs, lt, gt, amp := w^('"'*ones), w^('\\'*ones), w^('<'*ones), w^('>'*ones), w^('&'*ones)
+		bad := (w | // not ASCII
+			((w - 0x20*ones) & ^w) | // below 0x20 (w's bytes are below 0x80 here)
+			((q - ones) & ^q) | ((bs - ones) & ^bs) | ((lt - ones) & ^lt) | ((gt - ones) & ^gt) | ((amp - ones) & ^amp)) & highs
+		if bad != 0 {
+			return i + bits.TrailingZeros64(bad)>>3
+		}
+	}
+	for i < len(s) && s[i] < utf8.RuneSelf && htmlSafe[s[i]] {
+		i++
+	}
+	return i
 }
 
 // String appends s as a JSON string, escaped as encoding/json escapes it:
@@ -49,20 +58,12 @@ func plainPrefix8(s string) int {
 func String(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
-		if i+8 <= len(s) {
-			n := plainPrefix8(s[i : i+8])
-			i += n // written as they are
-			if n == 8 {
-				continue
-			}
+	for i := 0; ; {
+		if i = plainEnd(s, i); i == len(s) {
+			break // the bytes from start are written as they are
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '\\', '"':

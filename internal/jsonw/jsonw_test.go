@@ -9,11 +9,12 @@ import (
 	"unicode/utf8"
 )
 
-// plainPrefix8 counts exactly the leading bytes encoding/json writes as
-// they are: every byte value at every position, and random words.
-func TestPlainPrefix8(t *testing.T) {
-	want := func(s string) int {
-		for i := 0; i < len(s); i++ {
+// plainEnd stops exactly at the first byte encoding/json escapes or that
+// is not ASCII: every byte value at every position of a word and of the
+// tail, and random strings of every length up to 40.
+func TestPlainEnd(t *testing.T) {
+	want := func(s string, i int) int {
+		for ; i < len(s); i++ {
 			if s[i] >= utf8.RuneSelf || !htmlSafe[s[i]] {
 				return i
 			}
@@ -21,25 +22,31 @@ func TestPlainPrefix8(t *testing.T) {
 		return len(s)
 	}
 	for c := range 256 {
-		for p := range 8 {
-			b := []byte("abcdefgh")
+		for p := range 13 {
+			b := []byte("abcdefghijklm")
 			b[p] = byte(c)
-			if got := plainPrefix8(string(b)); got != want(string(b)) {
-				t.Fatalf("plainPrefix8(%q) = %d", b, got)
+			for from := range 3 {
+				if got := plainEnd(string(b), from); got != want(string(b), from) {
+					t.Fatalf("plainEnd(%q, %d) = %d", b, from, got)
+				}
 			}
 		}
 	}
 	r := rand.New(rand.NewSource(5))
 	for range 200000 {
-		b := make([]byte, 8)
+		b := make([]byte, r.Intn(41))
 		for i := range b {
 			b[i] = byte(r.Intn(256))
-			if r.Intn(3) > 0 {
+			if r.Intn(4) > 0 {
 				b[i] = byte(0x20 + r.Intn(0x60))
 			}
 		}
-		if got := plainPrefix8(string(b)); got != want(string(b)) {
-			t.Fatalf("plainPrefix8(%q) = %d", b, got)
+		from := 0
+		if len(b) > 0 {
+			from = r.Intn(len(b))
+		}
+		if got := plainEnd(string(b), from); got != want(string(b), from) {
+			t.Fatalf("plainEnd(%q, %d) = %d", b, from, got)
 		}
 	}
 }
