@@ -2,6 +2,7 @@ package jsonw
 
 import (
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -146,7 +147,10 @@ func (d *Dec) Str(s *string) bool {
 	}
 	start := d.I
 	var out []byte // set once an escape is met
-	for d.I < len(d.B) {
+	for {
+		if d.I = strEnd(d.B, d.I); d.I == len(d.B) {
+			break
+		}
 		c := d.B[d.I]
 		switch {
 		case c == '"':
@@ -353,4 +357,26 @@ func List[T any](d *Dec, out *[]T, elem func(*T) bool) bool {
 	})
 	*out = vs
 	return ok
+}
+
+// strEnd returns the index of the first byte of b from i that a string's
+// plain run ends at: a quote, a backslash, a control byte or one at or
+// above 0x80 (len(b) when there is none), a word of eight bytes at a time.
+func strEnd(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := b[i : i+8]
+		w := uint64(x[0]) | uint64(x[1])<<8 | uint64(x[2])<<16 | uint64(x[3])<<24 |
+			uint64(x[4])<<32 | uint64(x[5])<<40 | uint64(x[6])<<48 | uint64(x[7])<<56
+		// As in plainEnd: the lowest mark is exact.
+		q, bs := w^('"'*ones), w^('\\'*ones)
+		bad := (w | ((w - 0x20*ones) & ^w) | ((q - ones) & ^q) | ((bs - ones) & ^bs)) & highs
+		if bad != 0 {
+			return i + bits.TrailingZeros64(bad)>>3
+		}
+	}
+	for i < len(b) && b[i] >= 0x20 && b[i] < utf8.RuneSelf && b[i] != '"' && b[i] != '\\' {
+		i++
+	}
+	return i
 }

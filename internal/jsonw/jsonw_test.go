@@ -93,3 +93,44 @@ func TestMatchesEncodingJSON(t *testing.T) {
 		t.Fatalf("Raw of invalid JSON = %q, %v; want an error and nothing appended", got, err)
 	}
 }
+
+// strEnd stops exactly at a string's first quote, backslash, control byte
+// or byte at or above 0x80.
+func TestStrEnd(t *testing.T) {
+	want := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			if c := b[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+				return i
+			}
+		}
+		return len(b)
+	}
+	for c := range 256 {
+		for p := range 13 {
+			b := []byte("abcdefghijklm")
+			b[p] = byte(c)
+			for from := range 3 {
+				if got := strEnd(b, from); got != want(b, from) {
+					t.Fatalf("strEnd(%q, %d) = %d", b, from, got)
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewSource(6))
+	for range 200000 {
+		b := make([]byte, r.Intn(41))
+		for i := range b {
+			b[i] = byte(r.Intn(256))
+			if r.Intn(4) > 0 {
+				b[i] = byte(0x20 + r.Intn(0x60))
+			}
+		}
+		from := 0
+		if len(b) > 0 {
+			from = r.Intn(len(b))
+		}
+		if got := strEnd(b, from); got != want(b, from) {
+			t.Fatalf("strEnd(%q, %d) = %d", b, from, got)
+		}
+	}
+}
