@@ -44,6 +44,11 @@ type Index struct {
 	// lines written together are indexed in any order, and covered moves
 	// over them once the ones before are in.
 	ahead map[int64]int64
+	// dirty is set when the mapping differs from what was last synced:
+	// Sync skips a clean index (msync is not free even with nothing to
+	// write). syncs counts the msyncs, for the tests.
+	dirty bool
+	syncs int
 }
 
 // OpenIndex opens the index of the named journal (index/NAME.idx), builds it
@@ -143,6 +148,7 @@ func (x *Index) reset(f *os.File, n uint64) error {
 	copy(m, idxMagic)
 	binary.LittleEndian.PutUint64(m[8:], n)
 	x.m, x.slots, x.used, x.covered = m, n, 0, 0
+	x.dirty = true
 	return nil
 }
 
@@ -156,7 +162,9 @@ func (x *Index) catchUp() error {
 	if err != nil {
 		return err
 	}
-	x.covered = end
+	if end != x.covered {
+		x.covered, x.dirty = end, true
+	}
 	return x.writeHeader()
 }
 
@@ -168,6 +176,7 @@ func (x *Index) writeHeader() error {
 
 // put records h at off; x.mu is held (or x is not shared yet).
 func (x *Index) put(h uint64, off int64) error {
+	x.dirty = true
 	if (x.used+1)*10 > x.slots*7 {
 		if err := x.grow(); err != nil {
 			return err
@@ -270,7 +279,7 @@ func (x *Index) Cover(off, end int64) {
 func (x *Index) advance(off, end int64) {
 	switch {
 	case off == x.covered:
-		x.covered = end
+		x.covered, x.dirty = end, true
 		for {
 			e, ok := x.ahead[x.covered]
 			if !ok {
@@ -307,13 +316,15 @@ func (x *Index) Sync() error {
 }
 
 func (x *Index) sync() error {
-	if x.m == nil {
+	if x.m == nil || !x.dirty {
 		return nil
 	}
 	x.writeHeader()
+	x.syncs++
 	if _, _, e := syscall.Syscall(syscall.SYS_MSYNC, uintptrOf(x.m), uintptr(len(x.m)), syscall.MS_SYNC); e != 0 {
 		return &Error{"index", x.path, fmt.Errorf("msync: %w", e)}
 	}
+	x.dirty = false
 	return nil
 }
 

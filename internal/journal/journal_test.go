@@ -402,3 +402,56 @@ func TestReadLineInto(t *testing.T) {
 		}
 	}
 }
+
+// Sync writes an index to disk only when it changed since it was last
+// synced: a Put or a line covered makes it dirty, a Sync clean. What was
+// synced is there when it is opened again.
+func TestIndexSyncsOnlyWhenChanged(t *testing.T) {
+	d, x := newIndexed(t)
+	sync := func(want int) {
+		t.Helper()
+		if err := x.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if x.syncs != want {
+			t.Fatalf("%d msyncs, want %d", x.syncs, want)
+		}
+	}
+	sync(1) // new: its header is not on disk yet
+	sync(1)
+	line := []byte(`{"a":1}`)
+	off, err := d.Append("a.jsonl", line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Put(string(line), off, off+int64(len(line))+1); err != nil {
+		t.Fatal(err)
+	}
+	sync(2)
+	sync(2)
+	line2 := []byte(`{"b":2}`)
+	off2, err := d.Append("a.jsonl", line2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Cover(off2, off2+int64(len(line2))+1)
+	sync(3)
+	if err := x.Close(); err != nil { // clean: no msync
+		t.Fatal(err)
+	}
+	if x.syncs != 3 {
+		t.Fatalf("Close of a clean index: %d msyncs, want 3", x.syncs)
+	}
+	scanned := 0
+	y, err := d.OpenIndex("a.jsonl", func(l []byte) (string, bool) { scanned++; return keyOfLine(l) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if got, ok := y.Get(string(line)); !ok || got != off || scanned != 0 {
+		t.Errorf("reopened: Get = %d, %v (want %d), %d lines scanned again (want 0)", got, ok, off, scanned)
+	}
+	if y.syncs != 0 || y.dirty {
+		t.Errorf("an index opened up to date is dirty (%v) or synced (%d)", y.dirty, y.syncs)
+	}
+}
