@@ -53,7 +53,9 @@
 // their agreement (Krippendorff's alpha).
 //
 // -table DIR prints the BENCHMARKS.md table over the shared judged sets
-// (-sets to pick some, -seeds to average); -audit, -audit-by-doubt,
+// (-sets to pick some, -seeds to average), then the router's final
+// accuracy minus each baseline's, paired by seed, with the standard error
+// of that mean, which tells a gap from the seeds' noise; -audit, -audit-by-doubt,
 // -audit-doubt, -audit-map-weights, -audit-only-weights, -judge-blocks,
 // -leads, -consistency-lead, -lead-misfit, -consistency-ceiling,
 // -difficulty and -audit-min apply to it as to one study.

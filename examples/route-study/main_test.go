@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -295,5 +296,24 @@ func TestRouteStudyTableAudit(t *testing.T) {
 	}
 	if fmt.Sprint(benchSets) != "[llmbar-natural llmbar-faireval pandalm]" || benchAudit != 0.05 {
 		t.Errorf("the table's settings leaked into the defaults: sets %v, audit %g", benchSets, benchAudit)
+	}
+}
+
+// TestPairedOf: the mean of the per-seed differences and the standard
+// error of that mean, sd/sqrt(n); one seed has no spread, so no error.
+func TestPairedOf(t *testing.T) {
+	p := pairedOf([]float64{0.01, -0.01, 0.03, 0.01})
+	// mean 0.01; deviations 0, -0.02, 0.02, 0: variance 0.0008/3, se sqrt(0.0008/3/4)
+	if math.Abs(p.mean-0.01) > 1e-12 || math.Abs(p.se-math.Sqrt(0.0008/12)) > 1e-12 {
+		t.Errorf("pairedOf = %+v, want mean 0.01, se %.6f", p, math.Sqrt(0.0008/12))
+	}
+	if got := p.String(); got != "+0.010 ± 0.008" {
+		t.Errorf("String = %q", got)
+	}
+	if p := pairedOf([]float64{-0.02}); p.mean != -0.02 || p.se != 0 {
+		t.Errorf("one seed: %+v, want mean -0.02, se 0", p)
+	}
+	if p := pairedOf(nil); p != (pairedDiff{}) {
+		t.Errorf("no seeds: %+v", p)
 	}
 }

@@ -34,8 +34,8 @@ func TestRealSetsPredictedMatchesMeasured(t *testing.T) {
 				}
 				gap := math.Abs(r.predicted - r.measured)
 				beats := r.final >= r.ba-1e-9 && r.final >= r.bb-1e-9
-				t.Logf("target %.2f: human %.3f, predicted %.3f, measured %.3f (gap %.3f); final %.3f vs (a) %.3f, (a') %.3f, (b) %.3f: at least both: %v",
-					r.target, r.humanFrac, r.predicted, r.measured, gap, r.final, r.ba, r.ba2, r.bb, beats)
+				t.Logf("target %.2f: human %.3f, predicted %.3f, measured %.3f (gap %.3f); final %.3f vs (a) %.3f, (a') %.3f, (b) %.3f: at least both: %v; paired by seed, router minus (a) %v, (a') %v, (b) %v",
+					r.target, r.humanFrac, r.predicted, r.measured, gap, r.final, r.ba, r.ba2, r.bb, beats, r.vsA, r.vsA2, r.vsB)
 				if gap > 0.03 {
 					t.Errorf("target %.2f: predicted %.3f, measured %.3f: %s apart, more than 0.03", r.target, r.predicted, r.measured, fmt.Sprintf("%.3f", gap))
 				}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
@@ -205,7 +206,39 @@ type setResult struct {
 	humanFrac, predicted, measured, final, ba, ba2, bb float64
 	seeds                                              int
 	bestJudge                                          string
+	// vsA, vsA2 and vsB are the router's final accuracy minus baseline
+	// (a)'s, (a')'s and (b)'s, paired by seed (each seed gives the
+	// baselines the router's human work and its revealed labels): the
+	// mean over the seeds and its standard error.
+	vsA, vsA2, vsB pairedDiff
 }
+
+// pairedDiff is a mean of per-seed differences with its standard error
+// (0 with fewer than two seeds).
+type pairedDiff struct{ mean, se float64 }
+
+func pairedOf(d []float64) pairedDiff {
+	var p pairedDiff
+	if len(d) == 0 {
+		return p
+	}
+	for _, x := range d {
+		p.mean += x
+	}
+	p.mean /= float64(len(d))
+	if len(d) < 2 {
+		return p
+	}
+	var v float64
+	for _, x := range d {
+		v += (x - p.mean) * (x - p.mean)
+	}
+	p.se = math.Sqrt(v / float64(len(d)-1) / float64(len(d)))
+	return p
+}
+
+// String renders "+0.005 ± 0.002".
+func (p pairedDiff) String() string { return fmt.Sprintf("%+.3f ± %.3f", p.mean, p.se) }
 
 // benchSet runs the study and the baselines on one set over seeds 1..n.
 func benchSet(dir, set string, target float64, seeds int, bootstrap int) (setResult, error) {
@@ -219,6 +252,7 @@ func benchSet(dir, set string, target float64, seeds int, bootstrap int) (setRes
 	}
 	g := gold(labels)
 	res := setResult{set: set, target: target, seeds: seeds}
+	var vsA, vsA2, vsB []float64
 	for s := 1; s <= seeds; s++ {
 		seed := uint64(s)
 		pp := newPeople(labels, 1, seed)
@@ -235,7 +269,8 @@ func benchSet(dir, set string, target float64, seeds int, bootstrap int) (setRes
 		rng := rand.New(rand.NewPCG(seed, 0xba5e))
 		order, winner, name := bestJudge(pairs, g, "", rng)
 		res.bestJudge = name
-		res.ba += baseline(pairs, order, winner, out.human, newPeople(labels, 1, seed), g)
+		ba := baseline(pairs, order, winner, out.human, newPeople(labels, 1, seed), g)
+		res.ba += ba
 		// (a'): the judge the calibrator estimates best, no gold needed.
 		pick, bestAcc := "", -1.0
 		for _, j := range out.cal.Judges {
@@ -244,10 +279,14 @@ func benchSet(dir, set string, target float64, seeds int, bootstrap int) (setRes
 			}
 		}
 		order, winner, _ = bestJudge(pairs, g, pick, rng)
-		res.ba2 += baseline(pairs, order, winner, out.human, newPeople(labels, 1, seed), g)
+		ba2 := baseline(pairs, order, winner, out.human, newPeople(labels, 1, seed), g)
+		res.ba2 += ba2
 		order, winner = majorityVote(pairs, rng)
-		res.bb += baseline(pairs, order, winner, out.human, newPeople(labels, 1, seed), g)
+		bb := baseline(pairs, order, winner, out.human, newPeople(labels, 1, seed), g)
+		res.bb += bb
+		vsA, vsA2, vsB = append(vsA, final-ba), append(vsA2, final-ba2), append(vsB, final-bb)
 	}
+	res.vsA, res.vsA2, res.vsB = pairedOf(vsA), pairedOf(vsA2), pairedOf(vsB)
 	k := float64(seeds)
 	res.humanFrac /= k
 	res.predicted /= k
@@ -276,7 +315,10 @@ var benchMisfit = true
 var benchSets = []string{"llmbar-natural", "llmbar-faireval", "pandalm"}
 var benchTargets = []float64{0.85, 0.9, 0.95}
 
-// table prints the BENCHMARKS.md table for the shared sets in dir.
+// table prints the BENCHMARKS.md table for the shared sets in dir, then
+// the router's final accuracy minus each baseline's, paired by seed, with
+// the standard error of that mean: a difference within about two standard
+// errors of 0 is the seeds' noise, not the router's doing.
 func table(w io.Writer, dir string, seeds, bootstrap int) ([]setResult, error) {
 	fmt.Fprintln(w, "| set | target | human fraction | predicted | measured | final (router) | final (a) best judge by gold | final (a') judge the calibrator rates best | final (b) majority vote |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
@@ -291,6 +333,12 @@ func table(w io.Writer, dir string, seeds, bootstrap int) ([]setResult, error) {
 			fmt.Fprintf(w, "| %s | %.2f | %.3f | %.3f | %.3f | %.3f | %.3f (%s) | %.3f | %.3f |\n",
 				set, t, r.humanFrac, r.predicted, r.measured, r.final, r.ba, r.bestJudge, r.ba2, r.bb)
 		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| set | target | router - (a), mean ± s.e. over the seeds | router - (a') | router - (b) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, r := range all {
+		fmt.Fprintf(w, "| %s | %.2f | %v | %v | %v |\n", r.set, r.target, r.vsA, r.vsA2, r.vsB)
 	}
 	return all, nil
 }
