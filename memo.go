@@ -24,7 +24,15 @@ type CandidateMemo struct {
 	Max int
 
 	mu sync.Mutex
-	m  map[string]Candidate
+	m  map[string]memoEntry
+}
+
+// memoEntry is a kept candidate with its prompt's generation records: the
+// labeling run's pairs refer to the responses where these say they are
+// stored, without reading the responses journal to find them.
+type memoEntry struct {
+	c    Candidate
+	gens []genRecord
 }
 
 // Len returns the number of candidates kept.
@@ -37,29 +45,30 @@ func (m *CandidateMemo) Len() int {
 	return len(m.m)
 }
 
-func (m *CandidateMemo) put(key string, c Candidate) {
+func (m *CandidateMemo) put(key string, c Candidate, gens []genRecord) {
 	if m == nil {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
-		m.m = map[string]Candidate{}
+		m.m = map[string]memoEntry{}
 	}
 	if _, ok := m.m[key]; !ok && m.Max > 0 && len(m.m) >= m.Max {
 		return
 	}
-	m.m[key] = c
+	m.m[key] = memoEntry{c, gens}
 }
 
-// take returns the candidate kept under key and lets it go.
-func (m *CandidateMemo) take(key string) (Candidate, bool) {
+// take returns the candidate kept under key, with its generation records,
+// and lets it go.
+func (m *CandidateMemo) take(key string) (Candidate, []genRecord, bool) {
 	if m == nil {
-		return Candidate{}, false
+		return Candidate{}, nil, false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.m[key]
+	e, ok := m.m[key]
 	delete(m.m, key)
-	return c, ok
+	return e.c, e.gens, ok
 }

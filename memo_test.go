@@ -3,6 +3,7 @@ package prefdata_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -48,6 +49,7 @@ func TestPipelineMemo(t *testing.T) {
 		gen, flt   [2]int // calls in the FiltersOnly run, then in both
 		kept       int
 		labelStats prefdata.Stats
+		records    []prefdata.PairsRecord // the pairs journal's, run IDs left out
 	}
 	run := func(memo *prefdata.CandidateMemo) result {
 		dir, err := prefdata.OpenRunDir(t.TempDir())
@@ -75,6 +77,29 @@ func TestPipelineMemo(t *testing.T) {
 		res.labelStats, err = p.Run(context.Background())
 		require.NoError(t, err)
 		res.pairs, res.gen[1], res.flt[1] = sink.Pairs(), gen.Calls(), flt.calls()
+		require.NoError(t, dir.Scan(prefdata.FilePairs, func(r prefdata.Record) error {
+			rec, ok := prefdata.DecodePairsRecord(r.Data)
+			require.True(t, ok, "pairs line %d", r.Line)
+			// Each source is the responses record it names, and holds the
+			// pairs' responses.
+			filled := slices.Clone(rec.Pairs)
+			require.NoError(t, dir.FillRefs(filled, rec.Sources), "pairs line %d", r.Line)
+			for _, p := range rec.Pairs {
+				assert.True(t, prefdata.IsRef(p.Chosen) && prefdata.IsRef(p.Rejected), "pairs line %d: the responses written as references", r.Line)
+			}
+			for _, p := range filled {
+				assert.NotEmpty(t, p.Chosen.Text, "pairs line %d: chosen filled in", r.Line)
+				assert.NotEmpty(t, p.Rejected.Text, "pairs line %d: rejected filled in", r.Line)
+			}
+			// Where the records stand differs from run to run (the
+			// generations are written as they come): left out.
+			rec.Run = ""
+			for i := range rec.Sources {
+				rec.Sources[i].Offset = 0
+			}
+			res.records = append(res.records, rec)
+			return nil
+		}))
 		return res
 	}
 	without := run(nil)
@@ -89,6 +114,15 @@ func TestPipelineMemo(t *testing.T) {
 	assert.Zero(t, memo.Len(), "the labeling run let every candidate go")
 	require.Len(t, with.pairs, 6)
 	assert.Equal(t, without.pairs, with.pairs, "the same pairs, in the same order")
+	// The pairs journal refers to the same responses records: the memo's
+	// candidates carry where their generations are stored.
+	require.Len(t, with.records, 6)
+	assert.Equal(t, without.records, with.records, "the same pairs records, references and sources")
+	for _, rec := range with.records {
+		if rec.PromptID != ps[2].ID { // asked again: a generation of the labeling run
+			assert.NotEmpty(t, rec.Sources, "prompt %s: its pairs refer to the responses journal", rec.PromptID)
+		}
+	}
 	assert.Equal(t, 1, with.labelStats.Filter.In/3, "stage 3 counts only the candidate it filtered")
 	assert.Equal(t, without.labelStats.PairsAI, with.labelStats.PairsAI)
 }

@@ -131,8 +131,8 @@ type job struct {
 	// to label as it is.
 	memo bool
 	// gens are the prompt's generations, one per generator, with where
-	// FileResponses holds each (pairs refer to them there); nil for a
-	// candidate from the memo.
+	// FileResponses holds each (pairs refer to them there); for a
+	// candidate from the memo, those of the run that kept it.
 	gens   []genRecord
 	replay []Pair
 	// incomplete: some call for the prompt failed (a generator, a judge's
@@ -747,9 +747,9 @@ func (r *run) generate(ctx context.Context, in <-chan job, out chan<- job) error
 			}
 			if r.p.Memo != nil && !r.p.FiltersOnly {
 				// Taken either way: a prompt done before is replayed.
-				c, ok := r.p.Memo.take(PromptKey(j.prompt))
+				c, gens, ok := r.p.Memo.take(PromptKey(j.prompt))
 				if j.replay == nil {
-					j.cand, j.memo = c, ok
+					j.cand, j.gens, j.memo = c, gens, ok
 				}
 			}
 			if j.replay != nil || j.memo {
@@ -1068,7 +1068,7 @@ func (r *run) filterAndLabelOne(ctx context.Context, j job) (outcome, bool, erro
 	}
 	if r.p.FiltersOnly {
 		if r.p.Memo != nil && !o.incomplete {
-			r.p.Memo.put(PromptKey(j.prompt), c)
+			r.p.Memo.put(PromptKey(j.prompt), c, j.gens)
 		}
 		o.filtersOnly = true
 		return o, true, nil
