@@ -39,12 +39,11 @@ func (d *Dir) Lock(command string) (*Lock, error) {
 	host, _ := os.Hostname()
 	h := Holder{PID: os.Getpid(), Host: host, Started: time.Now().UTC(), Command: command}
 	b, _ := json.Marshal(h)
+	// Not synced: another process reads the record from the page cache,
+	// and a crash of the machine ends the lock with it, so the record
+	// only ever needs to outlive this process.
 	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt(append(b, '\n'), 0)
-		if err == nil {
-			err = f.Sync()
-		}
-		if err != nil {
+		if _, err = f.WriteAt(append(b, '\n'), 0); err != nil {
 			f.Close()
 			return nil, &Error{"lock", path, err}
 		}
