@@ -111,6 +111,9 @@ type Pipeline struct {
 	// Memo, if set, keeps the candidates of a FiltersOnly run in memory,
 	// and gives them to the labeling run after it (of the same stages 1-3,
 	// with the same memo), which then does not read them back from Dir.
+	// A FiltersOnly run with a Memo leaves syncing Dir to disk to that
+	// labeling run's end, which syncs what both wrote (as Dir.Close does);
+	// its lines are in the files for any reader meanwhile.
 	Memo *CandidateMemo
 	// AddStats, if set, is called once at the end of a run, before the
 	// manifest is written, to add the figures only a component knows (a
@@ -1405,7 +1408,13 @@ func (r *run) finish(runErr error) (Stats, error) {
 		m, _, err := d.ReadManifest()
 		errs = append(errs, err)
 		m.Updated, m.Stats = time.Now().UTC(), &s
-		errs = append(errs, d.WriteManifest(m), d.Sync(), d.Unlock())
+		errs = append(errs, d.WriteManifest(m))
+		if !r.p.FiltersOnly || r.p.Memo == nil {
+			// A FiltersOnly run with a Memo is the first half of one: the
+			// labeling run after it (or Dir.Close) syncs what both wrote.
+			errs = append(errs, d.Sync())
+		}
+		errs = append(errs, d.Unlock())
 	}
 	err := errors.Join(errs...)
 	r.log.Info("prefdata: run end", "prompts", s.Prompt.In, "pairs_ai", s.PairsAI, "pairs_human", s.PairsHuman, "failed", s.Failures(), "elapsed", s.Elapsed, "err", err)
