@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/prefdata/prefdata"
 )
@@ -535,28 +538,42 @@ func (c Calibrator) Fit(pairs []Evidence, labels map[string]Choice) (*Calibratio
 	// Bootstrap: refit on pairs drawn with replacement, warm-started; each
 	// replicate's probability that the AI's winner (of the full fit) is
 	// right, through the fitted confidence map.
+	// The draws are made in turn, the refits at once (one per CPU): the
+	// result is the same as one refit after another.
 	var bootModels []model
 	if c.Bootstrap > 0 && len(pairs) > 1 {
 		rng := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
 		mapT, mapC := cal.mapPoint()
-		for r := 0; r < c.Bootstrap; r++ {
+		draws := make([][]int, c.Bootstrap)
+		for r := range draws {
 			idx := make([]int, len(pairs))
 			for k := range idx {
 				idx[k] = rng.IntN(len(pairs))
 			}
-			bm := m.clone()
-			d.em(&bm, prior, c.PriorStrength, 50, idx)
-			bootModels = append(bootModels, bm)
-			rep := make([]float64, len(pairs))
-			for i, l := range d.logits(&bm) {
-				p := confMap(math.Abs(l), mapT, mapC)
-				if (l < 0) != (winners[i] == ChoiceB) {
-					p = 1 - p
-				}
-				rep[i] = p
-			}
-			cal.boot = append(cal.boot, rep)
+			draws[r] = idx
 		}
+		bootModels = make([]model, c.Bootstrap)
+		reps := make([][]float64, c.Bootstrap)
+		var g errgroup.Group
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for r, idx := range draws {
+			g.Go(func() error {
+				bm := m.clone()
+				d.em(&bm, prior, c.PriorStrength, 50, idx)
+				rep := make([]float64, len(pairs))
+				for i, l := range d.logits(&bm) {
+					p := confMap(math.Abs(l), mapT, mapC)
+					if (l < 0) != (winners[i] == ChoiceB) {
+						p = 1 - p
+					}
+					rep[i] = p
+				}
+				bootModels[r], reps[r] = bm, rep
+				return nil
+			})
+		}
+		g.Wait()
+		cal.boot = append(cal.boot, reps...)
 	}
 	cal.Judges = d.judgeStats(&m, bootModels, judges)
 	for s, name := range scorers {
