@@ -317,8 +317,10 @@ func readGenerated(rs *runstore.Store, a *accum) error {
 // the run writes them; [PendingSummary.ReadRest] reads the other
 // journals, and [PendingSummary.Summary] reads the manifest and again any
 // journal appended to since it was read. The quickstart follows the run
-// from its start, and reads the rest when the labeling pass is done with
-// its pairs, while it syncs the run directory.
+// from its start, reads the rest once the first pass is done (while the
+// plan is fitted), and again, for the journals the labeling pass appended
+// to, when that pass is done with its pairs, while it syncs the run
+// directory.
 type PendingSummary struct {
 	d *prefdata.RunDir
 	// early[i] is journal group i read in the background (nil: not read,
