@@ -10,29 +10,38 @@ import (
 )
 
 // plainEnd stops exactly at the first byte encoding/json escapes or that
-// is not ASCII: every byte value at every position of a word and of the
-// tail, and random strings of every length up to 40.
+// is not ASCII.
 func TestPlainEnd(t *testing.T) {
-	want := func(s string, i int) int {
-		for ; i < len(s); i++ {
-			if s[i] >= utf8.RuneSelf || !htmlSafe[s[i]] {
+	checkEnd(t, "plainEnd", func(b []byte, i int) int { return plainEnd(string(b), i) },
+		func(c byte) bool { return c >= utf8.RuneSelf || !htmlSafe[c] }, 5)
+}
+
+// checkEnd checks a scan for the first byte from i that stop holds against
+// stop tried byte by byte: every byte value at every position of a word and
+// of the tail, from three starts, and random strings of every length up to
+// 40 from a random start.
+func checkEnd(t *testing.T, name string, end func(b []byte, i int) int, stop func(byte) bool, seed int64) {
+	t.Helper()
+	want := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			if stop(b[i]) {
 				return i
 			}
 		}
-		return len(s)
+		return len(b)
 	}
 	for c := range 256 {
 		for p := range 13 {
 			b := []byte("abcdefghijklm")
 			b[p] = byte(c)
 			for from := range 3 {
-				if got := plainEnd(string(b), from); got != want(string(b), from) {
-					t.Fatalf("plainEnd(%q, %d) = %d", b, from, got)
+				if got := end(b, from); got != want(b, from) {
+					t.Fatalf("%s(%q, %d) = %d", name, b, from, got)
 				}
 			}
 		}
 	}
-	r := rand.New(rand.NewSource(5))
+	r := rand.New(rand.NewSource(seed))
 	for range 200000 {
 		b := make([]byte, r.Intn(41))
 		for i := range b {
@@ -45,8 +54,8 @@ func TestPlainEnd(t *testing.T) {
 		if len(b) > 0 {
 			from = r.Intn(len(b))
 		}
-		if got := plainEnd(string(b), from); got != want(string(b), from) {
-			t.Fatalf("plainEnd(%q, %d) = %d", b, from, got)
+		if got := end(b, from); got != want(b, from) {
+			t.Fatalf("%s(%q, %d) = %d", name, b, from, got)
 		}
 	}
 }
@@ -97,40 +106,5 @@ func TestMatchesEncodingJSON(t *testing.T) {
 // strEnd stops exactly at a string's first quote, backslash, control byte
 // or byte at or above 0x80.
 func TestStrEnd(t *testing.T) {
-	want := func(b []byte, i int) int {
-		for ; i < len(b); i++ {
-			if c := b[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
-				return i
-			}
-		}
-		return len(b)
-	}
-	for c := range 256 {
-		for p := range 13 {
-			b := []byte("abcdefghijklm")
-			b[p] = byte(c)
-			for from := range 3 {
-				if got := strEnd(b, from); got != want(b, from) {
-					t.Fatalf("strEnd(%q, %d) = %d", b, from, got)
-				}
-			}
-		}
-	}
-	r := rand.New(rand.NewSource(6))
-	for range 200000 {
-		b := make([]byte, r.Intn(41))
-		for i := range b {
-			b[i] = byte(r.Intn(256))
-			if r.Intn(4) > 0 {
-				b[i] = byte(0x20 + r.Intn(0x60))
-			}
-		}
-		from := 0
-		if len(b) > 0 {
-			from = r.Intn(len(b))
-		}
-		if got := strEnd(b, from); got != want(b, from) {
-			t.Fatalf("strEnd(%q, %d) = %d", b, from, got)
-		}
-	}
+	checkEnd(t, "strEnd", strEnd, func(c byte) bool { return c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' }, 6)
 }
