@@ -3,8 +3,11 @@ package prefdata_test
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -151,4 +154,58 @@ func TestPipelineMemoMax(t *testing.T) {
 	assert.Equal(t, 6, gen.Calls(), "the others' generations come from the run directory")
 	assert.Equal(t, 8, flt.calls(), "two candidates filtered again")
 	assert.Len(t, sink.Pairs(), 6)
+}
+
+// syncFails is a journal file whose fsync fails while failing is set, and
+// closes failed at its first failure.
+type syncFails struct {
+	*os.File
+	failing *atomic.Bool
+	once    *sync.Once
+	failed  chan struct{}
+}
+
+func (f syncFails) Sync() error {
+	if f.failing.Load() {
+		f.once.Do(func() { close(f.failed) })
+		return syscall.EIO
+	}
+	return f.File.Sync()
+}
+
+// A FiltersOnly run with a Memo syncs what it wrote in the background; an
+// fsync that failed there is not lost, even when the disk is well again by
+// the time the labeling run after it ends (a retried fsync on Linux may
+// succeed with the lines lost): that run returns it, naming the file.
+func TestPipelineMemoSyncErrorReported(t *testing.T) {
+	dir, err := prefdata.OpenRunDir(t.TempDir())
+	require.NoError(t, err)
+	defer dir.Close()
+	var failing atomic.Bool
+	var once sync.Once
+	failed := make(chan struct{})
+	dir.OpenFile = func(path string) (prefdata.JournalFile, error) {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+		return syncFails{f, &failing, &once, failed}, err
+	}
+	ps := testPrompts(4)
+	memo := &prefdata.CandidateMemo{}
+	p := prefdata.Pipeline{
+		Source: prefdata.Prompts(ps...), Generators: []prefdata.Generator{&prefdatatest.Generator{Model: "a", Samples: 2}},
+		Filters: []prefdata.Filter{lengthScores()}, Dir: dir, FiltersOnly: true, Memo: memo,
+	}
+	failing.Store(true)
+	_, err = p.Run(context.Background())
+	require.NoError(t, err, "the FiltersOnly run does not wait for its sync")
+	<-failed // the background sync failed
+	failing.Store(false)
+	sink := &prefdatatest.Sink{}
+	p.Source, p.FiltersOnly, p.Labeler, p.Sink = prefdata.Prompts(ps...), false, prefdatatest.Labeler{}, sink
+	st, err := p.Run(context.Background())
+	require.Error(t, err)
+	assert.ErrorIs(t, err, syscall.EIO)
+	assert.Contains(t, err.Error(), dir.Path(prefdata.FileResponses), "the error names a file whose sync failed")
+	assert.NotZero(t, st.PairsAI)
+	assert.Len(t, sink.Pairs(), st.PairsAI, "the pairs are made and written all the same")
+	require.NoError(t, dir.Sync(), "the error is returned once")
 }

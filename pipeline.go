@@ -111,9 +111,10 @@ type Pipeline struct {
 	// Memo, if set, keeps the candidates of a FiltersOnly run in memory,
 	// and gives them to the labeling run after it (of the same stages 1-3,
 	// with the same memo), which then does not read them back from Dir.
-	// A FiltersOnly run with a Memo leaves syncing Dir to disk to that
-	// labeling run's end, which syncs what both wrote (as Dir.Close does);
-	// its lines are in the files for any reader meanwhile.
+	// A FiltersOnly run with a Memo does not wait for Dir to be synced to
+	// disk: it starts the sync in the background, and the labeling run's
+	// end (or Dir.Sync, or Dir.Close) waits for it, returns its error, and
+	// syncs the rest. Its lines are in the files for any reader meanwhile.
 	Memo *CandidateMemo
 	// AddStats, if set, is called once at the end of a run, before the
 	// manifest is written, to add the figures only a component knows (a
@@ -1408,11 +1409,17 @@ func (r *run) finish(runErr error) (Stats, error) {
 		m, _, err := d.ReadManifest()
 		errs = append(errs, err)
 		m.Updated, m.Stats = time.Now().UTC(), &s
-		errs = append(errs, d.WriteManifest(m))
 		if !r.p.FiltersOnly || r.p.Memo == nil {
-			// A FiltersOnly run with a Memo is the first half of one: the
-			// labeling run after it (or Dir.Close) syncs what both wrote.
-			errs = append(errs, d.Sync())
+			// The journals go to disk while the manifest is written.
+			synced := make(chan error, 1)
+			go func() { synced <- d.Sync() }()
+			errs = append(errs, d.WriteManifest(m), <-synced)
+		} else {
+			// A FiltersOnly run with a Memo is the first half of one: what
+			// it wrote goes to disk while the labeling run after it works,
+			// whose end (or Dir.Close) waits for that and syncs the rest.
+			d.syncBehind()
+			errs = append(errs, d.WriteManifest(m))
 		}
 		errs = append(errs, d.Unlock())
 	}

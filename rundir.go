@@ -109,6 +109,10 @@ type RunDir struct {
 	// taps are the Tap callbacks by file name (nil: none); replaced whole
 	// under mu.
 	taps atomic.Pointer[map[string][]*tap]
+	// behind is the index syncs syncBehind started, which Sync and Close
+	// wait for; behindErr is their error (under mu).
+	behind    sync.WaitGroup
+	behindErr error
 }
 
 // tap is one Tap: fn, until stopped.
@@ -629,7 +633,7 @@ func (d *RunDir) lookupAt(name, key string, validate bool, buf []byte) (_ []byte
 
 // Sync writes every file's pending records, and the indexes, to disk.
 func (d *RunDir) Sync() error {
-	errs := []error{d.j.Sync()}
+	errs := []error{d.waitBehind(), d.j.Sync()}
 	d.mu.Lock()
 	d.opened.Range(func(_, x any) bool {
 		errs = append(errs, x.(*journal.Index).Sync())
@@ -639,11 +643,44 @@ func (d *RunDir) Sync() error {
 	return errors.Join(errs...)
 }
 
+// syncBehind starts writing what was appended so far to disk in the
+// background (the journals, then the indexes) and returns at once; the next
+// Sync or Close waits for it and returns its error, so it only shortens
+// that Sync.
+func (d *RunDir) syncBehind() {
+	d.j.SyncBehind()
+	d.behind.Add(1)
+	go func() {
+		defer d.behind.Done()
+		var errs []error
+		d.opened.Range(func(_, x any) bool {
+			errs = append(errs, x.(*journal.Index).Sync())
+			return true
+		})
+		if err := errors.Join(errs...); err != nil {
+			d.mu.Lock()
+			d.behindErr = errors.Join(d.behindErr, err)
+			d.mu.Unlock()
+		}
+	}()
+}
+
+// waitBehind waits for syncBehind's index syncs and returns their error,
+// once.
+func (d *RunDir) waitBehind() error {
+	d.behind.Wait()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := d.behindErr
+	d.behindErr = nil
+	return err
+}
+
 // Close syncs and closes the directory's files and indexes and releases the
 // lock. The RunDir may be used again afterwards: files are reopened on the
 // next use.
 func (d *RunDir) Close() error {
-	errs := []error{d.j.Close()}
+	errs := []error{d.waitBehind(), d.j.Close()}
 	d.mu.Lock()
 	d.opened.Range(func(name, x any) bool {
 		errs = append(errs, x.(*journal.Index).Close())

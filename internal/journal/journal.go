@@ -78,6 +78,10 @@ type Dir struct {
 	open    sync.Map // name → *appender: files, read without mu
 	readers map[string]*os.File
 	frags   []Fragment
+	// behind counts the syncs SyncBehind started; behindErr holds their
+	// errors (under mu) for the next Sync or Close.
+	behind    sync.WaitGroup
+	behindErr []error
 }
 
 // SetSyncInterval bounds the time between fsyncs of a file appended to;
@@ -403,11 +407,18 @@ func (d *Dir) writeQueue(a *appender) error {
 	}
 	// The periodic sync: this goroutine runs it once its line is written,
 	// with the lock released, so the other writers go on meanwhile.
+	clear(batch)
+	locked = false
+	return a.syncUnlocking(now)
+}
+
+// syncUnlocking fsyncs the lines written so far with a.mu released, so
+// that the other writers go on meanwhile: the caller holds a.mu and has
+// set a.syncing, and a.mu is released on return.
+func (a *appender) syncUnlocking(now time.Time) error {
 	w := a.writes
 	a.syncs.Add(1)
-	clear(batch)
 	a.mu.Unlock()
-	locked = false
 	defer a.syncs.Done()
 	defer a.syncing.Store(false)
 	if err := a.f.Sync(); err != nil {
@@ -421,6 +432,48 @@ func (d *Dir) writeQueue(a *appender) error {
 		}
 	}
 	return nil
+}
+
+// SyncBehind starts writing every file's lines so far to disk in the
+// background, and returns at once: appends go on meanwhile, and a later
+// Sync has only what was written since to wait for. Sync and Close wait
+// for it first, and return its error: a failed fsync is reported there,
+// never lost.
+func (d *Dir) SyncBehind() {
+	d.mu.Lock()
+	files := make([]*appender, 0, len(d.files))
+	for _, a := range d.files {
+		files = append(files, a)
+	}
+	d.behind.Add(1)
+	d.mu.Unlock()
+	go func() {
+		defer d.behind.Done()
+		for _, a := range files {
+			a.mu.Lock()
+			if a.closed || a.synced.Load() >= a.writes || !a.syncing.CompareAndSwap(false, true) {
+				// Closed (and synced), clean, or being synced already.
+				a.mu.Unlock()
+				continue
+			}
+			if err := a.syncUnlocking(time.Now()); err != nil {
+				d.mu.Lock()
+				d.behindErr = append(d.behindErr, err)
+				d.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// waitBehind waits for the syncs SyncBehind started and returns their
+// errors, once.
+func (d *Dir) waitBehind() error {
+	d.behind.Wait()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := errors.Join(d.behindErr...)
+	d.behindErr = nil
+	return err
 }
 
 // sync writes the file's pending lines to disk; the caller holds a.mu.
@@ -547,13 +600,14 @@ func (d *Dir) ReadLineInto(name string, offset int64, buf []byte) ([]byte, error
 
 // Sync writes every file's pending lines to disk.
 func (d *Dir) Sync() error {
+	behind := d.waitBehind()
 	d.mu.Lock()
 	files := make([]*appender, 0, len(d.files))
 	for _, a := range d.files {
 		files = append(files, a)
 	}
 	d.mu.Unlock()
-	var errs []error
+	errs := []error{behind}
 	for _, a := range files {
 		a.mu.Lock()
 		errs = append(errs, a.sync())
@@ -591,6 +645,7 @@ func (a *appender) close() error {
 
 // Close syncs and closes the files; the Dir may be used again afterwards.
 func (d *Dir) Close() error {
+	behind := d.waitBehind()
 	d.mu.Lock()
 	files := make([]*appender, 0, len(d.files))
 	for name, a := range d.files {
@@ -602,7 +657,7 @@ func (d *Dir) Close() error {
 		delete(d.readers, name)
 	}
 	d.mu.Unlock()
-	var errs []error
+	errs := []error{behind}
 	for _, a := range files {
 		errs = append(errs, a.close())
 	}

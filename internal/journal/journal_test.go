@@ -86,6 +86,91 @@ func TestAppendDoesNotWaitOnPeriodicSync(t *testing.T) {
 	}
 }
 
+// SyncBehind returns at once and syncs with the file's lock released:
+// appends go on while its fsync waits on the disk, and Sync waits for it and
+// covers the lines written meanwhile.
+func TestSyncBehindLetsAppendsGoOn(t *testing.T) {
+	d, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	started, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	d.Open = func(path string) (File, error) {
+		f, err := openAppend(path)
+		if err != nil {
+			return nil, err
+		}
+		return blockingSync{File: f.(*os.File), started: started, release: release, calls: &calls}, nil
+	}
+	if _, err := d.Append("a.jsonl", []byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 0 {
+		t.Fatal("an append synced with the default interval")
+	}
+	d.SyncBehind() // returns with its fsync blocked
+	<-started
+	appended := make(chan error, 1)
+	go func() {
+		_, err := d.Append("a.jsonl", []byte(`{"n":2}`))
+		appended <- err
+	}()
+	select {
+	case err := <-appended:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second): // a deadlock guard, not a timing
+		close(release)
+		t.Fatal("an append waited on SyncBehind's fsync")
+	}
+	synced := make(chan error, 1)
+	go func() { synced <- d.Sync() }()
+	close(release)
+	if err := <-synced; err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d fsyncs, want 2: SyncBehind's, then Sync's for the line appended during it", n)
+	}
+}
+
+// failingSync is a file whose Sync fails.
+type failingSync struct{ *os.File }
+
+func (failingSync) Sync() error { return syscall.EIO }
+
+// An fsync SyncBehind started that failed is returned by the next Sync, with
+// the file's path, once: a failed sync is never lost.
+func TestSyncBehindErrorReturnedBySync(t *testing.T) {
+	d, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Open = func(path string) (File, error) {
+		f, err := openAppend(path)
+		if err != nil {
+			return nil, err
+		}
+		return failingSync{f.(*os.File)}, nil
+	}
+	if _, err := d.Append("a.jsonl", []byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	d.SyncBehind()
+	err = d.Sync()
+	if !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), d.Path("a.jsonl")) {
+		t.Fatalf("Sync after a failed SyncBehind = %v, want EIO naming %s", err, d.Path("a.jsonl"))
+	}
+	if n := strings.Count(err.Error(), "input/output error"); n != 2 {
+		// SyncBehind's failure, and Sync's own retry of the same lines.
+		t.Errorf("Sync reported %d failures, want 2 (the one behind, its own): %v", n, err)
+	}
+}
+
 // gatedFile is a journal file whose first Write waits until released, and
 // whose later writes, once cut is set, write only that many bytes (a disk
 // that fills up).
