@@ -444,8 +444,11 @@ func journalGroups() []journalGroup {
 		{[]string{prefdata.FilePrompts}, []step{func(rs *runstore.Store, a *accum) error { return rs.Prompts(a.prompt) }}},
 		// Every record, current or not: one pass, not Store.Pairs' two.
 		// Their references are to the responses journal, only appended to.
+		// Their responses given by reference are filled in after the
+		// merge, from the responses journal's records read (fillRefs).
 		{[]string{prefdata.FilePairs}, []step{func(rs *runstore.Store, a *accum) error {
-			return rs.PairsRecords(func(_ int, r prefdata.PairsRecord) error { return a.pairLine(r, false) })
+			rs.KeepRefs = true
+			return rs.PairsRecords(a.pairRecord)
 		}}},
 		{[]string{prefdata.FileQueue}, []step{func(rs *runstore.Store, a *accum) error { return rs.Queue(a.queue, nil) }}},
 		{[]string{prefdata.FileFailures, runstore.FileHumanLabels}, []step{
@@ -490,6 +493,45 @@ func (a *accum) read(d *prefdata.RunDir, early []*accum) error {
 	for _, p := range parts {
 		a.merge(p)
 	}
+	return a.fillRefs(d)
+}
+
+// fillRefs fills in the responses the pairs give by reference: from the
+// responses journal's records read (what the summary counts of a
+// response, not its text), or, for one they do not hold, from the records
+// the pair's Sources locate.
+func (a *accum) fillRefs(d *prefdata.RunDir) error {
+	for _, k := range sortedKeys(a.refSources) {
+		p, ok := a.pairs[k]
+		if !ok {
+			continue
+		}
+		missing := false
+		for _, r := range []*prefdata.Response{&p.Chosen, &p.Rejected} {
+			if !prefdata.IsRef(*r) {
+				continue
+			}
+			if full, ok := a.responses[r.ID]; ok {
+				*r = full
+			} else {
+				missing = true
+			}
+		}
+		if missing {
+			ps, src := []prefdata.Pair{p}, a.refSources[k]
+			if err := d.FillRefs(ps, src.sources); err != nil {
+				return fmt.Errorf("dataset: %w", &runstore.LineError{Path: d.Path(prefdata.FilePairs), Line: src.line, Err: err})
+			}
+			p = ps[0]
+			for _, r := range []prefdata.Response{p.Chosen, p.Rejected} {
+				if _, ok := a.responses[r.ID]; !ok && r.ID != "" {
+					a.responses[r.ID] = r // a reference no record holds counts as itself
+				}
+			}
+		}
+		a.pairs[k] = p
+	}
+	a.refSources = nil
 	return nil
 }
 
@@ -501,6 +543,13 @@ func (a *accum) merge(b *accum) {
 	mergeInto(&a.scores, b.scores)
 	mergeInto(&a.comps, b.comps)
 	mergeInto(&a.pairs, b.pairs)
+	for k := range b.pairs {
+		if src, ok := b.refSources[k]; ok {
+			a.refSources[k] = src
+		} else {
+			delete(a.refSources, k)
+		}
+	}
 	mergeInto(&a.queued, b.queued)
 	mergeInto(&a.failures, b.failures)
 	for k, set := range b.genItems {
@@ -542,6 +591,16 @@ type accum struct {
 	genModels map[string]map[string]bool
 	failures  map[string]prefdata.Failure // stage/item/component
 	labels    map[string]runstore.Label   // the labels that count, by label ID
+	// refSources holds, for each pair that gives a response by reference,
+	// the records its Sources locate, until fillRefs.
+	refSources map[string]refSources
+}
+
+// refSources is where a pair's line stands, and the records its Sources
+// locate.
+type refSources struct {
+	line    int
+	sources []prefdata.RecordRef
 }
 
 func newAccum() *accum {
@@ -550,7 +609,7 @@ func newAccum() *accum {
 		scores: map[string]prefdata.Score{}, comps: map[string]prefdata.Comparison{},
 		pairs: map[string]prefdata.Pair{}, queued: map[string]prefdata.Pair{},
 		genItems: map[string]map[string]bool{}, genModels: map[string]map[string]bool{},
-		failures: map[string]prefdata.Failure{},
+		failures: map[string]prefdata.Failure{}, refSources: map[string]refSources{},
 	}
 }
 
@@ -578,6 +637,9 @@ func (a *accum) responseRecord(cl prefdata.CacheRecord, rs []prefdata.Response) 
 }
 
 func (a *accum) addResponse(r prefdata.Response) {
+	if prefdata.IsRef(r) {
+		return // a pair's reference, for fillRefs
+	}
 	if r.ID != "" {
 		a.responses[r.ID] = r
 	}
@@ -774,10 +836,20 @@ func (a *accum) addPairResponses(p prefdata.Pair) {
 	a.addScores(p.Scores)
 }
 
-func (a *accum) pairLine(rec prefdata.PairsRecord, _ bool) error {
+func (a *accum) pairLine(rec prefdata.PairsRecord, _ bool) error { return a.pairRecord(0, rec) }
+
+// pairRecord adds the pairs of the pairs journal's line: one that gives a
+// response by reference keeps the line and its Sources for fillRefs.
+func (a *accum) pairRecord(line int, rec prefdata.PairsRecord) error {
 	for _, p := range rec.Pairs {
 		a.addPairResponses(p)
-		a.pairs[pairKey(p, rec.PromptID)] = p
+		k := pairKey(p, rec.PromptID)
+		a.pairs[k] = p
+		if prefdata.IsRef(p.Chosen) || prefdata.IsRef(p.Rejected) {
+			a.refSources[k] = refSources{line, rec.Sources}
+		} else {
+			delete(a.refSources, k) // a later record of the pair, whole
+		}
 	}
 	return nil
 }

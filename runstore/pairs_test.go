@@ -69,4 +69,24 @@ func TestPairsFillInReferences(t *testing.T) {
 	assert.Equal(t, 5, le.Line)
 	assert.Equal(t, d.Path(prefdata.FilePairs), le.Path)
 	assert.True(t, strings.Contains(err.Error(), prefdata.FilePairs+":5") && strings.Contains(err.Error(), "no-such-key"), err.Error())
+
+	// With KeepRefs the references stay as stored, the line that cannot
+	// be filled in too, each record with the Sources that locate them.
+	s.KeepRefs = true
+	kept, err := s.LatestPairs()
+	require.NoError(t, err)
+	require.Len(t, kept, 5)
+	for i, p := range kept[:3] {
+		assert.True(t, prefdata.IsRef(p.Chosen) && prefdata.IsRef(p.Rejected), "pair %s", p.ID)
+		assert.Equal(t, pairs[i].Chosen.ID, p.Chosen.ID)
+	}
+	assert.Equal(t, old, kept[3], "a whole pair comes back whole")
+	require.NoError(t, s.PairsRecords(func(line int, rec prefdata.PairsRecord) error {
+		if line <= 3 {
+			filled := append([]prefdata.Pair(nil), rec.Pairs...)
+			require.NoError(t, d.FillRefs(filled, rec.Sources), "line %d", line)
+			assert.Equal(t, pairs[line-1], filled[0], "line %d: its Sources fill it in", line)
+		}
+		return nil
+	}))
 }

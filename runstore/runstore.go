@@ -20,6 +20,14 @@ func (e *LineError) Unwrap() error { return e.Err }
 // Store reads a run directory. Each reader scans its file; only
 // [Store.Response] keeps what it read (the responses, by ID).
 type Store struct {
+	// KeepRefs, if set, leaves the responses that pairs records give by
+	// reference as they are stored ({"id": ...} only, [prefdata.IsRef]) in
+	// [Store.PairsRecords], [Store.Pairs] and [Store.LatestPairs], with
+	// each record's Sources to find them: for a reader that needs of them
+	// only what it read from the responses journal already (or fills them
+	// itself, with [prefdata.RunDir.FillRefs]), and not a read per record.
+	KeepRefs bool
+
 	d         *prefdata.RunDir
 	manifest  prefdata.Manifest
 	has       bool
@@ -188,7 +196,7 @@ func (s *Store) Pairs(fn func(rec prefdata.PairsRecord, current bool) error) err
 // [prefdata.RunDir.FillRefs]). Lines holding whole pairs, as versions
 // before references wrote them, come back as they are. A record whose
 // sources cannot be read stops the scan with an error naming the pairs
-// file and line.
+// file and line. With KeepRefs, the references stay as they are.
 func (s *Store) PairsRecords(fn func(line int, rec prefdata.PairsRecord) error) error {
 	var rec prefdata.PairsRecord
 	decode := func(line []byte) (ok bool) {
@@ -201,6 +209,9 @@ func (s *Store) PairsRecords(fn func(line int, rec prefdata.PairsRecord) error) 
 			if err := json.Unmarshal(r.Data, &rec); err != nil {
 				return &LineError{Path: s.d.Path(prefdata.FilePairs), Line: r.Line, Err: err}
 			}
+		}
+		if s.KeepRefs {
+			return fn(r.Line, rec)
 		}
 		if err := s.d.FillRefs(rec.Pairs, rec.Sources); err != nil {
 			return &LineError{Path: s.d.Path(prefdata.FilePairs), Line: r.Line, Err: err}
