@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
@@ -105,17 +106,33 @@ func peopleSaid(dir *prefdata.RunDir, policy label.Policy) (filter.PeopleSaid, e
 // with the stages (every candidate has passed the planner then), while the
 // run's records are synced to disk. It returns once the run has, with the
 // plan still being fitted.
+//
+// The plan is fitted twice: first without the bootstrap behind its
+// intervals, which is all the routing needs (the pairs' probabilities and
+// so the decisions are the point fit's), so the labeling pass can start;
+// then with it, for the predicted accuracy and the judges' intervals in
+// the stats and on the card. The two decisions are checked to be the same.
 func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.RoutePlanner, o options) (*pendingPlan, prefdata.Stats, error) {
 	p.Filters = append(append([]prefdata.Filter(nil), p.Filters...), planner)
 	p.Labeler, p.Sink, p.Queue, p.FiltersOnly = nil, nil, nil, true
 	var plan *pendingPlan
 	p.AddStats = func(*prefdata.Stats) {
-		plan = &pendingPlan{done: make(chan struct{})}
+		plan = &pendingPlan{routed: make(chan struct{}), done: make(chan struct{})}
 		go func() {
 			defer close(plan.done)
-			var said filter.PeopleSaid
-			if said, plan.err = peopleSaid(p.Dir, label.Policy{}); plan.err == nil {
-				plan.plan, plan.err = planner.Plan(filter.Calibrator{Seed: 1}, o.goal(), said)
+			said, err := peopleSaid(p.Dir, label.Policy{})
+			if err == nil {
+				plan.routing, err = planner.Plan(filter.Calibrator{Seed: 1, Bootstrap: -1}, o.goal(), said)
+			}
+			plan.routingErr = err
+			close(plan.routed)
+			if err != nil {
+				plan.err = err
+				return
+			}
+			plan.plan, plan.err = planner.Plan(filter.Calibrator{Seed: 1}, o.goal(), said)
+			if plan.err == nil && !slices.Equal(plan.plan.Routing.Decisions, plan.routing.Routing.Decisions) {
+				plan.err = errors.New("quickstart: the route plan's decisions changed with its bootstrap")
 			}
 		}()
 	}
@@ -132,11 +149,26 @@ func calibratedPlan(ctx context.Context, p prefdata.Pipeline, planner *filter.Ro
 	return plan, st, nil
 }
 
-// pendingPlan is a route plan being fitted.
+// pendingPlan is a route plan being fitted: its routing (the point fit,
+// no intervals) when routed is closed, the whole plan when done is.
 type pendingPlan struct {
-	done chan struct{}
-	plan *filter.RoutePlan
-	err  error
+	routed     chan struct{}
+	routing    *filter.RoutePlan
+	routingErr error
+	done       chan struct{}
+	plan       *filter.RoutePlan
+	err        error
+}
+
+// waitRouting returns the plan's decisions (a plan without intervals) once
+// they are made, or ctx's error first.
+func (p *pendingPlan) waitRouting(ctx context.Context) (*filter.RoutePlan, error) {
+	select {
+	case <-p.routed:
+		return p.routing, p.routingErr
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
 }
 
 // wait returns the plan once it is fitted, or ctx's error first.
@@ -150,7 +182,7 @@ func (p *pendingPlan) wait(ctx context.Context) (*filter.RoutePlan, error) {
 }
 
 // plannedLater is the labeling pass's AI labeler while its plan is being
-// fitted: each Label waits for the plan, then routes by it. It is named
+// fitted: each Label waits for the plan's decisions, then routes by them. It is named
 // as the plan's router is, so the labeling pass is the same run (run key,
 // finished prompts) as one started after the fit.
 type plannedLater struct {
@@ -166,7 +198,7 @@ var (
 func (l plannedLater) Name() string { return l.planner.Router(nil).Name() }
 
 func (l plannedLater) Label(ctx context.Context, c prefdata.Candidate) ([]prefdata.Pair, error) {
-	plan, err := l.plan.wait(ctx)
+	plan, err := l.plan.waitRouting(ctx)
 	if err != nil {
 		// Not this candidate's failure: the run is stopped for it (see
 		// run), so wait for that.
