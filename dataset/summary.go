@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -920,8 +921,7 @@ func (a *accum) fill(s *Summary) {
 	// Prompts.
 	byCat, bySrc := map[string]*KeptDropped{}, map[string]*KeptDropped{}
 	dropped := counter{}
-	for _, id := range sortedKeys(a.prompts) {
-		pl := a.prompts[id]
+	for _, pl := range a.prompts { // counts only: in map order
 		s.Prompts.Recorded++
 		for _, x := range []struct {
 			m   map[string]*KeptDropped
@@ -993,13 +993,16 @@ func (a *accum) fill(s *Summary) {
 	// Models.
 	type modelAcc struct {
 		n        int
-		sampling map[string]prefdata.Sampling
+		sampling map[string]prefdata.Sampling // by hash
+		last     prefdata.Sampling            // the last one hashed
+		hasLast  bool
 		systems  map[string]bool
 	}
 	models := map[string]*modelAcc{}
 	modelOf := map[string]string{}
-	for _, id := range sortedKeys(a.responses) {
-		r := a.responses[id]
+	// Counts only: in map order. A response's sampling is hashed only when
+	// it is not its model's last one (most share it).
+	for id, r := range a.responses {
 		modelOf[id] = r.Model
 		ma := models[r.Model]
 		if ma == nil {
@@ -1007,7 +1010,10 @@ func (a *accum) fill(s *Summary) {
 			models[r.Model] = ma
 		}
 		ma.n++
-		ma.sampling[prefdata.Hash(r.Sampling)] = r.Sampling
+		if !ma.hasLast || !reflect.DeepEqual(ma.last, r.Sampling) {
+			ma.sampling[prefdata.Hash(r.Sampling)] = r.Sampling
+			ma.last, ma.hasLast = r.Sampling, true
+		}
 		if r.System != "" {
 			ma.systems[r.System] = true
 		}
@@ -1093,8 +1099,7 @@ func (a *accum) fill(s *Summary) {
 
 	// Judges.
 	judges := map[string]*JudgeSummary{}
-	for _, k := range sortedKeys(a.comps) {
-		c := a.comps[k]
+	for _, c := range a.comps { // counts only: in map order
 		j := judges[c.Scorer]
 		if j == nil {
 			j = &JudgeSummary{Scorer: c.Scorer}
