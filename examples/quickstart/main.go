@@ -381,14 +381,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 
-	// The card and the report, from the run directory.
+	// The card and the report, from the run directory; the annotators'
+	// agreement is read meanwhile.
+	var agreed errgroup.Group
+	var agree *dataset.Agreement
+	agreed.Go(func() (err error) { agree, err = agreement(dir); return err })
 	sum, err := summary.Summary()
+	if aerr := agreed.Wait(); err == nil {
+		err = aerr
+	}
 	if err != nil {
 		return err
 	}
-	if sum.Human.Agreement, err = agreement(dir); err != nil {
-		return err
-	}
+	sum.Human.Agreement = agree
 	outDir := filepath.Dir(o.out)
 	files := []dataset.DataFile{{Config: dataset.ConfigDefault, Split: dataset.SplitTrain, Path: filepath.Base(o.out), Rows: sink.Rows()}}
 	// The card and the report only read the summary: written at once.
