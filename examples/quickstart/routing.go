@@ -163,19 +163,20 @@ type pendingPlan struct {
 // waitRouting returns the plan's decisions (a plan without intervals) once
 // they are made, or ctx's error first.
 func (p *pendingPlan) waitRouting(ctx context.Context) (*filter.RoutePlan, error) {
-	select {
-	case <-p.routed:
-		return p.routing, p.routingErr
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
-	}
+	return waitFor(ctx, p.routed, &p.routing, &p.routingErr)
 }
 
 // wait returns the plan once it is fitted, or ctx's error first.
 func (p *pendingPlan) wait(ctx context.Context) (*filter.RoutePlan, error) {
+	return waitFor(ctx, p.done, &p.plan, &p.err)
+}
+
+// waitFor returns *plan and *err once ready is closed, or ctx's error
+// first.
+func waitFor(ctx context.Context, ready <-chan struct{}, plan **filter.RoutePlan, err *error) (*filter.RoutePlan, error) {
 	select {
-	case <-p.done:
-		return p.plan, p.err
+	case <-ready:
+		return *plan, *err
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}

@@ -27,24 +27,30 @@ func (f blockingSync) Sync() error {
 	return f.File.Sync()
 }
 
-// The periodic fsync runs outside the file's lock: while one appender waits
-// on the disk, the others go on appending; Sync waits for that fsync and
-// covers the lines written during it.
-func TestAppendDoesNotWaitOnPeriodicSync(t *testing.T) {
+// blockingSyncDir is a Dir whose files are blockingSync ones sharing
+// started, release and the count of their syncs.
+func blockingSyncDir(t *testing.T) (d *Dir, started, release chan struct{}, calls *atomic.Int32) {
 	d, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
-	started, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int32
+	t.Cleanup(func() { d.Close() })
+	started, release, calls = make(chan struct{}), make(chan struct{}), new(atomic.Int32)
 	d.Open = func(path string) (File, error) {
 		f, err := openAppend(path)
 		if err != nil {
 			return nil, err
 		}
-		return blockingSync{File: f.(*os.File), started: started, release: release, calls: &calls}, nil
+		return blockingSync{File: f.(*os.File), started: started, release: release, calls: calls}, nil
 	}
+	return d, started, release, calls
+}
+
+// The periodic fsync runs outside the file's lock: while one appender waits
+// on the disk, the others go on appending; Sync waits for that fsync and
+// covers the lines written during it.
+func TestAppendDoesNotWaitOnPeriodicSync(t *testing.T) {
+	d, started, release, calls := blockingSyncDir(t)
 	d.SetSyncInterval(time.Nanosecond) // every append finds a sync due
 	first := make(chan error, 1)
 	go func() {
@@ -90,20 +96,7 @@ func TestAppendDoesNotWaitOnPeriodicSync(t *testing.T) {
 // appends go on while its fsync waits on the disk, and Sync waits for it and
 // covers the lines written meanwhile.
 func TestSyncBehindLetsAppendsGoOn(t *testing.T) {
-	d, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	started, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int32
-	d.Open = func(path string) (File, error) {
-		f, err := openAppend(path)
-		if err != nil {
-			return nil, err
-		}
-		return blockingSync{File: f.(*os.File), started: started, release: release, calls: &calls}, nil
-	}
+	d, started, release, calls := blockingSyncDir(t)
 	if _, err := d.Append("a.jsonl", []byte(`{"n":1}`)); err != nil {
 		t.Fatal(err)
 	}
