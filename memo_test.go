@@ -156,37 +156,43 @@ func TestPipelineMemoMax(t *testing.T) {
 	assert.Len(t, sink.Pairs(), 6)
 }
 
-// syncFails is a journal file whose fsync fails while failing is set, and
-// closes failed at its first failure.
+// syncFails is a journal file whose next fsync fails once failNext is set;
+// the one after succeeds, as a retry on Linux may with the lines lost.
 type syncFails struct {
 	*os.File
-	failing *atomic.Bool
-	once    *sync.Once
-	failed  chan struct{}
+	failNext *atomic.Bool
+	syncs    *atomic.Int32
 }
 
 func (f syncFails) Sync() error {
-	if f.failing.Load() {
-		f.once.Do(func() { close(f.failed) })
+	f.syncs.Add(1)
+	if f.failNext.CompareAndSwap(true, false) {
 		return syscall.EIO
 	}
 	return f.File.Sync()
 }
 
-// A FiltersOnly run with a Memo syncs what it wrote in the background; an
-// fsync that failed there is not lost, even when the disk is well again by
-// the time the labeling run after it ends (a retried fsync on Linux may
-// succeed with the lines lost): that run returns it, naming the file.
+// A FiltersOnly run with a Memo leaves its sync to the labeling run after
+// it, which runs it in the background; an fsync that failed there is not
+// lost, even though the retry at the run's end succeeds: that run returns
+// it, naming the file.
 func TestPipelineMemoSyncErrorReported(t *testing.T) {
 	dir, err := prefdata.OpenRunDir(t.TempDir())
 	require.NoError(t, err)
 	defer dir.Close()
-	var failing atomic.Bool
-	var once sync.Once
-	failed := make(chan struct{})
+	var mu sync.Mutex
+	var opened []*atomic.Bool
+	syncs := map[string]*atomic.Int32{}
 	dir.OpenFile = func(path string) (prefdata.JournalFile, error) {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
-		return syncFails{f, &failing, &once, failed}, err
+		fail := new(atomic.Bool)
+		mu.Lock()
+		defer mu.Unlock()
+		opened = append(opened, fail)
+		if syncs[path] == nil {
+			syncs[path] = new(atomic.Int32)
+		}
+		return syncFails{f, fail, syncs[path]}, err
 	}
 	ps := testPrompts(4)
 	memo := &prefdata.CandidateMemo{}
@@ -194,11 +200,14 @@ func TestPipelineMemoSyncErrorReported(t *testing.T) {
 		Source: prefdata.Prompts(ps...), Generators: []prefdata.Generator{&prefdatatest.Generator{Model: "a", Samples: 2}},
 		Filters: []prefdata.Filter{lengthScores()}, Dir: dir, FiltersOnly: true, Memo: memo,
 	}
-	failing.Store(true)
 	_, err = p.Run(context.Background())
-	require.NoError(t, err, "the FiltersOnly run does not wait for its sync")
-	<-failed // the background sync failed
-	failing.Store(false)
+	require.NoError(t, err)
+	mu.Lock()
+	require.NotEmpty(t, opened)
+	for _, f := range opened { // the files the FiltersOnly run wrote
+		f.Store(true)
+	}
+	mu.Unlock()
 	sink := &prefdatatest.Sink{}
 	p.Source, p.FiltersOnly, p.Labeler, p.Sink = prefdata.Prompts(ps...), false, prefdatatest.Labeler{}, sink
 	st, err := p.Run(context.Background())
@@ -207,5 +216,9 @@ func TestPipelineMemoSyncErrorReported(t *testing.T) {
 	assert.Contains(t, err.Error(), dir.Path(prefdata.FileResponses), "the error names a file whose sync failed")
 	assert.NotZero(t, st.PairsAI)
 	assert.Len(t, sink.Pairs(), st.PairsAI, "the pairs are made and written all the same")
+	mu.Lock()
+	n := syncs[dir.Path(prefdata.FileResponses)].Load()
+	mu.Unlock()
+	assert.Equal(t, int32(2), n, "the responses journal: the background fsync that failed, then the run end's retry")
 	require.NoError(t, dir.Sync(), "the error is returned once")
 }

@@ -112,9 +112,10 @@ type Pipeline struct {
 	// and gives them to the labeling run after it (of the same stages 1-3,
 	// with the same memo), which then does not read them back from Dir.
 	// A FiltersOnly run with a Memo does not wait for Dir to be synced to
-	// disk: it starts the sync in the background, and the labeling run's
-	// end (or Dir.Sync, or Dir.Close) waits for it, returns its error, and
-	// syncs the rest. Its lines are in the files for any reader meanwhile.
+	// disk: the labeling run after it starts that sync in the background
+	// once it has written its manifest, and its end (or Dir.Sync, or
+	// Dir.Close) waits for it, returns its error, and syncs the rest. The
+	// lines are in the files for any reader meanwhile.
 	Memo *CandidateMemo
 	// AddStats, if set, is called once at the end of a run, before the
 	// manifest is written, to add the figures only a component knows (a
@@ -292,6 +293,10 @@ func (p *Pipeline) newRun() (*run, error) {
 			p.Dir.Unlock()
 			return nil, err
 		}
+		// What a FiltersOnly run with a Memo left unsynced goes to disk
+		// now, while this run works; after the manifest, whose fsync would
+		// otherwise wait behind it.
+		p.Dir.startDeferredSync()
 	}
 	return r, nil
 }
@@ -1416,10 +1421,11 @@ func (r *run) finish(runErr error) (Stats, error) {
 			errs = append(errs, d.WriteManifest(m), <-synced)
 		} else {
 			// A FiltersOnly run with a Memo is the first half of one: what
-			// it wrote goes to disk while the labeling run after it works,
-			// whose end (or Dir.Close) waits for that and syncs the rest.
-			d.syncBehind()
+			// it wrote goes to disk while the labeling run after it works
+			// (from its start), whose end (or Dir.Sync, or Dir.Close) waits
+			// for that and syncs the rest.
 			errs = append(errs, d.WriteManifest(m))
+			d.deferSync()
 		}
 		errs = append(errs, d.Unlock())
 	}

@@ -113,6 +113,8 @@ type RunDir struct {
 	// wait for; behindErr is their error (under mu).
 	behind    sync.WaitGroup
 	behindErr error
+	// syncDue is a sync deferred by deferSync (under mu).
+	syncDue bool
 }
 
 // tap is one Tap: fn, until stopped.
@@ -665,14 +667,33 @@ func (d *RunDir) syncBehind() {
 	}()
 }
 
+// deferSync leaves what was appended so far to be synced by the next
+// startDeferredSync, Sync or Close.
+func (d *RunDir) deferSync() {
+	d.mu.Lock()
+	d.syncDue = true
+	d.mu.Unlock()
+}
+
+// startDeferredSync starts, in the background, the sync deferSync left.
+func (d *RunDir) startDeferredSync() {
+	d.mu.Lock()
+	due := d.syncDue
+	d.syncDue = false
+	d.mu.Unlock()
+	if due {
+		d.syncBehind()
+	}
+}
+
 // waitBehind waits for syncBehind's index syncs and returns their error,
-// once.
+// once; a deferred sync is then the caller's (Sync or Close) to do.
 func (d *RunDir) waitBehind() error {
 	d.behind.Wait()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	err := d.behindErr
-	d.behindErr = nil
+	d.behindErr, d.syncDue = nil, false
 	return err
 }
 
