@@ -444,9 +444,9 @@ func journalGroups() []journalGroup {
 		{[]string{prefdata.FileResponses, prefdata.FileScores}, []step{readGenerated}},
 		{[]string{prefdata.FilePrompts}, []step{func(rs *runstore.Store, a *accum) error { return rs.Prompts(a.prompt) }}},
 		// Every record, current or not: one pass, not Store.Pairs' two.
-		// Their references are to the responses journal, only appended to.
-		// Their responses given by reference are filled in after the
-		// merge, from the responses journal's records read (fillRefs).
+		// Their references are to the responses journal, only appended
+		// to, and are filled in after the merge from the records read of
+		// it (fillRefs).
 		{[]string{prefdata.FilePairs}, []step{func(rs *runstore.Store, a *accum) error {
 			rs.KeepRefs = true
 			return rs.PairsRecords(a.pairRecord)
@@ -594,12 +594,12 @@ type accum struct {
 	labels    map[string]runstore.Label   // the labels that count, by label ID
 	// refSources holds, for each pair that gives a response by reference,
 	// the records its Sources locate, until fillRefs.
-	refSources map[string]refSources
+	refSources map[string]refLine
 }
 
-// refSources is where a pair's line stands, and the records its Sources
+// refLine is where a pair's line stands, and the records its Sources
 // locate.
-type refSources struct {
+type refLine struct {
 	line    int
 	sources []prefdata.RecordRef
 }
@@ -610,7 +610,7 @@ func newAccum() *accum {
 		scores: map[string]prefdata.Score{}, comps: map[string]prefdata.Comparison{},
 		pairs: map[string]prefdata.Pair{}, queued: map[string]prefdata.Pair{},
 		genItems: map[string]map[string]bool{}, genModels: map[string]map[string]bool{},
-		failures: map[string]prefdata.Failure{}, refSources: map[string]refSources{},
+		failures: map[string]prefdata.Failure{}, refSources: map[string]refLine{},
 	}
 }
 
@@ -847,7 +847,7 @@ func (a *accum) pairRecord(line int, rec prefdata.PairsRecord) error {
 		k := pairKey(p, rec.PromptID)
 		a.pairs[k] = p
 		if prefdata.IsRef(p.Chosen) || prefdata.IsRef(p.Rejected) {
-			a.refSources[k] = refSources{line, rec.Sources}
+			a.refSources[k] = refLine{line, rec.Sources}
 		} else {
 			delete(a.refSources, k) // a later record of the pair, whole
 		}

@@ -46,6 +46,27 @@ func blockingSyncDir(t *testing.T) (d *Dir, started, release chan struct{}, call
 	return d, started, release, calls
 }
 
+// appendWithoutWaiting appends line to a.jsonl and fails with msg if the
+// append does not return while a blocked fsync holds (release, which it
+// closes on failure, lets that fsync go on).
+func appendWithoutWaiting(t *testing.T, d *Dir, line string, release chan struct{}, msg string) {
+	t.Helper()
+	appended := make(chan error, 1)
+	go func() {
+		_, err := d.Append("a.jsonl", []byte(line))
+		appended <- err
+	}()
+	select {
+	case err := <-appended:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second): // a deadlock guard, not a timing
+		close(release)
+		t.Fatal(msg)
+	}
+}
+
 // The periodic fsync runs outside the file's lock: while one appender waits
 // on the disk, the others go on appending; Sync waits for that fsync and
 // covers the lines written during it.
@@ -58,20 +79,7 @@ func TestAppendDoesNotWaitOnPeriodicSync(t *testing.T) {
 		first <- err
 	}()
 	<-started // the first append is in its fsync
-	second := make(chan error, 1)
-	go func() {
-		_, err := d.Append("a.jsonl", []byte(`{"n":2}`))
-		second <- err
-	}()
-	select {
-	case err := <-second:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second): // a deadlock guard, not a timing
-		close(release)
-		t.Fatal("an append waited on another append's fsync")
-	}
+	appendWithoutWaiting(t, d, `{"n":2}`, release, "an append waited on another append's fsync")
 	close(release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
@@ -105,20 +113,7 @@ func TestSyncBehindLetsAppendsGoOn(t *testing.T) {
 	}
 	d.SyncBehind() // returns with its fsync blocked
 	<-started
-	appended := make(chan error, 1)
-	go func() {
-		_, err := d.Append("a.jsonl", []byte(`{"n":2}`))
-		appended <- err
-	}()
-	select {
-	case err := <-appended:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second): // a deadlock guard, not a timing
-		close(release)
-		t.Fatal("an append waited on SyncBehind's fsync")
-	}
+	appendWithoutWaiting(t, d, `{"n":2}`, release, "an append waited on SyncBehind's fsync")
 	synced := make(chan error, 1)
 	go func() { synced <- d.Sync() }()
 	close(release)
