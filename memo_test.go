@@ -222,3 +222,146 @@ func TestPipelineMemoSyncErrorReported(t *testing.T) {
 	assert.Equal(t, int32(2), n, "the responses journal: the background fsync that failed, then the run end's retry")
 	require.NoError(t, dir.Sync(), "the error is returned once")
 }
+
+// countedSource counts the prompts read from it.
+type countedSource struct {
+	src prefdata.PromptSource
+	n   atomic.Int32
+}
+
+func (s *countedSource) Next(ctx context.Context) (prefdata.Prompt, error) {
+	s.n.Add(1)
+	return s.src.Next(ctx)
+}
+
+// dropFilter is a stateful prompt filter (no fingerprint) that drops the
+// prompts it was told to and counts its calls; named apart by name.
+type dropFilter struct {
+	name string
+	drop map[string]bool
+	n    atomic.Int32
+}
+
+func (f *dropFilter) Name() string { return f.name }
+func (f *dropFilter) FilterPrompt(_ context.Context, p prefdata.Prompt) (prefdata.Prompt, error) {
+	f.n.Add(1)
+	if f.drop[p.ID] {
+		return p, prefdata.Reject("told to")
+	}
+	return p, nil
+}
+
+// The labeling run with the FiltersOnly run's Memo replays that run's stage
+// 1: it reads nothing from its Source and calls no prompt filter, and
+// writes the pairs, the pairs records and the stage-1 figures a run without
+// the memo does. Its progress counts the prompts stage 1 dropped as done.
+func TestPipelineMemoReplaysStage1(t *testing.T) {
+	ps := testPrompts(8)
+	drop := map[string]bool{ps[1].ID: true, ps[5].ID: true}
+	type result struct {
+		pairs   []prefdata.Pair
+		stats   prefdata.Stats
+		read    int32 // prompts the labeling run read
+		filters int32 // its prompt filter calls
+		done    int   // its last progress's Done
+		records []string
+	}
+	run := func(memo *prefdata.CandidateMemo) result {
+		dir, err := prefdata.OpenRunDir(t.TempDir())
+		require.NoError(t, err)
+		defer dir.Close()
+		p := prefdata.Pipeline{
+			Source: prefdata.Prompts(ps...), PromptFilters: []prefdata.PromptFilter{&dropFilter{name: "drop", drop: drop}},
+			Generators: []prefdata.Generator{&prefdatatest.Generator{Model: "a", Samples: 2}},
+			Filters:    []prefdata.Filter{lengthScores()}, Dir: dir, FiltersOnly: true, Memo: memo,
+		}
+		_, err = p.Run(context.Background())
+		require.NoError(t, err)
+		var res result
+		src, flt, sink := &countedSource{src: prefdata.Prompts(ps...)}, &dropFilter{name: "drop", drop: drop}, &prefdatatest.Sink{}
+		var mu sync.Mutex
+		p.Hooks.Progress = func(pg prefdata.Progress) {
+			mu.Lock()
+			res.done = max(res.done, pg.Done)
+			mu.Unlock()
+		}
+		p.Source, p.PromptFilters, p.FiltersOnly, p.Labeler, p.Sink = src, []prefdata.PromptFilter{flt}, false, prefdatatest.Labeler{}, sink
+		res.stats, err = p.Run(context.Background())
+		require.NoError(t, err)
+		res.pairs, res.read, res.filters = sink.Pairs(), src.n.Load(), flt.n.Load()
+		require.NoError(t, dir.Scan(prefdata.FilePairs, func(r prefdata.Record) error {
+			rec, ok := prefdata.DecodePairsRecord(r.Data)
+			require.True(t, ok, "pairs line %d", r.Line)
+			res.records = append(res.records, rec.PromptID)
+			return nil
+		}))
+		return res
+	}
+	without, with := run(nil), run(&prefdata.CandidateMemo{})
+
+	assert.Equal(t, int32(9), without.read, "without the memo the labeling run reads its source (8 prompts and EOF)")
+	assert.Equal(t, int32(8), without.filters)
+	assert.Zero(t, with.read, "with it the source is not read")
+	assert.Zero(t, with.filters, "nor the prompt filter called")
+	require.NotEmpty(t, with.pairs)
+	assert.Equal(t, without.pairs, with.pairs, "the same pairs, in the same order")
+	assert.Equal(t, without.records, with.records, "the same pairs records, in the same order")
+	assert.Equal(t, without.stats.Prompt, with.stats.Prompt, "the same stage-1 figures")
+	assert.Equal(t, prefdata.StageStats{In: 8, Out: 6, Dropped: map[string]int{"drop": 2}}, with.stats.Prompt)
+	assert.Equal(t, 8, with.done, "every prompt is done, the dropped ones too")
+	assert.Equal(t, without.done, with.done)
+}
+
+// The memo's stage 1 is replayed only when it is whole and made by the same
+// prompt filters: with other prompt filters, after a FiltersOnly run that
+// failed, or beyond Max, the labeling run reads its source and runs its
+// prompt filters itself.
+func TestPipelineMemoStage1NotReplayed(t *testing.T) {
+	ps := testPrompts(6)
+	for _, tc := range []struct {
+		name      string
+		max       int
+		labelWith string // the labeling run's prompt filter's name
+		failFirst bool   // the FiltersOnly run's source fails after 3 prompts
+	}{
+		{name: "other prompt filters", labelWith: "other"},
+		{name: "first run failed", labelWith: "drop", failFirst: true},
+		{name: "beyond Max", max: 5, labelWith: "drop"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, err := prefdata.OpenRunDir(t.TempDir())
+			require.NoError(t, err)
+			defer dir.Close()
+			memo := &prefdata.CandidateMemo{Max: tc.max}
+			var src prefdata.PromptSource = prefdata.Prompts(ps...)
+			if tc.failFirst {
+				inner, n := prefdata.Prompts(ps...), 0
+				src = prefdata.PromptSourceFunc(func(ctx context.Context) (prefdata.Prompt, error) {
+					if n++; n > 3 {
+						return prefdata.Prompt{}, errors.New("disk gone")
+					}
+					return inner.Next(ctx)
+				})
+			}
+			p := prefdata.Pipeline{
+				Source: src, PromptFilters: []prefdata.PromptFilter{&dropFilter{name: "drop"}},
+				Generators: []prefdata.Generator{&prefdatatest.Generator{Model: "a", Samples: 2}},
+				Filters:    []prefdata.Filter{lengthScores()}, Dir: dir, FiltersOnly: true, Memo: memo,
+			}
+			_, err = p.Run(context.Background())
+			if tc.failFirst {
+				require.ErrorContains(t, err, "disk gone")
+			} else {
+				require.NoError(t, err)
+			}
+			counted, flt, sink := &countedSource{src: prefdata.Prompts(ps...)}, &dropFilter{name: tc.labelWith}, &prefdatatest.Sink{}
+			p.Source, p.PromptFilters, p.FiltersOnly, p.Labeler, p.Sink = counted, []prefdata.PromptFilter{flt}, false, prefdatatest.Labeler{}, sink
+			st, err := p.Run(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, int32(7), counted.n.Load(), "the source is read (6 prompts and EOF)")
+			assert.Equal(t, int32(6), flt.n.Load(), "the prompt filter is called")
+			assert.Equal(t, 6, st.Prompt.Out)
+			assert.NotEmpty(t, sink.Pairs())
+		})
+	}
+}

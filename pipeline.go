@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -110,7 +111,10 @@ type Pipeline struct {
 	FiltersOnly bool
 	// Memo, if set, keeps the candidates of a FiltersOnly run in memory,
 	// and gives them to the labeling run after it (of the same stages 1-3,
-	// with the same memo), which then does not read them back from Dir.
+	// with the same memo), which then does not read them back from Dir. It
+	// keeps that run's stage 1 too: the labeling run replays its selection
+	// instead of reading Source and running the prompt filters again (see
+	// [CandidateMemo]).
 	// A FiltersOnly run with a Memo does not wait for Dir to be synced to
 	// disk: the labeling run after it starts that sync in the background
 	// once it has written its manifest, and its end (or Dir.Sync, or
@@ -181,8 +185,13 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 	selected := make(chan job, selectBatch)
 	cands := make(chan job, r.limits.Filter)
 	outs := make(chan outcome, r.limits.Filter)
-	g.Go(func() error { defer close(read); return r.read(gctx, read) })
-	g.Go(func() error { defer close(selected); return r.selectPrompts(gctx, read, selected) })
+	if sel, ok := r.replayable(); ok {
+		// The FiltersOnly run's stage 1, replayed: the source is not read.
+		g.Go(func() error { defer close(selected); return r.replay(gctx, sel, selected) })
+	} else {
+		g.Go(func() error { defer close(read); return r.read(gctx, read) })
+		g.Go(func() error { defer close(selected); return r.selectPrompts(gctx, read, selected) })
+	}
 	toGenerate := selected
 	if r.p.Dir != nil && !r.p.FiltersOnly && r.resumeDone() > 0 {
 		// Some prompts are done: each is looked up, in parallel.
@@ -207,14 +216,17 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 
 // run is the state of one Run.
 type run struct {
-	p        *Pipeline
-	limits   Limits
-	log      *slog.Logger
-	st       *stats
-	runKey   string
-	genNames []string
-	fltNames []string
-	lblName  string
+	p      *Pipeline
+	limits Limits
+	log    *slog.Logger
+	st     *stats
+	runKey string
+	// stage1Key identifies the prompt filters: a labeling run replays a
+	// memo's stage 1 only if made by the same ones.
+	stage1Key string
+	genNames  []string
+	fltNames  []string
+	lblName   string
 	// window holds a token for each prompt between stage 1 and the sink.
 	window chan struct{}
 	seq    int64 // next job.seq, set by selected (one goroutine)
@@ -256,6 +268,7 @@ func (p *Pipeline) newRun() (*run, error) {
 	for i, x := range p.PromptFilters {
 		keyParts = append(keyParts, componentKey(x, "prompt-filter", i))
 	}
+	r.stage1Key = Hash(append([]any{"stage 1"}, keyParts...)...)
 	for i, x := range p.Generators {
 		r.genNames = append(r.genNames, nameOf(x, "generator", i))
 		keyParts = append(keyParts, componentKey(x, "generator", i))
@@ -585,23 +598,69 @@ func (r *run) selected(ctx context.Context, batch []sourced, out chan<- job) err
 			return err
 		}
 	}
+	if r.p.FiltersOnly && r.p.Memo != nil {
+		r.p.Memo.addSelected(batch)
+	}
 	for _, sp := range batch {
-		pr := sp.pr
-		r.itemDone(StagePrompt, pr.ID)
-		// A token of the window: released when the sink stage is done with
-		// the prompt, so the reorder buffer never holds more than
-		// Limits.Window.
-		select {
-		case r.window <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := r.emit(ctx, sp, out); err != nil {
+			return err
 		}
-		j := job{seq: r.seq, pos: sp.pos, prompt: pr}
-		r.seq++
-		if r.p.Dir != nil {
-			j.doneKey = r.doneKey(pr)
-		}
-		if err := send(ctx, out, j); err != nil {
+	}
+	return nil
+}
+
+// emit passes a prompt stage 1 selected on to stage 2.
+func (r *run) emit(ctx context.Context, sp sourced, out chan<- job) error {
+	pr := sp.pr
+	r.itemDone(StagePrompt, pr.ID)
+	// A token of the window: released when the sink stage is done with
+	// the prompt, so the reorder buffer never holds more than
+	// Limits.Window.
+	select {
+	case r.window <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	j := job{seq: r.seq, pos: sp.pos, prompt: pr}
+	r.seq++
+	if r.p.Dir != nil {
+		j.doneKey = r.doneKey(pr)
+	}
+	return send(ctx, out, j)
+}
+
+// replayable returns, for a labeling run with a Memo, the stage 1 of the
+// FiltersOnly run before it, if made by the same prompt filters and whole;
+// a FiltersOnly run with a Memo starts keeping its own.
+func (r *run) replayable() (selection, bool) {
+	switch {
+	case r.p.Memo == nil:
+		return selection{}, false
+	case r.p.FiltersOnly:
+		r.p.Memo.startSelection(r.stage1Key)
+		return selection{}, false
+	}
+	return r.p.Memo.takeSelection(r.stage1Key)
+}
+
+// replay is stage 1 of a labeling run that replays the FiltersOnly run's:
+// its figures are that run's, its prompts (recorded by it) go on to stage
+// 2 in the same order.
+func (r *run) replay(ctx context.Context, sel selection, out chan<- job) error {
+	r.st.update(func(s *Stats) {
+		s.Prompt = sel.prompt
+		s.Prompt.Dropped = maps.Clone(sel.prompt.Dropped)
+		s.Cached.PromptFilters = sel.cached
+		// Each prompt stage 1 failed on was its prompt's first failure.
+		s.FailedPrompts += sel.prompt.Failed
+	})
+	if r.p.Hooks.Progress != nil && sel.prompt.In > sel.prompt.Out {
+		// The prompts stage 1 finished (dropped or failed) are done.
+		r.st.update(func(*Stats) { r.st.done += sel.prompt.In - sel.prompt.Out })
+		r.p.Hooks.Progress(r.st.progress())
+	}
+	for _, sp := range sel.prompts {
+		if err := r.emit(ctx, sp, out); err != nil {
 			return err
 		}
 	}
@@ -1407,6 +1466,9 @@ func (r *run) finish(runErr error) (Stats, error) {
 		}
 	}
 	s := r.st.snapshot()
+	if r.p.FiltersOnly && r.p.Memo != nil {
+		r.p.Memo.endSelection(runErr == nil, &s)
+	}
 	if r.p.AddStats != nil {
 		r.p.AddStats(&s)
 	}

@@ -165,7 +165,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	// Stage 1: prompts.
-	// Opened once per pass: calibrated routing reads the prompts twice.
+	// Opened once per pass: calibrated routing's labeling pass replays the
+	// first pass's stage 1 from its memo, but reads the prompts again when
+	// the memo could not keep them all (beyond memoMax).
 	openPrompts := func() (*prompt.Reader, error) {
 		if o.prompts == "" {
 			return prompt.NewReader(strings.NewReader(builtinPrompts), prompt.ReaderConfig{Name: "builtin-prompts.jsonl", SkipBad: true}), nil
@@ -364,11 +366,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			runErr = err // the pass stopped for it
 		}
 	}
-	if r, ok := p.Source.(*prompt.Reader); ok {
-		printFunnel(stdout, st, r.Report())
-		if r != src {
-			r.Close()
-		}
+	// The first pass read every prompt (the labeling pass replays its
+	// stage 1 from the memo): its reader has the bad lines.
+	printFunnel(stdout, st, src.Report())
+	if r, ok := p.Source.(*prompt.Reader); ok && r != src {
+		r.Close()
 	}
 	printRouting(stdout, st.Routing, st.Cascade)
 	if runErr != nil {
