@@ -279,31 +279,79 @@ func (d *dec) pair(p *Pair) bool {
 	if d.Null() {
 		return true
 	}
-	return d.Object(func(k string) (uint64, bool) {
+	return d.Object(func(k string) (uint64, bool) { return d.pairField(p, k) })
+}
+
+// pairField decodes the value of a pair's field k (false for a field a
+// pair does not have), with its bit for jsonw.Dec.Object.
+func (d *dec) pairField(p *Pair, k string) (uint64, bool) {
+	switch k {
+	case "id":
+		return 1 << 0, d.Str(&p.ID)
+	case "prompt":
+		return 1 << 1, d.prompt(&p.Prompt)
+	case "chosen":
+		return 1 << 2, d.response(&p.Chosen)
+	case "rejected":
+		return 1 << 3, d.response(&p.Rejected)
+	case "margin":
+		return 1 << 4, d.Float(&p.Margin)
+	case "score_chosen":
+		return 1 << 5, d.Float(&p.ScoreChosen)
+	case "score_rejected":
+		return 1 << 6, d.Float(&p.ScoreRejected)
+	case "scores":
+		return 1 << 7, d.scores(&p.Scores)
+	case "needs_human":
+		return 1 << 8, d.Bool(&p.NeedsHuman)
+	case "provenance":
+		return 1 << 9, d.provenance(&p.Provenance)
+	}
+	return 0, false
+}
+
+// DecodeQueueRecord decodes a line of the queue journal ([FileQueue]) by
+// hand, as [DecodePairsRecord] does: when ok, q is what encoding/json gives;
+// ok false leaves the line to encoding/json.
+func DecodeQueueRecord(line []byte) (q QueueRecord, ok bool) {
+	d := dec{jsonw.Dec{B: line}}
+	if !d.Object(func(k string) (uint64, bool) {
 		switch k {
-		case "id":
-			return 1 << 0, d.Str(&p.ID)
+		case "v":
+			return 1 << 10, d.Int(&q.V)
+		case "sources":
+			return 1 << 11, d.recordRefs(&q.Sources)
+		}
+		return d.pairField(&q.Pair, k)
+	}) || !d.End() {
+		return QueueRecord{}, false
+	}
+	return q, true
+}
+
+// DecodePromptRecord decodes a line of the prompts journal ([FilePrompts])
+// by hand, as [DecodePairsRecord] does: when ok, rec is what encoding/json
+// gives; ok false leaves the line to encoding/json.
+func DecodePromptRecord(line []byte) (rec PromptRecord, ok bool) {
+	d := dec{jsonw.Dec{B: line}}
+	if !d.Object(func(k string) (uint64, bool) {
+		switch k {
+		case "v":
+			return 1 << 0, d.Int(&rec.V)
+		case "key":
+			return 1 << 1, d.Str(&rec.Key)
 		case "prompt":
-			return 1 << 1, d.prompt(&p.Prompt)
-		case "chosen":
-			return 1 << 2, d.response(&p.Chosen)
-		case "rejected":
-			return 1 << 3, d.response(&p.Rejected)
-		case "margin":
-			return 1 << 4, d.Float(&p.Margin)
-		case "score_chosen":
-			return 1 << 5, d.Float(&p.ScoreChosen)
-		case "score_rejected":
-			return 1 << 6, d.Float(&p.ScoreRejected)
-		case "scores":
-			return 1 << 7, d.scores(&p.Scores)
-		case "needs_human":
-			return 1 << 8, d.Bool(&p.NeedsHuman)
-		case "provenance":
-			return 1 << 9, d.provenance(&p.Provenance)
+			return 1 << 2, d.prompt(&rec.Prompt)
+		case "dropped_by":
+			return 1 << 3, d.Str(&rec.DroppedBy)
+		case "reason":
+			return 1 << 4, d.Str(&rec.Reason)
 		}
 		return 0, false
-	})
+	}) || !d.End() {
+		return PromptRecord{}, false
+	}
+	return rec, true
 }
 
 func (d *dec) prompt(p *Prompt) bool {

@@ -290,3 +290,73 @@ func TestDecodeOutputMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// checkDecoded fails t when a hand decoder's answer for line differs from
+// encoding/json's into a T; it reports whether the hand decoder took line.
+func checkDecoded[T any](t *testing.T, line []byte, decode func([]byte) (T, bool)) bool {
+	t.Helper()
+	var want T
+	wantErr := json.Unmarshal(line, &want)
+	got, ok := decode(line)
+	if !ok {
+		var zero T
+		if !reflect.DeepEqual(got, zero) {
+			t.Fatalf("%s: gave up but returned %#v", line, got)
+		}
+		return false
+	}
+	if wantErr != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n hand decoder %#v\nencoding/json %#v, %v", line, got, want, wantErr)
+	}
+	return true
+}
+
+// The hand decoders of the queue's and the prompts journal's lines (which
+// the card's summary and the label server read whole) give encoding/json's
+// value whenever they do not give up, and take what this package writes.
+func TestDecodeQueueAndPromptRecordsMatchEncodingJSON(t *testing.T) {
+	g := gen{rand.New(rand.NewSource(14))}
+	r := rand.New(rand.NewSource(15))
+	fastQueue, fastPrompts := 0, 0
+	const n = 2000
+	for range n {
+		p := g.pair()
+		if g.maybe() {
+			p.Chosen = Response{ID: p.Chosen.ID} // written as a reference
+		}
+		q := QueueRecord{Pair: p, V: g.r.Intn(3), Sources: g.sources()}
+		if line, err := q.MarshalJSON(); err == nil {
+			if checkDecoded(t, line, DecodeQueueRecord) {
+				fastQueue++
+			}
+			for range 5 {
+				checkDecoded(t, mutate(r, line), DecodeQueueRecord)
+			}
+		}
+		rec := PromptRecord{V: g.r.Intn(3), Key: g.str(), Prompt: g.prompt()}
+		if g.maybe() {
+			rec.DroppedBy, rec.Reason = g.str(), g.str()
+		}
+		e := enc{}
+		if e.promptRecord(&rec); e.err != nil {
+			t.Fatal(e.err)
+		}
+		if checkDecoded(t, e.b, DecodePromptRecord) {
+			fastPrompts++
+		}
+		for range 5 {
+			checkDecoded(t, mutate(r, e.b), DecodePromptRecord)
+		}
+	}
+	if fastQueue < n*9/10 || fastPrompts < n*9/10 {
+		t.Errorf("the hand decoders took %d queue and %d prompt records of %d this package wrote", fastQueue, fastPrompts, n)
+	}
+	for _, l := range []string{`{"id":"p","v":1,"v":2}`, `{"id":"p"} x`, `{"ID":"p"}`, `null`, `{"key":"k","prompt":{},"extra":1}`} {
+		if q, ok := DecodeQueueRecord([]byte(l)); ok {
+			t.Errorf("%s: decoded as %#v", l, q)
+		}
+		if rec, ok := DecodePromptRecord([]byte(l)); ok {
+			t.Errorf("%s: decoded as %#v", l, rec)
+		}
+	}
+}

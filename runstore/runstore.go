@@ -82,7 +82,15 @@ func Lines[T any](s *Store, file string, fn func(line int, v T) error) error {
 // Prompts calls fn for every line of the prompts journal: each prompt read
 // by stage 1, kept or dropped and why.
 func (s *Store) Prompts(fn func(prefdata.PromptRecord) error) error {
-	return scan(s, prefdata.FilePrompts, func(_ int, r prefdata.PromptRecord) error { return fn(r) })
+	return s.d.Scan(prefdata.FilePrompts, func(r prefdata.Record) error {
+		rec, ok := prefdata.DecodePromptRecord(r.Data)
+		if !ok { // not the shape the pipeline writes: encoding/json's, or its error
+			if err := json.Unmarshal(r.Data, &rec); err != nil {
+				return &LineError{Path: s.d.Path(prefdata.FilePrompts), Line: r.Line, Err: err}
+			}
+		}
+		return fn(rec)
+	})
 }
 
 // CacheRecords calls fn for every record of a cache journal
@@ -273,9 +281,11 @@ func (s *Store) Queue(fn func(prefdata.Pair) error, bad func(error)) error {
 // pipeline's (the label server) sees records appended a moment ago. Lines
 // written before references (whole pairs) come back as they are.
 func QueuedPair(d *prefdata.RunDir, line []byte) (prefdata.Pair, error) {
-	var q prefdata.QueueRecord
-	if err := json.Unmarshal(line, &q); err != nil {
-		return prefdata.Pair{}, err
+	q, ok := prefdata.DecodeQueueRecord(line)
+	if !ok { // not the shape the pipeline writes: encoding/json's, or its error
+		if err := json.Unmarshal(line, &q); err != nil {
+			return prefdata.Pair{}, err
+		}
 	}
 	p := q.Pair
 	if p.ID == "" {
@@ -286,13 +296,9 @@ func QueuedPair(d *prefdata.RunDir, line []byte) (prefdata.Pair, error) {
 	}
 	found := map[string]prefdata.Response{}
 	for _, src := range q.Sources {
-		rec, err := d.ReadRecordAt(prefdata.FileResponses, src)
+		rs, err := responsesAt(d, src)
 		if err != nil {
 			return p, fmt.Errorf("pair %s: %w", p.ID, err)
-		}
-		var rs []prefdata.Response
-		if err := json.Unmarshal(rec.Value, &rs); err != nil {
-			return p, fmt.Errorf("pair %s: %s record %s: %w", p.ID, prefdata.FileResponses, src.Key, err)
 		}
 		for _, r := range rs {
 			found[r.ID] = r
@@ -309,6 +315,28 @@ func QueuedPair(d *prefdata.RunDir, line []byte) (prefdata.Pair, error) {
 		*r = full
 	}
 	return p, nil
+}
+
+// responsesAt reads the responses of the FileResponses record src
+// locates.
+func responsesAt(d *prefdata.RunDir, src prefdata.RecordRef) ([]prefdata.Response, error) {
+	line, err := d.ReadLine(prefdata.FileResponses, src.Offset)
+	if err != nil {
+		return nil, err
+	}
+	if rec, rs, ok := prefdata.DecodeResponsesLine(line); ok && rec.Key == src.Key {
+		return rs, nil
+	}
+	// Another shape, or another record: ReadRecordAt says which.
+	rec, err := d.ReadRecordAt(prefdata.FileResponses, src)
+	if err != nil {
+		return nil, err
+	}
+	var rs []prefdata.Response
+	if err := json.Unmarshal(rec.Value, &rs); err != nil {
+		return nil, fmt.Errorf("%s record %s: %w", prefdata.FileResponses, src.Key, err)
+	}
+	return rs, nil
 }
 
 // Failures calls fn for every failure record.
