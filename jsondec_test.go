@@ -230,16 +230,10 @@ func TestDecodeJournalLinesMatchEncodingJSON(t *testing.T) {
 // encoding/json's; it reports whether the hand decoder took b.
 func checkOutput[T any](t *testing.T, b []byte) bool {
 	t.Helper()
-	var want T
-	wantErr := json.Unmarshal(b, &want)
-	var got T
-	if !decodeOutput(b, &got) {
-		return false
-	}
-	if wantErr != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("%s: hand decoder %#v; encoding/json %#v, %v", b, got, want, wantErr)
-	}
-	return true
+	return checkDecoded(t, b, func(b []byte) (v T, ok bool) {
+		ok = decodeOutput(b, &v)
+		return v, ok
+	})
 }
 
 // The cached outputs a resumed run reads back most (a prompt filter's, a
